@@ -1,0 +1,6 @@
+// Logging categories of the model layer.
+#pragma once
+
+#include <QLoggingCategory>
+
+Q_DECLARE_LOGGING_CATEGORY(lcModel)

@@ -1,0 +1,77 @@
+#include "Ports.h"
+
+#include "EventCodec.h"
+#include "Logging.h"
+#include "Timestamp.h"
+
+#include <QJsonDocument>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk {
+
+void StoredEvent::decode()
+{
+    Result<AppEvent> r = codec::decode(payload);
+    if (!r && r.error().field == "type"_L1 && r.error().code == ErrorCode::InvalidEvent
+        && catalog::kindFromName(eventType)) {
+        // The payload is an untagged object: the event_type column names the variant.
+        Result<QJsonObject> o = codec::parseObject(payload);
+        if (o && !o->contains("type"_L1) && o->size() != 1) {
+            QJsonObject tagged = *o;
+            tagged.insert("type"_L1, eventType);
+            r = codec::fromJson(tagged);
+        }
+    }
+    if (r) {
+        event = std::move(r).value();
+        decodeError.clear();
+    } else {
+        event.reset();
+        decodeError = r.error().message;
+    }
+}
+
+std::optional<Error> validate(const AppEvent &event)
+{
+    return codec::check(event);
+}
+
+StoreEventBus::StoreEventBus(EventStore &store, Notifier &notifier)
+    : m_store(store)
+    , m_notifier(notifier)
+{
+}
+
+QFuture<PublishResult> StoreEventBus::publish(const AppEvent &event)
+{
+    return publishBatch({event}).then([](const BatchPublishResult &r) -> PublishResult {
+        if (!r)
+            return r.error();
+        return r->first();
+    });
+}
+
+QFuture<BatchPublishResult> StoreEventBus::publishBatch(const QList<AppEvent> &events)
+{
+    if (events.isEmpty())
+        return QtFuture::makeReadyFuture(BatchPublishResult(QList<qint64>{}));
+    for (qsizetype i = 0; i < events.size(); ++i) {
+        if (auto e = validate(events.at(i))) {
+            if (events.size() > 1)
+                e->message = u"event %1 of %2: "_s.arg(i + 1).arg(events.size()) + e->message;
+            qCWarning(lcModel).noquote() << "publish refused:" << e->message;
+            return QtFuture::makeReadyFuture(BatchPublishResult(*e));
+        }
+    }
+    Notifier *notifier = &m_notifier;
+    return m_store.append(events).then([notifier](const BatchPublishResult &r) {
+        if (r && !r->isEmpty())
+            notifier->notifyAppended(r->last());
+        else if (!r)
+            qCWarning(lcModel).noquote() << "publish failed:" << r.error().message;
+        return r;
+    });
+}
+
+} // namespace eventdesk

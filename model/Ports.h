@@ -1,0 +1,130 @@
+// The ports of the bus (DESIGN §1): what producers publish through (EventBus),
+// where events are kept (EventStore) and what wakes subscribers (Notifier).
+// Adapters in bus/ implement them on SQLite and on Redis Streams.
+//
+// Every operation returns a QFuture so that one shape serves a store that runs
+// its queries on a worker thread and one that waits for a network reply; a
+// failure is a Result holding an Error, never an exception.
+#pragma once
+
+#include "AppEvent.h"
+#include "Result.h"
+
+#include <QDateTime>
+#include <QFuture>
+#include <QList>
+#include <QObject>
+#include <QStringList>
+
+#include <optional>
+
+namespace eventdesk {
+
+using PublishResult = Result<qint64>;
+using BatchPublishResult = Result<QList<qint64>>;
+
+// One row of app_events as stored, decoded where possible.
+struct StoredEvent {
+    qint64 id = 0;
+    QString eventType;       // the event_type column
+    QByteArray payload;      // the payload column, as written
+    QDateTime createdAt;     // UTC
+    QString createdAtText;   // the created_at column, as written
+    bool processed = false;
+    QDateTime processedAt;   // invalid when NULL
+    std::optional<AppEvent> event;  // absent when the payload does not decode
+    QString decodeError;            // why, when it does not
+
+    bool isDecoded() const { return event.has_value(); }
+    // Decodes payload (falling back to event_type when the payload lacks "type").
+    void decode();
+};
+
+// A filtered, paged read of the log. Every filter is optional; a default
+// query is "every event, oldest first".
+struct EventQuery {
+    // World ids to keep; an empty string keeps events without a world. Empty list: all.
+    QStringList worlds;
+    QList<EventKind> kinds;          // empty: all
+    bool includeUndecodable = true;  // rows whose type is unknown (only when kinds is empty)
+    QDateTime createdFrom;           // inclusive, invalid: unbounded
+    QDateTime createdTo;             // exclusive, invalid: unbounded
+    QString text;                    // substring of the payload, case-insensitive
+    qint64 afterId = 0;              // id > afterId
+    qint64 beforeId = 0;             // id < beforeId (0: unbounded)
+    int limit = 500;
+    bool newestFirst = false;
+
+    bool operator==(const EventQuery &) const = default;
+};
+
+class EventStore
+{
+public:
+    virtual ~EventStore() = default;
+
+    // Durable append of one transaction's worth of events; ids in order.
+    virtual QFuture<BatchPublishResult> append(const QList<AppEvent> &events) = 0;
+    // Rows with id > afterId, oldest first, at most limit.
+    virtual QFuture<Result<QList<StoredEvent>>> fetchSince(qint64 afterId, int limit) = 0;
+    virtual QFuture<Result<QList<StoredEvent>>> fetchPage(const EventQuery &query) = 0;
+    // How many rows match (ignores limit and paging).
+    virtual QFuture<Result<qint64>> count(const EventQuery &query) = 0;
+    // Every world seen, sorted; events without a world are not listed here.
+    virtual QFuture<Result<QStringList>> distinctWorlds() = 0;
+    // The largest id, 0 for an empty log.
+    virtual QFuture<Result<qint64>> headId() = 0;
+    // Sets processed (and processed_at) on the given rows; returns rows changed.
+    virtual QFuture<Result<int>> markProcessed(const QList<qint64> &ids, bool processed) = 0;
+    // Where the events live, for people ("/home/dm/.local/share/…/events.db").
+    virtual QString location() const = 0;
+};
+
+// Wakes subscribers. An adapter emits eventsAvailable() once per committed
+// append (never per row, never before commit), and also when it notices rows
+// that another process wrote.
+class Notifier : public QObject
+{
+    Q_OBJECT
+public:
+    using QObject::QObject;
+
+    // Called after a durable append; thread-safe.
+    virtual void notifyAppended(qint64 lastId) = 0;
+
+Q_SIGNALS:
+    // Rows up to at least headId may be readable now (0: unknown, go and look).
+    void eventsAvailable(qint64 headId);
+};
+
+class EventBus
+{
+public:
+    virtual ~EventBus() = default;
+
+    // Validates, appends durably, then notifies. The id is on disk once the
+    // future holds it. A failure is an Error in the result, already logged.
+    virtual QFuture<PublishResult> publish(const AppEvent &event) = 0;
+    // All or nothing: one transaction.
+    virtual QFuture<BatchPublishResult> publishBatch(const QList<AppEvent> &events) = 0;
+};
+
+// The EventBus of DESIGN §1 over any store and notifier.
+class StoreEventBus final : public EventBus
+{
+public:
+    StoreEventBus(EventStore &store, Notifier &notifier);
+
+    QFuture<PublishResult> publish(const AppEvent &event) override;
+    QFuture<BatchPublishResult> publishBatch(const QList<AppEvent> &events) override;
+
+private:
+    EventStore &m_store;
+    Notifier &m_notifier;
+};
+
+// Checks what the codec would reject on decode (string sizes, integer ranges,
+// an empty event), so nothing is stored that cannot be read back.
+std::optional<Error> validate(const AppEvent &event);
+
+} // namespace eventdesk
