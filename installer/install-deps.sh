@@ -10,7 +10,7 @@ packages=(
   qt6-base-dev qt6-base-dev-tools qt6-websockets-dev libqt6sql6-sqlite
   qt6-charts-dev libqt6opengl6-dev libqt6svg6 qt6-qpa-plugins
   # storage and the multi-machine bus
-  libsqlite3-dev sqlite3 libhiredis-dev redis-server
+  libsqlite3-dev sqlite3 zlib1g-dev libhiredis-dev redis-server
   # tests: fuzzing, a foreign WebSocket client, a display for screenshots
   clang libclang-rt-14-dev python3 python3-websockets xvfb xauth
   # packaging

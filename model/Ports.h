@@ -76,6 +76,9 @@ public:
     virtual QFuture<Result<qint64>> headId() = 0;
     // Sets processed (and processed_at) on the given rows; returns rows changed.
     virtual QFuture<Result<int>> markProcessed(const QList<qint64> &ids, bool processed) = 0;
+    // A named subscriber's cursor: the last id it handled (0 when new).
+    virtual QFuture<Result<qint64>> loadCursor(const QString &name) = 0;
+    virtual QFuture<Result<bool>> saveCursor(const QString &name, qint64 lastId) = 0;
     // Where the events live, for people ("/home/dm/.local/share/…/events.db").
     virtual QString location() const = 0;
 };

@@ -1,0 +1,795 @@
+#include "SqliteEventStore.h"
+
+#include "EventCodec.h"
+#include "Logging.h"
+#include "Timestamp.h"
+
+#include <QElapsedTimer>
+#include <QMutex>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QTimer>
+#include <QUuid>
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <deque>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk {
+
+namespace {
+
+constexpr int MaxRowsPerTransaction = 1000;
+constexpr char SelectColumns[] = "SELECT id, event_type, payload, created_at, processed, processed_at FROM app_events";
+
+Error notOpen() { return Error{ErrorCode::Unavailable, {}, u"the event store is not open"_s}; }
+
+QString columnText(sqlite3_stmt *stmt, int col)
+{
+    const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(stmt, col));
+    return text ? QString::fromUtf8(text, sqlite3_column_bytes(stmt, col)) : QString();
+}
+
+StoredEvent rowFrom(sqlite3_stmt *stmt)
+{
+    StoredEvent e;
+    e.id = sqlite3_column_int64(stmt, 0);
+    e.eventType = columnText(stmt, 1);
+    const auto *payload = static_cast<const char *>(sqlite3_column_blob(stmt, 2));
+    e.payload = QByteArray(payload, sqlite3_column_bytes(stmt, 2));
+    e.createdAtText = columnText(stmt, 3);
+    e.createdAt = timestamp::parse(e.createdAtText);
+    e.processed = sqlite3_column_int(stmt, 4) != 0;
+    if (sqlite3_column_type(stmt, 5) != SQLITE_NULL)
+        e.processedAt = timestamp::parse(columnText(stmt, 5));
+    e.decode();
+    return e;
+}
+
+StoredEvent rowFrom(const QSqlQuery &q)
+{
+    StoredEvent e;
+    e.id = q.value(0).toLongLong();
+    e.eventType = q.value(1).toString();
+    e.payload = q.value(2).toString().toUtf8();
+    e.createdAtText = q.value(3).toString();
+    e.createdAt = timestamp::parse(e.createdAtText);
+    e.processed = q.value(4).toInt() != 0;
+    if (!q.value(5).isNull())
+        e.processedAt = timestamp::parse(q.value(5).toString());
+    e.decode();
+    return e;
+}
+
+// WHERE clause and its values for a query (no ORDER/LIMIT).
+std::pair<QString, QVariantList> whereFor(const EventQuery &query)
+{
+    QStringList conds;
+    QVariantList values;
+    const QString world = QLatin1StringView(WorldSql);
+    if (!query.worlds.isEmpty()) {
+        QStringList named;
+        bool noWorld = false;
+        for (const QString &w : query.worlds) {
+            if (w.isEmpty()) {
+                noWorld = true;
+            } else {
+                named.append(u"?"_s);
+                values.append(w);
+            }
+        }
+        QStringList parts;
+        if (!named.isEmpty())
+            parts.append(world + u" IN ("_s + named.join(u',') + u')');
+        if (noWorld)
+            parts.append(world + u" IS NULL"_s);
+        conds.append(u'(' + parts.join(u" OR "_s) + u')');
+    }
+    if (!query.kinds.isEmpty()) {
+        QStringList marks;
+        for (EventKind k : query.kinds) {
+            marks.append(u"?"_s);
+            values.append(catalog::name(k));
+        }
+        conds.append(u"event_type IN ("_s + marks.join(u',') + u')');
+    } else if (!query.includeUndecodable) {
+        QStringList marks;
+        for (const VariantSpec &v : catalog::variants()) {
+            marks.append(u"?"_s);
+            values.append(v.name);
+        }
+        conds.append(u"event_type IN ("_s + marks.join(u',') + u')');
+    }
+    if (query.createdFrom.isValid()) {
+        conds.append(u"created_at >= ?"_s);
+        values.append(timestamp::format(query.createdFrom));
+    }
+    if (query.createdTo.isValid()) {
+        conds.append(u"created_at < ?"_s);
+        values.append(timestamp::format(query.createdTo));
+    }
+    if (!query.text.isEmpty()) {
+        QString escaped = query.text;
+        escaped.replace(u'\\', u"\\\\"_s).replace(u'%', u"\\%"_s).replace(u'_', u"\\_"_s);
+        conds.append(u"payload LIKE ? ESCAPE '\\'"_s);
+        values.append(QString(u'%' + escaped + u'%'));
+    }
+    if (query.afterId > 0) {
+        conds.append(u"id > ?"_s);
+        values.append(query.afterId);
+    }
+    if (query.beforeId > 0) {
+        conds.append(u"id < ?"_s);
+        values.append(query.beforeId);
+    }
+    return {conds.isEmpty() ? QString() : u" WHERE "_s + conds.join(u" AND "_s), values};
+}
+
+} // namespace
+
+// --- writer -------------------------------------------------------------------
+
+struct WriteJob {
+    // An append: rows of (event_type, payload).
+    QList<std::pair<QString, QByteArray>> rows;
+    std::shared_ptr<QPromise<BatchPublishResult>> appendPromise;
+    // Any other write: fn in its own transaction.
+    SqliteEventStore::WriteFn fn;
+    std::shared_ptr<QPromise<Result<bool>>> writePromise;
+    QElapsedTimer queued;
+
+    bool isAppend() const { return appendPromise != nullptr; }
+};
+
+class SqliteWriter final : public QObject
+{
+public:
+    explicit SqliteWriter(std::atomic<qint64> *knownHead)
+        : m_knownHead(knownHead)
+    {
+        m_retry.setSingleShot(true);
+        connect(&m_retry, &QTimer::timeout, this, &SqliteWriter::drain);
+    }
+    ~SqliteWriter() override
+    {
+        failAll(notOpen());
+        if (m_insert)
+            sqlite3_finalize(m_insert);
+    }
+
+    Result<bool> open(const SqliteOptions &options)
+    {
+        auto conn = SqliteConnection::open(options, u"writer"_s, true);
+        if (!conn)
+            return conn.error();
+        m_conn = std::move(conn).value();
+        const char sql[] = "INSERT INTO app_events(event_type, payload, created_at, processed) VALUES(?1, ?2, ?3, 0)";
+        if (sqlite3_prepare_v3(m_conn->handle(), sql, -1, SQLITE_PREPARE_PERSISTENT, &m_insert, nullptr) != SQLITE_OK)
+            return m_conn->errorFromCode(sqlite3_errcode(m_conn->handle()), u"cannot prepare the insert"_s);
+        m_budgetMs = options.busyBudgetMs;
+        sqlite3_stmt *head = nullptr;
+        if (sqlite3_prepare_v2(m_conn->handle(), "SELECT max(id) FROM app_events", -1, &head, nullptr) == SQLITE_OK
+            && sqlite3_step(head) == SQLITE_ROW)
+            m_knownHead->store(sqlite3_column_int64(head, 0));
+        sqlite3_finalize(head);
+        return true;
+    }
+
+    // Any thread.
+    void enqueue(WriteJob job)
+    {
+        job.queued.start();
+        QMutexLocker lock(&m_mutex);
+        m_queue.push_back(std::move(job));
+        if (!m_scheduled) {
+            m_scheduled = true;
+            QMetaObject::invokeMethod(this, &SqliteWriter::drain, Qt::QueuedConnection);
+        }
+    }
+
+private:
+    void drain()
+    {
+        if (m_retry.isActive())
+            return;
+        for (int round = 0; round < 64; ++round) {
+            // Peek the next transaction's worth: consecutive appends, or one write.
+            qsizetype take = 0;
+            int rows = 0;
+            bool append = false;
+            qint64 oldestMs = 0;
+            {
+                QMutexLocker lock(&m_mutex);
+                if (m_queue.empty()) {
+                    m_scheduled = false;
+                    return;
+                }
+                append = m_queue.front().isAppend();
+                oldestMs = m_queue.front().queued.elapsed();
+                for (const WriteJob &job : m_queue) {
+                    if (job.isAppend() != append || (take > 0 && (!append || rows + job.rows.size() > MaxRowsPerTransaction)))
+                        break;
+                    rows += int(job.rows.size());
+                    ++take;
+                }
+            }
+            if (!m_conn) {
+                failFront(take, notOpen());
+                continue;
+            }
+            QString why;
+            const int rc = m_conn->execRaw("BEGIN IMMEDIATE", &why);
+            if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+                if (oldestMs >= m_budgetMs) {
+                    failFront(take, Error{ErrorCode::Busy, {},
+                                          u"the database stayed locked by another process for %1 ms; nothing was written"_s
+                                              .arg(oldestMs)});
+                    m_backoffMs = 0;
+                    continue;
+                }
+                m_backoffMs = qBound(10, m_backoffMs * 2, 400);
+                qCDebug(lcStore) << "database locked; retrying in" << m_backoffMs << "ms";
+                m_retry.start(m_backoffMs);
+                return;
+            }
+            m_backoffMs = 0;
+            if (rc != SQLITE_OK) {
+                failFront(take, m_conn->errorFromCode(rc, u"cannot start a write transaction"_s));
+                continue;
+            }
+            if (append)
+                commitAppends(take);
+            else
+                commitWrite();
+        }
+        QMetaObject::invokeMethod(this, &SqliteWriter::drain, Qt::QueuedConnection);  // let other events in
+    }
+
+    void commitAppends(qsizetype take)
+    {
+        std::vector<WriteJob> jobs = popFront(take);
+        std::vector<QList<qint64>> ids(jobs.size());
+        const QByteArray createdAt = timestamp::now().toUtf8();
+        std::optional<Error> err;
+        for (size_t j = 0; j < jobs.size() && !err; ++j) {
+            for (const auto &[type, payload] : jobs[j].rows) {
+                const QByteArray typeUtf8 = type.toUtf8();
+                sqlite3_bind_text(m_insert, 1, typeUtf8.constData(), int(typeUtf8.size()), SQLITE_STATIC);
+                sqlite3_bind_text(m_insert, 2, payload.constData(), int(payload.size()), SQLITE_STATIC);
+                sqlite3_bind_text(m_insert, 3, createdAt.constData(), int(createdAt.size()), SQLITE_STATIC);
+                const int rc = sqlite3_step(m_insert);
+                sqlite3_reset(m_insert);
+                if (rc != SQLITE_DONE) {
+                    err = m_conn->errorFromCode(rc, u"cannot store the event"_s);
+                    break;
+                }
+                ids[j].append(sqlite3_last_insert_rowid(m_conn->handle()));
+            }
+        }
+        sqlite3_clear_bindings(m_insert);
+        if (!err) {
+            QString why;
+            if (const int rc = m_conn->execRaw("COMMIT", &why); rc != SQLITE_OK)
+                err = m_conn->errorFromCode(rc, u"cannot commit the events"_s);
+        }
+        if (err) {
+            m_conn->execRaw("ROLLBACK");
+            for (WriteJob &job : jobs) {
+                job.appendPromise->addResult(BatchPublishResult(*err));
+                job.appendPromise->finish();
+            }
+            return;
+        }
+        // Durable: now tell the callers, and only now.
+        if (!ids.empty() && !ids.back().isEmpty())
+            m_knownHead->store(ids.back().last());
+        for (size_t j = 0; j < jobs.size(); ++j) {
+            jobs[j].appendPromise->addResult(BatchPublishResult(std::move(ids[j])));
+            jobs[j].appendPromise->finish();
+        }
+    }
+
+    void commitWrite()
+    {
+        std::vector<WriteJob> jobs = popFront(1);
+        WriteJob &job = jobs.front();
+        std::optional<Error> err = job.fn(*m_conn);
+        if (!err) {
+            QString why;
+            if (const int rc = m_conn->execRaw("COMMIT", &why); rc != SQLITE_OK)
+                err = m_conn->errorFromCode(rc, u"cannot commit"_s);
+        }
+        if (err)
+            m_conn->execRaw("ROLLBACK");
+        job.writePromise->addResult(err ? Result<bool>(*err) : Result<bool>(true));
+        job.writePromise->finish();
+    }
+
+    std::vector<WriteJob> popFront(qsizetype n)
+    {
+        std::vector<WriteJob> out;
+        QMutexLocker lock(&m_mutex);
+        for (qsizetype i = 0; i < n && !m_queue.empty(); ++i) {
+            out.push_back(std::move(m_queue.front()));
+            m_queue.pop_front();
+        }
+        return out;
+    }
+
+    void failFront(qsizetype n, const Error &error)
+    {
+        for (WriteJob &job : popFront(n))
+            fail(job, error);
+    }
+
+    void failAll(const Error &error)
+    {
+        QMutexLocker lock(&m_mutex);
+        for (WriteJob &job : m_queue)
+            fail(job, error);
+        m_queue.clear();
+    }
+
+    static void fail(WriteJob &job, const Error &error)
+    {
+        qCWarning(lcStore).noquote() << "write failed:" << error.message;
+        if (job.appendPromise) {
+            job.appendPromise->addResult(BatchPublishResult(error));
+            job.appendPromise->finish();
+        } else {
+            job.writePromise->addResult(Result<bool>(error));
+            job.writePromise->finish();
+        }
+    }
+
+    std::unique_ptr<SqliteConnection> m_conn;
+    sqlite3_stmt *m_insert = nullptr;
+    std::atomic<qint64> *m_knownHead;
+    QMutex m_mutex;
+    std::deque<WriteJob> m_queue;
+    bool m_scheduled = false;
+    QTimer m_retry;
+    int m_backoffMs = 0;
+    int m_budgetMs = 5000;
+};
+
+// --- reader -------------------------------------------------------------------
+
+class SqliteReader final : public QObject
+{
+public:
+    SqliteReader(SqliteEventStore *store, std::atomic<qint64> *knownHead)
+        : m_store(store)
+        , m_knownHead(knownHead)
+    {
+        connect(&m_poll, &QTimer::timeout, this, &SqliteReader::pollDataVersion);
+    }
+    ~SqliteReader() override
+    {
+        if (m_since)
+            sqlite3_finalize(m_since);
+        if (m_dataVersion)
+            sqlite3_finalize(m_dataVersion);
+        if (m_maxId)
+            sqlite3_finalize(m_maxId);
+    }
+
+    Result<bool> open(const SqliteOptions &options)
+    {
+        SqliteOptions readerOptions = options;
+        readerOptions.createIfMissing = false;  // the writer made it
+        auto conn = SqliteConnection::open(readerOptions, u"reader"_s, false);
+        if (!conn)
+            return conn.error();
+        m_conn = std::move(conn).value();
+        sqlite3 *db = m_conn->handle();
+        const auto prep = [db](const char *sql, sqlite3_stmt **stmt) {
+            return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, nullptr) == SQLITE_OK;
+        };
+        const QByteArray since = QByteArray(SelectColumns) + " WHERE id > ?1 ORDER BY id LIMIT ?2";
+        if (!prep(since.constData(), &m_since) || !prep("PRAGMA data_version", &m_dataVersion)
+            || !prep("SELECT max(id) FROM app_events", &m_maxId))
+            return m_conn->errorFromCode(sqlite3_errcode(db), u"cannot prepare the reader's statements"_s);
+        m_lastDataVersion = dataVersion();
+        if (options.dataVersionPollMs > 0)
+            m_poll.start(options.dataVersionPollMs);
+        return true;
+    }
+
+    SqliteConnection *connection() const { return m_conn.get(); }
+
+    Result<QList<StoredEvent>> fetchSince(qint64 afterId, int limit)
+    {
+        QList<StoredEvent> out;
+        sqlite3_bind_int64(m_since, 1, afterId);
+        sqlite3_bind_int(m_since, 2, qBound(1, limit, 100000));
+        int rc;
+        while ((rc = sqlite3_step(m_since)) == SQLITE_ROW)
+            out.append(rowFrom(m_since));
+        sqlite3_reset(m_since);  // ends the read transaction: never pins the WAL
+        if (rc != SQLITE_DONE)
+            return m_conn->errorFromCode(rc, u"cannot read events"_s);
+        return out;
+    }
+
+private:
+    qint64 dataVersion()
+    {
+        qint64 v = -1;
+        if (sqlite3_step(m_dataVersion) == SQLITE_ROW)
+            v = sqlite3_column_int64(m_dataVersion, 0);
+        sqlite3_reset(m_dataVersion);
+        return v;
+    }
+
+    void pollDataVersion()
+    {
+        const qint64 v = dataVersion();
+        if (v == m_lastDataVersion)
+            return;
+        m_lastDataVersion = v;
+        qint64 head = 0;
+        if (sqlite3_step(m_maxId) == SQLITE_ROW)
+            head = sqlite3_column_int64(m_maxId, 0);
+        sqlite3_reset(m_maxId);
+        // Our own writer's commits also change data_version; they were announced already.
+        if (head > m_knownHead->load() && head > m_lastAnnounced) {
+            m_lastAnnounced = head;
+            qCDebug(lcNotify) << "rows from another connection up to" << head;
+            Q_EMIT m_store->externalRowsDetected(head);
+        }
+    }
+
+    SqliteEventStore *m_store;
+    std::atomic<qint64> *m_knownHead;
+    std::unique_ptr<SqliteConnection> m_conn;
+    sqlite3_stmt *m_since = nullptr;
+    sqlite3_stmt *m_dataVersion = nullptr;
+    sqlite3_stmt *m_maxId = nullptr;
+    qint64 m_lastDataVersion = -1;
+    qint64 m_lastAnnounced = 0;
+    QTimer m_poll;
+};
+
+// --- the store ----------------------------------------------------------------
+
+SqliteEventStore::SqliteEventStore(SqliteOptions options, QObject *parent)
+    : QObject(parent)
+    , m_options(std::move(options))
+{
+}
+
+SqliteEventStore::~SqliteEventStore()
+{
+    // Queued writes finish (or fail) before the threads end.
+    if (m_writer)
+        m_writer->stop();
+    if (m_reader)
+        m_reader->stop();
+}
+
+QFuture<Result<bool>> SqliteEventStore::open()
+{
+    if (m_writer)
+        return QtFuture::makeReadyFuture(Result<bool>(Error{ErrorCode::Usage, {}, u"the store is already open"_s}));
+    m_writer = std::make_unique<WorkerThread<SqliteWriter>>(u"eventdesk-sql-writer"_s);
+    m_reader = std::make_unique<WorkerThread<SqliteReader>>(u"eventdesk-sql-reader"_s);
+    SqliteWriter *writer = m_writer->create(&m_knownHead);
+    SqliteReader *reader = m_reader->create(this, &m_knownHead);
+    const SqliteOptions options = m_options;
+    // The writer creates and migrates; only then may the reader open.
+    return runOn<Result<bool>>(writer, [writer, options] { return writer->open(options); })
+        .then([reader, options](const Result<bool> &written) {
+            if (!written)
+                return written;
+            return runOn<Result<bool>>(reader, [reader, options] { return reader->open(options); }).result();
+        });
+}
+
+Result<bool> SqliteEventStore::openAndWait()
+{
+    QFuture<Result<bool>> f = open();
+    f.waitForFinished();
+    return f.result();
+}
+
+QObject *SqliteEventStore::readerContext() const
+{
+    return m_reader ? m_reader->object() : nullptr;
+}
+
+SqliteConnection *SqliteEventStore::readerConnection() const
+{
+    return m_reader && m_reader->object() ? m_reader->object()->connection() : nullptr;
+}
+
+QFuture<BatchPublishResult> SqliteEventStore::append(const QList<AppEvent> &events)
+{
+    QList<std::pair<QString, QByteArray>> rows;
+    rows.reserve(events.size());
+    for (const AppEvent &e : events) {
+        QByteArray payload = codec::encode(e);
+        if (payload.size() > codec::MaxDocumentBytes)
+            return QtFuture::makeReadyFuture(BatchPublishResult(Error{
+                ErrorCode::TooLarge, {}, u"the event is %1 bytes, over the limit of %2"_s.arg(payload.size()).arg(codec::MaxDocumentBytes)}));
+        rows.append({e.typeName(), std::move(payload)});
+    }
+    return appendRaw(rows);
+}
+
+QFuture<BatchPublishResult> SqliteEventStore::appendRaw(const QList<std::pair<QString, QByteArray>> &rows)
+{
+    if (!m_writer || !m_writer->object())
+        return QtFuture::makeReadyFuture(BatchPublishResult(notOpen()));
+    if (rows.isEmpty())
+        return QtFuture::makeReadyFuture(BatchPublishResult(QList<qint64>{}));
+    WriteJob job;
+    job.rows = rows;
+    job.appendPromise = std::make_shared<QPromise<BatchPublishResult>>();
+    job.appendPromise->start();
+    QFuture<BatchPublishResult> future = job.appendPromise->future();
+    m_writer->object()->enqueue(std::move(job));
+    return future;
+}
+
+QFuture<Result<bool>> SqliteEventStore::write(WriteFn fn)
+{
+    if (!m_writer || !m_writer->object())
+        return QtFuture::makeReadyFuture(Result<bool>(notOpen()));
+    WriteJob job;
+    job.fn = std::move(fn);
+    job.writePromise = std::make_shared<QPromise<Result<bool>>>();
+    job.writePromise->start();
+    QFuture<Result<bool>> future = job.writePromise->future();
+    m_writer->object()->enqueue(std::move(job));
+    return future;
+}
+
+QFuture<Result<QList<StoredEvent>>> SqliteEventStore::fetchSince(qint64 afterId, int limit)
+{
+    if (!readerConnection())
+        return QtFuture::makeReadyFuture(Result<QList<StoredEvent>>(notOpen()));
+    SqliteReader *reader = m_reader->object();
+    return runOn<Result<QList<StoredEvent>>>(reader, [reader, afterId, limit] { return reader->fetchSince(afterId, limit); });
+}
+
+QFuture<Result<QList<StoredEvent>>> SqliteEventStore::fetchPage(const EventQuery &query)
+{
+    return read<QList<StoredEvent>>([query](SqliteConnection &conn) -> Result<QList<StoredEvent>> {
+        auto [where, values] = whereFor(query);
+        values.append(qBound(1, query.limit, 100000));
+        const QString sql = QLatin1StringView(SelectColumns) + where + (query.newestFirst ? u" ORDER BY id DESC"_s : u" ORDER BY id"_s)
+            + u" LIMIT ?"_s;
+        QSqlQuery q(conn.database());
+        q.setForwardOnly(true);
+        if (!conn.prepareAndExec(q, sql, values))
+            return conn.lastError(q, u"cannot read events"_s);
+        QList<StoredEvent> out;
+        while (q.next())
+            out.append(rowFrom(q));
+        q.finish();
+        return out;
+    });
+}
+
+QFuture<Result<qint64>> SqliteEventStore::count(const EventQuery &query)
+{
+    return read<qint64>([query](SqliteConnection &conn) -> Result<qint64> {
+        const auto [where, values] = whereFor(query);
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT count(*) FROM app_events"_s + where, values))
+            return conn.lastError(q, u"cannot count events"_s);
+        const qint64 n = q.next() ? q.value(0).toLongLong() : 0;
+        q.finish();
+        return n;
+    });
+}
+
+QFuture<Result<QStringList>> SqliteEventStore::distinctWorlds()
+{
+    return read<QStringList>([](SqliteConnection &conn) -> Result<QStringList> {
+        // Skip from one world to the next through the index: one seek per world.
+        const QString world = QLatin1StringView(WorldSql);
+        QSqlQuery q(conn.database());
+        if (!q.prepare(u"SELECT min(%1) FROM app_events WHERE %1 > ?"_s.arg(world)))
+            return conn.lastError(q, u"cannot list worlds"_s);
+        QStringList out;
+        QString last = u""_s;
+        while (out.size() < 100000) {
+            q.addBindValue(last);
+            if (!q.exec())
+                return conn.lastError(q, u"cannot list worlds"_s);
+            if (!q.next() || q.value(0).isNull())
+                break;
+            last = q.value(0).toString();
+            out.append(last);
+        }
+        q.finish();
+        return out;
+    });
+}
+
+QFuture<Result<qint64>> SqliteEventStore::headId()
+{
+    return read<qint64>([](SqliteConnection &conn) -> Result<qint64> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT max(id) FROM app_events"_s))
+            return conn.lastError(q, u"cannot read the last id"_s);
+        const qint64 head = q.next() ? q.value(0).toLongLong() : 0;
+        q.finish();
+        return head;
+    });
+}
+
+QFuture<Result<int>> SqliteEventStore::markProcessed(const QList<qint64> &ids, bool processed)
+{
+    auto changed = std::make_shared<int>(0);
+    return write([ids, processed, changed](SqliteConnection &conn) -> std::optional<Error> {
+               QSqlQuery q(conn.database());
+               if (!q.prepare(u"UPDATE app_events SET processed = ?, processed_at = ? WHERE id = ? AND processed != ?"_s))
+                   return conn.lastError(q, u"cannot mark events"_s);
+               const QVariant at = processed ? QVariant(timestamp::now()) : QVariant(QMetaType(QMetaType::QString));
+               for (qint64 id : ids) {
+                   q.addBindValue(processed ? 1 : 0);
+                   q.addBindValue(at);
+                   q.addBindValue(id);
+                   q.addBindValue(processed ? 1 : 0);
+                   if (!q.exec())
+                       return conn.lastError(q, u"cannot mark events"_s);
+                   *changed += q.numRowsAffected();
+               }
+               q.finish();
+               return std::nullopt;
+           })
+        .then([changed](const Result<bool> &r) -> Result<int> {
+            if (!r)
+                return r.error();
+            return *changed;
+        });
+}
+
+QFuture<Result<qint64>> SqliteEventStore::loadCursor(const QString &name)
+{
+    return read<qint64>([name](SqliteConnection &conn) -> Result<qint64> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT last_id FROM eventdesk_cursors WHERE name = ?"_s, {name}))
+            return conn.lastError(q, u"cannot read the cursor of %1"_s.arg(name));
+        const qint64 id = q.next() ? q.value(0).toLongLong() : 0;
+        q.finish();
+        return id;
+    });
+}
+
+QFuture<Result<bool>> SqliteEventStore::saveCursor(const QString &name, qint64 lastId)
+{
+    return write([name, lastId](SqliteConnection &conn) {
+        // Cursors only move forward, whatever order saves arrive in.
+        return conn.exec(u"INSERT INTO eventdesk_cursors(name, last_id, updated_at) VALUES(?, ?, ?) "
+                         "ON CONFLICT(name) DO UPDATE SET last_id = max(last_id, excluded.last_id), "
+                         "updated_at = excluded.updated_at"_s,
+                         {name, lastId, timestamp::now()});
+    });
+}
+
+QFuture<Result<qint64>> SqliteEventStore::audit(const QString &actor, const QString &action, const QString &detail)
+{
+    auto id = std::make_shared<qint64>(0);
+    return write([=](SqliteConnection &conn) -> std::optional<Error> {
+               QSqlQuery q(conn.database());
+               if (!conn.prepareAndExec(q, u"INSERT INTO eventdesk_audit(at, actor, action, detail) VALUES(?, ?, ?, ?)"_s,
+                                        {timestamp::now(), actor, action, detail}))
+                   return conn.lastError(q, u"cannot write the audit log"_s);
+               *id = q.lastInsertId().toLongLong();
+               q.finish();
+               return std::nullopt;
+           })
+        .then([id](const Result<bool> &r) -> Result<qint64> {
+            if (!r)
+                return r.error();
+            return *id;
+        });
+}
+
+QFuture<Result<QList<AuditEntry>>> SqliteEventStore::auditLog(int limit, qint64 beforeId)
+{
+    return read<QList<AuditEntry>>([limit, beforeId](SqliteConnection &conn) -> Result<QList<AuditEntry>> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT id, at, actor, action, detail FROM eventdesk_audit WHERE id < ? "
+                                    "ORDER BY id DESC LIMIT ?"_s,
+                                 {beforeId > 0 ? beforeId : std::numeric_limits<qint64>::max(), qBound(1, limit, 100000)}))
+            return conn.lastError(q, u"cannot read the audit log"_s);
+        QList<AuditEntry> out;
+        while (q.next())
+            out.append({q.value(0).toLongLong(), timestamp::parse(q.value(1).toString()), q.value(2).toString(),
+                        q.value(3).toString(), q.value(4).toString()});
+        q.finish();
+        return out;
+    });
+}
+
+QFuture<Result<Challenge>> SqliteEventStore::addChallenge(const QString &worldId, const QString &name, int difficulty)
+{
+    if (worldId.trimmed().isEmpty() || name.trimmed().isEmpty())
+        return QtFuture::makeReadyFuture(Result<Challenge>(Error{ErrorCode::Usage, {}, u"a challenge needs a world and a name"_s}));
+    if (difficulty < 1 || difficulty > 40)
+        return QtFuture::makeReadyFuture(Result<Challenge>(Error{ErrorCode::Usage, u"difficulty"_s, u"difficulty must be 1..40"_s}));
+    const Challenge c{QUuid::createUuid().toString(QUuid::WithoutBraces), worldId.trimmed(), name.trimmed(), difficulty};
+    return write([c](SqliteConnection &conn) -> std::optional<Error> {
+               QSqlQuery q(conn.database());
+               if (!conn.prepareAndExec(q, u"INSERT INTO eventdesk_challenges(id, world_id, name, difficulty, created_at) "
+                                           "VALUES(?, ?, ?, ?, ?)"_s,
+                                        {c.id, c.worldId, c.name, c.difficulty, timestamp::now()})) {
+                   if (q.lastError().text().contains("UNIQUE"_L1))
+                       return Error{ErrorCode::Usage, u"name"_s,
+                                    u"world %1 already has a challenge named \"%2\""_s.arg(c.worldId, c.name)};
+                   return conn.lastError(q, u"cannot add the challenge"_s);
+               }
+               q.finish();
+               return std::nullopt;
+           })
+        .then([c](const Result<bool> &r) -> Result<Challenge> {
+            if (!r)
+                return r.error();
+            return c;
+        });
+}
+
+QFuture<Result<bool>> SqliteEventStore::updateChallenge(const Challenge &c)
+{
+    if (c.difficulty < 1 || c.difficulty > 40 || c.name.trimmed().isEmpty())
+        return QtFuture::makeReadyFuture(Result<bool>(Error{ErrorCode::Usage, {}, u"a challenge needs a name and a difficulty 1..40"_s}));
+    return write([c](SqliteConnection &conn) -> std::optional<Error> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"UPDATE eventdesk_challenges SET name = ?, difficulty = ? WHERE id = ?"_s,
+                                 {c.name.trimmed(), c.difficulty, c.id}))
+            return conn.lastError(q, u"cannot change the challenge"_s);
+        const bool found = q.numRowsAffected() > 0;
+        q.finish();
+        if (!found)
+            return Error{ErrorCode::NotFound, {}, u"no challenge %1"_s.arg(c.id)};
+        return std::nullopt;
+    });
+}
+
+QFuture<Result<bool>> SqliteEventStore::removeChallenge(const QString &id)
+{
+    return write([id](SqliteConnection &conn) {
+        return conn.exec(u"DELETE FROM eventdesk_challenges WHERE id = ?"_s, {id});
+    });
+}
+
+QFuture<Result<QList<Challenge>>> SqliteEventStore::challenges(const QString &worldId)
+{
+    return read<QList<Challenge>>([worldId](SqliteConnection &conn) -> Result<QList<Challenge>> {
+        QSqlQuery q(conn.database());
+        const bool all = worldId.isEmpty();
+        if (!conn.prepareAndExec(q, u"SELECT id, world_id, name, difficulty FROM eventdesk_challenges "_s
+                                        + (all ? QString() : u"WHERE world_id = ? "_s) + u"ORDER BY world_id, name"_s,
+                                 all ? QVariantList{} : QVariantList{worldId}))
+            return conn.lastError(q, u"cannot list challenges"_s);
+        QList<Challenge> out;
+        while (q.next())
+            out.append({q.value(0).toString(), q.value(1).toString(), q.value(2).toString(), q.value(3).toInt()});
+        q.finish();
+        return out;
+    });
+}
+
+QFuture<Result<std::optional<Challenge>>> SqliteEventStore::challenge(const QString &id)
+{
+    return read<std::optional<Challenge>>([id](SqliteConnection &conn) -> Result<std::optional<Challenge>> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT id, world_id, name, difficulty FROM eventdesk_challenges WHERE id = ?"_s, {id}))
+            return conn.lastError(q, u"cannot read the challenge"_s);
+        std::optional<Challenge> c;
+        if (q.next())
+            c = Challenge{q.value(0).toString(), q.value(1).toString(), q.value(2).toString(), q.value(3).toInt()};
+        q.finish();
+        return c;
+    });
+}
+
+} // namespace eventdesk

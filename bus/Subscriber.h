@@ -1,0 +1,58 @@
+// A subscriber of the bus: reads events past its cursor in id order, in
+// batches (WHERE id > ? LIMIT n), whenever the notifier says there may be more.
+// A named subscriber persists its cursor after each batch it delivered, so after
+// a restart it resumes where it stopped: nothing lost, nothing twice.
+// Undecodable rows are delivered too (with their error) and never stop it.
+#pragma once
+
+#include "Ports.h"
+
+#include <QObject>
+#include <QTimer>
+
+namespace eventdesk {
+
+class Subscriber final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(Subscriber)
+public:
+    struct Options {
+        QString name;                     // empty: an ephemeral subscriber, cursor not persisted
+        int batchSize = 500;
+        std::optional<qint64> startAfter; // overrides the persisted cursor
+        int retryMs = 1000;               // after a read error
+    };
+
+    Subscriber(EventStore &store, Notifier &notifier, Options options, QObject *parent = nullptr);
+
+    // Loads the cursor (named subscribers) and catches up.
+    void start();
+    qint64 cursor() const { return m_cursor; }
+    bool isCaughtUp() const { return m_caughtUp; }
+    const QString &name() const { return m_options.name; }
+
+Q_SIGNALS:
+    // In id order; each row once. Handlers run before the cursor moves on.
+    void eventsReceived(const QList<eventdesk::StoredEvent> &events);
+    // Read everything there was (for now).
+    void caughtUp(qint64 cursor);
+    void errorOccurred(const eventdesk::Error &error);
+
+private:
+    void fetch();
+
+    EventStore &m_store;
+    Options m_options;
+    qint64 m_cursor = 0;
+    bool m_started = false;
+    bool m_busy = false;
+    bool m_again = false;
+    bool m_caughtUp = false;
+    QTimer m_retry;
+};
+
+} // namespace eventdesk
+
+Q_DECLARE_METATYPE(eventdesk::StoredEvent)
+Q_DECLARE_METATYPE(eventdesk::Error)

@@ -1,0 +1,573 @@
+// The SQLite event store and bus: the engine's schema, durable publish then
+// notify, group commit order, reads and filters, files that are not what they
+// should be, a database locked by another process, rows another process writes.
+#include "BusNotifier.h"
+#include "EventCodec.h"
+#include "SampleEvents.h"
+#include "SqliteEventStore.h"
+#include "Subscriber.h"
+#include "TestSupport.h"
+
+#include <QElapsedTimer>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRegularExpression>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+
+#include <sqlite3.h>
+
+using namespace Qt::StringLiterals;
+using namespace eventdesk;
+using test::await;
+
+namespace {
+
+// The table_info of app_events, as text, read with the raw C API (another connection).
+QString tableInfo(const QString &path)
+{
+    sqlite3 *db = nullptr;
+    sqlite3_open_v2(path.toUtf8().constData(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt *st = nullptr;
+    sqlite3_prepare_v2(db, "PRAGMA table_info(app_events)", -1, &st, nullptr);
+    QStringList cols;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        QStringList parts;
+        for (int c = 1; c < 6; ++c) {
+            const auto *t = sqlite3_column_text(st, c);
+            parts.append(t ? QString::fromUtf8(reinterpret_cast<const char *>(t)) : u"NULL"_s);
+        }
+        cols.append(parts.join(u' '));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return cols.join(u'\n');
+}
+
+void sqlExec(const QString &path, const char *sql)
+{
+    sqlite3 *db = nullptr;
+    QCOMPARE(sqlite3_open(path.toUtf8().constData(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char *err = nullptr;
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+    QVERIFY2(rc == SQLITE_OK, err);
+    sqlite3_close(db);
+}
+
+QByteArray fileBytes(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+constexpr char EngineSchema[] = R"(CREATE TABLE IF NOT EXISTS app_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  processed INTEGER NOT NULL DEFAULT 0,
+  processed_at TEXT
+);)";
+
+} // namespace
+
+class TestSqliteEventStore : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    int m_n = 0;
+    QString freshPath() { return m_dir.filePath(u"db%1.sqlite"_s.arg(++m_n)); }
+    std::unique_ptr<SqliteEventStore> openStore(const QString &path, SqliteOptions options = {})
+    {
+        options.path = path;
+        auto store = std::make_unique<SqliteEventStore>(options);
+        const Result<bool> r = store->openAndWait();
+        if (!r)
+            qWarning() << r.error().message;
+        return r ? std::move(store) : nullptr;
+    }
+
+private Q_SLOTS:
+    void createsTheEngineSchema();
+    void publishIsDurableThenNotifies();
+    void everyVariantRoundTrips();
+    void batchIsAllOrNothing();
+    void groupCommitKeepsCallOrder();
+    void opensAnEngineDatabaseWithoutChangingIt();
+    void filtersAndPages();
+    void badFiles_data();
+    void badFiles();
+    void readOnlyInspection();
+    void undecodableRowsAndGaps();
+    void lockedByAnotherProcess();
+    void lockOutlastsTheBudget();
+    void anotherProcessesRowsArePickedUp();
+    void markProcessedOnlyWhenAsked();
+    void cursorsOnlyMoveForward();
+    void challengesAndAudit();
+};
+
+void TestSqliteEventStore::createsTheEngineSchema()
+{
+    const QString path = freshPath();
+    auto store = openStore(path);
+    QVERIFY(store);
+    QCOMPARE(tableInfo(path),
+             u"id INTEGER 0 NULL 1\nevent_type TEXT 1 NULL 0\npayload TEXT 1 NULL 0\ncreated_at TEXT 1 NULL 0\n"
+             "processed INTEGER 1 0 0\nprocessed_at TEXT 0 NULL 0"_s);
+    QByteArray out;
+    QCOMPARE(test::runPython(u"import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+                             "print(c.execute('pragma journal_mode').fetchone()[0]); "
+                             "print(c.execute(\"select sql from sqlite_master where name='app_events'\").fetchone()[0].count('AUTOINCREMENT'))"_s,
+                             {path}, &out), 0);
+    QCOMPARE(out, QByteArray("wal\n1\n"));
+}
+
+void TestSqliteEventStore::publishIsDurableThenNotifies()
+{
+    const QString path = freshPath();
+    auto store = openStore(path);
+    QVERIFY(store);
+    BusNotifier notifier(0);
+    StoreEventBus bus(*store, notifier);
+    QSignalSpy woke(&notifier, &Notifier::eventsAvailable);
+
+    const PublishResult r = await(bus.publish(test::sampleEvent(EventKind::ChallengeResolved, true)));
+    QVERIFY(r.ok());
+    QCOMPARE(r.value(), 1);
+    // On disk, seen by a separate connection, the moment the id is known.
+    QByteArray out;
+    QCOMPARE(test::runPython(u"import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+                             "print(c.execute('select event_type, payload, created_at, processed from app_events where id=1').fetchone())"_s,
+                             {path}, &out), 0);
+    QVERIFY2(out.contains("'ChallengeResolved', '{\"type\":\"ChallengeResolved\",\"challenge_id\":\"c1\""), out);
+    QVERIFY2(QRegularExpression(u"'\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z', 0\\)"_s).match(QString::fromUtf8(out)).hasMatch(), out);
+    // One notification per commit, carrying the head.
+    QTRY_COMPARE(woke.size(), 1);
+    QCOMPARE(woke.first().first().toLongLong(), 1);
+
+    // An invalid event is an error value; nothing is written, nothing is notified.
+    const PublishResult bad = await(bus.publish(AppEvent(events::GenerationBatchProgress{u"b"_s, 900, std::nullopt})));
+    QVERIFY(!bad.ok());
+    QCOMPARE(bad.error().field, u"progress"_s);
+    QCOMPARE(await(store->headId()).value(), 1);
+    QCOMPARE(woke.size(), 1);
+}
+
+void TestSqliteEventStore::everyVariantRoundTrips()
+{
+    auto store = openStore(freshPath());
+    QVERIFY(store);
+    QList<AppEvent> sent;
+    for (EventKind k : test::allKinds())
+        for (bool opt : {true, false})
+            sent.append(test::sampleEvent(k, opt));
+    const BatchPublishResult ids = await(store->append(sent));
+    QVERIFY(ids.ok());
+    QCOMPARE(ids->size(), sent.size());
+    const auto rows = await(store->fetchSince(0, 1000));
+    QVERIFY(rows.ok());
+    QCOMPARE(rows->size(), sent.size());
+    for (qsizetype i = 0; i < sent.size(); ++i) {
+        const StoredEvent &row = rows->at(i);
+        QCOMPARE(row.id, ids->at(i));
+        QVERIFY2(row.isDecoded(), qPrintable(row.decodeError));
+        QCOMPARE(*row.event, sent.at(i));
+        QCOMPARE(row.eventType, sent.at(i).typeName());
+        QVERIFY(row.createdAt.isValid());
+        QVERIFY(!row.processed);
+    }
+}
+
+void TestSqliteEventStore::batchIsAllOrNothing()
+{
+    auto store = openStore(freshPath());
+    QVERIFY(store);
+    BusNotifier notifier(0);
+    StoreEventBus bus(*store, notifier);
+    QList<AppEvent> batch = {test::sampleEvent(EventKind::StoryEventCreated, true),
+                             AppEvent(events::StoryEventCreated{u"s"_s, u"w"_s, QString(70 * 1024, u'x')}),
+                             test::sampleEvent(EventKind::StoryEventCreated, true)};
+    const BatchPublishResult r = await(bus.publishBatch(batch));
+    QVERIFY(!r.ok());
+    QVERIFY2(r.error().message.startsWith(u"event 2 of 3"_s), qPrintable(r.error().message));
+    QCOMPARE(await(store->headId()).value(), 0);
+    batch.removeAt(1);
+    const BatchPublishResult ok = await(bus.publishBatch(batch));
+    QVERIFY(ok.ok());
+    QCOMPARE(ok.value(), (QList<qint64>{1, 2}));
+}
+
+void TestSqliteEventStore::groupCommitKeepsCallOrder()
+{
+    auto store = openStore(freshPath());
+    QVERIFY(store);
+    BusNotifier notifier(0);
+    StoreEventBus bus(*store, notifier);
+    QList<QFuture<PublishResult>> futures;
+    for (int i = 0; i < 500; ++i)
+        futures.append(bus.publish(events::GenerationBatchProgress{u"b"_s, i % 101, std::nullopt}));
+    qint64 last = 0;
+    for (int i = 0; i < futures.size(); ++i) {
+        const PublishResult r = await(futures[i]);
+        QVERIFY(r.ok());
+        QVERIFY(r.value() > last);
+        last = r.value();
+        const auto row = await(store->fetchSince(r.value() - 1, 1));
+        QCOMPARE(row->first().event->as<events::GenerationBatchProgress>()->progress, i % 101);
+    }
+    QCOMPARE(last, 500);
+}
+
+void TestSqliteEventStore::opensAnEngineDatabaseWithoutChangingIt()
+{
+    const QString path = freshPath();
+    sqlExec(path, EngineSchema);
+    QFile fixture(QStringLiteral(EVENTDESK_TEST_DATA "/engine_payloads.jsonl"));
+    QVERIFY(fixture.open(QIODevice::ReadOnly));
+    sqlite3 *db = nullptr;
+    sqlite3_open(path.toUtf8().constData(), &db);
+    sqlite3_stmt *ins = nullptr;
+    sqlite3_prepare_v2(db, "INSERT INTO app_events(event_type, payload, created_at) VALUES(?,?,?)", -1, &ins, nullptr);
+    int lines = 0;
+    while (!fixture.atEnd()) {
+        const QByteArray line = fixture.readLine().trimmed();
+        const QByteArray type = QJsonDocument::fromJson(line).object().value(u"type"_s).toString().toUtf8();
+        sqlite3_bind_text(ins, 1, type.constData(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 2, line.constData(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 3, "2026-11-26T20:01:02.345Z", -1, SQLITE_STATIC);
+        QCOMPARE(sqlite3_step(ins), SQLITE_DONE);
+        sqlite3_reset(ins);
+        ++lines;
+    }
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    const QString before = tableInfo(path);
+
+    auto store = openStore(path);
+    QVERIFY(store);
+    QCOMPARE(tableInfo(path), before);
+    const auto rows = await(store->fetchSince(0, 100));
+    QCOMPARE(rows->size(), lines);
+    for (const StoredEvent &e : rows.value())
+        QVERIFY2(e.isDecoded(), qPrintable(e.decodeError));
+    // The engine can still write its own way, with EventDesk's indexes in place.
+    sqlExec(path, "INSERT INTO app_events(event_type, payload, created_at) VALUES('StoryEventCreated', 'not json', '2026-01-01T00:00:00.000Z')");
+    QCOMPARE(await(store->headId()).value(), lines + 1);
+}
+
+void TestSqliteEventStore::filtersAndPages()
+{
+    auto store = openStore(freshPath());
+    QVERIFY(store);
+    QList<AppEvent> events;
+    for (int i = 0; i < 30; ++i) {
+        events.append(test::sampleEvent(EventKind::ChallengeResolved, true, i % 3 == 0 ? u"w1"_s : u"w2"_s));
+        events.append(test::sampleEvent(EventKind::GenerationBatchProgress, true));
+        events.append(test::sampleEvent(EventKind::SuggestionQueued, i % 2 == 0, u"w3"_s));
+    }
+    QVERIFY(await(store->append(events)).ok());
+    await(store->appendRaw({{u"Mystery"_s, "{\"type\":\"Mystery\"}"}}));
+
+    EventQuery q;
+    QCOMPARE(await(store->count(q)).value(), 91);
+    q.worlds = {u"w1"_s};
+    QCOMPARE(await(store->count(q)).value(), 10);
+    q.worlds = {QString()};  // "(no world)": generation, world-less suggestions, the unknown row
+    QCOMPARE(await(store->count(q)).value(), 30 + 15 + 1);
+    q.worlds = {u"w1"_s, QString()};
+    QCOMPARE(await(store->count(q)).value(), 56);
+    q = {};
+    q.kinds = {EventKind::SuggestionQueued};
+    QCOMPARE(await(store->count(q)).value(), 30);
+    q.includeUndecodable = false;
+    q.kinds = {};
+    QCOMPARE(await(store->count(q)).value(), 90);
+    q = {};
+    q.text = u"pc7"_s;
+    QCOMPARE(await(store->count(q)).value(), 30);  // only the challenges mention pc7
+    q.text = u"100%_"_s;                           // LIKE wildcards are literal
+    QCOMPARE(await(store->count(q)).value(), 0);
+
+    q = {};
+    q.limit = 7;
+    q.newestFirst = true;
+    auto page = await(store->fetchPage(q));
+    QCOMPARE(page->size(), 7);
+    QCOMPARE(page->first().id, 91);
+    QVERIFY(!page->first().isDecoded());
+    q.beforeId = page->last().id;
+    page = await(store->fetchPage(q));
+    QCOMPARE(page->first().id, 84);
+
+    QCOMPARE(await(store->distinctWorlds()).value(), (QStringList{u"w1"_s, u"w2"_s, u"w3"_s}));
+}
+
+void TestSqliteEventStore::badFiles_data()
+{
+    QTest::addColumn<QString>("kind");
+    QTest::addColumn<QString>("says");
+    QTest::newRow("missing folder") << u"missing-folder"_s << u"does not exist"_s;
+    QTest::newRow("not SQLite") << u"text"_s << u"is not an SQLite database"_s;
+    QTest::newRow("truncated") << u"truncated"_s << u"truncated"_s;
+    QTest::newRow("corrupt pages") << u"corrupt"_s << u"cannot be read"_s;
+    QTest::newRow("read-only file") << u"readonly"_s << u"read-only"_s;
+    QTest::newRow("a folder") << u"folder"_s << u"not a file"_s;
+    QTest::newRow("other app_events shape") << u"shape"_s << u"different shape: no column payload"_s;
+    QTest::newRow("app_events with mistyped column") << u"mistyped"_s << u"column processed is TEXT"_s;
+}
+
+void TestSqliteEventStore::badFiles()
+{
+    QFETCH(QString, kind);
+    QFETCH(QString, says);
+    QString path = freshPath();
+    if (kind == u"missing-folder"_s) {
+        path = m_dir.filePath(u"nowhere/at/all/events.db"_s);
+    } else if (kind == u"text"_s) {
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("id,event_type\n1,StoryEventCreated\n");
+    } else if (kind == u"truncated"_s || kind == u"corrupt"_s) {
+        const QString good = freshPath();
+        {
+            auto s = openStore(good);
+            QVERIFY(s);
+            QVERIFY(await(s->append({test::sampleEvent(EventKind::StoryEventCreated, true)})).ok());
+        }
+        sqlExec(good, "PRAGMA wal_checkpoint(TRUNCATE)");
+        QByteArray bytes = fileBytes(good);
+        if (kind == u"truncated"_s) {
+            bytes.truncate(200);
+        } else {
+            for (qsizetype i = 100; i < bytes.size(); ++i)
+                bytes[i] = char(0xA5 ^ (i & 0xff));
+        }
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(bytes);
+    } else if (kind == u"readonly"_s) {
+        { auto s = openStore(path); QVERIFY(s); }
+        QFile::setPermissions(path, QFile::ReadOwner | QFile::ReadGroup);
+        if (QFileInfo(path).isWritable())
+            QSKIP("running as a user who can write read-only files (root)");
+    } else if (kind == u"folder"_s) {
+        QVERIFY(QDir().mkpath(path));
+    } else if (kind == u"shape"_s) {
+        sqlExec(path, "CREATE TABLE app_events (id INTEGER PRIMARY KEY, event_type TEXT NOT NULL, body TEXT, created_at TEXT, processed INTEGER, processed_at TEXT)");
+    } else if (kind == u"mistyped"_s) {
+        sqlExec(path, "CREATE TABLE app_events (id INTEGER PRIMARY KEY, event_type TEXT NOT NULL, payload TEXT NOT NULL, created_at TEXT NOT NULL, processed TEXT, processed_at TEXT)");
+    }
+    const QByteArray before = QFileInfo(path).isFile() ? fileBytes(path) : QByteArray();
+
+    SqliteOptions options;
+    options.path = path;
+    SqliteEventStore store(options);
+    const Result<bool> r = store.openAndWait();
+    QVERIFY(!r.ok());
+    QVERIFY2(r.error().message.contains(says), qPrintable(r.error().message));
+    QVERIFY2(r.error().message.contains(QFileInfo(path).fileName()) || kind == u"missing-folder"_s,
+             qPrintable(r.error().message));
+    // Nothing overwritten, nothing created.
+    if (QFileInfo(path).isFile())
+        QCOMPARE(fileBytes(path), before);
+    QVERIFY(!QFileInfo::exists(path + u"-wal"_s) || kind == u"readonly"_s || kind == u"shape"_s || kind == u"mistyped"_s);
+    // A store that failed to open answers with errors, not crashes.
+    QVERIFY(!await(store.append({test::sampleEvent(EventKind::StoryEventCreated, true)})).ok());
+    QVERIFY(!await(store.fetchSince(0, 10)).ok());
+}
+
+void TestSqliteEventStore::readOnlyInspection()
+{
+    const QString path = freshPath();
+    {
+        auto s = openStore(path);
+        QVERIFY(await(s->append({test::sampleEvent(EventKind::StoryEventCreated, true)})).ok());
+    }
+    sqlExec(path, "PRAGMA wal_checkpoint(TRUNCATE)");
+    const QByteArray before = fileBytes(path);
+    SqliteOptions options;
+    options.readOnly = true;
+    auto store = openStore(path, options);
+    QVERIFY(store);
+    QCOMPARE(await(store->fetchSince(0, 10))->size(), 1);
+    QVERIFY(!await(store->append({test::sampleEvent(EventKind::StoryEventCreated, true)})).ok());
+    QCOMPARE(fileBytes(path), before);
+}
+
+void TestSqliteEventStore::undecodableRowsAndGaps()
+{
+    const QString path = freshPath();
+    auto store = openStore(path);
+    QVERIFY(store);
+    BusNotifier notifier(0);
+    await(store->append({test::sampleEvent(EventKind::StoryEventCreated, true)}));
+    await(store->appendRaw({{u"StoryEventCreated"_s, "{not json"},
+                            {u"DragonSlain"_s, R"({"type":"DragonSlain","dragon":"Smaug"})"},
+                            {u"ChallengeResolved"_s, R"({"type":"ChallengeResolved","world_id":"w1"})"}}));
+    await(store->append({test::sampleEvent(EventKind::NarrativeEventTriggered, true),
+                         test::sampleEvent(EventKind::NarrativeEventTriggered, true),
+                         test::sampleEvent(EventKind::NarrativeEventTriggered, true)}));
+    sqlExec(path, "DELETE FROM app_events WHERE id IN (5, 6)");  // the engine pruned some rows
+
+    Subscriber sub(*store, notifier, {.name = u"gaps"_s, .batchSize = 2});
+    QList<StoredEvent> seen;
+    connect(&sub, &Subscriber::eventsReceived, this, [&](const QList<StoredEvent> &batch) { seen += batch; });
+    QSignalSpy done(&sub, &Subscriber::caughtUp);
+    sub.start();
+    QTRY_VERIFY(done.size() >= 1);
+    QList<qint64> ids;
+    for (const StoredEvent &e : seen)
+        ids.append(e.id);
+    QCOMPARE(ids, (QList<qint64>{1, 2, 3, 4, 7}));
+    QVERIFY(!seen[1].isDecoded());
+    QVERIFY(seen[1].decodeError.contains(u"not valid JSON"_s));
+    QVERIFY(seen[2].decodeError.contains(u"unknown event variant \"DragonSlain\""_s));
+    QVERIFY(seen[3].decodeError.contains(u"challenge_name"_s));
+    QCOMPARE(sub.cursor(), 7);
+}
+
+void TestSqliteEventStore::lockedByAnotherProcess()
+{
+    const QString path = freshPath();
+    auto store = openStore(path);
+    QVERIFY(store);
+    BusNotifier notifier(0);
+    StoreEventBus bus(*store, notifier);
+
+    // The engine (another process) takes the database for 3 s.
+    QProcess *holder = test::startPython(
+        u"import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN EXCLUSIVE'); "
+        "c.execute(\"INSERT INTO app_events(event_type,payload,created_at) VALUES('x','{}','2026-01-01T00:00:00.000Z')\"); "
+        "print('locked', flush=True); time.sleep(3); c.execute('COMMIT')"_s,
+        {path}, this);
+    QVERIFY(holder->waitForReadyRead(10000));
+
+    // The event loop keeps turning while the publish waits.
+    QElapsedTimer clock;
+    qint64 last = 0, worstGap = 0;
+    QTimer ticker;
+    connect(&ticker, &QTimer::timeout, this, [&] {
+        worstGap = std::max(worstGap, clock.elapsed() - last);
+        last = clock.elapsed();
+    });
+    clock.start();
+    ticker.start(5);
+    QFuture<PublishResult> f = bus.publish(test::sampleEvent(EventKind::StoryEventCreated, true));
+    QTRY_VERIFY_WITH_TIMEOUT(f.isFinished(), 10000);
+    ticker.stop();
+    const PublishResult r = f.result();
+    QVERIFY2(r.ok(), qPrintable(r.ok() ? QString() : r.error().message));
+    QCOMPARE(r.value(), 2);  // after the engine's row
+    QVERIFY2(clock.elapsed() >= 2500, "published through an exclusive lock?");
+    QVERIFY2(worstGap < 300, qPrintable(u"event loop stalled %1 ms"_s.arg(worstGap)));
+    QTRY_COMPARE_WITH_TIMEOUT(holder->state(), QProcess::NotRunning, 10000);
+    QCOMPARE(holder->exitCode(), 0);
+}
+
+void TestSqliteEventStore::lockOutlastsTheBudget()
+{
+    const QString path = freshPath();
+    SqliteOptions options;
+    options.busyBudgetMs = 800;
+    auto store = openStore(path, options);
+    QVERIFY(store);
+    QProcess *holder = test::startPython(
+        u"import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN EXCLUSIVE'); "
+        "print('locked', flush=True); time.sleep(2.5); c.execute('COMMIT')"_s,
+        {path}, this);
+    QVERIFY(holder->waitForReadyRead(10000));
+    const BatchPublishResult r = await(store->append({test::sampleEvent(EventKind::StoryEventCreated, true)}));
+    QVERIFY(!r.ok());
+    QCOMPARE(r.error().code, ErrorCode::Busy);
+    QVERIFY2(r.error().message.contains(u"locked"_s), qPrintable(r.error().message));
+    QTRY_COMPARE_WITH_TIMEOUT(holder->state(), QProcess::NotRunning, 10000);
+    // Nothing half-written; the next publish goes through.
+    QCOMPARE(await(store->headId()).value(), 0);
+    const BatchPublishResult again = await(store->append({test::sampleEvent(EventKind::StoryEventCreated, true)}));
+    QVERIFY(again.ok());
+    QCOMPARE(again->first(), 1);
+}
+
+void TestSqliteEventStore::anotherProcessesRowsArePickedUp()
+{
+    const QString path = freshPath();
+    auto store = openStore(path);
+    QVERIFY(store);
+    BusNotifier notifier(0);  // no fallback poll: data_version alone must do it
+    connect(store.get(), &SqliteEventStore::externalRowsDetected, &notifier, &BusNotifier::externalRowsDetected);
+    Subscriber sub(*store, notifier, {.name = u"external"_s});
+    QList<qint64> seen;
+    connect(&sub, &Subscriber::eventsReceived, this, [&](const QList<StoredEvent> &batch) {
+        for (const StoredEvent &e : batch)
+            seen.append(e.id);
+    });
+    QSignalSpy done(&sub, &Subscriber::caughtUp);
+    sub.start();
+    QTRY_COMPARE(done.size(), 1);
+
+    const QByteArray line = codec::encode(test::sampleEvent(EventKind::ChallengeResolved, true));
+    QCOMPARE(test::runPython(u"import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+                             "c.execute('INSERT INTO app_events(event_type,payload,created_at) VALUES(?,?,?)', "
+                             "('ChallengeResolved', sys.argv[2], '2026-11-26T20:01:02.345Z')); c.commit()"_s,
+                             {path, QString::fromUtf8(line)}), 0);
+    QTRY_COMPARE_WITH_TIMEOUT(seen, QList<qint64>{1}, 5000);
+}
+
+void TestSqliteEventStore::markProcessedOnlyWhenAsked()
+{
+    auto store = openStore(freshPath());
+    await(store->append({test::sampleEvent(EventKind::StoryEventCreated, true), test::sampleEvent(EventKind::StoryEventCreated, true)}));
+    QVERIFY(!await(store->fetchSince(0, 10))->first().processed);
+    QCOMPARE(await(store->markProcessed({1}, true)).value(), 1);
+    QCOMPARE(await(store->markProcessed({1}, true)).value(), 0);  // already
+    const auto rows = await(store->fetchSince(0, 10));
+    QVERIFY(rows->at(0).processed);
+    QVERIFY(rows->at(0).processedAt.isValid());
+    QVERIFY(!rows->at(1).processed);
+    QCOMPARE(await(store->markProcessed({1}, false)).value(), 1);
+    QVERIFY(!await(store->fetchSince(0, 1))->first().processedAt.isValid());
+}
+
+void TestSqliteEventStore::cursorsOnlyMoveForward()
+{
+    auto store = openStore(freshPath());
+    QCOMPARE(await(store->loadCursor(u"a"_s)).value(), 0);
+    QVERIFY(await(store->saveCursor(u"a"_s, 10)).ok());
+    QVERIFY(await(store->saveCursor(u"a"_s, 4)).ok());
+    QCOMPARE(await(store->loadCursor(u"a"_s)).value(), 10);
+    QCOMPARE(await(store->loadCursor(u"b"_s)).value(), 0);
+}
+
+void TestSqliteEventStore::challengesAndAudit()
+{
+    auto store = openStore(freshPath());
+    const auto c = await(store->addChallenge(u"w1"_s, u"Pick the lock"_s, 15));
+    QVERIFY(c.ok());
+    QVERIFY(!await(store->addChallenge(u"w1"_s, u"Pick the lock"_s, 12)).ok());
+    QVERIFY(!await(store->addChallenge(u"w1"_s, u"Lift the gate"_s, 99)).ok());
+    QVERIFY(await(store->addChallenge(u"w2"_s, u"Pick the lock"_s, 10)).ok());
+    QCOMPARE(await(store->challenges(u"w1"_s))->size(), 1);
+    QCOMPARE(await(store->challenges())->size(), 2);
+    Challenge changed = c.value();
+    changed.difficulty = 18;
+    QVERIFY(await(store->updateChallenge(changed)).ok());
+    QCOMPARE(await(store->challenge(c->id)).value()->difficulty, 18);
+    QVERIFY(!await(store->challenge(u"nope"_s)).value().has_value());
+
+    QVERIFY(await(store->audit(u"dm"_s, u"replay"_s, u"ids 1-5 to 3 clients"_s)).ok());
+    const auto log = await(store->auditLog(10));
+    QCOMPARE(log->size(), 1);
+    QCOMPARE(log->first().action, u"replay"_s);
+}
+
+QTEST_GUILESS_MAIN(TestSqliteEventStore)
+#include "tst_sqliteeventstore.moc"
