@@ -1,7 +1,9 @@
 #include "CommandLine.h"
 
-#include <QCommandLineParser>
+#include "Cli.h"
+
 #include <QCoreApplication>
+#include <QLoggingCategory>
 #include <QTextStream>
 
 #include <cstdio>
@@ -15,21 +17,19 @@ namespace {
 struct CommandInfo {
     QString name;
     QString summary;
+    std::function<int(const QStringList &)> run;
 };
 
 const QList<CommandInfo> &commands()
 {
     static const QList<CommandInfo> all = {
-        {u"serve"_s, u"host the bus and the session server without a GUI"_s},
-        {u"publish"_s, u"publish events (--json, a file or stdin of JSON lines); prints ids"_s},
-        {u"tail"_s, u"print events (--world, --type, --from-id, --follow, --format)"_s},
-        {u"replay"_s, u"ask a running server to replay an id range"_s},
-        {u"export"_s, u"write events as JSON lines or CSV"_s},
-        {u"import"_s, u"read events from JSON lines (all or nothing)"_s},
-        {u"prune"_s, u"archive and delete events older than a cutoff"_s},
-        {u"stats"_s, u"counts per type and world, rates, challenge success"_s},
-        {u"challenge"_s, u"add or list a world's challenges"_s},
-        {u"simulate"_s, u"play a realistic game session onto the bus"_s},
+        {u"publish"_s, u"publish events (--json, a file or stdin of JSON lines); prints ids"_s, publishCommand},
+        {u"tail"_s, u"print events (--world, --type, --from-id, --follow, --format)"_s, tailCommand},
+        {u"export"_s, u"write events as JSON lines or CSV"_s, exportCommand},
+        {u"import"_s, u"read events from JSON lines (all or nothing)"_s, importCommand},
+        {u"prune"_s, u"archive and delete events older than a cutoff"_s, pruneCommand},
+        {u"stats"_s, u"counts per type and world, rates, challenge success"_s, statsCommand},
+        {u"challenge"_s, u"add or list a world's challenges"_s, challengeCommand},
     };
     return all;
 }
@@ -41,36 +41,67 @@ QString overview()
                    "Commands:\n"_s;
     for (const CommandInfo &c : commands())
         text += u"  %1  %2\n"_s.arg(c.name, -10).arg(c.summary);
-    text += u"\nRun 'eventdesk COMMAND --help' for a command's options.\n"_s;
+    text += u"\nCommon options: --db PATH, --bus URL, --listen HOST:PORT, --join-code CODE,\n"
+            "--dm-token TOKEN (or EVENTDESK_DM_TOKEN), --verbose.\n"
+            "Run 'eventdesk COMMAND --help' for a command's options.\n"_s;
     return text;
+}
+
+// Global options that take a value, so that "--db tail.db tail" finds the right command.
+bool takesValue(const QString &arg)
+{
+    static const QStringList withValue = {u"--db"_s, u"--bus"_s, u"--listen"_s, u"--join-code"_s, u"--dm-token"_s};
+    return withValue.contains(arg);
 }
 
 } // namespace
 
 int run(int argc, char *argv[])
 {
-    QCoreApplication app(argc, argv);
+    QStringList args;
+    for (int i = 0; i < argc; ++i)
+        args.append(QString::fromLocal8Bit(argv[i]));
+
+    int commandAt = -1;
+    for (int i = 1; i < args.size(); ++i) {
+        if (takesValue(args.at(i))) {
+            ++i;
+            continue;
+        }
+        if (!args.at(i).startsWith(u'-')) {
+            commandAt = i;
+            break;
+        }
+    }
+
     QCoreApplication::setApplicationName(u"eventdesk"_s);
     QCoreApplication::setOrganizationName(u"EventDesk"_s);
     QCoreApplication::setApplicationVersion(QStringLiteral(EVENTDESK_VERSION));
 
-    QCommandLineParser parser;
-    parser.setApplicationDescription(u"Event monitor and session host for a tabletop-RPG game engine."_s);
-    parser.addVersionOption();
-    const QCommandLineOption help({u"h"_s, u"help"_s}, u"Show this help."_s);
-    parser.addOption(help);
-    parser.addPositionalArgument(u"command"_s, u"The command to run (none: open the window)."_s);
-    parser.parse(app.arguments());
-    if (parser.isSet(help)) {
-        QTextStream(stdout) << overview();
-        return 0;
+    if (commandAt < 0) {
+        if (args.contains(u"--version"_s) || args.contains(u"-v"_s)) {
+            std::fputs("eventdesk " EVENTDESK_VERSION "\n", stdout);
+            return ExitOk;
+        }
+        if (args.contains(u"--help"_s) || args.contains(u"-h"_s)) {
+            std::fputs(overview().toLocal8Bit().constData(), stdout);
+            return ExitOk;
+        }
+        QCoreApplication app(argc, argv);
+        return fail(u"the window is not part of this build yet; run 'eventdesk --help' for the commands"_s);
     }
-    if (parser.isSet(u"version"_s)) {
-        QTextStream(stdout) << "eventdesk " << QCoreApplication::applicationVersion() << '\n';
-        return 0;
+
+    const QString name = args.at(commandAt);
+    for (const CommandInfo &c : commands()) {
+        if (c.name == name) {
+            QCoreApplication app(argc, argv);
+            QStringList commandArgs = args;
+            commandArgs.removeAt(commandAt);
+            commandArgs[0] = u"eventdesk "_s + name;
+            return c.run(commandArgs);
+        }
     }
-    QTextStream(stderr) << "eventdesk: this build has no commands yet\n";
-    return 1;
+    return usage(u"unknown command '%1'; run 'eventdesk --help' for the list"_s.arg(name));
 }
 
 } // namespace eventdesk::app

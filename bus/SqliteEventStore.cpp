@@ -674,6 +674,50 @@ QFuture<Result<bool>> SqliteEventStore::saveCursor(const QString &name, qint64 l
     });
 }
 
+QFuture<Result<BusStatistics>> SqliteEventStore::statistics()
+{
+    return read<BusStatistics>([](SqliteConnection &conn) -> Result<BusStatistics> {
+        BusStatistics st;
+        QSqlQuery q(conn.database());
+        q.setForwardOnly(true);
+        const auto fail = [&] { return conn.lastError(q, u"cannot compute statistics"_s); };
+        if (!conn.prepareAndExec(q, u"SELECT count(*), max(id), min(created_at), max(created_at) FROM app_events"_s))
+            return fail();
+        if (q.next()) {
+            st.total = q.value(0).toLongLong();
+            st.headId = q.value(1).toLongLong();
+            st.firstAt = timestamp::parse(q.value(2).toString());
+            st.lastAt = timestamp::parse(q.value(3).toString());
+        }
+        const QDateTime now = QDateTime::currentDateTimeUtc();
+        if (!conn.prepareAndExec(q, u"SELECT sum(created_at >= ?), sum(created_at >= ?) FROM app_events WHERE created_at >= ?"_s,
+                                 {timestamp::format(now.addSecs(-3600)), timestamp::format(now.addDays(-1)),
+                                  timestamp::format(now.addDays(-1))}))
+            return fail();
+        if (q.next()) {
+            st.lastHour = q.value(0).toLongLong();
+            st.lastDay = q.value(1).toLongLong();
+        }
+        if (!conn.prepareAndExec(q, u"SELECT event_type, count(*) FROM app_events GROUP BY event_type ORDER BY 2 DESC"_s))
+            return fail();
+        while (q.next())
+            st.perType.append({q.value(0).toString(), q.value(1).toLongLong()});
+        if (!conn.prepareAndExec(q, u"SELECT coalesce(%1, ''), count(*) FROM app_events GROUP BY 1 ORDER BY 2 DESC"_s.arg(
+                                        QLatin1StringView(WorldSql))))
+            return fail();
+        while (q.next())
+            st.perWorld.append({q.value(0).toString(), q.value(1).toLongLong()});
+        if (!conn.prepareAndExec(q, u"SELECT json_extract(payload,'$.world_id'), json_extract(payload,'$.character_id'), "
+                                    "count(*), sum(json_extract(payload,'$.success') = 1) FROM app_events "
+                                    "WHERE event_type = 'ChallengeResolved' AND json_valid(payload) GROUP BY 1, 2 ORDER BY 1, 2"_s))
+            return fail();
+        while (q.next())
+            st.challenges.append({q.value(0).toString(), q.value(1).toString(), q.value(2).toLongLong(), q.value(3).toLongLong()});
+        q.finish();
+        return st;
+    });
+}
+
 QFuture<Result<qint64>> SqliteEventStore::audit(const QString &actor, const QString &action, const QString &detail)
 {
     auto id = std::make_shared<qint64>(0);

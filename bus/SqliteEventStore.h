@@ -36,6 +36,28 @@ struct Challenge {
     int difficulty = 10;
 };
 
+struct BusStatistics {
+    struct Count {
+        QString key;   // a type, or a world ("" for events without one)
+        qint64 count = 0;
+    };
+    struct ChallengeRate {
+        QString worldId;
+        QString characterId;
+        qint64 attempts = 0;
+        qint64 successes = 0;
+    };
+    qint64 total = 0;
+    qint64 headId = 0;
+    QDateTime firstAt;
+    QDateTime lastAt;
+    qint64 lastHour = 0;
+    qint64 lastDay = 0;
+    QList<Count> perType;
+    QList<Count> perWorld;
+    QList<ChallengeRate> challenges;
+};
+
 class SqliteEventStore final : public QObject, public EventStore
 {
     Q_OBJECT
@@ -67,6 +89,9 @@ public:
     // Rows exactly as given (for import and for tests that need odd rows):
     // event_type and payload are not checked. Returns the ids.
     QFuture<BatchPublishResult> appendRaw(const QList<std::pair<QString, QByteArray>> &rows);
+
+    // Counts per type and world, recent rates, challenge success by world and character.
+    QFuture<Result<BusStatistics>> statistics();
 
     // EventDesk's own tables.
     QFuture<Result<qint64>> audit(const QString &actor, const QString &action, const QString &detail);

@@ -1,0 +1,111 @@
+#include "Cli.h"
+
+#include <QCoreApplication>
+#include <QLoggingCategory>
+#include <QProcessEnvironment>
+
+#include <cstdio>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk::app {
+
+namespace {
+const QCommandLineOption dbOption(u"db"_s, u"The SQLite database to use (default: EventDesk's own)."_s, u"path"_s);
+const QCommandLineOption busOption(u"bus"_s, u"The bus backend: sqlite (default) or redis://host:port/db."_s, u"url"_s);
+const QCommandLineOption listenOption(u"listen"_s, u"Session server address (default 127.0.0.1:7878)."_s, u"host:port"_s);
+const QCommandLineOption joinCodeOption(u"join-code"_s, u"The players' join code."_s, u"code"_s);
+const QCommandLineOption dmTokenOption(u"dm-token"_s, u"The DM token (or EVENTDESK_DM_TOKEN)."_s, u"token"_s);
+const QCommandLineOption verboseOption(u"verbose"_s, u"Log what the bus does on stderr."_s);
+} // namespace
+
+CommandParser::CommandParser(const QString &command, const QString &description, const QString &positional,
+                             const QString &positionalHelp)
+    : m_command(command)
+    , m_help({u"h"_s, u"help"_s}, u"Show this help."_s)
+{
+    m_parser.setApplicationDescription(description);
+    m_parser.addOption(m_help);
+    for (const QCommandLineOption &o : {dbOption, busOption, listenOption, joinCodeOption, dmTokenOption, verboseOption})
+        m_parser.addOption(o);
+    if (!positional.isEmpty())
+        m_parser.addPositionalArgument(positional, positionalHelp);
+}
+
+std::optional<int> CommandParser::parse(const QStringList &arguments)
+{
+    if (!m_parser.parse(arguments))
+        return usage(u"%1: %2"_s.arg(m_command, m_parser.errorText()));
+    if (m_parser.isSet(m_help)) {
+        QString help = m_parser.helpText();
+        // Qt names the program by argv[0]; say the command as typed.
+        help.replace(u"Usage: "_s + QCoreApplication::arguments().value(0), u"Usage: eventdesk "_s + m_command);
+        std::fputs(help.toLocal8Bit().constData(), stdout);
+        return ExitOk;
+    }
+    setVerbose(m_parser.isSet(verboseOption));
+    return std::nullopt;
+}
+
+CommonOptions CommandParser::common() const
+{
+    CommonOptions o;
+    o.db = m_parser.value(dbOption);
+    o.bus = m_parser.value(busOption);
+    o.listen = m_parser.value(listenOption);
+    o.joinCode = m_parser.value(joinCodeOption);
+    o.dmToken = m_parser.isSet(dmTokenOption) ? m_parser.value(dmTokenOption)
+                                              : QProcessEnvironment::systemEnvironment().value(u"EVENTDESK_DM_TOKEN"_s);
+    o.verbose = m_parser.isSet(verboseOption);
+    return o;
+}
+
+BusConfig CommandParser::busConfig(bool readOnly) const
+{
+    BusConfig c;
+    c.databasePath = m_parser.value(dbOption);
+    c.busUrl = m_parser.value(busOption);
+    c.readOnly = readOnly;
+    return c;
+}
+
+std::optional<qint64> CommandParser::integer(const QString &name, qint64 fallback, qint64 minimum, qint64 maximum,
+                                             int *status)
+{
+    if (!m_parser.isSet(name))
+        return fallback;
+    bool ok = false;
+    const qint64 v = m_parser.value(name).toLongLong(&ok);
+    if (!ok || v < minimum || v > maximum) {
+        *status = usage(u"--%1 must be a whole number from %2 to %3, not '%4'"_s.arg(name).arg(minimum).arg(maximum).arg(
+            m_parser.value(name).left(40)));
+        return std::nullopt;
+    }
+    return v;
+}
+
+int fail(const QString &message)
+{
+    std::fprintf(stderr, "eventdesk: %s\n", message.toLocal8Bit().constData());
+    return ExitFailure;
+}
+
+int usage(const QString &message)
+{
+    std::fprintf(stderr, "eventdesk: %s\n", message.toLocal8Bit().constData());
+    return ExitUsage;
+}
+
+void printOut(const QByteArray &bytes)
+{
+    std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stdout);
+    std::fflush(stdout);
+}
+
+void setVerbose(bool verbose)
+{
+    // Commands report their own errors in one line; the bus's log is for --verbose.
+    QLoggingCategory::setFilterRules(verbose ? u"eventdesk.*=true"_s : u"eventdesk.*=false"_s);
+}
+
+} // namespace eventdesk::app

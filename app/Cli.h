@@ -1,0 +1,65 @@
+// What every headless command shares: the common options of DESIGN §6, one
+// parser per command with its own --help, and the exit statuses (0 ok,
+// 1 failure, 2 bad usage), each failure one clear line on stderr.
+#pragma once
+
+#include "BusSetup.h"
+
+#include <QCommandLineParser>
+#include <QStringList>
+
+#include <functional>
+#include <optional>
+
+namespace eventdesk::app {
+
+enum ExitStatus { ExitOk = 0, ExitFailure = 1, ExitUsage = 2 };
+
+struct CommonOptions {
+    QString db;
+    QString bus;
+    QString listen;
+    QString joinCode;
+    QString dmToken;
+    bool verbose = false;
+};
+
+class CommandParser
+{
+public:
+    CommandParser(const QString &command, const QString &description, const QString &positional = {},
+                  const QString &positionalHelp = {});
+
+    QCommandLineParser &parser() { return m_parser; }
+    void addOption(const QCommandLineOption &option) { m_parser.addOption(option); }
+
+    // Parses; on --help prints help and returns ExitOk, on a bad option prints
+    // one line and returns ExitUsage; otherwise nullopt (go on).
+    std::optional<int> parse(const QStringList &arguments);
+    CommonOptions common() const;
+    BusConfig busConfig(bool readOnly = false) const;
+
+    // Option values with checking: integers, ids, durations.
+    std::optional<qint64> integer(const QString &name, qint64 fallback, qint64 minimum, qint64 maximum, int *status);
+
+private:
+    QString m_command;
+    QCommandLineParser m_parser;
+    QCommandLineOption m_help;
+};
+
+int fail(const QString &message);        // "eventdesk: message" on stderr, returns ExitFailure
+int usage(const QString &message);       // the same, returns ExitUsage
+void printOut(const QByteArray &bytes);  // stdout, unbuffered enough for pipes
+void setVerbose(bool verbose);
+
+// Commands; each gets argv starting with the program name.
+int publishCommand(const QStringList &args);
+int tailCommand(const QStringList &args);
+int exportCommand(const QStringList &args);
+int importCommand(const QStringList &args);
+int statsCommand(const QStringList &args);
+int challengeCommand(const QStringList &args);
+int pruneCommand(const QStringList &args);
+
+} // namespace eventdesk::app

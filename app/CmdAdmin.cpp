@@ -1,0 +1,150 @@
+// stats, challenge.
+#include "Cli.h"
+
+#include "Timestamp.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk::app {
+
+namespace {
+template <typename T>
+T wait(QFuture<T> f)
+{
+    f.waitForFinished();
+    return f.result();
+}
+} // namespace
+
+int statsCommand(const QStringList &args)
+{
+    CommandParser p(u"stats"_s, u"Counts per type and world, recent rates and challenge success."_s);
+    const QCommandLineOption formatOption(u"format"_s, u"Output: table (default) or json."_s, u"format"_s, u"table"_s);
+    p.addOption(formatOption);
+    if (auto status = p.parse(args))
+        return *status;
+    const QString format = p.parser().value(formatOption);
+    if (format != u"table"_s && format != u"json"_s)
+        return usage(u"--format must be table or json, not '%1'"_s.arg(format.left(20)));
+    auto opened = LocalBus::open(p.busConfig(true));
+    if (!opened)
+        return fail(opened.error().message);
+    const Result<BusStatistics> r = wait(opened.value()->sqlite()->statistics());
+    if (!r)
+        return fail(r.error().message);
+    const BusStatistics &st = r.value();
+
+    if (format == u"json"_s) {
+        QJsonObject o{{u"total"_s, st.total}, {u"head_id"_s, st.headId}, {u"last_hour"_s, st.lastHour},
+                      {u"last_day"_s, st.lastDay},
+                      {u"first_at"_s, st.firstAt.isValid() ? QJsonValue(timestamp::format(st.firstAt)) : QJsonValue()},
+                      {u"last_at"_s, st.lastAt.isValid() ? QJsonValue(timestamp::format(st.lastAt)) : QJsonValue()}};
+        QJsonObject types, worlds;
+        for (const auto &c : st.perType)
+            types.insert(c.key, c.count);
+        for (const auto &c : st.perWorld)
+            worlds.insert(c.key.isEmpty() ? u"(no world)"_s : c.key, c.count);
+        QJsonArray challenges;
+        for (const auto &c : st.challenges)
+            challenges.append(QJsonObject{{u"world_id"_s, c.worldId}, {u"character_id"_s, c.characterId},
+                                          {u"attempts"_s, c.attempts}, {u"successes"_s, c.successes}});
+        o.insert(u"per_type"_s, types);
+        o.insert(u"per_world"_s, worlds);
+        o.insert(u"challenges"_s, challenges);
+        printOut(QJsonDocument(o).toJson(QJsonDocument::Indented));
+        return ExitOk;
+    }
+
+    QString out;
+    out += u"%1 events, last id %2\n"_s.arg(st.total).arg(st.headId);
+    if (st.firstAt.isValid())
+        out += u"from %1 to %2\n"_s.arg(st.firstAt.toLocalTime().toString(Qt::ISODate),
+                                        st.lastAt.toLocalTime().toString(Qt::ISODate));
+    out += u"last hour: %1 (%2 per minute), last day: %3\n\nBy type:\n"_s.arg(st.lastHour)
+               .arg(double(st.lastHour) / 60.0, 0, 'f', 1)
+               .arg(st.lastDay);
+    for (const auto &c : st.perType)
+        out += u"  %1 %2\n"_s.arg(c.key, -26).arg(c.count, 9);
+    out += u"\nBy world:\n"_s;
+    for (const auto &c : st.perWorld)
+        out += u"  %1 %2\n"_s.arg(c.key.isEmpty() ? u"(no world)"_s : c.key, -38).arg(c.count, 9);
+    if (!st.challenges.isEmpty()) {
+        out += u"\nChallenge success:\n"_s;
+        for (const auto &c : st.challenges)
+            out += u"  %1 %2 %3/%4 (%5%)\n"_s.arg(c.worldId.left(38), -38)
+                       .arg(c.characterId.left(16), -16)
+                       .arg(c.successes)
+                       .arg(c.attempts)
+                       .arg(c.attempts ? 100.0 * double(c.successes) / double(c.attempts) : 0.0, 0, 'f', 0);
+    }
+    printOut(out.toUtf8());
+    return ExitOk;
+}
+
+int challengeCommand(const QStringList &args)
+{
+    CommandParser p(u"challenge"_s, u"Define a world's challenges for players to roll against."_s, u"add|list"_s,
+                    u"add: define one and print its id; list: show them."_s);
+    const QCommandLineOption worldOption(u"world"_s, u"The world."_s, u"world"_s);
+    const QCommandLineOption nameOption(u"name"_s, u"The challenge's name (add)."_s, u"name"_s);
+    const QCommandLineOption difficultyOption(u"difficulty"_s, u"Total to reach on d20 + modifier, 1..40 (add)."_s, u"n"_s);
+    const QCommandLineOption formatOption(u"format"_s, u"list output: table (default) or jsonl."_s, u"format"_s, u"table"_s);
+    for (const auto &o : {worldOption, nameOption, difficultyOption, formatOption})
+        p.addOption(o);
+    if (auto status = p.parse(args))
+        return *status;
+    const QStringList positional = p.parser().positionalArguments();
+    if (positional.size() != 1 || (positional.first() != u"add"_s && positional.first() != u"list"_s))
+        return usage(u"challenge needs 'add' or 'list'"_s);
+
+    if (positional.first() == u"add"_s) {
+        const QString world = p.parser().value(worldOption).trimmed();
+        const QString name = p.parser().value(nameOption).trimmed();
+        if (world.isEmpty() || name.isEmpty() || !p.parser().isSet(difficultyOption))
+            return usage(u"challenge add needs --world, --name and --difficulty"_s);
+        int status = ExitOk;
+        const auto difficulty = p.integer(u"difficulty"_s, 10, 1, 40, &status);
+        if (!difficulty)
+            return status;
+        auto opened = LocalBus::open(p.busConfig());
+        if (!opened)
+            return fail(opened.error().message);
+        const Result<Challenge> r = wait(opened.value()->sqlite()->addChallenge(world, name, int(*difficulty)));
+        if (!r)
+            return r.error().code == ErrorCode::Usage ? usage(r.error().message) : fail(r.error().message);
+        printOut(r->id.toUtf8() + '\n');
+        return ExitOk;
+    }
+
+    const QString format = p.parser().value(formatOption);
+    if (format != u"table"_s && format != u"jsonl"_s)
+        return usage(u"--format must be table or jsonl, not '%1'"_s.arg(format.left(20)));
+    auto opened = LocalBus::open(p.busConfig(true));
+    if (!opened)
+        return fail(opened.error().message);
+    const auto r = wait(opened.value()->sqlite()->challenges(p.parser().value(worldOption)));
+    if (!r)
+        return fail(r.error().message);
+    QByteArray out;
+    for (const Challenge &c : r.value()) {
+        if (format == u"jsonl"_s)
+            out += QJsonDocument(QJsonObject{{u"id"_s, c.id}, {u"world_id"_s, c.worldId}, {u"name"_s, c.name},
+                                             {u"difficulty"_s, c.difficulty}})
+                       .toJson(QJsonDocument::Compact) + '\n';
+        else
+            out += u"%1  %2  %3  DC %4\n"_s.arg(c.id).arg(c.worldId.left(24), -24).arg(c.name, -30).arg(c.difficulty).toUtf8();
+    }
+    printOut(out);
+    return ExitOk;
+}
+
+int pruneCommand(const QStringList &)
+{
+    return fail(u"prune is not available yet"_s);
+}
+
+} // namespace eventdesk::app

@@ -1,0 +1,474 @@
+// publish, tail, export, import.
+#include "Cli.h"
+
+#include "EventCodec.h"
+#include "RowFormat.h"
+#include "Subscriber.h"
+#include "Timestamp.h"
+
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QFile>
+#include <QSaveFile>
+#include <QSocketNotifier>
+
+#include <cstdio>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk::app {
+
+namespace {
+
+const QCommandLineOption worldOption(u"world"_s, u"Only events of this world (repeatable)."_s, u"world"_s);
+const QCommandLineOption noWorldOption(u"no-world"_s, u"Also (or only) events without a world."_s);
+const QCommandLineOption typeOption(u"type"_s, u"Only these types: variant, message or category names, comma separated (repeatable)."_s, u"types"_s);
+const QCommandLineOption fromIdOption(u"from-id"_s, u"Only events with an id greater than this."_s, u"id"_s);
+const QCommandLineOption toIdOption(u"to-id"_s, u"Only events with an id up to this."_s, u"id"_s);
+const QCommandLineOption sinceOption(u"since"_s, u"Only events created at or after this (ISO-8601, or 30m, 2h, 7d ago)."_s, u"time"_s);
+const QCommandLineOption untilOption(u"until"_s, u"Only events created before this (ISO-8601, or 30m, 2h, 7d ago)."_s, u"time"_s);
+const QCommandLineOption textOption(u"text"_s, u"Only events whose payload contains this text."_s, u"text"_s);
+const QCommandLineOption formatOption(u"format"_s, u"Output: jsonl or table."_s, u"format"_s, u"table"_s);
+
+void addFilterOptions(CommandParser &p)
+{
+    for (const QCommandLineOption &o : {worldOption, noWorldOption, typeOption, fromIdOption, toIdOption, sinceOption,
+                                        untilOption, textOption})
+        p.addOption(o);
+}
+
+QDateTime parseTime(const QString &text)
+{
+    static const QRegularExpression relative(u"^(\\d+)\\s*(s|m|h|d)$"_s);
+    const auto m = relative.match(text.trimmed());
+    if (m.hasMatch()) {
+        const qint64 n = m.captured(1).toLongLong();
+        const QChar unit = m.captured(2).at(0);
+        const qint64 secs = unit == u's' ? n : unit == u'm' ? n * 60 : unit == u'h' ? n * 3600 : n * 86400;
+        return QDateTime::currentDateTimeUtc().addSecs(-secs);
+    }
+    return timestamp::parse(text);
+}
+
+// The filters as a query; returns an exit status when an option is bad.
+std::optional<int> queryFrom(CommandParser &p, EventQuery &query, qint64 &toId)
+{
+    QCommandLineParser &parser = p.parser();
+    query.worlds = parser.values(worldOption);
+    for (const QString &w : std::as_const(query.worlds))
+        if (w.isEmpty())
+            return usage(u"--world needs a world id (use --no-world for events without one)"_s);
+    if (parser.isSet(noWorldOption))
+        query.worlds.append(QString());
+    for (const QString &list : parser.values(typeOption)) {
+        for (const QString &raw : list.split(u',', Qt::SkipEmptyParts)) {
+            const QString t = raw.trimmed();
+            if (auto k = catalog::kindFromName(t)) {
+                query.kinds.append(*k);
+            } else if (auto m = catalog::kindFromMessageName(t)) {
+                query.kinds.append(*m);
+            } else if (auto c = catalog::categoryFromName(t)) {
+                query.kinds.append(catalog::kindsInCategory(*c));
+            } else {
+                return usage(u"unknown event type '%1' (try ChallengeResolved, challenge, generation, …)"_s.arg(t.left(60)));
+            }
+        }
+    }
+    int status = ExitOk;
+    const auto from = p.integer(u"from-id"_s, 0, 0, std::numeric_limits<qint64>::max(), &status);
+    if (!from)
+        return status;
+    query.afterId = *from;
+    const auto to = p.integer(u"to-id"_s, 0, 0, std::numeric_limits<qint64>::max(), &status);
+    if (!to)
+        return status;
+    toId = *to;
+    if (parser.isSet(sinceOption)) {
+        query.createdFrom = parseTime(parser.value(sinceOption));
+        if (!query.createdFrom.isValid())
+            return usage(u"--since: '%1' is not a time (ISO-8601, or 30m, 2h, 7d)"_s.arg(parser.value(sinceOption).left(40)));
+    }
+    if (parser.isSet(untilOption)) {
+        query.createdTo = parseTime(parser.value(untilOption));
+        if (!query.createdTo.isValid())
+            return usage(u"--until: '%1' is not a time (ISO-8601, or 30m, 2h, 7d)"_s.arg(parser.value(untilOption).left(40)));
+    }
+    query.text = parser.value(textOption);
+    return std::nullopt;
+}
+
+// Does an event pass the query? (For rows that arrive live in --follow.)
+bool matches(const EventQuery &q, qint64 toId, const StoredEvent &row)
+{
+    if (toId > 0 && row.id > toId)
+        return false;
+    if (!q.kinds.isEmpty() && (!row.event || !q.kinds.contains(row.event->kind())))
+        return false;
+    if (!q.worlds.isEmpty()) {
+        const QString world = row.event ? row.event->worldId() : QString();
+        if (!q.worlds.contains(world))
+            return false;
+    }
+    if (q.createdFrom.isValid() && row.createdAt < q.createdFrom)
+        return false;
+    if (q.createdTo.isValid() && row.createdAt >= q.createdTo)
+        return false;
+    if (!q.text.isEmpty() && !QString::fromUtf8(row.payload).contains(q.text, Qt::CaseInsensitive))
+        return false;
+    return true;
+}
+
+QByteArray tableRow(const StoredEvent &row)
+{
+    const QString when = row.createdAt.isValid() ? row.createdAt.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s)
+                                                 : row.createdAtText;
+    const QString world = row.event ? (row.event->worldId().isEmpty() ? u"-"_s : row.event->worldId()) : u"?"_s;
+    const QString summary = row.event ? row.event->summary() : u"(undecodable: %1)"_s.arg(row.decodeError);
+    return u"%1  %2  %3  %4  %5\n"_s.arg(row.id, 7).arg(when).arg(row.eventType.left(26), -26).arg(world.left(12), -12)
+        .arg(summary).toUtf8();
+}
+
+template <typename T>
+T wait(QFuture<T> f)
+{
+    f.waitForFinished();
+    return f.result();
+}
+
+// Reads standard input or a file line by line.
+class LineSource
+{
+public:
+    explicit LineSource(const QString &path)
+    {
+        if (path.isEmpty() || path == u"-"_s) {
+            m_ok = m_file.open(stdin, QIODevice::ReadOnly);
+        } else {
+            m_file.setFileName(path);
+            m_ok = m_file.open(QIODevice::ReadOnly);
+        }
+    }
+    bool ok() const { return m_ok; }
+    QString error() const { return m_file.errorString(); }
+    // One line without its end; nullopt at the end. Lines over maxBytes are cut
+    // and flagged so that the caller reports them instead of decoding a part.
+    std::optional<QByteArray> next(bool *tooLong)
+    {
+        *tooLong = false;
+        QByteArray line;
+        while (true) {
+            char buf[65536];
+            const qint64 n = m_file.readLine(buf, sizeof buf);
+            if (n <= 0)
+                return line.isEmpty() && n < 0 ? std::nullopt : std::optional<QByteArray>(line);
+            if (line.size() < codec::MaxDocumentBytes + 2)
+                line.append(buf, n);
+            else
+                *tooLong = true;
+            if (buf[n - 1] == '\n')
+                break;
+        }
+        while (line.endsWith('\n') || line.endsWith('\r'))
+            line.chop(1);
+        if (line.size() > codec::MaxDocumentBytes)
+            *tooLong = true;
+        return line;
+    }
+
+private:
+    QFile m_file;
+    bool m_ok = false;
+};
+
+} // namespace
+
+int publishCommand(const QStringList &args)
+{
+    CommandParser p(u"publish"_s, u"Publish events and print each new id on its own line."_s, u"[file]"_s,
+                    u"JSON lines of AppEvents ('-' or nothing: standard input)."_s);
+    const QCommandLineOption jsonOption(u"json"_s, u"One AppEvent as JSON (repeatable)."_s, u"json"_s);
+    p.addOption(jsonOption);
+    if (auto status = p.parse(args))
+        return *status;
+    if (p.parser().positionalArguments().size() > 1)
+        return usage(u"publish takes at most one file"_s);
+    if (p.parser().isSet(jsonOption) && !p.parser().positionalArguments().isEmpty())
+        return usage(u"publish takes --json or a file, not both"_s);
+
+    auto opened = LocalBus::open(p.busConfig());
+    if (!opened)
+        return fail(opened.error().message);
+    LocalBus &bus = *opened.value();
+
+    int bad = 0;
+    const auto publishOne = [&](const QByteArray &text, const QString &where) -> bool {
+        Result<AppEvent> event = rows::eventFromImportLine(text);
+        if (!event) {
+            ++bad;
+            fail(where + event.error().message);
+            return true;
+        }
+        const PublishResult r = wait(bus.bus().publish(*event));
+        if (!r) {
+            if (r.error().code == ErrorCode::InvalidEvent || r.error().code == ErrorCode::TooLarge) {
+                ++bad;
+                fail(where + r.error().message);
+                return true;
+            }
+            fail(where + r.error().message);
+            return false;  // the store failed: stop here, everything printed so far is stored
+        }
+        printOut(QByteArray::number(r.value()) + '\n');
+        return true;
+    };
+
+    if (p.parser().isSet(jsonOption)) {
+        const QStringList values = p.parser().values(jsonOption);
+        for (qsizetype i = 0; i < values.size(); ++i) {
+            const QString where = values.size() > 1 ? u"--json %1: "_s.arg(i + 1) : QString();
+            if (!publishOne(values.at(i).toUtf8(), where))
+                return ExitFailure;
+        }
+        return bad ? ExitFailure : ExitOk;
+    }
+
+    LineSource in(p.parser().positionalArguments().value(0));
+    if (!in.ok())
+        return fail(u"cannot read %1: %2"_s.arg(p.parser().positionalArguments().value(0), in.error()));
+    qint64 lineNo = 0;
+    bool tooLong = false;
+    while (auto line = in.next(&tooLong)) {
+        ++lineNo;
+        const QString where = u"line %1: "_s.arg(lineNo);
+        if (tooLong) {
+            ++bad;
+            fail(where + u"longer than %1 bytes"_s.arg(codec::MaxDocumentBytes));
+            continue;
+        }
+        if (line->trimmed().isEmpty())
+            continue;
+        if (!publishOne(*line, where))
+            return ExitFailure;
+    }
+    return bad ? ExitFailure : ExitOk;
+}
+
+int tailCommand(const QStringList &args)
+{
+    CommandParser p(u"tail"_s, u"Print events, oldest first; with --follow, keep printing new ones."_s);
+    addFilterOptions(p);
+    p.addOption(formatOption);
+    const QCommandLineOption followOption({u"f"_s, u"follow"_s}, u"Keep running and print new events as they arrive."_s);
+    const QCommandLineOption lastOption(u"last"_s, u"Start with only the last N matching events."_s, u"n"_s);
+    const QCommandLineOption limitOption(u"limit"_s, u"Stop after printing N events."_s, u"n"_s);
+    p.addOption(followOption);
+    p.addOption(lastOption);
+    p.addOption(limitOption);
+    if (auto status = p.parse(args))
+        return *status;
+    EventQuery query;
+    qint64 toId = 0;
+    if (auto status = queryFrom(p, query, toId))
+        return *status;
+    const QString format = p.parser().value(formatOption);
+    if (format != u"jsonl"_s && format != u"table"_s)
+        return usage(u"--format must be jsonl or table, not '%1'"_s.arg(format.left(20)));
+    int status = ExitOk;
+    const auto last = p.integer(u"last"_s, 0, 1, 1000000, &status);
+    const auto limit = last ? p.integer(u"limit"_s, 0, 1, std::numeric_limits<qint64>::max(), &status) : std::nullopt;
+    if (!last || !limit)
+        return status;
+    const bool follow = p.parser().isSet(followOption);
+
+    auto opened = LocalBus::open(p.busConfig(!follow));
+    if (!opened)
+        return fail(opened.error().message);
+    LocalBus &bus = *opened.value();
+    const bool jsonl = format == u"jsonl"_s;
+    qint64 printed = 0;
+    const auto print = [&](const StoredEvent &row) {
+        printOut(jsonl ? rows::toJsonLine(row) + '\n' : tableRow(row));
+        return *limit == 0 || ++printed < *limit;
+    };
+
+    qint64 cursor = query.afterId;
+    if (*last > 0) {
+        EventQuery newest = query;
+        newest.newestFirst = true;
+        newest.limit = int(*last);
+        if (toId > 0)
+            newest.beforeId = toId + 1;
+        auto page = wait(bus.store().fetchPage(newest));
+        if (!page)
+            return fail(page.error().message);
+        if (!page->isEmpty())
+            cursor = page->first().id;
+        for (auto it = page->crbegin(); it != page->crend(); ++it)
+            if (!print(*it))
+                return ExitOk;
+    } else {
+        // Page through what is there.
+        while (true) {
+            EventQuery page = query;
+            page.afterId = cursor;
+            page.limit = 1000;
+            if (toId > 0)
+                page.beforeId = toId + 1;
+            auto rows = wait(bus.store().fetchPage(page));
+            if (!rows)
+                return fail(rows.error().message);
+            for (const StoredEvent &row : rows.value()) {
+                cursor = row.id;
+                if (!print(row))
+                    return ExitOk;
+            }
+            if (rows->size() < page.limit)
+                break;
+        }
+    }
+    if (!follow)
+        return ExitOk;
+
+    // Live: woken by the in-process notifier and the data_version poll; no sleep loop.
+    const auto head = wait(bus.store().headId());
+    if (!head)
+        return fail(head.error().message);
+    Subscriber sub(bus.store(), bus.notifier(), {.startAfter = std::max(cursor, head.value())});
+    int exitStatus = ExitOk;
+    QObject::connect(&sub, &Subscriber::eventsReceived, &sub, [&](const QList<StoredEvent> &batch) {
+        for (const StoredEvent &row : batch) {
+            if (matches(query, toId, row) && !print(row)) {
+                QCoreApplication::exit(ExitOk);
+                return;
+            }
+        }
+    });
+    QObject::connect(&sub, &Subscriber::errorOccurred, &sub, [&](const Error &e) { fail(e.message); });
+    sub.start();
+    exitStatus = QCoreApplication::exec();
+    return exitStatus;
+}
+
+int exportCommand(const QStringList &args)
+{
+    CommandParser p(u"export"_s, u"Write events, oldest first, as JSON lines or CSV."_s);
+    addFilterOptions(p);
+    const QCommandLineOption exportFormat(u"format"_s, u"Output: jsonl (default) or csv."_s, u"format"_s, u"jsonl"_s);
+    const QCommandLineOption outputOption({u"o"_s, u"output"_s}, u"Write to this file (default: standard output)."_s, u"file"_s);
+    p.addOption(exportFormat);
+    p.addOption(outputOption);
+    if (auto status = p.parse(args))
+        return *status;
+    EventQuery query;
+    qint64 toId = 0;
+    if (auto status = queryFrom(p, query, toId))
+        return *status;
+    const QString format = p.parser().value(exportFormat);
+    if (format != u"jsonl"_s && format != u"csv"_s)
+        return usage(u"--format must be jsonl or csv, not '%1'"_s.arg(format.left(20)));
+
+    auto opened = LocalBus::open(p.busConfig(true));
+    if (!opened)
+        return fail(opened.error().message);
+    LocalBus &bus = *opened.value();
+
+    // A file appears whole or not at all.
+    std::unique_ptr<QSaveFile> file;
+    if (p.parser().isSet(outputOption)) {
+        file = std::make_unique<QSaveFile>(p.parser().value(outputOption));
+        if (!file->open(QIODevice::WriteOnly))
+            return fail(u"cannot write %1: %2"_s.arg(file->fileName(), file->errorString()));
+    }
+    const auto write = [&](const QByteArray &bytes) {
+        if (file)
+            file->write(bytes);
+        else
+            std::fwrite(bytes.constData(), 1, size_t(bytes.size()), stdout);
+    };
+    const bool csv = format == u"csv"_s;
+    if (csv)
+        write(rows::csvHeader());
+    qint64 cursor = query.afterId;
+    while (true) {
+        EventQuery page = query;
+        page.afterId = cursor;
+        page.limit = 2000;
+        if (toId > 0)
+            page.beforeId = toId + 1;
+        auto rows = wait(bus.store().fetchPage(page));
+        if (!rows) {
+            if (file)
+                file->cancelWriting();
+            return fail(rows.error().message);
+        }
+        for (const StoredEvent &row : rows.value()) {
+            write(csv ? rows::toCsvRow(row) : rows::toJsonLine(row) + '\n');
+            cursor = row.id;
+        }
+        if (rows->size() < page.limit)
+            break;
+    }
+    if (file && !file->commit())
+        return fail(u"cannot write %1: %2"_s.arg(file->fileName(), file->errorString()));
+    std::fflush(stdout);
+    return ExitOk;
+}
+
+int importCommand(const QStringList &args)
+{
+    CommandParser p(u"import"_s,
+                    u"Import events from JSON lines (the export form or bare AppEvents). All or nothing: "
+                    "one bad line and nothing is imported."_s,
+                    u"[file]"_s, u"JSON lines ('-' or nothing: standard input)."_s);
+    if (auto status = p.parse(args))
+        return *status;
+    if (p.parser().positionalArguments().size() > 1)
+        return usage(u"import takes at most one file"_s);
+    const QString path = p.parser().positionalArguments().value(0);
+    LineSource in(path);
+    if (!in.ok())
+        return fail(u"cannot read %1: %2"_s.arg(path, in.error()));
+
+    QList<AppEvent> events;
+    QStringList problems;
+    qint64 lineNo = 0;
+    bool tooLong = false;
+    while (auto line = in.next(&tooLong)) {
+        ++lineNo;
+        if (tooLong) {
+            problems.append(u"line %1: longer than %2 bytes"_s.arg(lineNo).arg(codec::MaxDocumentBytes));
+            continue;
+        }
+        if (line->trimmed().isEmpty())
+            continue;
+        Result<AppEvent> e = rows::eventFromImportLine(*line);
+        if (!e) {
+            problems.append(u"line %1: %2"_s.arg(lineNo).arg(e.error().message));
+            continue;
+        }
+        if (auto invalid = validate(*e)) {
+            problems.append(u"line %1: %2"_s.arg(lineNo).arg(invalid->message));
+            continue;
+        }
+        events.append(std::move(e).value());
+    }
+    if (!problems.isEmpty()) {
+        for (qsizetype i = 0; i < std::min<qsizetype>(problems.size(), 20); ++i)
+            fail(problems.at(i));
+        return fail(u"nothing imported: %1 bad line(s) of %2"_s.arg(problems.size()).arg(lineNo));
+    }
+    if (events.isEmpty())
+        return fail(u"nothing to import"_s);
+
+    auto opened = LocalBus::open(p.busConfig());
+    if (!opened)
+        return fail(opened.error().message);
+    const BatchPublishResult r = wait(opened.value()->bus().publishBatch(events));
+    if (!r)
+        return fail(u"nothing imported: %1"_s.arg(r.error().message));
+    std::fprintf(stderr, "eventdesk: imported %lld events (ids %lld–%lld)\n", qlonglong(r->size()),
+                 qlonglong(r->first()), qlonglong(r->last()));
+    return ExitOk;
+}
+
+} // namespace eventdesk::app

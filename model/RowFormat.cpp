@@ -1,0 +1,96 @@
+#include "RowFormat.h"
+
+#include "EventCodec.h"
+#include "Timestamp.h"
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk::rows {
+
+QByteArray toJsonLine(const StoredEvent &row)
+{
+    QByteArray out;
+    out.reserve(row.payload.size() + 160);
+    out += "{\"id\":";
+    out += QByteArray::number(row.id);
+    out += ",\"event_type\":";
+    codec::appendString(out, row.eventType);
+    out += ",\"created_at\":";
+    codec::appendString(out, row.createdAtText);
+    out += ",\"processed\":";
+    out += row.processed ? "true" : "false";
+    out += ",\"processed_at\":";
+    if (row.processedAt.isValid())
+        codec::appendString(out, timestamp::format(row.processedAt));
+    else
+        out += "null";
+    out += ",\"event\":";
+    if (row.event) {
+        out += codec::encode(*row.event);
+    } else {
+        out += "null,\"raw\":";
+        codec::appendString(out, QString::fromUtf8(row.payload));
+        out += ",\"error\":";
+        codec::appendString(out, row.decodeError);
+    }
+    out += '}';
+    return out;
+}
+
+Result<AppEvent> eventFromImportLine(QByteArrayView line)
+{
+    Result<QJsonObject> object = codec::parseObject(line);
+    if (!object)
+        return object.error();
+    const QJsonObject &o = *object;
+    // The row form has "event" and "id"; an AppEvent never has a field "event".
+    if (o.contains("event"_L1) && o.contains("id"_L1)) {
+        const QJsonValue event = o.value("event"_L1);
+        if (event.isNull())
+            return Error{ErrorCode::InvalidEvent, u"event"_s,
+                         u"this row did not decode when it was exported: %1"_s.arg(o.value("error"_L1).toString().left(200))};
+        if (!event.isObject())
+            return Error{ErrorCode::InvalidEvent, u"event"_s, u"field \"event\" must be an object"_s};
+        return codec::fromJson(event.toObject());
+    }
+    return codec::fromJson(o);
+}
+
+QByteArray csvHeader()
+{
+    return "id,created_at,event_type,world_id,session_id,summary,processed,processed_at,payload\r\n";
+}
+
+QByteArray csvField(const QString &value)
+{
+    QByteArray utf8 = value.toUtf8();
+    if (!utf8.contains(',') && !utf8.contains('"') && !utf8.contains('\n') && !utf8.contains('\r'))
+        return utf8;
+    utf8.replace("\"", "\"\"");
+    return '"' + utf8 + '"';
+}
+
+QByteArray toCsvRow(const StoredEvent &row)
+{
+    const QStringList fields = {
+        QString::number(row.id),
+        row.createdAtText,
+        row.eventType,
+        row.event ? row.event->worldId() : QString(),
+        row.event ? row.event->sessionId() : QString(),
+        row.event ? row.event->summary() : u"(undecodable) "_s + row.decodeError,
+        row.processed ? u"true"_s : u"false"_s,
+        row.processedAt.isValid() ? timestamp::format(row.processedAt) : QString(),
+        QString::fromUtf8(row.payload),
+    };
+    QByteArray out;
+    for (qsizetype i = 0; i < fields.size(); ++i) {
+        if (i)
+            out += ',';
+        out += csvField(fields.at(i));
+    }
+    out += "\r\n";
+    return out;
+}
+
+} // namespace eventdesk::rows

@@ -1,0 +1,24 @@
+// The row forms of the command line (DESIGN §6): one JSON object per app_events
+// row for tail/export/import, and RFC 4180 CSV for export.
+#pragma once
+
+#include "Ports.h"
+
+#include <QByteArray>
+
+namespace eventdesk::rows {
+
+// {"id":N,"event_type":"…","created_at":"…","processed":false,"processed_at":null,"event":{…}}
+// or, for a row that does not decode, "event":null,"raw":"…","error":"…".
+QByteArray toJsonLine(const StoredEvent &row);
+
+// One line of import: that row form (its "event" is used; ids are not kept) or
+// a bare AppEvent in either tagged form.
+Result<AppEvent> eventFromImportLine(QByteArrayView line);
+
+QByteArray csvHeader();
+QByteArray toCsvRow(const StoredEvent &row);
+// RFC 4180: quoted when it holds a comma, quote, CR or LF; quotes doubled.
+QByteArray csvField(const QString &value);
+
+} // namespace eventdesk::rows
