@@ -653,14 +653,22 @@ QFuture<Result<int>> SqliteEventStore::markProcessed(const QList<qint64> &ids, b
 
 QFuture<Result<qint64>> SqliteEventStore::loadCursor(const QString &name)
 {
-    return read<qint64>([name](SqliteConnection &conn) -> Result<qint64> {
-        QSqlQuery q(conn.database());
-        if (!conn.prepareAndExec(q, u"SELECT last_id FROM eventdesk_cursors WHERE name = ?"_s, {name}))
-            return conn.lastError(q, u"cannot read the cursor of %1"_s.arg(name));
-        const qint64 id = q.next() ? q.value(0).toLongLong() : 0;
-        q.finish();
-        return id;
-    });
+    // Through the writer's queue, so that a cursor saved just before (by a
+    // subscriber that stopped) is what the next one reads.
+    auto id = std::make_shared<qint64>(0);
+    return write([name, id](SqliteConnection &conn) -> std::optional<Error> {
+               QSqlQuery q(conn.database());
+               if (!conn.prepareAndExec(q, u"SELECT last_id FROM eventdesk_cursors WHERE name = ?"_s, {name}))
+                   return conn.lastError(q, u"cannot read the cursor of %1"_s.arg(name));
+               *id = q.next() ? q.value(0).toLongLong() : 0;
+               q.finish();
+               return std::nullopt;
+           })
+        .then([id](const Result<bool> &r) -> Result<qint64> {
+            if (!r)
+                return r.error();
+            return *id;
+        });
 }
 
 QFuture<Result<bool>> SqliteEventStore::saveCursor(const QString &name, qint64 lastId)
