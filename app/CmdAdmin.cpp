@@ -1,7 +1,11 @@
 // stats, challenge.
 #include "Cli.h"
 
+#include "Retention.h"
 #include "Timestamp.h"
+
+#include <QFileInfo>
+#include <QRegularExpression>
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -142,9 +146,66 @@ int challengeCommand(const QStringList &args)
     return ExitOk;
 }
 
-int pruneCommand(const QStringList &)
+int pruneCommand(const QStringList &args)
 {
-    return fail(u"prune is not available yet"_s);
+    CommandParser p(u"prune"_s,
+                    u"Archive, then delete, events older than a cutoff. The archive is a gzip file of JSON lines "
+                    "that 'eventdesk import' reads back. Unprocessed events are kept unless --force."_s);
+    const QCommandLineOption olderOption(u"older-than"_s, u"Age cutoff: 30d, 12h, 90m."_s, u"age"_s);
+    const QCommandLineOption beforeOption(u"before"_s, u"Cutoff as an ISO-8601 time instead."_s, u"time"_s);
+    const QCommandLineOption forceOption(u"force"_s, u"Also delete events not yet processed."_s);
+    const QCommandLineOption dryRunOption(u"dry-run"_s, u"Only say what would go."_s);
+    const QCommandLineOption archiveOption(u"archive"_s, u"The archive file (default: beside the database)."_s, u"file"_s);
+    for (const auto &o : {olderOption, beforeOption, forceOption, dryRunOption, archiveOption})
+        p.addOption(o);
+    if (auto status = p.parse(args))
+        return *status;
+    QCommandLineParser &parser = p.parser();
+    if (parser.isSet(olderOption) == parser.isSet(beforeOption))
+        return usage(u"prune needs one of --older-than or --before"_s);
+
+    PruneOptions options;
+    if (parser.isSet(olderOption)) {
+        static const QRegularExpression age(u"^(\\d+)\\s*(m|h|d)$"_s);
+        const auto m = age.match(parser.value(olderOption).trimmed());
+        if (!m.hasMatch())
+            return usage(u"--older-than must look like 30d, 12h or 90m, not '%1'"_s.arg(parser.value(olderOption).left(30)));
+        const qint64 n = m.captured(1).toLongLong();
+        const QChar unit = m.captured(2).at(0);
+        options.cutoff = QDateTime::currentDateTimeUtc().addSecs(-(unit == u'm' ? n * 60 : unit == u'h' ? n * 3600 : n * 86400));
+    } else {
+        options.cutoff = timestamp::parse(parser.value(beforeOption));
+        if (!options.cutoff.isValid())
+            return usage(u"--before: '%1' is not an ISO-8601 time"_s.arg(parser.value(beforeOption).left(40)));
+    }
+    options.includeUnprocessed = parser.isSet(forceOption);
+    options.dryRun = parser.isSet(dryRunOption);
+    options.archivePath = parser.value(archiveOption);
+    options.actor = u"eventdesk prune"_s;
+    if (!options.archivePath.isEmpty() && QFileInfo::exists(options.archivePath))
+        return fail(u"the archive %1 exists already; choose another file"_s.arg(options.archivePath));
+
+    auto opened = LocalBus::open(p.busConfig());
+    if (!opened)
+        return fail(opened.error().message);
+    const Result<PruneReport> r = wait(prune(*opened.value()->sqlite(), options));
+    if (!r)
+        return fail(r.error().message);
+    const PruneReport &rep = r.value();
+    const QString cutoff = timestamp::format(options.cutoff);
+    if (options.dryRun) {
+        printOut(u"would archive and delete %1 events created before %2; %3 unprocessed would be kept\n"_s
+                     .arg(rep.matched - rep.keptUnprocessed).arg(cutoff).arg(rep.keptUnprocessed).toUtf8());
+        return ExitOk;
+    }
+    if (rep.deleted == 0) {
+        printOut(u"nothing to prune before %1 (%2 unprocessed kept)\n"_s.arg(cutoff).arg(rep.keptUnprocessed).toUtf8());
+        return ExitOk;
+    }
+    printOut(u"archived and deleted %1 events (ids %2–%3) in %4 transactions; %5 unprocessed kept\narchive: %6\n"_s
+                 .arg(rep.deleted).arg(rep.firstId).arg(rep.lastId).arg(rep.transactions).arg(rep.keptUnprocessed)
+                 .arg(rep.archivePath).toUtf8());
+    return ExitOk;
 }
 
 } // namespace eventdesk::app

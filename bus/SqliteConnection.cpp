@@ -98,6 +98,7 @@ SqliteConnection::SqliteConnection(QSqlDatabase db, sqlite3 *handle, SqliteOptio
 
 SqliteConnection::~SqliteConnection()
 {
+    m_statements.clear();
     const QString name = m_db.connectionName();
     m_db.close();
     m_db = QSqlDatabase();
@@ -289,9 +290,24 @@ Error SqliteConnection::lastError(const QSqlQuery &query, const QString &what) c
 
 std::optional<Error> SqliteConnection::exec(const QString &sql, const QVariantList &values)
 {
-    QSqlQuery q(m_db);
-    if (!prepareAndExec(q, sql, values))
-        return lastError(q, u"database statement failed"_s);
+    // Statements run often (projections, cursors) stay prepared.
+    auto it = m_statements.find(sql);
+    if (it == m_statements.end()) {
+        QSqlQuery q(m_db);
+        if (!q.prepare(sql))
+            return lastError(q, u"database statement failed"_s);
+        if (m_statements.size() > 64)
+            m_statements.clear();
+        it = m_statements.insert(sql, q);
+    }
+    QSqlQuery &q = it.value();
+    for (int i = 0; i < values.size(); ++i)
+        q.bindValue(i, values.at(i));
+    if (!q.exec()) {
+        const Error e = lastError(q, u"database statement failed"_s);
+        q.finish();
+        return e;
+    }
     q.finish();
     return std::nullopt;
 }

@@ -6,14 +6,15 @@
 
 #include "Result.h"
 
+#include <QHash>
 #include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QString>
 #include <QVariantList>
 
 #include <memory>
 
 struct sqlite3;
-class QSqlQuery;
 
 namespace eventdesk {
 
@@ -69,6 +70,7 @@ private:
     std::optional<Error> migrate();
 
     QSqlDatabase m_db;
+    QHash<QString, QSqlQuery> m_statements;
     sqlite3 *m_handle = nullptr;
     SqliteOptions m_options;
 };

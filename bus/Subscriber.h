@@ -53,6 +53,3 @@ private:
 };
 
 } // namespace eventdesk
-
-Q_DECLARE_METATYPE(eventdesk::StoredEvent)
-Q_DECLARE_METATYPE(eventdesk::Error)

@@ -131,3 +131,5 @@ private:
 std::optional<Error> validate(const AppEvent &event);
 
 } // namespace eventdesk
+
+Q_DECLARE_METATYPE(eventdesk::StoredEvent)

@@ -2,6 +2,7 @@
 // codec, the ports and the adapters so that failures are values, never exceptions.
 #pragma once
 
+#include <QMetaType>
 #include <QString>
 
 #include <utility>
@@ -50,3 +51,5 @@ private:
 };
 
 } // namespace eventdesk
+
+Q_DECLARE_METATYPE(eventdesk::Error)

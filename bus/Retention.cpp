@@ -1,0 +1,230 @@
+#include "Retention.h"
+
+#include "Logging.h"
+#include "RowFormat.h"
+#include "Timestamp.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QSqlQuery>
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk {
+
+namespace {
+
+struct PruneState {
+    PruneOptions options;
+    PruneReport report;
+    qint64 afterId = 0;
+    gzFile archive = nullptr;
+    int fd = -1;
+    QPromise<Result<PruneReport>> promise;
+
+    ~PruneState()
+    {
+        if (archive)
+            gzclose(archive);
+    }
+};
+
+QString cutoffText(const PruneOptions &o) { return timestamp::format(o.cutoff); }
+
+QString candidatesWhere(const PruneOptions &o)
+{
+    return o.includeUnprocessed ? u"created_at < ?"_s : u"created_at < ? AND processed != 0"_s;
+}
+
+std::optional<Error> openArchive(PruneState &s)
+{
+    const QByteArray path = QFile::encodeName(s.report.archivePath);
+    s.fd = ::open(path.constData(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (s.fd < 0)
+        return Error{ErrorCode::Storage, {}, u"cannot create the archive %1: %2"_s.arg(s.report.archivePath, QString::fromLocal8Bit(strerror(errno)))};
+    s.archive = gzdopen(s.fd, "wb");
+    if (!s.archive) {
+        ::close(s.fd);
+        return Error{ErrorCode::Storage, {}, u"cannot start the archive %1"_s.arg(s.report.archivePath)};
+    }
+    return std::nullopt;
+}
+
+// One page: select, archive (flushed and synced), delete — inside the writer's transaction.
+std::optional<Error> prunePage(SqliteConnection &conn, PruneState &s, bool *done)
+{
+    QSqlQuery q(conn.database());
+    q.setForwardOnly(true);
+    if (!conn.prepareAndExec(q, u"SELECT id, event_type, payload, created_at, processed, processed_at FROM app_events "
+                                "WHERE id > ? AND "_s + candidatesWhere(s.options) + u" ORDER BY id LIMIT ?"_s,
+                             {s.afterId, cutoffText(s.options), qBound(1, s.options.pageSize, 1000)}))
+        return conn.lastError(q, u"cannot read events to prune"_s);
+    QList<qint64> ids;
+    QByteArray lines;
+    while (q.next()) {
+        StoredEvent row;
+        row.id = q.value(0).toLongLong();
+        row.eventType = q.value(1).toString();
+        row.payload = q.value(2).toString().toUtf8();
+        row.createdAtText = q.value(3).toString();
+        row.createdAt = timestamp::parse(row.createdAtText);
+        row.processed = q.value(4).toInt() != 0;
+        if (!q.value(5).isNull())
+            row.processedAt = timestamp::parse(q.value(5).toString());
+        row.decode();
+        lines += rows::toJsonLine(row) + '\n';
+        ids.append(row.id);
+    }
+    q.finish();
+    if (ids.isEmpty()) {
+        *done = true;
+        return std::nullopt;
+    }
+    if (!s.archive) {
+        if (auto e = openArchive(s))
+            return e;
+    }
+    if (gzwrite(s.archive, lines.constData(), unsigned(lines.size())) != int(lines.size())
+        || gzflush(s.archive, Z_SYNC_FLUSH) != Z_OK || ::fsync(s.fd) != 0)
+        return Error{ErrorCode::Storage, {}, u"cannot write the archive %1"_s.arg(s.report.archivePath)};
+
+    QSqlQuery del(conn.database());
+    if (!del.prepare(u"DELETE FROM app_events WHERE id = ?"_s))
+        return conn.lastError(del, u"cannot prune"_s);
+    for (qint64 id : std::as_const(ids)) {
+        del.addBindValue(id);
+        if (!del.exec())
+            return conn.lastError(del, u"cannot prune"_s);
+    }
+    del.finish();
+    if (!s.report.firstId)
+        s.report.firstId = ids.first();
+    s.report.lastId = ids.last();
+    s.report.deleted += ids.size();
+    s.afterId = ids.last();
+    ++s.report.transactions;
+    *done = ids.size() < qBound(1, s.options.pageSize, 1000);
+    return std::nullopt;
+}
+
+void finish(const std::shared_ptr<PruneState> &s, Result<PruneReport> result)
+{
+    if (s->archive) {
+        gzclose(s->archive);
+        s->archive = nullptr;
+    }
+    s->promise.addResult(std::move(result));
+    s->promise.finish();
+}
+
+void nextPage(SqliteEventStore &store, const std::shared_ptr<PruneState> &s)
+{
+    auto done = std::make_shared<bool>(false);
+    store.write([s, done](SqliteConnection &conn) { return prunePage(conn, *s, done.get()); })
+        .then([&store, s, done](const Result<bool> &r) {
+            if (!r) {
+                // What was deleted was archived first; say how far it got.
+                Error e = r.error();
+                if (s->report.deleted)
+                    e.message += u" (after archiving and deleting %1 rows, ids %2–%3, into %4)"_s.arg(s->report.deleted)
+                                     .arg(s->report.firstId).arg(s->report.lastId).arg(s->report.archivePath);
+                finish(s, e);
+                return;
+            }
+            if (!*done) {
+                nextPage(store, s);
+                return;
+            }
+            if (s->report.deleted > 0) {
+                const PruneReport rep = s->report;
+                store.write([rep, s](SqliteConnection &conn) {
+                    return conn.exec(u"INSERT INTO eventdesk_archives(at, target, cutoff, first_id, last_id, rows) "
+                                     "VALUES(?, ?, ?, ?, ?, ?)"_s,
+                                     {timestamp::now(), rep.archivePath, cutoffText(s->options), rep.firstId, rep.lastId,
+                                      rep.deleted});
+                });
+                store.audit(s->options.actor, u"prune"_s,
+                            u"deleted %1 events (ids %2–%3) created before %4; archive %5"_s.arg(rep.deleted)
+                                .arg(rep.firstId).arg(rep.lastId).arg(cutoffText(s->options), rep.archivePath));
+            }
+            finish(s, s->report);
+        });
+}
+
+} // namespace
+
+QFuture<Result<PruneReport>> prune(SqliteEventStore &store, const PruneOptions &options)
+{
+    auto s = std::make_shared<PruneState>();
+    s->options = options;
+    s->promise.start();
+    QFuture<Result<PruneReport>> future = s->promise.future();
+    if (!options.cutoff.isValid()) {
+        finish(s, Error{ErrorCode::Usage, {}, u"no cutoff given"_s});
+        return future;
+    }
+    if (store.options().readOnly) {
+        finish(s, Error{ErrorCode::Usage, {}, u"the database is open read-only"_s});
+        return future;
+    }
+    s->report.archivePath = options.archivePath;
+    if (s->report.archivePath.isEmpty()) {
+        const QFileInfo db(store.location());
+        s->report.archivePath = db.absoluteDir().filePath(
+            u"%1-archive-%2.jsonl.gz"_s.arg(db.completeBaseName(),
+                                            QDateTime::currentDateTimeUtc().toString(u"yyyyMMdd-HHmmss-zzz"_s)));
+    }
+    const QString cutoff = cutoffText(options);
+    // Count first: the report (and a dry run) says what goes and what stays.
+    store.read<std::pair<qint64, qint64>>([cutoff](SqliteConnection &conn) -> Result<std::pair<qint64, qint64>> {
+             QSqlQuery q(conn.database());
+             if (!conn.prepareAndExec(q, u"SELECT count(*), coalesce(sum(processed = 0), 0) FROM app_events WHERE created_at < ?"_s,
+                                      {cutoff}))
+                 return conn.lastError(q, u"cannot count events to prune"_s);
+             q.next();
+             const std::pair<qint64, qint64> counts{q.value(0).toLongLong(), q.value(1).toLongLong()};
+             q.finish();
+             return counts;
+         })
+        .then([&store, s](const Result<std::pair<qint64, qint64>> &counts) {
+            if (!counts) {
+                finish(s, counts.error());
+                return;
+            }
+            s->report.matched = counts->first;
+            s->report.keptUnprocessed = s->options.includeUnprocessed ? 0 : counts->second;
+            if (s->options.dryRun || s->report.matched == s->report.keptUnprocessed) {
+                s->report.archivePath.clear();
+                finish(s, s->report);
+                return;
+            }
+            nextPage(store, s);
+        });
+    return future;
+}
+
+Result<QList<QByteArray>> readArchive(const QString &path)
+{
+    gzFile f = gzopen(QFile::encodeName(path).constData(), "rb");
+    if (!f)
+        return Error{ErrorCode::Storage, {}, u"cannot open the archive %1"_s.arg(path)};
+    QByteArray all;
+    char buf[65536];
+    int n;
+    while ((n = gzread(f, buf, sizeof buf)) > 0)
+        all.append(buf, n);
+    const bool failed = n < 0;
+    gzclose(f);
+    if (failed)
+        return Error{ErrorCode::Storage, {}, u"the archive %1 is damaged"_s.arg(path)};
+    QList<QByteArray> lines = all.split('\n');
+    if (!lines.isEmpty() && lines.last().isEmpty())
+        lines.removeLast();
+    return lines;
+}
+
+} // namespace eventdesk

@@ -1,0 +1,128 @@
+// Retention: archive then delete in pages, keep unprocessed rows unless forced,
+// a dry run that changes nothing, and an archive that reads back whole.
+#include "Retention.h"
+#include "RowFormat.h"
+#include "SampleEvents.h"
+#include "SqliteEventStore.h"
+#include "TestSupport.h"
+
+#include <QFile>
+#include <QTemporaryDir>
+
+#include <sqlite3.h>
+
+using namespace Qt::StringLiterals;
+using namespace eventdesk;
+using test::await;
+
+class TestRetention : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    std::unique_ptr<SqliteEventStore> m_store;
+
+    // 2,500 old rows (every 4th unprocessed), then 10 recent ones.
+    void fill()
+    {
+        SqliteOptions options;
+        options.path = m_dir.filePath(u"r%1.db"_s.arg(QDateTime::currentMSecsSinceEpoch()));
+        m_store = std::make_unique<SqliteEventStore>(options);
+        QVERIFY(m_store->openAndWait().ok());
+        QList<AppEvent> batch;
+        for (int i = 0; i < 2510; ++i)
+            batch.append(test::sampleEvent(test::allKinds().at(i % EventKindCount), true));
+        QVERIFY(await(m_store->append(batch)).ok());
+        sqlite3 *db = nullptr;
+        sqlite3_open(options.path.toUtf8().constData(), &db);
+        sqlite3_busy_timeout(db, 5000);
+        sqlite3_exec(db, "UPDATE app_events SET created_at = '2026-01-01T00:00:00.000Z', processed = (id % 4 != 0) WHERE id <= 2500",
+                     nullptr, nullptr, nullptr);
+        sqlite3_close(db);
+    }
+
+private Q_SLOTS:
+    void dryRunChangesNothing();
+    void archivesThenDeletesInPages();
+    void forceTakesUnprocessedToo();
+    void archiveThatExistsIsRefused();
+};
+
+void TestRetention::dryRunChangesNothing()
+{
+    fill();
+    PruneOptions o;
+    o.cutoff = QDateTime(QDate(2026, 6, 1), QTime(0, 0), Qt::UTC);
+    o.dryRun = true;
+    const auto r = await(prune(*m_store, o));
+    QVERIFY(r.ok());
+    QCOMPARE(r->matched, 2500);
+    QCOMPARE(r->keptUnprocessed, 625);
+    QCOMPARE(r->deleted, 0);
+    QCOMPARE(await(m_store->count({})).value(), 2510);
+}
+
+void TestRetention::archivesThenDeletesInPages()
+{
+    fill();
+    PruneOptions o;
+    o.cutoff = QDateTime(QDate(2026, 6, 1), QTime(0, 0), Qt::UTC);
+    o.archivePath = m_dir.filePath(u"a1.jsonl.gz"_s);
+    const auto r = await(prune(*m_store, o));
+    QVERIFY2(r.ok(), qPrintable(r.ok() ? QString() : r.error().message));
+    QCOMPARE(r->deleted, 1875);
+    QCOMPARE(r->transactions, 2);  // pages of at most 1,000
+    QCOMPARE(await(m_store->count({})).value(), 2510 - 1875);
+
+    const auto lines = readArchive(o.archivePath);
+    QVERIFY(lines.ok());
+    QCOMPARE(lines->size(), 1875);
+    for (const QByteArray &line : lines.value())
+        QVERIFY(rows::eventFromImportLine(line).ok());
+    // Every unprocessed row stayed.
+    EventQuery q;
+    q.createdTo = o.cutoff;
+    for (const StoredEvent &e : await(m_store->fetchPage(q)).value())
+        QVERIFY(!e.processed);
+    const auto audit = await(m_store->auditLog(5));
+    QCOMPARE(audit->first().action, u"prune"_s);
+    QVERIFY(audit->first().detail.contains(u"1875"_s));
+}
+
+void TestRetention::forceTakesUnprocessedToo()
+{
+    fill();
+    PruneOptions o;
+    o.cutoff = QDateTime(QDate(2026, 6, 1), QTime(0, 0), Qt::UTC);
+    o.includeUnprocessed = true;
+    o.pageSize = 500;
+    o.archivePath = m_dir.filePath(u"a2.jsonl.gz"_s);
+    const auto r = await(prune(*m_store, o));
+    QVERIFY(r.ok());
+    QCOMPARE(r->deleted, 2500);
+    QCOMPARE(r->transactions, 5);
+    QCOMPARE(await(m_store->count({})).value(), 10);
+}
+
+void TestRetention::archiveThatExistsIsRefused()
+{
+    fill();
+    const QString path = m_dir.filePath(u"taken.jsonl.gz"_s);
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("precious");
+    f.close();
+    PruneOptions o;
+    o.cutoff = QDateTime(QDate(2026, 6, 1), QTime(0, 0), Qt::UTC);
+    o.archivePath = path;
+    const auto r = await(prune(*m_store, o));
+    QVERIFY(!r.ok());
+    QVERIFY(r.error().message.contains(u"cannot create the archive"_s));
+    QCOMPARE(await(m_store->count({})).value(), 2510);  // nothing deleted without its archive
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QCOMPARE(f.readAll(), QByteArray("precious"));
+}
+
+QTEST_GUILESS_MAIN(TestRetention)
+#include "tst_retention.moc"
