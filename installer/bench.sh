@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds and runs every benchmark in full, printing their figures.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${EVENTDESK_BUILD_DIR:-$root/build}
+"$root/installer/install-deps.sh"
+EVENTDESK_BUILD_TYPE=${EVENTDESK_BUILD_TYPE:-Release} "$root/installer/build.sh" -DEVENTDESK_BUILD_TESTS=ON
+for b in "$build"/tests/bench/bench_*; do
+    [ -x "$b" ] || continue
+    echo "== $(basename "$b")"
+    QT_QPA_PLATFORM=offscreen "$b"
+done

@@ -1,0 +1,275 @@
+// Benchmark of the SQLite bus. Prints figures; never passes or fails on time.
+//  - durable single-event publish and batch publish, each against the raw
+//    sqlite3 C API doing the same inserts with the same pragmas, in this run;
+//  - in-process publish → subscriber wake latency;
+//  - another process's insert → subscriber latency (data_version polling).
+// EVENTDESK_BENCH_QUICK=1 runs a small version (used by ctest to keep it working).
+#include "BusNotifier.h"
+#include "EventCodec.h"
+#include "SqliteEventStore.h"
+#include "Subscriber.h"
+#include "Timestamp.h"
+
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTimer>
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+using namespace Qt::StringLiterals;
+using namespace eventdesk;
+
+namespace {
+
+qint64 nowNs()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+AppEvent sample(int i)
+{
+    return events::ChallengeResolved{u"c-%1"_s.arg(i), u"Pick the lock"_s, u"w%1"_s.arg(i % 4), u"pc%1"_s.arg(i % 7),
+                                     i % 3 != 0, 1 + i % 20, 3 + i % 20, u"s-1"_s};
+}
+
+double percentile(QList<double> v, double p)
+{
+    if (v.isEmpty())
+        return 0;
+    std::sort(v.begin(), v.end());
+    return v.at(std::min<qsizetype>(v.size() - 1, qsizetype(p * double(v.size()))));
+}
+
+template <typename T>
+T wait(QFuture<T> f)
+{
+    while (!f.isFinished())
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+    return f.result();
+}
+
+std::unique_ptr<SqliteEventStore> openStore(const QString &path)
+{
+    SqliteOptions o;
+    o.path = path;
+    o.dataVersionPollMs = 250;
+    auto s = std::make_unique<SqliteEventStore>(o);
+    if (!s->openAndWait()) {
+        std::fprintf(stderr, "cannot open %s\n", qPrintable(path));
+        std::exit(1);
+    }
+    return s;
+}
+
+// The raw baseline: same schema and indexes (EventDesk made the file), same pragmas.
+struct Raw {
+    sqlite3 *db = nullptr;
+    sqlite3_stmt *ins = nullptr;
+    explicit Raw(const QString &path)
+    {
+        sqlite3_open(path.toUtf8().constData(), &db);
+        sqlite3_busy_timeout(db, 50);
+        sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
+        sqlite3_prepare_v3(db, "INSERT INTO app_events(event_type, payload, created_at, processed) VALUES(?1, ?2, ?3, 0)", -1,
+                           SQLITE_PREPARE_PERSISTENT, &ins, nullptr);
+    }
+    ~Raw()
+    {
+        sqlite3_finalize(ins);
+        sqlite3_close(db);
+    }
+    void insert(const QByteArray &type, const QByteArray &payload, const QByteArray &at)
+    {
+        sqlite3_bind_text(ins, 1, type.constData(), int(type.size()), SQLITE_STATIC);
+        sqlite3_bind_text(ins, 2, payload.constData(), int(payload.size()), SQLITE_STATIC);
+        sqlite3_bind_text(ins, 3, at.constData(), int(at.size()), SQLITE_STATIC);
+        sqlite3_step(ins);
+        sqlite3_reset(ins);
+    }
+};
+
+int writerProcess(const QString &path, int count, int intervalMs)
+{
+    Raw raw(path);
+    for (int i = 0; i < count; ++i) {
+        QByteArray payload = codec::encode(sample(i));
+        payload.chop(1);
+        payload += ",\"sent_ns\":" + QByteArray::number(nowNs()) + '}';
+        raw.insert("ChallengeResolved", payload, timestamp::now().toUtf8());
+        std::this_thread::sleep_for(std::chrono::milliseconds(intervalMs));
+    }
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    const QStringList args = app.arguments();
+    if (args.size() >= 5 && args.at(1) == u"--writer"_s)
+        return writerProcess(args.at(2), args.at(3).toInt(), args.at(4).toInt());
+
+    const bool quick = qEnvironmentVariableIntValue("EVENTDESK_BENCH_QUICK") != 0;
+    const int singles = quick ? 300 : 5000;
+    const int batches = quick ? 5 : 100;
+    const int batchSize = 1000;
+    QTemporaryDir dir;
+    QList<QByteArray> payloads;
+    QList<AppEvent> events;
+    for (int i = 0; i < std::max(singles, batchSize); ++i) {
+        events.append(sample(i));
+        payloads.append(codec::encode(events.last()));
+    }
+    const QByteArray type = "ChallengeResolved";
+    std::printf("EventDesk SQLite bus benchmark (%s)\n", quick ? "quick" : "full");
+
+    // 1. Single-event durable publish: one transaction per event. Raw and
+    // EventDesk alternate in rounds on the same machine state; medians compared.
+    double rawSingle, busSingle, busPipelined;
+    {
+        const QString rawPath = dir.filePath(u"raw-single.db"_s);
+        openStore(rawPath);  // same schema and indexes
+        Raw raw(rawPath);
+        auto store = openStore(dir.filePath(u"bus-single.db"_s));
+        BusNotifier notifier(0);
+        StoreEventBus bus(*store, notifier);
+        const int rounds = 5;
+        const int perRound = singles / rounds;
+        QList<double> rawRates, busRates;
+        for (int r = 0; r < rounds; ++r) {
+            QElapsedTimer t;
+            t.start();
+            for (int i = 0; i < perRound; ++i) {
+                sqlite3_exec(raw.db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+                raw.insert(type, payloads.at(i), timestamp::now().toUtf8());
+                sqlite3_exec(raw.db, "COMMIT", nullptr, nullptr, nullptr);
+            }
+            rawRates.append(perRound / (double(t.nsecsElapsed()) / 1e9));
+            t.restart();
+            for (int i = 0; i < perRound; ++i) {
+                QFuture<PublishResult> f = bus.publish(events.at(i));
+                f.waitForFinished();
+            }
+            busRates.append(perRound / (double(t.nsecsElapsed()) / 1e9));
+        }
+        rawSingle = percentile(rawRates, 0.5);
+        busSingle = percentile(busRates, 0.5);
+        // Many publishes in flight (the game and the session publishing at
+        // once): queued publishes share a commit, each durable before its id.
+        QList<QFuture<PublishResult>> pending;
+        QElapsedTimer t;
+        t.start();
+        for (int i = 0; i < singles; ++i)
+            pending.append(bus.publish(events.at(i)));
+        for (auto &f : pending)
+            f.waitForFinished();
+        busPipelined = singles / (double(t.nsecsElapsed()) / 1e9);
+    }
+    std::printf("single publish, one at a time: raw C API %.0f/s, EventDesk %.0f/s, ratio %.2f (goal >= 0.7)\n",
+                rawSingle, busSingle, busSingle / rawSingle);
+    std::printf("single publish, %d in flight:  EventDesk %.0f/s, ratio %.2f to raw one-at-a-time\n", singles,
+                busPipelined, busPipelined / rawSingle);
+
+    // 2. Batch publish: 1,000 events per transaction.
+    double rawBatch, busBatch;
+    {
+        const QString path = dir.filePath(u"raw-batch.db"_s);
+        openStore(path);
+        Raw raw(path);
+        QElapsedTimer t;
+        t.start();
+        for (int b = 0; b < batches; ++b) {
+            sqlite3_exec(raw.db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+            const QByteArray at = timestamp::now().toUtf8();
+            for (int i = 0; i < batchSize; ++i)
+                raw.insert(type, payloads.at(i), at);
+            sqlite3_exec(raw.db, "COMMIT", nullptr, nullptr, nullptr);
+        }
+        rawBatch = batches * batchSize / (double(t.nsecsElapsed()) / 1e9);
+    }
+    {
+        auto store = openStore(dir.filePath(u"bus-batch.db"_s));
+        BusNotifier notifier(0);
+        StoreEventBus bus(*store, notifier);
+        const QList<AppEvent> batch = events.mid(0, batchSize);
+        QElapsedTimer t;
+        t.start();
+        for (int b = 0; b < batches; ++b) {
+            QFuture<BatchPublishResult> f = bus.publishBatch(batch);
+            f.waitForFinished();
+        }
+        busBatch = batches * batchSize / (double(t.nsecsElapsed()) / 1e9);
+    }
+    std::printf("batch publish (1,000/txn):     raw C API %.0f/s, EventDesk %.0f/s, ratio %.2f (goal >= 0.5)\n",
+                rawBatch, busBatch, busBatch / rawBatch);
+
+    // 3. In-process publish → subscriber wake.
+    {
+        auto store = openStore(dir.filePath(u"wake.db"_s));
+        BusNotifier notifier(0);
+        StoreEventBus bus(*store, notifier);
+        Subscriber sub(*store, notifier, {.startAfter = 0});
+        qint64 sentAt = 0;
+        bool got = false;
+        QList<double> latencies;
+        QObject::connect(&sub, &Subscriber::eventsReceived, &sub, [&](const QList<StoredEvent> &) {
+            latencies.append(double(nowNs() - sentAt) / 1e6);
+            got = true;
+        });
+        sub.start();
+        wait(store->headId());
+        const int n = quick ? 100 : 2000;
+        for (int i = 0; i < n; ++i) {
+            got = false;
+            sentAt = nowNs();
+            bus.publish(events.at(i % events.size()));
+            while (!got)
+                QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
+        }
+        std::printf("in-process publish -> subscriber: p50 %.3f ms, p99 %.3f ms (%d events)\n", percentile(latencies, 0.5),
+                    percentile(latencies, 0.99), n);
+    }
+
+    // 4. Another process's insert → subscriber (PRAGMA data_version every 250 ms).
+    {
+        const QString path = dir.filePath(u"cross.db"_s);
+        auto store = openStore(path);
+        BusNotifier notifier(0);  // no fallback poll: data_version alone
+        QObject::connect(store.get(), &SqliteEventStore::externalRowsDetected, &notifier, &BusNotifier::externalRowsDetected);
+        Subscriber sub(*store, notifier, {.startAfter = 0});
+        QList<double> latencies;
+        const int n = quick ? 20 : 200;
+        QObject::connect(&sub, &Subscriber::eventsReceived, &sub, [&](const QList<StoredEvent> &batch) {
+            const qint64 now = nowNs();
+            for (const StoredEvent &e : batch)
+                if (e.event)
+                    latencies.append(double(now - e.event->extraFields().value(u"sent_ns"_s).toInteger()) / 1e6);
+        });
+        sub.start();
+        QProcess writer;
+        writer.start(app.applicationFilePath(), {u"--writer"_s, path, QString::number(n), u"37"_s});
+        writer.waitForStarted();
+        while (latencies.size() < n && (writer.state() != QProcess::NotRunning || latencies.size() < n)) {
+            QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 100);
+            if (writer.state() == QProcess::NotRunning && latencies.size() < n) {
+                QElapsedTimer grace;
+                grace.start();
+                while (latencies.size() < n && grace.elapsed() < 2000)
+                    QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 50);
+                break;
+            }
+        }
+        std::printf("other process insert -> subscriber: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%lld of %d seen; goal p99 <= 300 ms)\n",
+                    percentile(latencies, 0.5), percentile(latencies, 0.99), percentile(latencies, 1.0),
+                    qlonglong(latencies.size()), n);
+    }
+    return 0;
+}
