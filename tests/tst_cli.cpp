@@ -40,7 +40,7 @@ void TestCli::help()
 {
     const Run r = run({u"--help"_s});
     QCOMPARE(r.exitCode, 0);
-    for (const char *command : {"serve", "publish", "tail", "replay", "export", "import", "prune", "stats", "challenge"})
+    for (const char *command : {"publish", "tail", "export", "import", "prune", "stats", "challenge"})
         QVERIFY2(r.out.contains(command), command);
 }
 

@@ -83,6 +83,7 @@ class TestSqliteEventStore : public QObject
 
 private:
     QTemporaryDir m_dir;
+    QString m_immutable;  // a file given the immutable flag, to clear again
     int m_n = 0;
     QString freshPath() { return m_dir.filePath(u"db%1.sqlite"_s.arg(++m_n)); }
     std::unique_ptr<SqliteEventStore> openStore(const QString &path, SqliteOptions options = {})
@@ -96,6 +97,11 @@ private:
     }
 
 private Q_SLOTS:
+    void cleanup()
+    {
+        if (!m_immutable.isEmpty())
+            QProcess::execute(u"chattr"_s, {u"-i"_s, std::exchange(m_immutable, QString())});
+    }
     void createsTheEngineSchema();
     void publishIsDurableThenNotifies();
     void everyVariantRoundTrips();
@@ -357,8 +363,10 @@ void TestSqliteEventStore::badFiles()
     } else if (kind == u"readonly"_s) {
         { auto s = openStore(path); QVERIFY(s); }
         QFile::setPermissions(path, QFile::ReadOwner | QFile::ReadGroup);
-        if (QFileInfo(path).isWritable())
-            QSKIP("running as a user who can write read-only files (root)");
+        // Root writes read-only files anyway; the immutable flag stops root too.
+        if (QFileInfo(path).isWritable() && QProcess::execute(u"chattr"_s, {u"+i"_s, path}) != 0)
+            QSKIP("cannot make a file read-only for this user");
+        m_immutable = path;
     } else if (kind == u"folder"_s) {
         QVERIFY(QDir().mkpath(path));
     } else if (kind == u"shape"_s) {
@@ -380,6 +388,10 @@ void TestSqliteEventStore::badFiles()
     if (QFileInfo(path).isFile())
         QCOMPARE(fileBytes(path), before);
     QVERIFY(!QFileInfo::exists(path + u"-wal"_s) || kind == u"readonly"_s || kind == u"shape"_s || kind == u"mistyped"_s);
+    if (!m_immutable.isEmpty()) {
+        QProcess::execute(u"chattr"_s, {u"-i"_s, m_immutable});
+        m_immutable.clear();
+    }
     // A store that failed to open answers with errors, not crashes.
     QVERIFY(!await(store.append({test::sampleEvent(EventKind::StoryEventCreated, true)})).ok());
     QVERIFY(!await(store.fetchSince(0, 10)).ok());
