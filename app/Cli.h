@@ -61,5 +61,7 @@ int importCommand(const QStringList &args);
 int statsCommand(const QStringList &args);
 int challengeCommand(const QStringList &args);
 int pruneCommand(const QStringList &args);
+int serveCommand(const QStringList &args);
+int replayCommand(const QStringList &args);
 
 } // namespace eventdesk::app

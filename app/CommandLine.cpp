@@ -23,8 +23,10 @@ struct CommandInfo {
 const QList<CommandInfo> &commands()
 {
     static const QList<CommandInfo> all = {
+        {u"serve"_s, u"host the bus and the session server without a GUI"_s, serveCommand},
         {u"publish"_s, u"publish events (--json, a file or stdin of JSON lines); prints ids"_s, publishCommand},
         {u"tail"_s, u"print events (--world, --type, --from-id, --follow, --format)"_s, tailCommand},
+        {u"replay"_s, u"ask a running server to replay an id range"_s, replayCommand},
         {u"export"_s, u"write events as JSON lines or CSV"_s, exportCommand},
         {u"import"_s, u"read events from JSON lines (all or nothing)"_s, importCommand},
         {u"prune"_s, u"archive and delete events older than a cutoff"_s, pruneCommand},

@@ -1,0 +1,200 @@
+// serve, replay.
+#include "Cli.h"
+
+#include "Projector.h"
+#include "SessionServer.h"
+
+#include <QCoreApplication>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSocketNotifier>
+#include <QTimer>
+#include <QWebSocket>
+
+#include <csignal>
+#include <cstdio>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk::app {
+
+namespace {
+
+int signalPipe[2] = {-1, -1};
+
+void onSignal(int)
+{
+    const char c = 1;
+    [[maybe_unused]] const auto n = ::write(signalPipe[1], &c, 1);
+}
+
+// SIGINT/SIGTERM end the event loop cleanly (clients get a close frame).
+void quitOnSignals()
+{
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, signalPipe) != 0)
+        return;
+    auto *notifier = new QSocketNotifier(signalPipe[0], QSocketNotifier::Read, QCoreApplication::instance());
+    QObject::connect(notifier, &QSocketNotifier::activated, QCoreApplication::instance(), [] {
+        char c;
+        [[maybe_unused]] const auto n = ::read(signalPipe[0], &c, 1);
+        QCoreApplication::quit();
+    });
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+}
+
+bool parseListen(const QString &text, QHostAddress &address, quint16 &port)
+{
+    const qsizetype colon = text.lastIndexOf(u':');
+    if (colon <= 0)
+        return false;
+    QString host = text.left(colon);
+    if (host.startsWith(u'[') && host.endsWith(u']'))
+        host = host.mid(1, host.size() - 2);
+    if (host == u"localhost"_s)
+        host = u"127.0.0.1"_s;
+    bool ok = false;
+    const uint p = text.mid(colon + 1).toUInt(&ok);
+    if (!ok || p > 65535 || !address.setAddress(host))
+        return false;
+    port = quint16(p);
+    return true;
+}
+
+} // namespace
+
+int serveCommand(const QStringList &args)
+{
+    CommandParser p(u"serve"_s, u"Host the bus and the session server without a window. Prints "
+                                "'eventdesk: listening on ws://HOST:PORT' once it accepts players."_s);
+    const QCommandLineOption originOption(u"allow-origin"_s, u"Also accept WebSocket clients from this Origin (repeatable)."_s, u"origin"_s);
+    const QCommandLineOption maxClientsOption(u"max-clients"_s, u"At most this many clients (default 256)."_s, u"n"_s);
+    const QCommandLineOption certOption(u"tls-cert"_s, u"PEM certificate: serve wss:// (with --tls-key)."_s, u"file"_s);
+    const QCommandLineOption keyOption(u"tls-key"_s, u"PEM private key for --tls-cert."_s, u"file"_s);
+    const QCommandLineOption seedOption(u"seed"_s, u"Seed the dice (for tests and demos)."_s, u"n"_s);
+    for (const auto &o : {originOption, maxClientsOption, certOption, keyOption, seedOption})
+        p.addOption(o);
+    if (auto status = p.parse(args))
+        return *status;
+    const CommonOptions common = p.common();
+
+    SessionConfig config;
+    if (!common.listen.isEmpty() && !parseListen(common.listen, config.address, config.port))
+        return usage(u"--listen must be HOST:PORT (like 127.0.0.1:7878 or 192.168.1.20:7878), not '%1'"_s.arg(common.listen.left(60)));
+    config.joinCode = common.joinCode;
+    config.dmToken = common.dmToken;
+    if (!config.joinCode.isEmpty() && config.joinCode.size() < 6)
+        return usage(u"--join-code must have at least 6 characters"_s);
+    if (!config.dmToken.isEmpty() && config.dmToken.size() < 16)
+        return usage(u"--dm-token must have at least 16 characters"_s);
+    config.allowedOrigins = p.parser().values(originOption);
+    config.tlsCertificate = p.parser().value(certOption);
+    config.tlsKey = p.parser().value(keyOption);
+    if (config.tlsCertificate.isEmpty() != config.tlsKey.isEmpty())
+        return usage(u"--tls-cert and --tls-key go together"_s);
+    int status = ExitOk;
+    const auto maxClients = p.integer(u"max-clients"_s, 256, 1, 100000, &status);
+    const auto seed = maxClients ? p.integer(u"seed"_s, 0, 0, 0xffffffffLL, &status) : std::nullopt;
+    if (!maxClients || !seed)
+        return status;
+    config.maxClients = int(*maxClients);
+    config.seed = quint32(*seed);
+
+    auto opened = LocalBus::open(p.busConfig());
+    if (!opened)
+        return fail(opened.error().message);
+    LocalBus &bus = *opened.value();
+    Projector projector(bus.store(), bus.notifier(), *bus.sqlite());
+    projector.start();
+    SessionServer server(bus.store(), bus.bus(), bus.notifier(), bus.sqlite(), config);
+    if (Result<bool> listening = server.listen(); !listening)
+        return fail(listening.error().message);
+    quitOnSignals();
+    std::fprintf(stderr, "eventdesk: database %s\neventdesk: join code %s\neventdesk: DM token %s\n",
+                 qPrintable(bus.location()), qPrintable(server.joinCode()), qPrintable(server.dmToken()));
+    printOut(u"eventdesk: listening on %1\n"_s.arg(server.url().toString()).toUtf8());
+    const int rc = QCoreApplication::exec();
+    server.close();
+    return rc;
+}
+
+int replayCommand(const QStringList &args)
+{
+    CommandParser p(u"replay"_s, u"Ask a running EventDesk session to re-send an id range to its players, as the DM."_s);
+    const QCommandLineOption fromOption(u"from-id"_s, u"First event id."_s, u"id"_s);
+    const QCommandLineOption toOption(u"to-id"_s, u"Last event id (default: the first)."_s, u"id"_s);
+    const QCommandLineOption worldOption(u"world"_s, u"Only this world's events."_s, u"world"_s);
+    const QCommandLineOption nameOption(u"name"_s, u"Your name in the audit log (default: eventdesk replay)."_s, u"name"_s);
+    const QCommandLineOption timeoutOption(u"timeout"_s, u"Seconds to wait for the server (default 10)."_s, u"s"_s);
+    for (const auto &o : {fromOption, toOption, worldOption, nameOption, timeoutOption})
+        p.addOption(o);
+    if (auto status = p.parse(args))
+        return *status;
+    const CommonOptions common = p.common();
+    if (!p.parser().isSet(fromOption))
+        return usage(u"replay needs --from-id"_s);
+    int status = ExitOk;
+    const auto from = p.integer(u"from-id"_s, 1, 1, std::numeric_limits<qint64>::max(), &status);
+    const auto to = from ? p.integer(u"to-id"_s, *from, *from, std::numeric_limits<qint64>::max(), &status) : std::nullopt;
+    const auto timeout = to ? p.integer(u"timeout"_s, 10, 1, 3600, &status) : std::nullopt;
+    if (!from || !to || !timeout)
+        return status;
+    const qint64 fromId = *from, toId = *to;
+    const int timeoutSeconds = int(*timeout);
+    if (common.dmToken.isEmpty())
+        return usage(u"replay needs the DM token: --dm-token or EVENTDESK_DM_TOKEN"_s);
+    QHostAddress address(QHostAddress::LocalHost);
+    quint16 port = 7878;
+    if (!common.listen.isEmpty() && !parseListen(common.listen, address, port))
+        return usage(u"--listen must be HOST:PORT of the running session"_s);
+
+    QWebSocket ws;
+    ws.setMaxAllowedIncomingMessageSize(8 * 1024 * 1024);
+    int rc = ExitFailure;
+    QString problem = u"no answer from ws://%1:%2 within %3 s"_s.arg(address.toString()).arg(port).arg(timeoutSeconds);
+    const QString world = p.parser().value(worldOption);
+    const auto sendJson = [&](const QJsonObject &o) { ws.sendTextMessage(QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact))); };
+    QObject::connect(&ws, &QWebSocket::connected, &ws, [&] {
+        sendJson({{u"type"_s, u"Join"_s}, {u"role"_s, u"dm"_s}, {u"world_id"_s, world.isEmpty() ? u"*"_s : world},
+                  {u"name"_s, p.parser().isSet(nameOption) ? p.parser().value(nameOption) : u"eventdesk replay"_s},
+                  {u"dm_token"_s, common.dmToken}});
+    });
+    QObject::connect(&ws, &QWebSocket::textMessageReceived, &ws, [&](const QString &text) {
+        const QJsonObject o = QJsonDocument::fromJson(text.toUtf8()).object();
+        const QString type = o.value(u"type"_s).toString();
+        if (type == u"Joined"_s) {
+            QJsonObject replay{{u"type"_s, u"Replay"_s}, {u"from_event_id"_s, fromId}, {u"to_event_id"_s, toId}};
+            if (!world.isEmpty())
+                replay.insert(u"world_id"_s, world);
+            sendJson(replay);
+        } else if (type == u"Replayed"_s) {
+            printOut(u"replayed %1 events (%2 messages) with ids %3–%4\n"_s.arg(o.value(u"events"_s).toInteger())
+                         .arg(o.value(u"messages"_s).toInteger()).arg(fromId).arg(toId).toUtf8());
+            rc = ExitOk;
+            ws.close();
+            QCoreApplication::quit();
+        } else if (type == u"Error"_s) {
+            problem = u"the session refused: %1 (%2)"_s.arg(o.value(u"message"_s).toString(), o.value(u"code"_s).toString());
+            ws.close();
+            QCoreApplication::quit();
+        }
+    });
+    QObject::connect(&ws, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), &ws, [&](QAbstractSocket::SocketError) {
+        problem = u"cannot reach ws://%1:%2: %3"_s.arg(address.toString()).arg(port).arg(ws.errorString());
+        QCoreApplication::quit();
+    });
+    QTimer::singleShot(int(timeoutSeconds * 1000), QCoreApplication::instance(), &QCoreApplication::quit);
+    QUrl url;
+    url.setScheme(u"ws"_s);
+    url.setHost(address.toString());
+    url.setPort(port);
+    ws.open(url);
+    QCoreApplication::exec();
+    if (rc != ExitOk)
+        return fail(problem);
+    return rc;
+}
+
+} // namespace eventdesk::app

@@ -1,0 +1,664 @@
+#include "SessionServer.h"
+
+#include "Logging.h"
+#include "SqliteEventStore.h"
+#include "Subscriber.h"
+
+#include <QFile>
+#include <QSslCertificate>
+#include <QSslKey>
+#include <QSslSocket>
+#include <QTcpServer>
+#include <QUuid>
+#include <QWebSocket>
+#include <QWebSocketCorsAuthenticator>
+#include <QWebSocketServer>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk {
+
+using PErr = protocol::ErrorCode;
+
+namespace {
+
+constexpr int BackfillBatch = 500;
+constexpr int CloseTryAgainLater = 1013;
+
+qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
+
+// Equal-length comparison that does not stop at the first difference.
+bool constantTimeEquals(const QString &a, const QString &b)
+{
+    const QByteArray x = a.toUtf8(), y = b.toUtf8();
+    const qsizetype n = std::max(x.size(), y.size());
+    unsigned diff = unsigned(x.size() ^ y.size());
+    for (qsizetype i = 0; i < n; ++i)
+        diff |= unsigned(uchar(i < x.size() ? x[i] : 0) ^ uchar(i < y.size() ? y[i] : 0));
+    return diff == 0 && !a.isEmpty();
+}
+
+// Accepts TLS connections and hands each to the WebSocket server once encrypted.
+class TlsTcpServer final : public QTcpServer
+{
+public:
+    TlsTcpServer(QSslCertificate cert, QSslKey key)
+        : m_cert(std::move(cert))
+        , m_key(std::move(key))
+    {
+    }
+
+protected:
+    void incomingConnection(qintptr handle) override
+    {
+        auto *socket = new QSslSocket(this);
+        if (!socket->setSocketDescriptor(handle)) {
+            delete socket;
+            return;
+        }
+        socket->setLocalCertificate(m_cert);
+        socket->setPrivateKey(m_key);
+        addPendingConnection(socket);
+        socket->startServerEncryption();
+    }
+
+private:
+    QSslCertificate m_cert;
+    QSslKey m_key;
+};
+
+} // namespace
+
+struct SessionServer::Client {
+    QWebSocket *ws = nullptr;  // owned; deleteLater on removal
+    ClientInfo info;
+    QHostAddress address;
+    qint64 cursor = 0;         // the last id this client has been brought up to
+    bool live = false;
+    bool closing = false;
+    double tokens = 0;
+    qint64 lastRefillMs = 0;
+    int strikes = 0;
+    qint64 joinDeadlineMs = 0;
+    qint64 lastPingMs = 0;
+    qint64 lastPongMs = 0;
+};
+
+SessionServer::SessionServer(EventStore &store, EventBus &bus, Notifier &notifier, SqliteEventStore *challengeBook,
+                             SessionConfig config, QObject *parent)
+    : QObject(parent)
+    , m_store(store)
+    , m_bus(bus)
+    , m_notifier(notifier)
+    , m_challengeBook(challengeBook)
+    , m_config(std::move(config))
+    , m_dice(m_config.seed ? m_config.seed : QRandomGenerator::system()->generate())
+{
+    if (m_config.joinCode.isEmpty())
+        m_config.joinCode = newJoinCode();
+    if (m_config.dmToken.isEmpty())
+        m_config.dmToken = newDmToken();
+    if (m_config.sessionId.isEmpty())
+        m_config.sessionId = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    connect(&m_heartbeat, &QTimer::timeout, this, &SessionServer::heartbeat);
+}
+
+SessionServer::~SessionServer()
+{
+    close();
+}
+
+QString SessionServer::newJoinCode()
+{
+    // No 0/O, 1/I/L: read aloud across a table without mistakes.
+    static constexpr char alphabet[] = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    QString code;
+    for (int i = 0; i < 8; ++i)
+        code += QLatin1Char(alphabet[QRandomGenerator::system()->bounded(int(sizeof alphabet - 1))]);
+    return code;
+}
+
+QString SessionServer::newDmToken()
+{
+    quint32 words[4];
+    QRandomGenerator::system()->fillRange(words);
+    return QString::fromLatin1(QByteArray(reinterpret_cast<const char *>(words), sizeof words).toHex());
+}
+
+QString SessionServer::regenerateJoinCode()
+{
+    m_config.joinCode = newJoinCode();
+    return m_config.joinCode;
+}
+
+Result<bool> SessionServer::listen()
+{
+    if (isListening())
+        return true;
+    if (!m_config.tlsCertificate.isEmpty() || !m_config.tlsKey.isEmpty()) {
+        QFile certFile(m_config.tlsCertificate), keyFile(m_config.tlsKey);
+        if (!certFile.open(QIODevice::ReadOnly))
+            return Error{eventdesk::ErrorCode::Usage, {},
+                         u"cannot read the TLS certificate %1"_s.arg(m_config.tlsCertificate)};
+        if (!keyFile.open(QIODevice::ReadOnly))
+            return Error{eventdesk::ErrorCode::Usage, {}, u"cannot read the TLS key %1"_s.arg(m_config.tlsKey)};
+        QSslCertificate cert(&certFile, QSsl::Pem);
+        QSslKey key(&keyFile, QSsl::Rsa, QSsl::Pem);
+        if (key.isNull()) {
+            keyFile.seek(0);
+            key = QSslKey(&keyFile, QSsl::Ec, QSsl::Pem);
+        }
+        if (cert.isNull() || key.isNull())
+            return Error{eventdesk::ErrorCode::Usage, {}, u"the TLS certificate or key is not valid PEM"_s};
+        m_tcp = std::make_unique<TlsTcpServer>(cert, key);
+        m_tls = true;
+    } else {
+        m_tcp = std::make_unique<QTcpServer>();
+    }
+    m_ws = std::make_unique<QWebSocketServer>(u"EventDesk"_s, QWebSocketServer::NonSecureMode);
+    m_ws->setHandshakeTimeout(m_config.joinTimeoutMs);
+    connect(m_ws.get(), &QWebSocketServer::originAuthenticationRequired, this,
+            [this](QWebSocketCorsAuthenticator *auth) { auth->setAllowed(originAllowed(auth->origin())); });
+    connect(m_ws.get(), &QWebSocketServer::newConnection, this, &SessionServer::onWebSocket);
+    connect(m_tcp.get(), &QTcpServer::pendingConnectionAvailable, this, &SessionServer::onTcpConnection);
+    if (!m_tcp->listen(m_config.address, m_config.port)) {
+        const QString why = m_tcp->errorString();
+        m_tcp.reset();
+        m_ws.reset();
+        return Error{eventdesk::ErrorCode::Unavailable, {},
+                     u"cannot listen on %1:%2: %3"_s.arg(m_config.address.toString()).arg(m_config.port).arg(why)};
+    }
+
+    // Live events: everything after what is on disk now.
+    QFuture<Result<qint64>> head = m_store.headId();
+    head.waitForFinished();
+    m_liveHead = head.result() ? head.result().value() : 0;
+    m_live = std::make_unique<Subscriber>(m_store, m_notifier, Subscriber::Options{.startAfter = m_liveHead});
+    connect(m_live.get(), &Subscriber::eventsReceived, this, &SessionServer::dispatch);
+    m_live->start();
+    m_heartbeat.start(1000);
+    qCInfo(lcSession).noquote() << "listening on" << url().toString();
+    return true;
+}
+
+void SessionServer::close()
+{
+    m_heartbeat.stop();
+    for (auto &c : m_clients) {
+        c->ws->disconnect(this);
+        c->ws->close(QWebSocketProtocol::CloseCodeGoingAway, u"the session has ended"_s);
+        c->ws->deleteLater();
+    }
+    const bool had = !m_clients.empty();
+    m_clients.clear();
+    m_live.reset();
+    if (m_ws)
+        m_ws->close();
+    m_ws.reset();
+    if (m_tcp)
+        m_tcp->close();
+    m_tcp.reset();
+    if (had)
+        Q_EMIT clientsChanged();
+}
+
+bool SessionServer::isListening() const { return m_tcp && m_tcp->isListening(); }
+quint16 SessionServer::port() const { return m_tcp ? m_tcp->serverPort() : 0; }
+
+QUrl SessionServer::url() const
+{
+    QUrl u;
+    u.setScheme(m_tls ? u"wss"_s : u"ws"_s);
+    u.setHost(m_config.address.toString());
+    u.setPort(port());
+    return u;
+}
+
+bool SessionServer::originAllowed(const QString &origin) const
+{
+    if (origin.isEmpty())
+        return true;
+    if (m_config.allowedOrigins.contains(origin))
+        return true;
+    const QUrl u(origin);
+    const QString host = u.host();
+    return (u.scheme() == u"http"_s || u.scheme() == u"https"_s)
+        && (host == u"localhost"_s || host == u"127.0.0.1"_s || host == u"::1"_s);
+}
+
+void SessionServer::onTcpConnection()
+{
+    while (m_tcp && m_tcp->hasPendingConnections()) {
+        QTcpSocket *socket = m_tcp->nextPendingConnection();
+        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        socket->setParent(nullptr);  // the WebSocket server takes it over
+        m_ws->handleConnection(socket);
+    }
+}
+
+void SessionServer::onWebSocket()
+{
+    while (m_ws && m_ws->hasPendingConnections()) {
+        QWebSocket *ws = m_ws->nextPendingConnection();
+        ws->setMaxAllowedIncomingFrameSize(quint64(m_config.maxMessageBytes));
+        ws->setMaxAllowedIncomingMessageSize(quint64(m_config.maxMessageBytes));
+        if (int(m_clients.size()) >= m_config.maxClients) {
+            ws->sendTextMessage(QString::fromUtf8(protocol::error(
+                PErr::Forbidden, u"the session is full (%1 clients); try again later"_s.arg(m_config.maxClients))));
+            ws->close(QWebSocketProtocol::CloseCode(CloseTryAgainLater), u"session full"_s);
+            connect(ws, &QWebSocket::disconnected, ws, &QObject::deleteLater);
+            continue;
+        }
+        auto client = std::make_unique<Client>();
+        Client *c = client.get();
+        c->ws = ws;
+        c->address = ws->peerAddress();
+        c->info.id = QString::number(m_nextClient++);
+        c->info.peer = u"%1:%2"_s.arg(ws->peerAddress().toString()).arg(ws->peerPort());
+        c->info.connectedSince = QDateTime::currentDateTime();
+        c->tokens = m_config.burst;
+        c->lastRefillMs = c->lastPingMs = c->lastPongMs = nowMs();
+        c->joinDeadlineMs = nowMs() + m_config.joinTimeoutMs;
+        const QString id = c->info.id;
+        connect(ws, &QWebSocket::textMessageReceived, this, [this, id](const QString &text) {
+            if (Client *c = find(id))
+                onText(c, text);
+        });
+        connect(ws, &QWebSocket::binaryMessageReceived, this, [this, id](const QByteArray &) {
+            if (Client *c = find(id))
+                sendError(c, PErr::BadMessage, u"binary frames are not part of the protocol; send JSON text"_s);
+        });
+        connect(ws, &QWebSocket::pong, this, [this, id](quint64, const QByteArray &) {
+            if (Client *c = find(id))
+                c->lastPongMs = nowMs();
+        });
+        connect(ws, &QWebSocket::disconnected, this, [this, id] {
+            const auto it = std::find_if(m_clients.begin(), m_clients.end(), [&](const auto &c) { return c->info.id == id; });
+            if (it == m_clients.end())
+                return;
+            const bool joined = (*it)->info.joined;
+            qCDebug(lcSession).noquote() << "client" << id << "left";
+            (*it)->ws->deleteLater();
+            m_clients.erase(it);
+            if (joined)
+                Q_EMIT clientsChanged();
+        });
+        m_clients.push_back(std::move(client));
+        qCDebug(lcSession).noquote() << "client" << id << "connected from" << c->info.peer;
+    }
+}
+
+SessionServer::Client *SessionServer::find(const QString &id) const
+{
+    for (const auto &c : m_clients)
+        if (c->info.id == id)
+            return c.get();
+    return nullptr;
+}
+
+bool SessionServer::send(Client *c, const QString &text)
+{
+    if (c->closing)
+        return false;
+    if (c->ws->bytesToWrite() > m_config.maxQueuedBytes) {
+        // It does not read: drop it before its backlog grows our memory. It can resume later.
+        qCWarning(lcSession).noquote() << "client" << c->info.id << c->info.name << "is not reading;"
+                                       << c->ws->bytesToWrite() << "bytes queued: dropped";
+        c->closing = true;
+        c->ws->abort();
+        return false;
+    }
+    c->ws->sendTextMessage(text);
+    ++c->info.messagesSent;
+    return true;
+}
+
+void SessionServer::sendError(Client *c, PErr code, const QString &message)
+{
+    send(c, QString::fromUtf8(protocol::error(code, message)));
+}
+
+void SessionServer::closeClient(Client *c, int closeCode, const QString &reason)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    c->ws->close(QWebSocketProtocol::CloseCode(closeCode), reason);
+}
+
+void SessionServer::onText(Client *c, const QString &text)
+{
+    if (c->closing)
+        return;
+    // Token bucket: about messagesPerSecond, bursts up to `burst`.
+    const qint64 now = nowMs();
+    c->tokens = std::min<double>(m_config.burst, c->tokens + double(now - c->lastRefillMs) * m_config.messagesPerSecond / 1000.0);
+    c->lastRefillMs = now;
+    if (c->tokens < 1.0) {
+        if (++c->strikes >= m_config.floodLimit) {
+            sendError(c, PErr::RateLimited, u"too many messages; closing"_s);
+            closeClient(c, QWebSocketProtocol::CloseCodePolicyViolated, u"flooding"_s);
+            return;
+        }
+        sendError(c, PErr::RateLimited, u"slow down: at most %1 messages a second"_s.arg(m_config.messagesPerSecond));
+        return;
+    }
+    c->tokens -= 1.0;
+    c->strikes = 0;
+
+    const protocol::Decoded decoded = protocol::decodeClientMessage(text.toUtf8());
+    if (const auto *err = std::get_if<protocol::ProtocolError>(&decoded)) {
+        sendError(c, err->code, err->message);
+        if (!c->info.joined)
+            closeClient(c, QWebSocketProtocol::CloseCodePolicyViolated, u"bad join"_s);
+        return;
+    }
+    const protocol::ClientMessage &message = std::get<protocol::ClientMessage>(decoded);
+    const bool isJoin = std::holds_alternative<protocol::Join>(message);
+    if (!c->info.joined && !isJoin) {
+        sendError(c, PErr::Unauthorized, u"the first message must be a Join"_s);
+        closeClient(c, QWebSocketProtocol::CloseCodePolicyViolated, u"no join"_s);
+        return;
+    }
+    if (c->info.joined && isJoin) {
+        sendError(c, PErr::BadMessage, u"already joined"_s);
+        return;
+    }
+    std::visit([&](const auto &m) { handle(c, m); }, message);
+}
+
+bool SessionServer::joinFailuresExceeded(const QHostAddress &peer)
+{
+    QList<qint64> &times = m_joinFailures[peer.toString()];
+    const qint64 cutoff = nowMs() - 60000;
+    times.erase(std::remove_if(times.begin(), times.end(), [&](qint64 t) { return t < cutoff; }), times.end());
+    if (m_joinFailures.size() > 4096)  // bounded, whatever a scanner does
+        m_joinFailures.clear();
+    return times.size() >= m_config.joinFailuresPerMinute;
+}
+
+void SessionServer::handle(Client *c, const protocol::Join &m)
+{
+    if (joinFailuresExceeded(c->address)) {
+        sendError(c, PErr::RateLimited, u"too many failed joins from this address; wait a minute"_s);
+        closeClient(c, QWebSocketProtocol::CloseCodePolicyViolated, u"join rate"_s);
+        return;
+    }
+    const QString &expected = m.role == session::Role::Dm ? m_config.dmToken : m_config.joinCode;
+    if (!constantTimeEquals(m.secret, expected)) {
+        m_joinFailures[c->address.toString()].append(nowMs());
+        sendError(c, PErr::Unauthorized,
+                  m.role == session::Role::Dm ? u"wrong DM token"_s : u"wrong join code"_s);
+        closeClient(c, QWebSocketProtocol::CloseCodePolicyViolated, u"unauthorized"_s);
+        return;
+    }
+    c->info.joined = true;
+    c->info.role = m.role;
+    c->info.worldId = m.worldId;
+    c->info.name = m.name;
+    send(c, QString::fromUtf8(protocol::joined(c->info.id, m.role, m.worldId, m_liveHead)));
+    qCInfo(lcSession).noquote() << protocol::roleName(m.role) << m.name << "joined world" << m.worldId << "from"
+                                << c->info.peer;
+    Q_EMIT clientsChanged();
+    if (m.lastEventId && *m.lastEventId < m_liveHead) {
+        c->cursor = *m.lastEventId;
+        backfill(c);
+    } else {
+        c->cursor = std::max(m_liveHead, m.lastEventId.value_or(0));
+        c->live = true;
+    }
+}
+
+void SessionServer::backfill(Client *c)
+{
+    const QString id = c->info.id;
+    m_store.fetchSince(c->cursor, BackfillBatch).then(this, [this, id](const Result<QList<StoredEvent>> &rows) {
+        Client *c = find(id);
+        if (!c || c->closing)
+            return;
+        if (!rows) {
+            qCWarning(lcSession).noquote() << "cannot resume client" << id << ":" << rows.error().message;
+            closeClient(c, QWebSocketProtocol::CloseCodeBadOperation, u"cannot read the event log"_s);
+            return;
+        }
+        for (const StoredEvent &row : rows.value()) {
+            if (row.id <= c->cursor)
+                continue;
+            c->cursor = row.id;
+            if (row.event && session::mayReceive(c->info.role, c->info.worldId, *row.event))
+                if (!send(c, QString::fromUtf8(session::encodeEventMessage(*row.event, {row.id, row.createdAt, false}))))
+                    return;
+        }
+        // Events dispatched live while we read are fetched too: no gap.
+        if (rows->size() >= BackfillBatch || c->cursor < m_liveHead) {
+            backfill(c);
+            return;
+        }
+        c->live = true;
+    });
+}
+
+void SessionServer::dispatch(const QList<StoredEvent> &events)
+{
+    for (const StoredEvent &row : events) {
+        m_liveHead = std::max(m_liveHead, row.id);
+        QString text;  // encoded once, for everyone who receives it
+        for (const auto &client : m_clients) {
+            Client *c = client.get();
+            if (!c->info.joined || !c->live || c->closing || row.id <= c->cursor)
+                continue;
+            c->cursor = row.id;
+            if (!row.event || !session::mayReceive(c->info.role, c->info.worldId, *row.event))
+                continue;
+            if (text.isEmpty())
+                text = QString::fromUtf8(session::encodeEventMessage(*row.event, {row.id, row.createdAt, false}));
+            send(c, text);
+        }
+    }
+}
+
+void SessionServer::handle(Client *c, const protocol::Ping &m)
+{
+    send(c, QString::fromUtf8(protocol::pong(m.nonce)));
+}
+
+void SessionServer::handle(Client *c, const protocol::ChallengeRoll &m)
+{
+    if (!m_challengeBook) {
+        sendError(c, PErr::NotFound, u"this session has no challenges"_s);
+        return;
+    }
+    const QString id = c->info.id;
+    m_challengeBook->challenge(m.challengeId).then(this, [this, id, m](const Result<std::optional<Challenge>> &r) {
+        Client *c = find(id);
+        if (!c)
+            return;
+        const bool visible = r && r.value()
+            && (r.value()->worldId == c->info.worldId
+                || (c->info.role == session::Role::Dm && c->info.worldId == session::AllWorlds));
+        if (!visible) {
+            sendError(c, PErr::NotFound, u"no challenge \"%1\" in world %2"_s.arg(m.challengeId.left(80), c->info.worldId));
+            return;
+        }
+        const Challenge &ch = *r.value();
+        const qint64 roll = m_dice.bounded(1, 21);
+        const qint64 total = roll + m.modifier;
+        const AppEvent event = events::ChallengeResolved{ch.id, ch.name, ch.worldId, m.characterId, total >= ch.difficulty,
+                                                         roll, total, m_config.sessionId};
+        m_bus.publish(event).then(this, [this, id](const PublishResult &published) {
+            if (Client *c = find(id)) {
+                if (published)
+                    send(c, QString::fromUtf8(protocol::published(published.value())));
+                else
+                    sendError(c, PErr::BadMessage, u"the roll could not be recorded: %1"_s.arg(published.error().message));
+            }
+        });
+    });
+}
+
+void SessionServer::handle(Client *c, const protocol::Publish &m)
+{
+    if (c->info.role != session::Role::Dm) {
+        sendError(c, PErr::Forbidden, u"only a DM may publish"_s);
+        return;
+    }
+    const QString world = m.event.worldId();
+    if (c->info.worldId != session::AllWorlds && !world.isEmpty() && world != c->info.worldId) {
+        sendError(c, PErr::Forbidden, u"a DM of world %1 may not publish to world %2"_s.arg(c->info.worldId, world));
+        return;
+    }
+    const QString id = c->info.id;
+    m_bus.publish(m.event).then(this, [this, id](const PublishResult &r) {
+        Client *c = find(id);
+        if (!c)
+            return;
+        if (r)
+            send(c, QString::fromUtf8(protocol::published(r.value())));
+        else
+            sendError(c, r.error().code == eventdesk::ErrorCode::InvalidEvent || r.error().code == eventdesk::ErrorCode::TooLarge
+                             ? PErr::InvalidEvent
+                             : PErr::BadMessage,
+                      r.error().message);
+    });
+}
+
+void SessionServer::handle(Client *c, const protocol::Replay &m)
+{
+    if (c->info.role != session::Role::Dm) {
+        sendError(c, PErr::Forbidden, u"only a DM may replay"_s);
+        return;
+    }
+    QString world = m.worldId;
+    if (c->info.worldId != session::AllWorlds) {
+        if (!world.isEmpty() && world != c->info.worldId) {
+            sendError(c, PErr::Forbidden, u"a DM of world %1 may not replay world %2"_s.arg(c->info.worldId, world));
+            return;
+        }
+        world = c->info.worldId;
+    }
+    const QString id = c->info.id;
+    replay(m.fromEventId, m.toEventId, world, c->info.name).then(this, [this, id, m](const Result<int> &r) {
+        Client *c = find(id);
+        if (c && r)
+            send(c, QString::fromUtf8(protocol::replayed(m.fromEventId, m.toEventId, m_lastReplayEvents, r.value())));
+        else if (c)
+            sendError(c, r.error().code == eventdesk::ErrorCode::TooLarge ? PErr::TooLarge : PErr::NotFound,
+                      r.error().message);
+    });
+}
+
+QFuture<Result<int>> SessionServer::replay(qint64 fromId, qint64 toId, const QString &worldId, const QString &actor)
+{
+    EventQuery q;
+    q.afterId = fromId - 1;
+    q.beforeId = toId + 1;
+    q.limit = m_config.maxReplay + 1;
+    if (!worldId.isEmpty())
+        q.worlds = {worldId};
+    return m_store.fetchPage(q).then(this, [this, fromId, toId, worldId, actor](const Result<QList<StoredEvent>> &rows) -> Result<int> {
+        if (!rows)
+            return rows.error();
+        if (rows->size() > m_config.maxReplay)
+            return Error{eventdesk::ErrorCode::TooLarge, {},
+                         u"that range holds more than %1 events; replay a smaller one"_s.arg(m_config.maxReplay)};
+        if (rows->isEmpty())
+            return Error{eventdesk::ErrorCode::NotFound, {}, u"no events with ids %1–%2"_s.arg(fromId).arg(toId)};
+        int messages = 0;
+        QSet<QString> reached;
+        for (const StoredEvent &row : rows.value()) {
+            if (!row.event)
+                continue;
+            QString text;
+            for (const auto &client : m_clients) {
+                Client *c = client.get();
+                if (!c->info.joined || c->closing || !session::mayReceive(c->info.role, c->info.worldId, *row.event))
+                    continue;
+                if (text.isEmpty())
+                    text = QString::fromUtf8(session::encodeEventMessage(*row.event, {row.id, row.createdAt, true}));
+                if (send(c, text)) {
+                    ++messages;
+                    reached.insert(c->info.id);
+                }
+            }
+        }
+        m_lastReplayEvents = int(rows->size());
+        if (m_challengeBook)
+            m_challengeBook->audit(actor, u"replay"_s,
+                                   u"ids %1–%2%3: %4 events, %5 messages to %6 clients"_s.arg(fromId).arg(toId)
+                                       .arg(worldId.isEmpty() ? QString() : u" of world "_s + worldId)
+                                       .arg(rows->size()).arg(messages).arg(reached.size()));
+        return messages;
+    });
+}
+
+int SessionServer::audienceFor(const AppEvent &event) const
+{
+    int n = 0;
+    for (const auto &c : m_clients)
+        if (c->info.joined && !c->closing && session::mayReceive(c->info.role, c->info.worldId, event))
+            ++n;
+    return n;
+}
+
+QList<ClientInfo> SessionServer::clients() const
+{
+    QList<ClientInfo> out;
+    for (const auto &c : m_clients) {
+        if (!c->info.joined)
+            continue;
+        ClientInfo info = c->info;
+        info.bytesQueued = c->ws->bytesToWrite();
+        out.append(info);
+    }
+    return out;
+}
+
+int SessionServer::clientCount() const
+{
+    return int(std::count_if(m_clients.begin(), m_clients.end(), [](const auto &c) { return c->info.joined; }));
+}
+
+bool SessionServer::kick(const QString &clientId, const QString &reason)
+{
+    Client *c = find(clientId);
+    if (!c)
+        return false;
+    sendError(c, PErr::Forbidden, reason.isEmpty() ? u"removed from the session by the DM"_s : reason);
+    closeClient(c, QWebSocketProtocol::CloseCodePolicyViolated, u"kicked"_s);
+    if (m_challengeBook)
+        m_challengeBook->audit(u"dm"_s, u"kick"_s, u"client %1 (%2, %3)"_s.arg(clientId, c->info.name, c->info.peer));
+    return true;
+}
+
+void SessionServer::heartbeat()
+{
+    const qint64 now = nowMs();
+    for (const auto &client : m_clients) {
+        Client *c = client.get();
+        if (c->closing)
+            continue;
+        if (!c->info.joined) {
+            if (now > c->joinDeadlineMs) {
+                sendError(c, PErr::Unauthorized, u"no Join within %1 s"_s.arg(m_config.joinTimeoutMs / 1000));
+                closeClient(c, QWebSocketProtocol::CloseCodePolicyViolated, u"join timeout"_s);
+            }
+            continue;
+        }
+        if (now - c->lastPongMs > m_config.pongTimeoutMs) {
+            qCInfo(lcSession).noquote() << "client" << c->info.id << c->info.name << "stopped answering pings: dropped";
+            c->closing = true;
+            c->ws->abort();
+            continue;
+        }
+        if (now - c->lastPingMs >= m_config.pingIntervalMs) {
+            c->lastPingMs = now;
+            c->ws->ping();
+        }
+        if (c->ws->bytesToWrite() > m_config.maxQueuedBytes) {
+            c->closing = true;
+            c->ws->abort();
+        }
+    }
+}
+
+} // namespace eventdesk

@@ -1,0 +1,144 @@
+// The session server (DESIGN §5): players and DMs join over WebSocket and
+// receive, each as their role and world allow, every event of the bus — live,
+// after a reconnect from their last_event_id without gap or duplicate, and
+// replayed on the DM's request. Each event is encoded once for all clients.
+//
+// Sockets are accepted by our own QTcpServer so that Nagle is off
+// (LowDelayOption) before QWebSocketServer takes them over; every accepted
+// socket has the 64 KiB frame and message limits, a token-bucket rate limit,
+// a bound on unsent bytes, a join deadline and a ping/pong deadline.
+#pragma once
+
+#include "Ports.h"
+#include "SessionProtocol.h"
+
+#include <QDateTime>
+#include <QHash>
+#include <QHostAddress>
+#include <QObject>
+#include <QRandomGenerator>
+#include <QTimer>
+#include <QUrl>
+
+#include <memory>
+
+class QTcpServer;
+class QWebSocket;
+class QWebSocketServer;
+
+namespace eventdesk {
+
+class SqliteEventStore;
+class Subscriber;
+
+struct SessionConfig {
+    QHostAddress address = QHostAddress::LocalHost;
+    quint16 port = 7878;          // 0: any free port
+    QString joinCode;             // empty: a new random one
+    QString dmToken;              // empty: a new random one
+    QStringList allowedOrigins;   // beyond the defaults (no Origin; http(s)://localhost or 127.0.0.1, any port)
+    QString sessionId;            // empty: a new UUID; goes into ChallengeResolved
+    int maxClients = 256;
+    qint64 maxMessageBytes = 64 * 1024;
+    qint64 maxQueuedBytes = 8 * 1024 * 1024;
+    int joinTimeoutMs = 10000;
+    int pingIntervalMs = 15000;
+    int pongTimeoutMs = 45000;
+    double messagesPerSecond = 20;
+    int burst = 40;
+    int floodLimit = 40;          // rate_limited answers in a row before the client is closed
+    int joinFailuresPerMinute = 10;  // per address
+    int maxReplay = 10000;
+    quint32 seed = 0;             // dice; 0: random
+    QString tlsCertificate;       // PEM files: both set for wss://
+    QString tlsKey;
+};
+
+struct ClientInfo {
+    QString id;
+    QString name;
+    session::Role role = session::Role::Player;
+    QString worldId;
+    QString peer;            // address:port
+    QDateTime connectedSince;
+    qint64 messagesSent = 0;
+    qint64 bytesQueued = 0;
+    bool joined = false;
+};
+
+class SessionServer final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(SessionServer)
+public:
+    // challengeBook (optional) holds the DM's challenges and the audit log.
+    SessionServer(EventStore &store, EventBus &bus, Notifier &notifier, SqliteEventStore *challengeBook,
+                  SessionConfig config, QObject *parent = nullptr);
+    ~SessionServer() override;
+
+    Result<bool> listen();
+    void close();
+    bool isListening() const;
+    QUrl url() const;  // ws://host:port (the address players use)
+    quint16 port() const;
+
+    QString joinCode() const { return m_config.joinCode; }
+    QString regenerateJoinCode();
+    QString dmToken() const { return m_config.dmToken; }
+    QString sessionId() const { return m_config.sessionId; }
+
+    QList<ClientInfo> clients() const;
+    int clientCount() const;
+    bool kick(const QString &clientId, const QString &reason = {});
+    // Re-sends an id range to the session, flagged replay; returns how many
+    // messages went out. Audited as `actor`.
+    QFuture<Result<int>> replay(qint64 fromId, qint64 toId, const QString &worldId, const QString &actor);
+    // How many connected clients would receive this event now.
+    int audienceFor(const AppEvent &event) const;
+
+    static QString newJoinCode();
+    static QString newDmToken();
+
+Q_SIGNALS:
+    void clientsChanged();
+    void errorOccurred(const eventdesk::Error &error);
+
+private:
+    struct Client;
+    void onTcpConnection();
+    void onWebSocket();
+    void onText(Client *c, const QString &text);
+    void handle(Client *c, const protocol::Join &m);
+    void handle(Client *c, const protocol::Ping &m);
+    void handle(Client *c, const protocol::ChallengeRoll &m);
+    void handle(Client *c, const protocol::Publish &m);
+    void handle(Client *c, const protocol::Replay &m);
+    void sendError(Client *c, protocol::ErrorCode code, const QString &message);
+    bool send(Client *c, const QString &text);
+    void closeClient(Client *c, int closeCode, const QString &reason);
+    void backfill(Client *c);
+    void dispatch(const QList<StoredEvent> &events);
+    void heartbeat();
+    Client *find(const QString &id) const;
+    bool originAllowed(const QString &origin) const;
+    bool joinFailuresExceeded(const QHostAddress &peer);
+
+    EventStore &m_store;
+    EventBus &m_bus;
+    Notifier &m_notifier;
+    SqliteEventStore *m_challengeBook;
+    SessionConfig m_config;
+    std::unique_ptr<QTcpServer> m_tcp;
+    std::unique_ptr<QWebSocketServer> m_ws;
+    std::unique_ptr<Subscriber> m_live;
+    std::vector<std::unique_ptr<Client>> m_clients;
+    qint64 m_liveHead = 0;  // the last id dispatched live
+    QRandomGenerator m_dice;
+    QTimer m_heartbeat;
+    QHash<QString, QList<qint64>> m_joinFailures;  // address → failure times (ms since epoch)
+    quint64 m_nextClient = 1;
+    int m_lastReplayEvents = 0;
+    bool m_tls = false;
+};
+
+} // namespace eventdesk

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Drives `eventdesk serve` with a WebSocket client written elsewhere: Python's
+`websockets`. Checks protocol v1 as an outside client author would meet it:
+joining, world-scoped routing, resume, challenge rolls, replay, and refusals.
+Usage: session_client_test.py path/to/eventdesk"""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import websockets
+
+EVENTDESK = sys.argv[1]
+JOIN_CODE = "TESTCODE42"
+DM_TOKEN = "0123456789abcdef0123456789abcdef"
+failures = 0
+passes = 0
+
+
+def check(condition, what):
+    global failures, passes
+    if condition:
+        passes += 1
+        print(f"PASS   : {what}")
+    else:
+        failures += 1
+        print(f"FAIL!  : {what}")
+
+
+def close_code(exc):
+    rcvd = getattr(exc, "rcvd", None)
+    return rcvd.code if rcvd is not None else getattr(exc, "code", None)
+
+
+async def join(url, role, world, name, last_event_id=None, secret=None):
+    ws = await websockets.connect(url, max_size=2**20)
+    msg = {"type": "Join", "role": role, "world_id": world, "name": name}
+    if role == "dm":
+        msg["dm_token"] = secret or DM_TOKEN
+    else:
+        msg["join_code"] = secret or JOIN_CODE
+    if last_event_id is not None:
+        msg["last_event_id"] = last_event_id
+    await ws.send(json.dumps(msg))
+    joined = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    return ws, joined
+
+
+async def drain(ws, seconds=0.6):
+    """Every message that arrives within `seconds` of quiet."""
+    out = []
+    while True:
+        try:
+            out.append(json.loads(await asyncio.wait_for(ws.recv(), seconds)))
+        except asyncio.TimeoutError:
+            return out
+
+
+async def publish(dm, event):
+    await dm.send(json.dumps({"type": "Publish", "event": event}))
+
+
+def challenge(world, who, success=True):
+    return {"type": "ChallengeResolved", "challenge_name": "Pick the lock", "world_id": world,
+            "character_id": who, "success": success, "roll": 12, "total": 15}
+
+
+async def main(url, challenge_id):
+    dm_all, joined = await join(url, "dm", "*", "Game master")
+    check(joined["type"] == "Joined" and joined["role"] == "dm" and joined["world_id"] == "*", "DM joins every world")
+    p1, j1 = await join(url, "player", "w1", "Alice")
+    p2, _ = await join(url, "player", "w2", "Bob")
+    dm1, _ = await join(url, "dm", "w1", "Co-DM")
+    check(j1["type"] == "Joined" and isinstance(j1["head_event_id"], int), "player joins with a head_event_id")
+
+    await publish(dm_all, challenge("w1", "pc7"))
+    await publish(dm_all, {"type": "StoryEventCreated", "story_event_id": "s1", "world_id": "w2", "event_type": "dialogue"})
+    await publish(dm_all, {"GenerationBatchProgress": {"batch_id": "b1", "progress": 40}})
+    got = {name: await drain(ws) for name, ws in [("p1", p1), ("p2", p2), ("dm1", dm1), ("dm_all", dm_all)]}
+    types = {k: [m["type"] for m in v if m["type"] not in ("Published",)] for k, v in got.items()}
+    check(types["p1"] == ["ChallengeResolved"], f"player w1 sees only its world's challenge ({types['p1']})")
+    check(types["p2"] == ["StoryEventCreated"], f"player w2 sees only its story event ({types['p2']})")
+    check(types["dm1"] == ["ChallengeResolved", "GenerationProgress"], f"DM of w1 sees w1 and global events ({types['dm1']})")
+    check(types["dm_all"] == ["ChallengeResolved", "StoryEventCreated", "GenerationProgress"], "DM of * sees everything")
+    published = [m for m in got["dm_all"] if m["type"] == "Published"]
+    check(len(published) == 3, "each Publish is answered with Published")
+    msg = got["p1"][0]
+    check(msg["event_id"] == published[0]["event_id"] and msg["replay"] is False and msg["created_at"].endswith("Z")
+          and msg["character_id"] == "pc7" and msg["roll"] == 12, "event message carries event_id, created_at, replay and the fields")
+
+    # Resume: Alice drops; two events happen; she comes back with her last id.
+    last = msg["event_id"]
+    await p1.close()
+    await publish(dm_all, challenge("w1", "pc8", False))
+    await publish(dm_all, challenge("w2", "pc9"))
+    await publish(dm_all, {"type": "NarrativeEventTriggered", "event_id": "n1", "world_id": "w1",
+                           "event_name": "The bridge", "outcome_name": "falls"})
+    await drain(dm_all, 0.3)
+    p1, _ = await join(url, "player", "w1", "Alice", last_event_id=last)
+    resumed = await drain(p1)
+    check([m["type"] for m in resumed] == ["ChallengeResolved", "NarrativeEventTriggered"]
+          and resumed[0]["character_id"] == "pc8" and resumed[1]["narrative_event_id"] == "n1",
+          f"resume delivers what was missed, in order ({[m['type'] for m in resumed]})")
+    check(all(m["event_id"] > last for m in resumed), "resume sends nothing twice")
+
+    # A challenge roll by a player.
+    await p1.send(json.dumps({"type": "ChallengeRoll", "challenge_id": challenge_id, "character_id": "pc7", "modifier": 3}))
+    rolled = await drain(p1)
+    resolved = [m for m in rolled if m["type"] == "ChallengeResolved"]
+    check(len(resolved) == 1 and 1 <= resolved[0]["roll"] <= 20 and resolved[0]["total"] == resolved[0]["roll"] + 3
+          and resolved[0]["success"] == (resolved[0]["total"] >= 15) and resolved[0].get("session_id"),
+          "ChallengeRoll rolls d20 + modifier against the difficulty")
+    await p1.send(json.dumps({"type": "ChallengeRoll", "challenge_id": "nope", "character_id": "pc7", "modifier": 0}))
+    err = json.loads(await asyncio.wait_for(p1.recv(), 5))
+    check(err["type"] == "Error" and err["code"] == "not_found", "unknown challenge: not_found")
+
+    # Replay by the DM: marked replay, original ids; the player may not.
+    await drain(dm_all, 0.3)
+    await drain(p2, 0.3)
+    await dm_all.send(json.dumps({"type": "Replay", "from_event_id": 1, "to_event_id": 2}))
+    replayed = await drain(p2)
+    check([(m["type"], m["replay"], m["event_id"]) for m in replayed] == [("StoryEventCreated", True, 2)],
+          f"replayed events carry replay: true and their own id ({replayed})")
+    done = [m for m in await drain(dm_all) if m["type"] == "Replayed"]
+    check(len(done) == 1 and done[0]["events"] == 2, "the DM is told how many events were replayed")
+    await p2.send(json.dumps({"type": "Replay", "from_event_id": 1, "to_event_id": 2}))
+    err = json.loads(await asyncio.wait_for(p2.recv(), 5))
+    check(err["code"] == "forbidden", "a player's Replay is forbidden")
+    await p2.send(json.dumps({"type": "Publish", "event": challenge("w2", "x")}))
+    err = json.loads(await asyncio.wait_for(p2.recv(), 5))
+    check(err["code"] == "forbidden", "a player's Publish is forbidden")
+
+    # Malformed input keeps the connection; a DM's invalid event names the field.
+    await p2.send("{not json")
+    err = json.loads(await asyncio.wait_for(p2.recv(), 5))
+    check(err["type"] == "Error" and err["code"] == "bad_json", "malformed JSON: bad_json")
+    await p2.send(json.dumps({"type": "Dance"}))
+    err = json.loads(await asyncio.wait_for(p2.recv(), 5))
+    check(err["code"] == "bad_message", "unknown type: bad_message")
+    await p2.send(json.dumps({"type": "Ping", "nonce": "n-1"}))
+    pong = json.loads(await asyncio.wait_for(p2.recv(), 5))
+    check(pong == {"type": "Pong", "nonce": "n-1"}, "the connection stays open after errors")
+    await publish(dm_all, {"type": "ChallengeResolved", "world_id": "w1"})
+    err = [m for m in await drain(dm_all) if m["type"] == "Error"]
+    check(len(err) == 1 and err[0]["code"] == "invalid_event" and "challenge_name" in err[0]["message"],
+          "an invalid event is refused, naming the field")
+
+    # Refusals.
+    bad, reply = await join(url, "player", "w1", "Mallory", secret="WRONGCODE")
+    check(reply["type"] == "Error" and reply["code"] == "unauthorized", "a wrong join code gets Error unauthorized")
+    try:
+        await asyncio.wait_for(bad.recv(), 5)
+        check(False, "a wrong join code closes the connection")
+    except websockets.ConnectionClosed as e:
+        check(close_code(e) == 1008, f"then close 1008 (got {close_code(e)})")
+    ws = await websockets.connect(url, max_size=2**20)
+    await ws.send(json.dumps({"type": "Join", "role": "player", "world_id": "w1", "name": "Eve", "join_code": JOIN_CODE}))
+    await ws.recv()
+    try:
+        await ws.send("x" * (100 * 1024))
+        await asyncio.wait_for(ws.recv(), 5)
+        check(False, "a 100 KiB frame closes the connection")
+    except websockets.ConnectionClosed as e:
+        check(close_code(e) == 1009, f"a 100 KiB frame: close 1009 (got {close_code(e)})")
+    try:
+        await websockets.connect(url, origin="http://evil.example")
+        check(False, "a foreign Origin is refused")
+    except websockets.InvalidStatusCode as e:
+        check(e.status_code == 403, "a foreign Origin is refused with 403")
+    ok = await websockets.connect(url, origin="http://localhost:5173")
+    await ok.close()
+    check(True, "a localhost Origin is accepted")
+
+
+def run():
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "session.db")
+        add = subprocess.run([EVENTDESK, "challenge", "add", "--db", db, "--world", "w1", "--name", "Pick the lock",
+                              "--difficulty", "15"], capture_output=True, text=True, check=True)
+        challenge_id = add.stdout.strip()
+        server = subprocess.Popen([EVENTDESK, "serve", "--db", db, "--listen", "127.0.0.1:0", "--join-code", JOIN_CODE,
+                                   "--dm-token", DM_TOKEN], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            line = server.stdout.readline().strip()
+            check(line.startswith("eventdesk: listening on ws://127.0.0.1:"), f"serve prints where it listens ({line})")
+            url = line.split(" on ", 1)[1]
+            asyncio.run(asyncio.wait_for(main(url, challenge_id), 120))
+        finally:
+            server.terminate()
+            check(server.wait(10) == 0, "serve stops cleanly on SIGTERM")
+    print(f"Totals: {passes} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())
