@@ -14,6 +14,8 @@
 #include <QWebSocketCorsAuthenticator>
 #include <QWebSocketServer>
 
+#include <deque>
+
 using namespace Qt::StringLiterals;
 
 namespace eventdesk {
@@ -23,7 +25,6 @@ using PErr = protocol::ErrorCode;
 namespace {
 
 constexpr int BackfillBatch = 500;
-constexpr int CloseTryAgainLater = 1013;
 
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
@@ -82,6 +83,13 @@ struct SessionServer::Client {
     qint64 joinDeadlineMs = 0;
     qint64 lastPingMs = 0;
     qint64 lastPongMs = 0;
+    // Messages not yet handed to the socket. They are shared with every other
+    // client that gets them (encoded once), so a queue costs little per client.
+    std::deque<QString> pending;
+    qint64 pendingBytes = 0;
+    int ticksOverLimit = 0;
+
+    qint64 unsentBytes() const { return ws->bytesToWrite() + pendingBytes; }
 };
 
 SessionServer::SessionServer(EventStore &store, EventBus &bus, Notifier &notifier, SqliteEventStore *challengeBook,
@@ -245,7 +253,8 @@ void SessionServer::onWebSocket()
         if (int(m_clients.size()) >= m_config.maxClients) {
             ws->sendTextMessage(QString::fromUtf8(protocol::error(
                 PErr::Forbidden, u"the session is full (%1 clients); try again later"_s.arg(m_config.maxClients))));
-            ws->close(QWebSocketProtocol::CloseCode(CloseTryAgainLater), u"session full"_s);
+            // 1013 (try again later) would be apt, but Qt's own clients reject it as invalid.
+            ws->close(QWebSocketProtocol::CloseCodePolicyViolated, u"session full"_s);
             connect(ws, &QWebSocket::disconnected, ws, &QObject::deleteLater);
             continue;
         }
@@ -268,10 +277,15 @@ void SessionServer::onWebSocket()
             if (Client *c = find(id))
                 sendError(c, PErr::BadMessage, u"binary frames are not part of the protocol; send JSON text"_s);
         });
+        connect(ws, &QWebSocket::bytesWritten, this, [this, id](qint64) {
+            if (Client *c = find(id); c && !c->closing)
+                flush(c, false);
+        });
         connect(ws, &QWebSocket::pong, this, [this, id](quint64, const QByteArray &) {
             if (Client *c = find(id))
                 c->lastPongMs = nowMs();
         });
+        // Queued: a socket can drop inside send() while we walk the client list.
         connect(ws, &QWebSocket::disconnected, this, [this, id] {
             const auto it = std::find_if(m_clients.begin(), m_clients.end(), [&](const auto &c) { return c->info.id == id; });
             if (it == m_clients.end())
@@ -282,7 +296,7 @@ void SessionServer::onWebSocket()
             m_clients.erase(it);
             if (joined)
                 Q_EMIT clientsChanged();
-        });
+        }, Qt::QueuedConnection);
         m_clients.push_back(std::move(client));
         qCDebug(lcSession).noquote() << "client" << id << "connected from" << c->info.peer;
     }
@@ -300,17 +314,38 @@ bool SessionServer::send(Client *c, const QString &text)
 {
     if (c->closing)
         return false;
-    if (c->ws->bytesToWrite() > m_config.maxQueuedBytes) {
-        // It does not read: drop it before its backlog grows our memory. It can resume later.
-        qCWarning(lcSession).noquote() << "client" << c->info.id << c->info.name << "is not reading;"
-                                       << c->ws->bytesToWrite() << "bytes queued: dropped";
-        c->closing = true;
-        c->ws->abort();
+    c->pending.push_back(text);
+    c->pendingBytes += text.size();
+    flush(c, false);
+    // A burst far past the bound: no need to wait for the heartbeat to see it does not read.
+    if (c->unsentBytes() > 4 * m_config.maxQueuedBytes) {
+        drop(c, u"over %1 bytes unsent"_s.arg(c->unsentBytes()));
         return false;
     }
-    c->ws->sendTextMessage(text);
-    ++c->info.messagesSent;
     return true;
+}
+
+// Hands queued messages to the socket while its own buffer is short; the rest
+// follow as it drains (bytesWritten). all: everything, before a close frame.
+void SessionServer::flush(Client *c, bool all)
+{
+    constexpr qint64 SocketWatermark = 256 * 1024;
+    while (!c->pending.empty() && (all || c->ws->bytesToWrite() < SocketWatermark)) {
+        c->ws->sendTextMessage(c->pending.front());
+        c->pendingBytes -= c->pending.front().size();
+        c->pending.pop_front();
+        ++c->info.messagesSent;
+    }
+}
+
+void SessionServer::drop(Client *c, const QString &why)
+{
+    // It does not read: dropped before its backlog grows our memory. It can resume later.
+    qCWarning(lcSession).noquote() << "client" << c->info.id << c->info.name << "dropped:" << why;
+    c->closing = true;
+    c->pending.clear();
+    c->pendingBytes = 0;
+    c->ws->abort();
 }
 
 void SessionServer::sendError(Client *c, PErr code, const QString &message)
@@ -322,6 +357,7 @@ void SessionServer::closeClient(Client *c, int closeCode, const QString &reason)
 {
     if (c->closing)
         return;
+    flush(c, true);
     c->closing = true;
     c->ws->close(QWebSocketProtocol::CloseCode(closeCode), reason);
 }
@@ -607,7 +643,7 @@ QList<ClientInfo> SessionServer::clients() const
         if (!c->info.joined)
             continue;
         ClientInfo info = c->info;
-        info.bytesQueued = c->ws->bytesToWrite();
+        info.bytesQueued = c->unsentBytes();
         out.append(info);
     }
     return out;
@@ -645,19 +681,17 @@ void SessionServer::heartbeat()
             continue;
         }
         if (now - c->lastPongMs > m_config.pongTimeoutMs) {
-            qCInfo(lcSession).noquote() << "client" << c->info.id << c->info.name << "stopped answering pings: dropped";
-            c->closing = true;
-            c->ws->abort();
+            drop(c, u"no pong for %1 s"_s.arg(m_config.pongTimeoutMs / 1000));
             continue;
         }
         if (now - c->lastPingMs >= m_config.pingIntervalMs) {
             c->lastPingMs = now;
             c->ws->ping();
         }
-        if (c->ws->bytesToWrite() > m_config.maxQueuedBytes) {
-            c->closing = true;
-            c->ws->abort();
-        }
+        // Over the bound at two ticks in a row: it is not draining.
+        c->ticksOverLimit = c->unsentBytes() > m_config.maxQueuedBytes ? c->ticksOverLimit + 1 : 0;
+        if (c->ticksOverLimit >= 2)
+            drop(c, u"%1 bytes unsent for over a second"_s.arg(c->unsentBytes()));
     }
 }
 

@@ -115,6 +115,8 @@ private:
     void handle(Client *c, const protocol::Replay &m);
     void sendError(Client *c, protocol::ErrorCode code, const QString &message);
     bool send(Client *c, const QString &text);
+    void flush(Client *c, bool all);
+    void drop(Client *c, const QString &why);
     void closeClient(Client *c, int closeCode, const QString &reason);
     void backfill(Client *c);
     void dispatch(const QList<StoredEvent> &events);

@@ -1,0 +1,339 @@
+// The session server with real sockets on 127.0.0.1, port 0: the routing matrix
+// over every variant, join failures, floods, a client that never reads, the
+// client limit and kicking.
+#include "BusNotifier.h"
+#include "EventCodec.h"
+#include "SampleEvents.h"
+#include "SessionServer.h"
+#include "SqliteEventStore.h"
+#include "TestSupport.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSignalSpy>
+#include <QTcpSocket>
+#include <QTemporaryDir>
+#include <QWebSocket>
+
+using namespace Qt::StringLiterals;
+using namespace eventdesk;
+using test::await;
+
+namespace {
+
+const QString JoinCode = u"JOINCODE"_s;
+const QString DmToken = u"0123456789abcdef0123456789abcdef"_s;
+
+// A WebSocket client that records what it receives and how it was closed.
+struct Client {
+    QWebSocket ws;
+    QList<QJsonObject> received;
+    int closeCode = -1;
+
+    Client()
+    {
+        QObject::connect(&ws, &QWebSocket::textMessageReceived, &ws,
+                         [this](const QString &t) { received.append(QJsonDocument::fromJson(t.toUtf8()).object()); });
+        QObject::connect(&ws, &QWebSocket::disconnected, &ws, [this] { closeCode = int(ws.closeCode()); });
+    }
+    void send(const QJsonObject &o) { ws.sendTextMessage(QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact))); }
+    QStringList types() const
+    {
+        QStringList out;
+        for (const QJsonObject &o : received)
+            out.append(o.value(u"type"_s).toString());
+        return out;
+    }
+    QList<QJsonObject> of(const QString &type) const
+    {
+        QList<QJsonObject> out;
+        for (const QJsonObject &o : received)
+            if (o.value(u"type"_s).toString() == type)
+                out.append(o);
+        return out;
+    }
+};
+
+} // namespace
+
+class TestSessionServer : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    std::unique_ptr<SqliteEventStore> m_store;
+    std::unique_ptr<BusNotifier> m_notifier;
+    std::unique_ptr<StoreEventBus> m_bus;
+    std::unique_ptr<SessionServer> m_server;
+    int m_n = 0;
+
+    void startServer(SessionConfig config = {})
+    {
+        SqliteOptions o;
+        o.path = m_dir.filePath(u"s%1.db"_s.arg(++m_n));
+        m_store = std::make_unique<SqliteEventStore>(o);
+        QVERIFY(m_store->openAndWait().ok());
+        m_notifier = std::make_unique<BusNotifier>(0);
+        m_bus = std::make_unique<StoreEventBus>(*m_store, *m_notifier);
+        config.port = 0;
+        config.joinCode = JoinCode;
+        config.dmToken = DmToken;
+        config.seed = 7;
+        m_server = std::make_unique<SessionServer>(*m_store, *m_bus, *m_notifier, m_store.get(), config);
+        QVERIFY(m_server->listen().ok());
+    }
+
+    std::unique_ptr<Client> connectClient()
+    {
+        auto c = std::make_unique<Client>();
+        QSignalSpy connected(&c->ws, &QWebSocket::connected);
+        c->ws.open(m_server->url());
+        if (!connected.wait(5000))
+            return nullptr;
+        return c;
+    }
+
+    std::unique_ptr<Client> join(const QString &role, const QString &world, const QString &secret = {})
+    {
+        auto c = connectClient();
+        if (!c)
+            return nullptr;
+        QJsonObject j{{u"type"_s, u"Join"_s}, {u"role"_s, role}, {u"world_id"_s, world}, {u"name"_s, QString(role + u'-' + world)}};
+        j.insert(role == u"dm"_s ? u"dm_token"_s : u"join_code"_s,
+                 secret.isEmpty() ? (role == u"dm"_s ? DmToken : JoinCode) : secret);
+        c->send(j);
+        if (!QTest::qWaitFor([&] { return !c->received.isEmpty(); }, 5000))
+            return nullptr;
+        return c;
+    }
+
+private Q_SLOTS:
+    void cleanup() { m_server.reset(); }
+    void routingMatrix();
+    void badJoins_data();
+    void badJoins();
+    void noJoinInTime();
+    void wrongFieldTypesKeepTheConnection();
+    void floodIsLimitedOthersUnaffected();
+    void clientThatNeverReadsIsDropped();
+    void clientLimitAndKick();
+    void codesAndTokens();
+};
+
+void TestSessionServer::routingMatrix()
+{
+    startServer();
+    auto p1 = join(u"player"_s, u"w1"_s);
+    auto p2 = join(u"player"_s, u"w2"_s);
+    auto d1 = join(u"dm"_s, u"w1"_s);
+    auto dAll = join(u"dm"_s, u"*"_s);
+    QVERIFY(p1 && p2 && d1 && dAll);
+    for (Client *c : {p1.get(), p2.get(), d1.get(), dAll.get()}) {
+        QCOMPARE(c->types(), QStringList{u"Joined"_s});
+        c->received.clear();
+    }
+
+    // Every variant, with its world (w1) where it has one and without where it may.
+    QList<AppEvent> sent;
+    for (EventKind k : test::allKinds()) {
+        const VariantSpec &spec = catalog::spec(k);
+        if (spec.hasWorld)
+            sent.append(test::sampleEvent(k, true, u"w1"_s));
+        if (!spec.worldRequired)
+            sent.append(test::sampleEvent(k, false));
+    }
+    QVERIFY(await(m_bus->publishBatch(sent)).ok());
+    int expectP1 = 0, expectD1 = 0;
+    for (const AppEvent &e : sent) {
+        expectP1 += session::mayReceive(session::Role::Player, u"w1"_s, e);
+        expectD1 += session::mayReceive(session::Role::Dm, u"w1"_s, e);
+    }
+    QCOMPARE(expectP1, 3);
+    QTRY_COMPARE(dAll->received.size(), sent.size());
+    QTRY_COMPARE(d1->received.size(), expectD1);
+    QTRY_COMPARE(p1->received.size(), expectP1);
+    QCOMPARE(p1->types(), (QStringList{u"StoryEventCreated"_s, u"NarrativeEventTriggered"_s, u"ChallengeResolved"_s}));
+    QCOMPARE(p2->received.size(), 0);
+    for (const QJsonObject &m : p1->received)
+        QCOMPARE(m.value(u"world_id"_s).toString(), u"w1"_s);
+    // d1 gets w1 and global, never another world's.
+    for (const QJsonObject &m : d1->received)
+        QVERIFY(!m.contains(u"world_id"_s) || m.value(u"world_id"_s).toString() == u"w1"_s);
+    // Messages in id order for everyone.
+    qint64 last = 0;
+    for (const QJsonObject &m : dAll->received) {
+        QVERIFY(m.value(u"event_id"_s).toInteger() > last);
+        last = m.value(u"event_id"_s).toInteger();
+    }
+}
+
+void TestSessionServer::badJoins_data()
+{
+    QTest::addColumn<QByteArray>("join");
+    QTest::addColumn<QString>("code");
+    QTest::newRow("wrong code") << QByteArray(R"({"type":"Join","role":"player","world_id":"w1","name":"x","join_code":"NOPE1234"})") << u"unauthorized"_s;
+    QTest::newRow("wrong token") << QByteArray(R"({"type":"Join","role":"dm","world_id":"*","name":"x","dm_token":"0000"})") << u"unauthorized"_s;
+    QTest::newRow("code as dm token") << QByteArray(R"({"type":"Join","role":"dm","world_id":"w1","name":"x","dm_token":"JOINCODE"})") << u"unauthorized"_s;
+    QTest::newRow("unknown role") << QByteArray(R"({"type":"Join","role":"god","world_id":"w1","name":"x","join_code":"JOINCODE"})") << u"bad_message"_s;
+    QTest::newRow("player for every world") << QByteArray(R"({"type":"Join","role":"player","world_id":"*","name":"x","join_code":"JOINCODE"})") << u"forbidden"_s;
+    QTest::newRow("no world") << QByteArray(R"({"type":"Join","role":"player","name":"x","join_code":"JOINCODE"})") << u"bad_message"_s;
+    QTest::newRow("not a join first") << QByteArray(R"({"type":"Ping"})") << u"unauthorized"_s;
+    QTest::newRow("garbage first") << QByteArray("\x01\x02") << u"bad_json"_s;
+}
+
+void TestSessionServer::badJoins()
+{
+    QFETCH(QByteArray, join);
+    QFETCH(QString, code);
+    startServer();
+    auto c = connectClient();
+    QVERIFY(c);
+    c->ws.sendTextMessage(QString::fromUtf8(join));
+    QTRY_COMPARE(c->closeCode, 1008);
+    QCOMPARE(c->types(), QStringList{u"Error"_s});
+    QCOMPARE(c->received.first().value(u"code"_s).toString(), code);
+    QCOMPARE(m_server->clientCount(), 0);
+}
+
+void TestSessionServer::noJoinInTime()
+{
+    SessionConfig config;
+    config.joinTimeoutMs = 1500;
+    startServer(config);
+    auto c = connectClient();
+    QVERIFY(c);
+    QTRY_COMPARE_WITH_TIMEOUT(c->closeCode, 1008, 10000);
+    QCOMPARE(c->received.first().value(u"code"_s).toString(), u"unauthorized"_s);
+}
+
+void TestSessionServer::wrongFieldTypesKeepTheConnection()
+{
+    startServer();
+    auto c = join(u"dm"_s, u"w1"_s);
+    QVERIFY(c);
+    c->received.clear();
+    c->ws.sendTextMessage(u"[1,2"_s);
+    c->send({{u"type"_s, u"ChallengeRoll"_s}, {u"challenge_id"_s, 5}, {u"character_id"_s, u"pc"_s}});
+    c->send({{u"type"_s, u"ChallengeRoll"_s}, {u"challenge_id"_s, u"c"_s}, {u"character_id"_s, u"pc"_s}, {u"modifier"_s, 11}});
+    c->send({{u"type"_s, u"Replay"_s}, {u"from_event_id"_s, u"1"_s}, {u"to_event_id"_s, 2}});
+    c->send({{u"type"_s, u"Publish"_s}, {u"event"_s, u"text"_s}});
+    c->send({{u"type"_s, u"Publish"_s}, {u"event"_s, QJsonObject{{u"type"_s, u"StoryEventCreated"_s}, {u"story_event_id"_s, u"s"_s}, {u"world_id"_s, u"w2"_s}, {u"event_type"_s, u"x"_s}}}});
+    c->send({{u"type"_s, u"Join"_s}, {u"role"_s, u"dm"_s}, {u"world_id"_s, u"w1"_s}, {u"name"_s, u"again"_s}, {u"dm_token"_s, DmToken}});
+    c->send({{u"type"_s, u"Ping"_s}, {u"nonce"_s, 42}});
+    QTRY_COMPARE(c->received.size(), 8);
+    QStringList codes;
+    for (const QJsonObject &e : c->of(u"Error"_s))
+        codes.append(e.value(u"code"_s).toString());
+    QCOMPARE(codes, (QStringList{u"bad_json"_s, u"bad_message"_s, u"bad_message"_s, u"bad_message"_s, u"invalid_event"_s,
+                                 u"forbidden"_s, u"bad_message"_s}));
+    QCOMPARE(c->received.last(), (QJsonObject{{u"type"_s, u"Pong"_s}, {u"nonce"_s, 42}}));
+    QCOMPARE(c->closeCode, -1);
+}
+
+void TestSessionServer::floodIsLimitedOthersUnaffected()
+{
+    startServer();
+    auto flooder = join(u"player"_s, u"w1"_s);
+    auto calm = join(u"player"_s, u"w1"_s);
+    QVERIFY(flooder && calm);
+    for (int i = 0; i < 200; ++i)
+        flooder->send({{u"type"_s, u"Ping"_s}, {u"nonce"_s, i}});
+    QTRY_COMPARE_WITH_TIMEOUT(flooder->closeCode, 1008, 10000);
+    QVERIFY(!flooder->of(u"Error"_s).isEmpty());
+    QCOMPARE(flooder->of(u"Error"_s).first().value(u"code"_s).toString(), u"rate_limited"_s);
+    QVERIFY(flooder->of(u"Pong"_s).size() >= 40);  // the burst went through
+    // The calm client still gets its answers and its events.
+    calm->received.clear();
+    calm->send({{u"type"_s, u"Ping"_s}, {u"nonce"_s, u"still here"_s}});
+    QVERIFY(await(m_bus->publish(test::sampleEvent(EventKind::ChallengeResolved, true))).ok());
+    QTRY_COMPARE(calm->received.size(), 2);
+    QVERIFY(calm->types().contains(u"Pong"_s) && calm->types().contains(u"ChallengeResolved"_s));
+}
+
+void TestSessionServer::clientThatNeverReadsIsDropped()
+{
+    SessionConfig config;
+    config.maxQueuedBytes = 1024 * 1024;
+    startServer(config);
+    // A raw socket that does the handshake and the Join, then never reads again.
+    QTcpSocket raw;
+    raw.connectToHost(QHostAddress::LocalHost, m_server->port());
+    QVERIFY(raw.waitForConnected(5000));
+    raw.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    QTRY_VERIFY(raw.bytesAvailable() > 0 && raw.peek(512).contains("\r\n\r\n"));
+    raw.readAll();
+    const QByteArray join = R"({"type":"Join","role":"dm","world_id":"*","name":"sleepy","dm_token":")" + DmToken.toLatin1() + "\"}";
+    QByteArray frame;
+    frame += char(0x81);
+    frame += char(0x80 | join.size());
+    const char mask[4] = {1, 2, 3, 4};
+    frame.append(mask, 4);
+    for (qsizetype i = 0; i < join.size(); ++i)
+        frame += char(join[i] ^ mask[i % 4]);
+    raw.write(frame);
+    raw.setReadBufferSize(1);
+    QTRY_COMPARE(m_server->clientCount(), 1);
+    auto watcher = this->join(u"dm"_s, u"*"_s);  // a reading client alongside
+    QVERIFY(watcher);
+
+    // Rounds of 600 KB (under the bound, so the reader keeps up) to a client
+    // that reads none of them.
+    QList<AppEvent> big;
+    for (int i = 0; i < 10; ++i)
+        big.append(events::SuggestionCompleted{u"r"_s, u"npc_backstory"_s, {QString(60000, u'x')}, std::nullopt});
+    qint64 worstQueued = 0;
+    for (int round = 0; round < 60 && m_server->clientCount() == 2; ++round) {
+        QVERIFY(await(m_bus->publishBatch(big)).ok());
+        // Wait until the reading client has this round, so the sleeper's backlog really builds.
+        QVERIFY2(QTest::qWaitFor([&] { return watcher->received.size() >= 1 + (round + 1) * 10; }, 20000),
+                 qPrintable(u"round %1: the reader has %2 messages"_s.arg(round).arg(watcher->received.size())));
+        for (const ClientInfo &info : m_server->clients())
+            worstQueued = std::max(worstQueued, info.bytesQueued);
+    }
+    QTRY_COMPARE(m_server->clientCount(), 1);  // the sleeper is gone, the reader stays
+    QCOMPARE(m_server->clients().first().name, u"dm-*"_s);
+    QVERIFY2(worstQueued < 4 * config.maxQueuedBytes, qPrintable(u"queued %1 bytes"_s.arg(worstQueued)));
+}
+
+void TestSessionServer::clientLimitAndKick()
+{
+    SessionConfig config;
+    config.maxClients = 2;
+    startServer(config);
+    auto a = join(u"player"_s, u"w1"_s);
+    auto b = join(u"player"_s, u"w1"_s);
+    QVERIFY(a && b);
+    auto c = connectClient();
+    QVERIFY(c);
+    QTRY_COMPARE(c->closeCode, 1008);
+    QVERIFY(c->received.first().value(u"message"_s).toString().contains(u"full"_s));
+
+    QSignalSpy changed(m_server.get(), &SessionServer::clientsChanged);
+    QVERIFY(m_server->kick(a->received.first().value(u"client_id"_s).toString()));
+    QTRY_COMPARE(a->closeCode, 1008);
+    QCOMPARE(a->received.last().value(u"code"_s).toString(), u"forbidden"_s);
+    QTRY_COMPARE(m_server->clientCount(), 1);
+    QVERIFY(changed.size() >= 1);
+    QVERIFY(!m_server->kick(u"nobody"_s));
+    const auto audit = await(m_store->auditLog(5));
+    QCOMPARE(audit->first().action, u"kick"_s);
+}
+
+void TestSessionServer::codesAndTokens()
+{
+    QSet<QString> codes;
+    for (int i = 0; i < 200; ++i) {
+        const QString code = SessionServer::newJoinCode();
+        QCOMPARE(code.size(), 8);
+        for (QChar ch : code)
+            QVERIFY2(!QStringLiteral("01OIL").contains(ch), qPrintable(code));
+        codes.insert(code);
+    }
+    QVERIFY(codes.size() > 195);
+    QCOMPARE(SessionServer::newDmToken().size(), 32);  // 128 bits, hex
+}
+
+QTEST_GUILESS_MAIN(TestSessionServer)
+#include "tst_sessionserver.moc"
