@@ -47,7 +47,7 @@ std::optional<Error> applyRow(SqliteConnection &conn, const StoredEvent &row)
     // One job upsert: the first event seen creates it, later ones move it on.
     const auto job = [&](const char *kind, const QString &id, const QString &label, const QString &status,
                          const QVariant &progress, bool queued, bool finished, const QString &error) {
-        const QVariant none(QMetaType(QMetaType::QString));
+        const QVariant none{QMetaType(QMetaType::QString)};
         return conn.exec(
             u"INSERT INTO eventdesk_jobs(kind, job_id, world_id, label, status, progress, queued_at, updated_at, "
             "finished_at, duration_ms, error) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, ?10) "
