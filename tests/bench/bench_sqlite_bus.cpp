@@ -11,6 +11,7 @@
 #include "Timestamp.h"
 
 #include <QCoreApplication>
+#include <QLoggingCategory>
 #include <QElapsedTimer>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -113,6 +114,7 @@ int writerProcess(const QString &path, int count, int intervalMs)
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
+    QLoggingCategory::setFilterRules(QStringLiteral("eventdesk.*.info=false"));
     const QStringList args = app.arguments();
     if (args.size() >= 5 && args.at(1) == u"--writer"_s)
         return writerProcess(args.at(2), args.at(3).toInt(), args.at(4).toInt());
