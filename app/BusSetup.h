@@ -37,9 +37,11 @@ public:
 
 private:
     LocalBus() = default;
-    std::unique_ptr<SqliteEventStore> m_store;
+    // Declared so that the store goes first: its queued writes finish and
+    // notify while the notifier still exists.
     std::unique_ptr<BusNotifier> m_notifier;
     std::unique_ptr<StoreEventBus> m_bus;
+    std::unique_ptr<SqliteEventStore> m_store;
 };
 
 } // namespace eventdesk::app

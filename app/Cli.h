@@ -63,5 +63,6 @@ int challengeCommand(const QStringList &args);
 int pruneCommand(const QStringList &args);
 int serveCommand(const QStringList &args);
 int replayCommand(const QStringList &args);
+int simulateCommand(const QStringList &args);
 
 } // namespace eventdesk::app

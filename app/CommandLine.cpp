@@ -32,6 +32,7 @@ const QList<CommandInfo> &commands()
         {u"prune"_s, u"archive and delete events older than a cutoff"_s, pruneCommand},
         {u"stats"_s, u"counts per type and world, rates, challenge success"_s, statsCommand},
         {u"challenge"_s, u"add or list a world's challenges"_s, challengeCommand},
+        {u"simulate"_s, u"play a realistic game session onto the bus"_s, simulateCommand},
     };
     return all;
 }
