@@ -5,6 +5,7 @@
 #include "Subscriber.h"
 
 #include <QFile>
+#include <QPointer>
 #include <QSslCertificate>
 #include <QSslKey>
 #include <QSslSocket>
@@ -27,6 +28,29 @@ namespace {
 constexpr int BackfillBatch = 500;
 
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
+
+// One unmasked text frame (RFC 6455 §5.2), built once and written to every
+// client that receives it.
+QByteArray textFrame(const QByteArray &utf8)
+{
+    QByteArray frame;
+    frame.reserve(utf8.size() + 10);
+    frame += char(0x81);  // FIN, text
+    const quint64 n = quint64(utf8.size());
+    if (n < 126) {
+        frame += char(n);
+    } else if (n <= 0xffff) {
+        frame += char(126);
+        frame += char(n >> 8);
+        frame += char(n & 0xff);
+    } else {
+        frame += char(127);
+        for (int shift = 56; shift >= 0; shift -= 8)
+            frame += char((n >> shift) & 0xff);
+    }
+    frame += utf8;
+    return frame;
+}
 
 // Equal-length comparison that does not stop at the first difference.
 bool constantTimeEquals(const QString &a, const QString &b)
@@ -72,6 +96,7 @@ private:
 
 struct SessionServer::Client {
     QWebSocket *ws = nullptr;  // owned; deleteLater on removal
+    QPointer<QTcpSocket> tcp;  // the socket under ws: event frames are written to it directly
     ClientInfo info;
     QHostAddress address;
     qint64 cursor = 0;         // the last id this client has been brought up to
@@ -85,11 +110,11 @@ struct SessionServer::Client {
     qint64 lastPongMs = 0;
     // Messages not yet handed to the socket. They are shared with every other
     // client that gets them (encoded once), so a queue costs little per client.
-    std::deque<QString> pending;
+    std::deque<QByteArray> pending;  // whole WebSocket frames
     qint64 pendingBytes = 0;
     int ticksOverLimit = 0;
 
-    qint64 unsentBytes() const { return ws->bytesToWrite() + pendingBytes; }
+    qint64 unsentBytes() const { return (tcp ? tcp->bytesToWrite() : 0) + pendingBytes; }
 };
 
 SessionServer::SessionServer(EventStore &store, EventBus &bus, Notifier &notifier, SqliteEventStore *challengeBook,
@@ -240,6 +265,10 @@ void SessionServer::onTcpConnection()
         QTcpSocket *socket = m_tcp->nextPendingConnection();
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         socket->setParent(nullptr);  // the WebSocket server takes it over
+        m_handedOver.insert(peerKey(socket->peerAddress(), socket->peerPort()), socket);
+        connect(socket, &QObject::destroyed, this, [this, key = peerKey(socket->peerAddress(), socket->peerPort())] {
+            m_handedOver.remove(key);
+        });
         m_ws->handleConnection(socket);
     }
 }
@@ -261,6 +290,7 @@ void SessionServer::onWebSocket()
         auto client = std::make_unique<Client>();
         Client *c = client.get();
         c->ws = ws;
+        c->tcp = m_handedOver.value(peerKey(ws->peerAddress(), ws->peerPort()));
         c->address = ws->peerAddress();
         c->info.id = QString::number(m_nextClient++);
         c->info.peer = u"%1:%2"_s.arg(ws->peerAddress().toString()).arg(ws->peerPort());
@@ -277,7 +307,12 @@ void SessionServer::onWebSocket()
             if (Client *c = find(id))
                 sendError(c, PErr::BadMessage, u"binary frames are not part of the protocol; send JSON text"_s);
         });
-        connect(ws, &QWebSocket::bytesWritten, this, [this, id](qint64) {
+        if (!c->tcp) {  // every socket comes through our QTcpServer; anything else is refused
+            ws->abort();
+            ws->deleteLater();
+            continue;
+        }
+        connect(c->tcp, &QIODevice::bytesWritten, this, [this, id](qint64) {
             if (Client *c = find(id); c && !c->closing)
                 flush(c, false);
         });
@@ -310,12 +345,12 @@ SessionServer::Client *SessionServer::find(const QString &id) const
     return nullptr;
 }
 
-bool SessionServer::send(Client *c, const QString &text)
+bool SessionServer::send(Client *c, const QByteArray &frame)
 {
     if (c->closing)
         return false;
-    c->pending.push_back(text);
-    c->pendingBytes += text.size();
+    c->pending.push_back(frame);
+    c->pendingBytes += frame.size();
     flush(c, false);
     // A burst far past the bound: no need to wait for the heartbeat to see it does not read.
     if (c->unsentBytes() > 4 * m_config.maxQueuedBytes) {
@@ -330,8 +365,10 @@ bool SessionServer::send(Client *c, const QString &text)
 void SessionServer::flush(Client *c, bool all)
 {
     constexpr qint64 SocketWatermark = 256 * 1024;
-    while (!c->pending.empty() && (all || c->ws->bytesToWrite() < SocketWatermark)) {
-        c->ws->sendTextMessage(c->pending.front());
+    while (!c->pending.empty() && (all || c->unsentBytes() - c->pendingBytes < SocketWatermark)) {
+        if (!c->tcp)
+            break;  // the socket is already gone; the client is on its way out
+        c->tcp->write(c->pending.front());
         c->pendingBytes -= c->pending.front().size();
         c->pending.pop_front();
         ++c->info.messagesSent;
@@ -350,7 +387,7 @@ void SessionServer::drop(Client *c, const QString &why)
 
 void SessionServer::sendError(Client *c, PErr code, const QString &message)
 {
-    send(c, QString::fromUtf8(protocol::error(code, message)));
+    send(c, textFrame(protocol::error(code, message)));
 }
 
 void SessionServer::closeClient(Client *c, int closeCode, const QString &reason)
@@ -432,7 +469,7 @@ void SessionServer::handle(Client *c, const protocol::Join &m)
     c->info.role = m.role;
     c->info.worldId = m.worldId;
     c->info.name = m.name;
-    send(c, QString::fromUtf8(protocol::joined(c->info.id, m.role, m.worldId, m_liveHead)));
+    send(c, textFrame(protocol::joined(c->info.id, m.role, m.worldId, m_liveHead)));
     qCInfo(lcSession).noquote() << protocol::roleName(m.role) << m.name << "joined world" << m.worldId << "from"
                                 << c->info.peer;
     Q_EMIT clientsChanged();
@@ -462,7 +499,7 @@ void SessionServer::backfill(Client *c)
                 continue;
             c->cursor = row.id;
             if (row.event && session::mayReceive(c->info.role, c->info.worldId, *row.event))
-                if (!send(c, QString::fromUtf8(session::encodeEventMessage(*row.event, {row.id, row.createdAt, false}))))
+                if (!send(c, textFrame(session::encodeEventMessage(*row.event, {row.id, row.createdAt, false}))))
                     return;
         }
         // Events dispatched live while we read are fetched too: no gap.
@@ -478,7 +515,7 @@ void SessionServer::dispatch(const QList<StoredEvent> &events)
 {
     for (const StoredEvent &row : events) {
         m_liveHead = std::max(m_liveHead, row.id);
-        QString text;  // encoded once, for everyone who receives it
+        QByteArray frame;  // encoded and framed once, for everyone who receives it
         for (const auto &client : m_clients) {
             Client *c = client.get();
             if (!c->info.joined || !c->live || c->closing || row.id <= c->cursor)
@@ -486,16 +523,16 @@ void SessionServer::dispatch(const QList<StoredEvent> &events)
             c->cursor = row.id;
             if (!row.event || !session::mayReceive(c->info.role, c->info.worldId, *row.event))
                 continue;
-            if (text.isEmpty())
-                text = QString::fromUtf8(session::encodeEventMessage(*row.event, {row.id, row.createdAt, false}));
-            send(c, text);
+            if (frame.isEmpty())
+                frame = textFrame(session::encodeEventMessage(*row.event, {row.id, row.createdAt, false}));
+            send(c, frame);
         }
     }
 }
 
 void SessionServer::handle(Client *c, const protocol::Ping &m)
 {
-    send(c, QString::fromUtf8(protocol::pong(m.nonce)));
+    send(c, textFrame(protocol::pong(m.nonce)));
 }
 
 void SessionServer::handle(Client *c, const protocol::ChallengeRoll &m)
@@ -524,7 +561,7 @@ void SessionServer::handle(Client *c, const protocol::ChallengeRoll &m)
         m_bus.publish(event).then(this, [this, id](const PublishResult &published) {
             if (Client *c = find(id)) {
                 if (published)
-                    send(c, QString::fromUtf8(protocol::published(published.value())));
+                    send(c, textFrame(protocol::published(published.value())));
                 else
                     sendError(c, PErr::BadMessage, u"the roll could not be recorded: %1"_s.arg(published.error().message));
             }
@@ -549,7 +586,7 @@ void SessionServer::handle(Client *c, const protocol::Publish &m)
         if (!c)
             return;
         if (r)
-            send(c, QString::fromUtf8(protocol::published(r.value())));
+            send(c, textFrame(protocol::published(r.value())));
         else
             sendError(c, r.error().code == eventdesk::ErrorCode::InvalidEvent || r.error().code == eventdesk::ErrorCode::TooLarge
                              ? PErr::InvalidEvent
@@ -576,7 +613,7 @@ void SessionServer::handle(Client *c, const protocol::Replay &m)
     replay(m.fromEventId, m.toEventId, world, c->info.name).then(this, [this, id, m](const Result<int> &r) {
         Client *c = find(id);
         if (c && r)
-            send(c, QString::fromUtf8(protocol::replayed(m.fromEventId, m.toEventId, m_lastReplayEvents, r.value())));
+            send(c, textFrame(protocol::replayed(m.fromEventId, m.toEventId, m_lastReplayEvents, r.value())));
         else if (c)
             sendError(c, r.error().code == eventdesk::ErrorCode::TooLarge ? PErr::TooLarge : PErr::NotFound,
                       r.error().message);
@@ -604,14 +641,14 @@ QFuture<Result<int>> SessionServer::replay(qint64 fromId, qint64 toId, const QSt
         for (const StoredEvent &row : rows.value()) {
             if (!row.event)
                 continue;
-            QString text;
+            QByteArray frame;
             for (const auto &client : m_clients) {
                 Client *c = client.get();
                 if (!c->info.joined || c->closing || !session::mayReceive(c->info.role, c->info.worldId, *row.event))
                     continue;
-                if (text.isEmpty())
-                    text = QString::fromUtf8(session::encodeEventMessage(*row.event, {row.id, row.createdAt, true}));
-                if (send(c, text)) {
+                if (frame.isEmpty())
+                    frame = textFrame(session::encodeEventMessage(*row.event, {row.id, row.createdAt, true}));
+                if (send(c, frame)) {
                     ++messages;
                     reached.insert(c->info.id);
                 }

@@ -23,6 +23,7 @@
 #include <memory>
 
 class QTcpServer;
+class QTcpSocket;
 class QWebSocket;
 class QWebSocketServer;
 
@@ -114,7 +115,7 @@ private:
     void handle(Client *c, const protocol::Publish &m);
     void handle(Client *c, const protocol::Replay &m);
     void sendError(Client *c, protocol::ErrorCode code, const QString &message);
-    bool send(Client *c, const QString &text);
+    bool send(Client *c, const QByteArray &frame);
     void flush(Client *c, bool all);
     void drop(Client *c, const QString &why);
     void closeClient(Client *c, int closeCode, const QString &reason);
@@ -124,6 +125,7 @@ private:
     Client *find(const QString &id) const;
     bool originAllowed(const QString &origin) const;
     bool joinFailuresExceeded(const QHostAddress &peer);
+    static QString peerKey(const QHostAddress &address, quint16 port) { return address.toString() + u'|' + QString::number(port); }
 
     EventStore &m_store;
     EventBus &m_bus;
@@ -137,7 +139,8 @@ private:
     qint64 m_liveHead = 0;  // the last id dispatched live
     QRandomGenerator m_dice;
     QTimer m_heartbeat;
-    QHash<QString, QList<qint64>> m_joinFailures;  // address → failure times (ms since epoch)
+    QHash<QString, QList<qint64>> m_joinFailures;
+    QHash<QString, QTcpSocket *> m_handedOver;  // peer → the socket given to m_ws  // address → failure times (ms since epoch)
     quint64 m_nextClient = 1;
     int m_lastReplayEvents = 0;
     bool m_tls = false;

@@ -4,7 +4,6 @@
 
 #include <QAtomicInt>
 #include <QDir>
-#include <QFile>
 #include <QFileInfo>
 #include <QSqlDriver>
 #include <QSqlError>
@@ -69,22 +68,6 @@ QList<Migration> migrations()
     };
 }
 
-// "SQLite format 3\0": anything else that is not empty is not ours to open.
-std::optional<Error> checkHeader(const QString &path)
-{
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return storageError(u"cannot read %1: %2"_s.arg(path, f.errorString()));
-    if (f.size() == 0)
-        return std::nullopt;
-    const QByteArray header = f.read(16);
-    if (header != QByteArray("SQLite format 3\0", 16))
-        return storageError(u"%1 is not an SQLite database"_s.arg(path));
-    if (f.size() < 512)
-        return storageError(u"%1 is truncated (%2 bytes): not a usable SQLite database"_s.arg(path).arg(f.size()));
-    return std::nullopt;
-}
-
 } // namespace
 
 const int SqliteConnection::SchemaVersion = 1;
@@ -121,8 +104,11 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const SqliteOpt
     if (info.exists()) {
         if (!info.isFile())
             return storageError(u"%1 is not a file"_s.arg(options.path));
-        if (auto e = checkHeader(options.path))
-            return *e;
+        // Only stat() here: opening and closing our own descriptor on the file
+        // would drop every POSIX lock SQLite holds on it in this process, and
+        // another process would then take the WAL away from under us.
+        if (info.size() > 0 && info.size() < 512)
+            return storageError(u"%1 is not an SQLite database (%2 bytes is too short to be one)"_s.arg(options.path).arg(info.size()));
         if (!options.readOnly && !info.isWritable())
             return storageError(u"%1 is read-only: open it read-only to inspect it"_s.arg(options.path));
     } else if (options.readOnly || !options.createIfMissing) {
@@ -152,6 +138,8 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const SqliteOpt
     // The first statements touch the file: a corrupt one fails here, clearly.
     QString why;
     int rc = conn->execRaw("SELECT count(*) FROM sqlite_master", &why);
+    if (rc == SQLITE_NOTADB)
+        return storageError(u"%1 is not an SQLite database"_s.arg(options.path));
     if (rc != SQLITE_OK)
         return storageError(u"%1 cannot be read: %2"_s.arg(options.path, why));
     // Look before touching anything: a foreign app_events is reported, not altered.

@@ -1,47 +1,339 @@
-// The eventdesk executable as a newcomer meets it: --version, --help, bad usage.
+// The eventdesk executable as a newcomer meets it: every command end to end
+// through QProcess on a temporary database, with bad usage, bad JSON, unknown
+// types, missing and unreadable databases, and tail --follow seeing rows that
+// another process inserts.
+#include "EventCodec.h"
+#include "SampleEvents.h"
+#include "TestSupport.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace Qt::StringLiterals;
+using namespace eventdesk;
+
+namespace {
+
+struct Run {
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+Run run(const QStringList &args, const QByteArray &input = {}, int timeoutMs = 60000)
+{
+    QProcess p;
+    p.start(QStringLiteral(EVENTDESK_BINARY), args);
+    if (!input.isNull()) {
+        p.write(input);
+        p.closeWriteChannel();
+    }
+    if (!p.waitForFinished(timeoutMs))
+        return {};
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, p.readAllStandardOutput(), p.readAllStandardError()};
+}
+
+QByteArray line(EventKind kind, bool opt = true, const QString &world = u"w1"_s)
+{
+    return codec::encode(test::sampleEvent(kind, opt, world)) + '\n';
+}
+
+// One clear line on stderr, starting "eventdesk: ".
+bool oneClearLine(const QByteArray &err)
+{
+    return err.startsWith("eventdesk: ") && err.count('\n') == 1;
+}
+
+} // namespace
 
 class TestCli : public QObject
 {
     Q_OBJECT
 
 private:
-    struct Run {
-        int exitCode = -1;
-        QByteArray out;
-        QByteArray err;
-    };
-    static Run run(const QStringList &args)
-    {
-        QProcess p;
-        p.start(QStringLiteral(EVENTDESK_BINARY), args);
-        if (!p.waitForFinished(60000))
-            return {};
-        return {p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
-    }
+    QTemporaryDir m_dir;
+    QString db(const QString &name = u"cli.db"_s) { return m_dir.filePath(name); }
 
 private Q_SLOTS:
-    void version();
-    void help();
+    void versionAndHelp();
+    void everyCommandHasHelp_data();
+    void everyCommandHasHelp();
+    void badUsage_data();
+    void badUsage();
+    void publishAndTail();
+    void publishReportsBadLinesByNumber();
+    void missingAndUnreadableDatabases();
+    void exportAndImportRoundTrip();
+    void importIsAllOrNothing();
+    void csvExport();
+    void pruneWithDryRun();
+    void statsAndChallenges();
+    void tailFollowSeesAnotherProcess();
+    void simulatePlaysASession();
 };
 
-void TestCli::version()
+void TestCli::versionAndHelp()
 {
-    const Run r = run({u"--version"_s});
+    Run r = run({u"--version"_s});
     QCOMPARE(r.exitCode, 0);
     QVERIFY2(r.out.startsWith("eventdesk "), r.out);
+    r = run({u"--help"_s});
+    QCOMPARE(r.exitCode, 0);
+    for (const char *command : {"serve", "publish", "tail", "replay", "export", "import", "prune", "stats", "challenge", "simulate"})
+        QVERIFY2(r.out.contains(command), command);
+}
+
+void TestCli::everyCommandHasHelp_data()
+{
+    QTest::addColumn<QString>("command");
+    for (const char *c : {"serve", "publish", "tail", "replay", "export", "import", "prune", "stats", "challenge", "simulate"})
+        QTest::newRow(c) << QString::fromLatin1(c);
+}
+
+void TestCli::everyCommandHasHelp()
+{
+    QFETCH(QString, command);
+    const Run r = run({command, u"--help"_s});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.startsWith(QByteArray("Usage: eventdesk " + command.toLatin1())), r.out);
+    QVERIFY(r.out.contains("--db"));
+}
+
+void TestCli::badUsage_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QByteArray>("says");
+    QTest::newRow("unknown command") << QStringList{u"frobnicate"_s} << QByteArray("unknown command 'frobnicate'");
+    QTest::newRow("unknown option") << QStringList{u"tail"_s, u"--colour"_s} << QByteArray("Unknown option 'colour'");
+    QTest::newRow("bad format") << QStringList{u"tail"_s, u"--format"_s, u"xml"_s} << QByteArray("--format must be jsonl or table");
+    QTest::newRow("unknown type") << QStringList{u"tail"_s, u"--type"_s, u"DragonSlain"_s} << QByteArray("unknown event type 'DragonSlain'");
+    QTest::newRow("bad id") << QStringList{u"tail"_s, u"--from-id"_s, u"ten"_s} << QByteArray("--from-id must be a whole number");
+    QTest::newRow("bad time") << QStringList{u"export"_s, u"--since"_s, u"yesterday-ish"_s} << QByteArray("--since");
+    QTest::newRow("prune without cutoff") << QStringList{u"prune"_s} << QByteArray("--older-than or --before");
+    QTest::newRow("prune bad age") << QStringList{u"prune"_s, u"--older-than"_s, u"soon"_s} << QByteArray("--older-than must look like");
+    QTest::newRow("challenge without verb") << QStringList{u"challenge"_s} << QByteArray("'add' or 'list'");
+    QTest::newRow("challenge add incomplete") << QStringList{u"challenge"_s, u"add"_s, u"--world"_s, u"w1"_s} << QByteArray("needs --world, --name and --difficulty");
+    QTest::newRow("difficulty out of range") << QStringList{u"challenge"_s, u"add"_s, u"--world"_s, u"w"_s, u"--name"_s, u"n"_s, u"--difficulty"_s, u"99"_s} << QByteArray("--difficulty must be a whole number from 1 to 40");
+    QTest::newRow("serve bad listen") << QStringList{u"serve"_s, u"--listen"_s, u"nowhere"_s} << QByteArray("--listen must be HOST:PORT");
+    QTest::newRow("replay without range") << QStringList{u"replay"_s} << QByteArray("--from-id");
+    QTest::newRow("simulate bad rate") << QStringList{u"simulate"_s, u"--rate"_s, u"-1"_s} << QByteArray("--rate");
+    QTest::newRow("publish json and file") << QStringList{u"publish"_s, u"--json"_s, u"{}"_s, u"file.jsonl"_s} << QByteArray("not both");
+}
+
+void TestCli::badUsage()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QByteArray, says);
+    const Run r = run(args + QStringList{u"--db"_s, db(u"usage.db"_s)});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains(says), r.err);
+    QVERIFY2(oneClearLine(r.err), r.err);
+}
+
+void TestCli::publishAndTail()
+{
+    const QString path = db(u"pt.db"_s);
+    Run r = run({u"publish"_s, u"--db"_s, path, u"--json"_s, QString::fromUtf8(line(EventKind::ChallengeResolved).trimmed())});
+    QCOMPARE(r.exitCode, 0);
+    QCOMPARE(r.out, QByteArray("1\n"));
+    r = run({u"publish"_s, u"--db"_s, path},
+            line(EventKind::StoryEventCreated) + line(EventKind::GenerationBatchProgress, false) + line(EventKind::SuggestionQueued, true, u"w2"_s));
+    QCOMPARE(r.exitCode, 0);
+    QCOMPARE(r.out, QByteArray("2\n3\n4\n"));
+
+    r = run({u"tail"_s, u"--db"_s, path, u"--format"_s, u"jsonl"_s});
+    QCOMPARE(r.exitCode, 0);
+    const QList<QByteArray> rows = r.out.trimmed().split('\n');
+    QCOMPARE(rows.size(), 4);
+    const QJsonObject first = QJsonDocument::fromJson(rows.first()).object();
+    QCOMPARE(first.value(u"id"_s).toInteger(), 1);
+    QCOMPARE(first.value(u"event_type"_s).toString(), u"ChallengeResolved"_s);
+    QCOMPARE(first.value(u"processed"_s).toBool(true), false);
+    QVERIFY(first.value(u"processed_at"_s).isNull());
+    QCOMPARE(first.value(u"event"_s).toObject().value(u"character_id"_s).toString(), u"pc7"_s);
+
+    r = run({u"tail"_s, u"--db"_s, path, u"--world"_s, u"w1"_s, u"--format"_s, u"jsonl"_s});
+    QCOMPARE(r.out.count('\n'), 2);
+    r = run({u"tail"_s, u"--db"_s, path, u"--no-world"_s, u"--format"_s, u"jsonl"_s});
+    QCOMPARE(r.out.count('\n'), 1);
+    r = run({u"tail"_s, u"--db"_s, path, u"--type"_s, u"generation,suggestion"_s, u"--format"_s, u"jsonl"_s});
+    QCOMPARE(r.out.count('\n'), 2);
+    r = run({u"tail"_s, u"--db"_s, path, u"--from-id"_s, u"2"_s, u"--format"_s, u"jsonl"_s});
+    QVERIFY(r.out.startsWith("{\"id\":3,"));
+    r = run({u"tail"_s, u"--db"_s, path, u"--last"_s, u"1"_s});
+    QVERIFY2(r.out.contains("Suggestion queued for npc_name"), r.out);
     QCOMPARE(r.out.count('\n'), 1);
 }
 
-void TestCli::help()
+void TestCli::publishReportsBadLinesByNumber()
 {
-    const Run r = run({u"--help"_s});
+    const QString path = db(u"bad.db"_s);
+    const QByteArray input = line(EventKind::StoryEventCreated) + "{not json\n" + R"({"type":"DragonSlain"})" + "\n"
+        + R"({"type":"ChallengeResolved","world_id":"w1"})" + "\n" + QByteArray(2 * 1024 * 1024, 'x') + "\n"
+        + line(EventKind::NarrativeEventTriggered);
+    const Run r = run({u"publish"_s, u"--db"_s, path}, input);
+    QCOMPARE(r.exitCode, 1);
+    QCOMPARE(r.out, QByteArray("1\n2\n"));  // the good lines are published
+    QVERIFY2(r.err.contains("eventdesk: line 2: not valid JSON"), r.err);
+    QVERIFY(r.err.contains("eventdesk: line 3: unknown event variant \"DragonSlain\""));
+    QVERIFY(r.err.contains("eventdesk: line 4: missing required field \"challenge_name\""));
+    QVERIFY(r.err.contains("eventdesk: line 5: longer than 1048576 bytes"));
+    QCOMPARE(r.err.count('\n'), 4);
+}
+
+void TestCli::missingAndUnreadableDatabases()
+{
+    Run r = run({u"tail"_s, u"--db"_s, m_dir.filePath(u"nowhere/events.db"_s)});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("does not exist") && oneClearLine(r.err), r.err);
+    r = run({u"tail"_s, u"--db"_s, db(u"never-made.db"_s)});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("does not exist"), r.err);
+    QFile junk(db(u"junk.db"_s));
+    QVERIFY(junk.open(QIODevice::WriteOnly));
+    junk.write("this is a shopping list, not a database\n");
+    junk.close();
+    r = run({u"stats"_s, u"--db"_s, junk.fileName()});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("is not an SQLite database") && oneClearLine(r.err), r.err);
+    r = run({u"publish"_s, u"--db"_s, junk.fileName(), u"--json"_s, QString::fromUtf8(line(EventKind::StoryEventCreated))});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY(junk.open(QIODevice::ReadOnly));
+    QCOMPARE(junk.readAll(), QByteArray("this is a shopping list, not a database\n"));
+    r = run({u"import"_s, u"--db"_s, db(u"x.db"_s), m_dir.filePath(u"no-such-file.jsonl"_s)});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("cannot read"), r.err);
+}
+
+void TestCli::exportAndImportRoundTrip()
+{
+    const QString from = db(u"exp.db"_s), to = db(u"imp.db"_s);
+    QByteArray input;
+    for (EventKind k : test::allKinds())
+        input += line(k);
+    QCOMPARE(run({u"publish"_s, u"--db"_s, from}, input).exitCode, 0);
+    const QString file = m_dir.filePath(u"out.jsonl"_s);
+    Run r = run({u"export"_s, u"--db"_s, from, u"--output"_s, file});
     QCOMPARE(r.exitCode, 0);
-    for (const char *command : {"publish", "tail", "export", "import", "prune", "stats", "challenge"})
-        QVERIFY2(r.out.contains(command), command);
+    r = run({u"import"_s, u"--db"_s, to, file});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.err.contains("imported 11 events"), r.err);
+    const Run a = run({u"export"_s, u"--db"_s, from});
+    const Run b = run({u"export"_s, u"--db"_s, to});
+    // Same events (ids and times are the new database's own).
+    QList<QJsonObject> ea, eb;
+    for (const QByteArray &l : a.out.trimmed().split('\n'))
+        ea.append(QJsonDocument::fromJson(l).object().value(u"event"_s).toObject());
+    for (const QByteArray &l : b.out.trimmed().split('\n'))
+        eb.append(QJsonDocument::fromJson(l).object().value(u"event"_s).toObject());
+    QCOMPARE(eb, ea);
+    // Bare AppEvents import too.
+    r = run({u"import"_s, u"--db"_s, to}, line(EventKind::StoryEventCreated));
+    QCOMPARE(r.exitCode, 0);
+}
+
+void TestCli::importIsAllOrNothing()
+{
+    const QString path = db(u"aon.db"_s);
+    const QByteArray input = line(EventKind::StoryEventCreated) + line(EventKind::StoryEventCreated) + "{\"type\":\"Nope\"}\n";
+    Run r = run({u"import"_s, u"--db"_s, path}, input);
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("line 3: unknown event variant") && r.err.contains("nothing imported"), r.err);
+    r = run({u"stats"_s, u"--db"_s, path, u"--format"_s, u"json"_s});
+    // The database may not even exist; if it does, it is empty.
+    QVERIFY(r.exitCode == 1 || QJsonDocument::fromJson(r.out).object().value(u"total"_s).toInteger() == 0);
+}
+
+void TestCli::csvExport()
+{
+    const QString path = db(u"csv.db"_s);
+    AppEvent tricky = events::StoryEventCreated{u"s"_s, u"w,1"_s, u"said \"hi\"\nthen left"_s};
+    QCOMPARE(run({u"publish"_s, u"--db"_s, path}, codec::encode(tricky) + '\n').exitCode, 0);
+    const Run r = run({u"export"_s, u"--db"_s, path, u"--format"_s, u"csv"_s});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY(r.out.startsWith("id,created_at,event_type,world_id,session_id,summary,processed,processed_at,payload\r\n"));
+    QVERIFY2(r.out.contains(",\"w,1\","), r.out);
+    QVERIFY2(r.out.contains("\"\"hi\"\""), r.out);
+}
+
+void TestCli::pruneWithDryRun()
+{
+    const QString path = db(u"prune.db"_s);
+    QCOMPARE(run({u"publish"_s, u"--db"_s, path}, line(EventKind::StoryEventCreated) + line(EventKind::StoryEventCreated)).exitCode, 0);
+    Run r = run({u"prune"_s, u"--db"_s, path, u"--before"_s, u"2999-01-01T00:00:00Z"_s, u"--force"_s, u"--dry-run"_s});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.contains("would archive and delete 2 events"), r.out);
+    const QString archive = m_dir.filePath(u"arch.jsonl.gz"_s);
+    r = run({u"prune"_s, u"--db"_s, path, u"--before"_s, u"2999-01-01T00:00:00Z"_s, u"--archive"_s, archive});
+    QVERIFY2(r.out.contains("nothing to prune") && r.out.contains("2 unprocessed kept"), r.out);
+    r = run({u"prune"_s, u"--db"_s, path, u"--before"_s, u"2999-01-01T00:00:00Z"_s, u"--force"_s, u"--archive"_s, archive});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.contains("archived and deleted 2 events"), r.out);
+    QVERIFY(QFile::exists(archive));
+    r = run({u"prune"_s, u"--db"_s, path, u"--before"_s, u"2999-01-01T00:00:00Z"_s, u"--force"_s, u"--archive"_s, archive});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("exists already"), r.err);
+}
+
+void TestCli::statsAndChallenges()
+{
+    const QString path = db(u"stats.db"_s);
+    QCOMPARE(run({u"publish"_s, u"--db"_s, path}, line(EventKind::ChallengeResolved) + line(EventKind::ChallengeResolved, true, u"w2"_s)).exitCode, 0);
+    Run r = run({u"stats"_s, u"--db"_s, path, u"--format"_s, u"json"_s});
+    QCOMPARE(r.exitCode, 0);
+    const QJsonObject st = QJsonDocument::fromJson(r.out).object();
+    QCOMPARE(st.value(u"total"_s).toInteger(), 2);
+    QCOMPARE(st.value(u"per_world"_s).toObject().value(u"w2"_s).toInteger(), 1);
+    QCOMPARE(st.value(u"challenges"_s).toArray().size(), 2);
+    r = run({u"challenge"_s, u"add"_s, u"--db"_s, path, u"--world"_s, u"w1"_s, u"--name"_s, u"Pick the lock"_s, u"--difficulty"_s, u"15"_s});
+    QCOMPARE(r.exitCode, 0);
+    const QByteArray id = r.out.trimmed();
+    QCOMPARE(id.size(), 36);
+    r = run({u"challenge"_s, u"add"_s, u"--db"_s, path, u"--world"_s, u"w1"_s, u"--name"_s, u"Pick the lock"_s, u"--difficulty"_s, u"12"_s});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("already has a challenge named"), r.err);
+    r = run({u"challenge"_s, u"list"_s, u"--db"_s, path, u"--format"_s, u"jsonl"_s});
+    QCOMPARE(QJsonDocument::fromJson(r.out.trimmed()).object().value(u"id"_s).toString().toLatin1(), id);
+}
+
+void TestCli::tailFollowSeesAnotherProcess()
+{
+    const QString path = db(u"follow.db"_s);
+    QCOMPARE(run({u"publish"_s, u"--db"_s, path}, line(EventKind::StoryEventCreated)).exitCode, 0);
+    QProcess tail;
+    tail.start(QStringLiteral(EVENTDESK_BINARY), {u"tail"_s, u"--db"_s, path, u"--follow"_s, u"--format"_s, u"jsonl"_s,
+                                                 u"--limit"_s, u"3"_s});
+    QTRY_VERIFY_WITH_TIMEOUT(tail.canReadLine(), 10000);
+    QVERIFY(tail.readLine().startsWith("{\"id\":1,"));
+    // Another process (python's sqlite3, as the engine would) inserts a row; then eventdesk publishes one.
+    const QByteArray event = codec::encode(test::sampleEvent(EventKind::ChallengeResolved, true));
+    QCOMPARE(test::runPython(u"import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+                             "c.execute('INSERT INTO app_events(event_type,payload,created_at) VALUES(?,?,?)', "
+                             "('ChallengeResolved', sys.argv[2], '2026-11-26T20:01:02.345Z')); c.commit()"_s,
+                             {path, QString::fromUtf8(event)}), 0);
+    QTRY_VERIFY_WITH_TIMEOUT(tail.canReadLine(), 10000);
+    QVERIFY(tail.readLine().startsWith("{\"id\":2,\"event_type\":\"ChallengeResolved\""));
+    QCOMPARE(run({u"publish"_s, u"--db"_s, path}, line(EventKind::NarrativeEventTriggered)).exitCode, 0);
+    QTRY_COMPARE_WITH_TIMEOUT(tail.state(), QProcess::NotRunning, 10000);  // --limit 3 reached
+    QCOMPARE(tail.exitCode(), 0);
+    QVERIFY(tail.readLine().startsWith("{\"id\":3,"));
+}
+
+void TestCli::simulatePlaysASession()
+{
+    const QString path = db(u"sim.db"_s);
+    const Run r = run({u"simulate"_s, u"--db"_s, path, u"--world"_s, u"w1"_s, u"--world"_s, u"w2"_s, u"--rate"_s, u"50"_s,
+                       u"--duration"_s, u"2s"_s, u"--seed"_s, u"11"_s, u"--players"_s, u"3"_s});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.err.contains("actions played"), r.err);
+    const Run st = run({u"stats"_s, u"--db"_s, path, u"--format"_s, u"json"_s});
+    const QJsonObject types = QJsonDocument::fromJson(st.out).object().value(u"per_type"_s).toObject();
+    for (const char *t : {"StoryEventCreated", "ChallengeResolved", "GenerationBatchQueued", "SuggestionQueued"})
+        QVERIFY2(types.value(QString::fromLatin1(t)).toInteger() > 0, t);
 }
 
 QTEST_GUILESS_MAIN(TestCli)

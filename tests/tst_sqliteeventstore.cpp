@@ -323,7 +323,7 @@ void TestSqliteEventStore::badFiles_data()
     QTest::addColumn<QString>("says");
     QTest::newRow("missing folder") << u"missing-folder"_s << u"does not exist"_s;
     QTest::newRow("not SQLite") << u"text"_s << u"is not an SQLite database"_s;
-    QTest::newRow("truncated") << u"truncated"_s << u"truncated"_s;
+    QTest::newRow("truncated") << u"truncated"_s << u"too short to be one"_s;
     QTest::newRow("corrupt pages") << u"corrupt"_s << u"cannot be read"_s;
     QTest::newRow("read-only file") << u"readonly"_s << u"read-only"_s;
     QTest::newRow("a folder") << u"folder"_s << u"not a file"_s;

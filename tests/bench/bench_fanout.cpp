@@ -20,6 +20,7 @@
 #include <QTimer>
 #include <QWebSocket>
 #include <QWebSocketServer>
+#include <QTcpSocket>
 
 #include <chrono>
 #include <cstdio>
@@ -53,50 +54,111 @@ double percentile(QList<double> v, double p)
     return v.at(std::min<qsizetype>(v.size() - 1, qsizetype(p * double(v.size()))));
 }
 
-// The client process: N WebSocket clients; prints "ready", then one line of
-// results once every client has `expect` events or the time is up.
+// A lean WebSocket client on a raw socket, so that a thousand of them in one
+// process do not cost more than the server they measure: handshake, one masked
+// Join, then unmasked frames parsed by hand.
+struct LeanClient {
+    QTcpSocket socket;
+    QByteArray buffer;
+    bool upgraded = false;
+};
+
+QByteArray maskedText(const QByteArray &payload)
+{
+    QByteArray f;
+    f += char(0x81);
+    if (payload.size() < 126) {
+        f += char(0x80 | payload.size());
+    } else {
+        f += char(0x80 | 126);
+        f += char(payload.size() >> 8);
+        f += char(payload.size() & 0xff);
+    }
+    const char mask[4] = {0x11, 0x22, 0x33, 0x44};
+    f.append(mask, 4);
+    for (qsizetype i = 0; i < payload.size(); ++i)
+        f += char(payload[i] ^ mask[i % 4]);
+    return f;
+}
+
+// The client process: N clients; prints "ready", then one line of results once
+// every client has `expect` events or the time is up.
 int clientProcess(const QUrl &url, int n, int expect, int seconds, const QString &token)
 {
-    std::vector<std::unique_ptr<QWebSocket>> sockets;
+    std::vector<std::unique_ptr<LeanClient>> clients;
     QList<double> latencies;
     latencies.reserve(qsizetype(n) * expect);
     qint64 delivered = 0;
     int joined = 0;
     bool ready = false;
+    const QByteArray join = token.isEmpty() ? QByteArray()
+        : QByteArray(R"({"type":"Join","role":"dm","world_id":"*","name":"bench","dm_token":")") + token.toLatin1() + "\"}";
     for (int i = 0; i < n; ++i) {
-        auto ws = std::make_unique<QWebSocket>();
-        QWebSocket *w = ws.get();
-        QObject::connect(w, &QWebSocket::connected, w, [w, token, i] {
-            if (token.isEmpty()) {
-                QObject::connect(w, &QWebSocket::textMessageReceived, w, [](const QString &) {});
-                return;
-            }
-            w->sendTextMessage(QString::fromUtf8(QJsonDocument(QJsonObject{
-                {u"type"_s, u"Join"_s}, {u"role"_s, u"dm"_s}, {u"world_id"_s, u"*"_s},
-                {u"name"_s, u"bench-%1"_s.arg(i)}, {u"dm_token"_s, token}}).toJson(QJsonDocument::Compact)));
+        auto lc = std::make_unique<LeanClient>();
+        LeanClient *c = lc.get();
+        QObject::connect(&c->socket, &QTcpSocket::connected, &c->socket, [c, url] {
+            c->socket.setSocketOption(QAbstractSocket::LowDelayOption, 1);
+            c->socket.write("GET / HTTP/1.1\r\nHost: " + url.host().toLatin1() + "\r\nUpgrade: websocket\r\n"
+                            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                            "Sec-WebSocket-Version: 13\r\n\r\n");
         });
-        QObject::connect(w, &QWebSocket::textMessageReceived, w, [&](const QString &text) {
+        QObject::connect(&c->socket, &QTcpSocket::readyRead, &c->socket, [&, c] {
             const qint64 now = nowNs();
-            const qsizetype at = text.indexOf(u"\"sent_ns\":"_s);
-            if (at >= 0) {
-                qsizetype end = at + 10;
-                while (end < text.size() && text.at(end).isDigit())
-                    ++end;
-                latencies.append(double(now - QStringView(text).mid(at + 10, end - at - 10).toLongLong()) / 1e6);
-                ++delivered;
-            } else if (text.contains(u"\"Joined\""_s)) {
-                ++joined;
+            c->buffer += c->socket.readAll();
+            if (!c->upgraded) {
+                const qsizetype end = c->buffer.indexOf("\r\n\r\n");
+                if (end < 0)
+                    return;
+                c->buffer.remove(0, end + 4);
+                c->upgraded = true;
+                if (join.isEmpty())
+                    ++joined;
+                else
+                    c->socket.write(maskedText(join));
             }
+            qsizetype pos = 0;
+            while (c->buffer.size() - pos >= 2) {
+                const auto *d = reinterpret_cast<const uchar *>(c->buffer.constData() + pos);
+                qint64 len = d[1] & 0x7f;
+                qsizetype header = 2;
+                if (len == 126) {
+                    if (c->buffer.size() - pos < 4)
+                        break;
+                    len = (qint64(d[2]) << 8) | d[3];
+                    header = 4;
+                } else if (len == 127) {
+                    if (c->buffer.size() - pos < 10)
+                        break;
+                    len = 0;
+                    for (int k = 0; k < 8; ++k)
+                        len = (len << 8) | d[2 + k];
+                    header = 10;
+                }
+                if (c->buffer.size() - pos < header + len)
+                    break;
+                const QByteArrayView payload(c->buffer.constData() + pos + header, len);
+                if ((d[0] & 0x0f) == 1) {
+                    const qsizetype at = payload.indexOf("\"sent_ns\":");
+                    if (at >= 0) {
+                        qint64 sent = 0;
+                        for (qsizetype k = at + 10; k < payload.size() && payload[k] >= '0' && payload[k] <= '9'; ++k)
+                            sent = sent * 10 + (payload[k] - '0');
+                        latencies.append(double(now - sent) / 1e6);
+                        ++delivered;
+                    } else if (payload.indexOf("\"Joined\"") >= 0) {
+                        ++joined;
+                    }
+                }
+                pos += header + len;
+            }
+            c->buffer.remove(0, pos);
         });
-        w->open(url);
-        sockets.push_back(std::move(ws));
+        c->socket.connectToHost(url.host(), quint16(url.port()));
+        clients.push_back(std::move(lc));
     }
     QTimer poll;
     QObject::connect(&poll, &QTimer::timeout, &poll, [&] {
-        const bool allIn = token.isEmpty()
-            ? std::all_of(sockets.begin(), sockets.end(), [](const auto &s) { return s->state() == QAbstractSocket::ConnectedState; })
-            : joined == n;
-        if (!ready && allIn) {
+        if (!ready && joined == n) {
             ready = true;
             std::printf("ready\n");
             std::fflush(stdout);
