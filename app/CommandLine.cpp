@@ -1,6 +1,7 @@
 #include "CommandLine.h"
 
 #include "Cli.h"
+#include "GuiMain.h"
 
 #include <QCoreApplication>
 #include <QLoggingCategory>
@@ -90,8 +91,7 @@ int run(int argc, char *argv[])
             std::fputs(overview().toLocal8Bit().constData(), stdout);
             return ExitOk;
         }
-        QCoreApplication app(argc, argv);
-        return fail(u"the window is not part of this build yet; run 'eventdesk --help' for the commands"_s);
+        return runGui(argc, argv);
     }
 
     const QString name = args.at(commandAt);

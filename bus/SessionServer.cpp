@@ -164,6 +164,12 @@ QString SessionServer::regenerateJoinCode()
     return m_config.joinCode;
 }
 
+void SessionServer::setListenAddress(const QHostAddress &address, quint16 port)
+{
+    m_config.address = address;
+    m_config.port = port;
+}
+
 Result<bool> SessionServer::listen()
 {
     if (isListening())

@@ -77,6 +77,8 @@ public:
                   SessionConfig config, QObject *parent = nullptr);
     ~SessionServer() override;
 
+    // Where to listen next time (the DM picks loopback or a LAN address).
+    void setListenAddress(const QHostAddress &address, quint16 port);
     Result<bool> listen();
     void close();
     bool isListening() const;

@@ -1,0 +1,107 @@
+#include "GuiMain.h"
+
+#include "BusSetup.h"
+#include "Cli.h"
+#include "MainWindow.h"
+#include "Projector.h"
+#include "SessionServer.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QIcon>
+#include <QLoggingCategory>
+#include <QMessageBox>
+#include <QProcessEnvironment>
+#include <QSettings>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk::app {
+
+namespace {
+
+// One database open in the window: the bus, its projections, the session
+// server and the window over them. Opening another database builds a new one.
+class Desk
+{
+public:
+    static Result<std::unique_ptr<Desk>> open(const QString &path, const SessionConfig &session)
+    {
+        BusConfig config;
+        config.databasePath = path;
+        auto bus = LocalBus::open(config);
+        if (!bus)
+            return bus.error();
+        std::unique_ptr<Desk> d(new Desk);
+        d->m_bus = std::move(bus).value();
+        d->m_projector = std::make_unique<Projector>(d->m_bus->store(), d->m_bus->notifier(), *d->m_bus->sqlite());
+        d->m_projector->start();
+        d->m_server = std::make_unique<SessionServer>(d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
+                                                      d->m_bus->sqlite(), session);
+        d->m_window = std::make_unique<MainWindow>(MainWindowDeps{d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
+                                                                  d->m_bus->sqlite(), d->m_server.get(), d->m_bus->location()});
+        return d;
+    }
+    MainWindow *window() const { return m_window.get(); }
+
+private:
+    Desk() = default;
+    // Torn down window first, then the server, projections, and the bus last.
+    std::unique_ptr<LocalBus> m_bus;
+    std::unique_ptr<Projector> m_projector;
+    std::unique_ptr<SessionServer> m_server;
+    std::unique_ptr<MainWindow> m_window;
+};
+
+} // namespace
+
+int runGui(int argc, char *argv[])
+{
+    QApplication app(argc, argv);
+    QApplication::setWindowIcon(QIcon(u":/eventdesk/icons/eventdesk.svg"_s));
+    QApplication::setApplicationDisplayName(u"EventDesk"_s);
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(u"The DM's desk for the game engine's event bus."_s);
+    const QCommandLineOption db(u"db"_s, u"Open this database."_s, u"path"_s);
+    const QCommandLineOption joinCode(u"join-code"_s, u"The players' join code."_s, u"code"_s);
+    const QCommandLineOption dmToken(u"dm-token"_s, u"The DM token (or EVENTDESK_DM_TOKEN)."_s, u"token"_s);
+    const QCommandLineOption listen(u"listen"_s, u"Ignored by the window: pick the address in the Session panel."_s, u"host:port"_s);
+    const QCommandLineOption verbose(u"verbose"_s, u"Log what the bus does."_s);
+    parser.addOptions({db, joinCode, dmToken, listen, verbose});
+    if (!parser.parse(app.arguments()))
+        return usage(parser.errorText());
+    if (!parser.isSet(verbose))
+        QLoggingCategory::setFilterRules(u"eventdesk.*.debug=false"_s);
+
+    SessionConfig session;
+    session.joinCode = parser.value(joinCode);
+    session.dmToken = parser.isSet(dmToken) ? parser.value(dmToken)
+                                            : QProcessEnvironment::systemEnvironment().value(u"EVENTDESK_DM_TOKEN"_s);
+    std::unique_ptr<Desk> desk;
+    std::function<bool(const QString &)> openDesk = [&](const QString &path) -> bool {
+        auto opened = Desk::open(path, session);
+        if (!opened) {
+            QMessageBox::critical(desk ? desk->window() : nullptr, QObject::tr("EventDesk"),
+                                  QObject::tr("Cannot open the database.\n\n%1").arg(opened.error().message));
+            return false;
+        }
+        desk = std::move(opened).value();  // the previous one closes
+        QObject::connect(desk->window(), &MainWindow::openDatabaseRequested, desk->window(), [&](const QString &next) {
+            QSettings settings;
+            QStringList recent = settings.value(u"recentDatabases"_s).toStringList();
+            recent.removeAll(next);
+            recent.prepend(next);
+            settings.setValue(u"recentDatabases"_s, recent.mid(0, 8));
+            // Rebuild after this event: the window that asked is replaced.
+            QMetaObject::invokeMethod(qApp, [&, next] { openDesk(next); }, Qt::QueuedConnection);
+        });
+        desk->window()->show();
+        return true;
+    };
+    if (!openDesk(parser.value(db)))
+        return ExitFailure;
+    return QApplication::exec();
+}
+
+} // namespace eventdesk::app

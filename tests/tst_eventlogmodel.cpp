@@ -1,0 +1,132 @@
+// The live log model on 100,000 rows under QAbstractItemModelTester: windowed
+// loading, older pages, live rows coalesced, filters in SQL, a bounded size.
+#include "BusNotifier.h"
+#include "EventLogModel.h"
+#include "SampleEvents.h"
+#include "SqliteEventStore.h"
+#include "TestSupport.h"
+
+#include <QAbstractItemModelTester>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+
+using namespace Qt::StringLiterals;
+using namespace eventdesk;
+using test::await;
+
+class TestEventLogModel : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void windowsOverALargeLog();
+    void liveRowsAreCoalescedAndBounded();
+    void filtersRunInTheStore();
+
+private:
+    QTemporaryDir m_dir;
+    std::unique_ptr<SqliteEventStore> m_store;
+    std::unique_ptr<BusNotifier> m_notifier;
+    std::unique_ptr<StoreEventBus> m_bus;
+};
+
+void TestEventLogModel::initTestCase()
+{
+    SqliteOptions o;
+    o.path = m_dir.filePath(u"log.db"_s);
+    m_store = std::make_unique<SqliteEventStore>(o);
+    QVERIFY(m_store->openAndWait().ok());
+    m_notifier = std::make_unique<BusNotifier>(0);
+    m_bus = std::make_unique<StoreEventBus>(*m_store, *m_notifier);
+    for (int batch = 0; batch < 100; ++batch) {
+        QList<AppEvent> events;
+        for (int i = 0; i < 1000; ++i) {
+            const int n = batch * 1000 + i;
+            events.append(test::sampleEvent(test::allKinds().at(n % EventKindCount), n % 2 == 0, n % 3 ? u"w1"_s : u"w2"_s));
+        }
+        QVERIFY(await(m_store->append(events)).ok());
+    }
+    QCOMPARE(await(m_store->headId()).value(), 100000);
+}
+
+void TestEventLogModel::windowsOverALargeLog()
+{
+    EventLogModel model(*m_store, *m_notifier);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy loaded(&model, &EventLogModel::loaded);
+    QTRY_COMPARE(loaded.size(), 1);
+    QCOMPARE(model.rowCount(), 500);  // one window, not the whole table
+    QCOMPARE(model.eventAt(model.rowCount() - 1)->id, 100000);
+    QTRY_COMPARE(model.matchingCount(), 100000);
+    QSignalSpy older(&model, &EventLogModel::olderLoaded);
+    model.fetchOlder();
+    QTRY_COMPARE(older.size(), 1);
+    QCOMPARE(model.rowCount(), 1000);
+    QCOMPARE(model.eventAt(0)->id, 99001);
+    QCOMPARE(model.data(model.index(0, EventLogModel::IdColumn), EventLogModel::RawValueRole).toLongLong(), 99001);
+    QVERIFY(!model.data(model.index(0, EventLogModel::SummaryColumn)).toString().isEmpty());
+
+    QSignalSpy jumped(&model, &EventLogModel::jumped);
+    model.jumpTo(1234);
+    QTRY_COMPARE(jumped.size(), 1);
+    const int row = jumped.first().first().toInt();
+    QCOMPARE(model.eventAt(row)->id, 1234);
+}
+
+void TestEventLogModel::liveRowsAreCoalescedAndBounded()
+{
+    EventLogModel model(*m_store, *m_notifier);
+    model.setMaxRows(800);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy loaded(&model, &EventLogModel::loaded);
+    QTRY_COMPARE(loaded.size(), 1);
+    const qint64 before = model.eventAt(model.rowCount() - 1)->id;
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    QList<QFuture<PublishResult>> pending;
+    for (int i = 0; i < 1000; ++i)
+        pending.append(m_bus->publish(test::sampleEvent(EventKind::ChallengeResolved, true)));
+    for (auto &f : pending)
+        QVERIFY(await(f).ok());
+    QTRY_COMPARE(model.eventAt(model.rowCount() - 1)->id, before + 1000);
+    QVERIFY2(inserted.size() < 200, qPrintable(u"%1 inserts for 1000 rows"_s.arg(inserted.size())));  // coalesced
+    QCOMPARE(model.rowCount(), 800);  // bounded: the oldest went
+    for (int r = 1; r < model.rowCount(); ++r)
+        QVERIFY(model.eventAt(r)->id > model.eventAt(r - 1)->id);
+}
+
+void TestEventLogModel::filtersRunInTheStore()
+{
+    EventLogModel model(*m_store, *m_notifier);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy loaded(&model, &EventLogModel::loaded);
+    QTRY_COMPARE(loaded.size(), 1);
+    EventQuery q;
+    q.worlds = {u"w2"_s};
+    q.kinds = {EventKind::ChallengeResolved};
+    model.setQuery(q);
+    QTRY_COMPARE(loaded.size(), 2);
+    QVERIFY(model.rowCount() > 0);
+    for (int r = 0; r < model.rowCount(); ++r) {
+        QCOMPARE(model.eventAt(r)->event->worldId(), u"w2"_s);
+        QCOMPARE(model.eventAt(r)->event->kind(), EventKind::ChallengeResolved);
+    }
+    QTRY_VERIFY(model.matchingCount() > 0);
+    const qint64 counted = model.matchingCount();
+    // A live row that matches is added; one that does not is not.
+    const int rows = model.rowCount();
+    QVERIFY(await(m_bus->publish(test::sampleEvent(EventKind::ChallengeResolved, true, u"w2"_s))).ok());
+    QVERIFY(await(m_bus->publish(test::sampleEvent(EventKind::ChallengeResolved, true, u"w1"_s))).ok());
+    QTRY_COMPARE(model.rowCount(), rows + 1);
+    QCOMPARE(model.matchingCount(), counted + 1);
+    // "(no world)": generation traffic.
+    q = {};
+    q.worlds = {QString()};
+    model.setQuery(q);
+    QTRY_COMPARE(loaded.size(), 3);
+    for (int r = 0; r < model.rowCount(); ++r)
+        QVERIFY(model.eventAt(r)->event->isGlobal());
+}
+
+QTEST_MAIN(TestEventLogModel)
+#include "tst_eventlogmodel.moc"

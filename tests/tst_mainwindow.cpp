@@ -1,0 +1,197 @@
+// The DM's window driven through its widgets, offscreen: filtering, triggering,
+// hosting and kicking a player; and screenshots of it during a simulated session.
+#include "BusNotifier.h"
+#include "EventLogModel.h"
+#include "MainWindow.h"
+#include "Producers.h"
+#include "SessionPanel.h"
+#include "SessionServer.h"
+#include "SqliteEventStore.h"
+#include "TestSupport.h"
+#include "TriggerDialog.h"
+
+#include <QApplication>
+#include <QComboBox>
+#include <QDir>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLineEdit>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTableView>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QWebSocket>
+
+using namespace Qt::StringLiterals;
+using namespace eventdesk;
+using test::await;
+
+class TestMainWindow : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void filteringThroughTheFilterBar();
+    void triggeringThroughTheForm();
+    void hostingAndKicking();
+    void screenshots();
+
+private:
+    void saveShot(const QString &name);
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<SqliteEventStore> m_store;
+    std::unique_ptr<BusNotifier> m_notifier;
+    std::unique_ptr<StoreEventBus> m_bus;
+    std::unique_ptr<SessionServer> m_server;
+    std::unique_ptr<MainWindow> m_window;
+};
+
+void TestMainWindow::initTestCase()
+{
+    QStandardPaths::setTestModeEnabled(true);
+    SqliteOptions o;
+    o.path = m_dir.filePath(u"desk.db"_s);
+    m_store = std::make_unique<SqliteEventStore>(o);
+    QVERIFY(m_store->openAndWait().ok());
+    m_notifier = std::make_unique<BusNotifier>(0);
+    m_bus = std::make_unique<StoreEventBus>(*m_store, *m_notifier);
+
+    // A game in progress, through the producers.
+    StoryEventService story(*m_bus);
+    ChallengeService challenges(*m_bus, 99);
+    NarrativeEventService narrative(*m_bus);
+    GenerationEventPublisher publisher(*m_bus);
+    const QStringList worlds = {u"Ravenmoor"_s, u"Sunken Isles"_s};
+    const QStringList checks = {u"Pick the lock"_s, u"Climb the cliff"_s, u"Persuade the guard"_s, u"Decipher the runes"_s};
+    for (int i = 0; i < 60; ++i) {
+        const QString world = worlds.at(i % 2);
+        await(story.record(world, StoryKind(i % StoryKindCount)));
+        await(challenges.resolve(std::nullopt, checks.at(i % 4), world, u"pc%1"_s.arg(1 + i % 4), 12, i % 5 - 1).published);
+        if (i % 7 == 0)
+            await(narrative.markTriggered(u"n%1"_s.arg(i), world, u"The bridge collapses"_s, u"Party falls into the river"_s));
+        if (i % 5 == 0) {
+            using namespace generation;
+            const QString batch = u"b%1"_s.arg(i);
+            await(publisher.publish({BatchQueued{batch, u"character"_s, u"pc2"_s, u"portrait"_s, 0}, std::nullopt, std::nullopt}));
+            await(publisher.publish({BatchProgress{batch, 60}, std::nullopt, std::nullopt}));
+            if (i % 10 == 0)
+                await(publisher.publish({BatchComplete{batch, u"character"_s, u"pc2"_s, u"portrait"_s, 4}, std::nullopt, std::nullopt}));
+            else
+                await(publisher.publish({BatchFailed{batch, u"character"_s, u"pc2"_s, u"portrait"_s, u"GPU out of memory"_s}, std::nullopt, std::nullopt}));
+        }
+    }
+    QVERIFY(await(m_store->addChallenge(u"Ravenmoor"_s, u"Pick the lock"_s, 15)).ok());
+
+    SessionConfig config;
+    config.joinCode = u"RAVEN7K3"_s;
+    config.dmToken = u"0123456789abcdef0123456789abcdef"_s;
+    m_server = std::make_unique<SessionServer>(*m_store, *m_bus, *m_notifier, m_store.get(), config);
+    m_window = std::make_unique<MainWindow>(MainWindowDeps{*m_store, *m_bus, *m_notifier, m_store.get(), m_server.get(), o.path});
+    m_window->resize(1400, 820);
+    m_window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+    QTRY_VERIFY(m_window->model()->rowCount() > 100);
+}
+
+void TestMainWindow::filteringThroughTheFilterBar()
+{
+    EventLogModel *model = m_window->model();
+    QSignalSpy loaded(model, &EventLogModel::loaded);
+    QComboBox *world = m_window->worldFilter();
+    QTRY_VERIFY(world->findData(u"Ravenmoor"_s) >= 0);
+    world->setCurrentIndex(world->findData(u"Ravenmoor"_s));
+    Q_EMIT world->activated(world->currentIndex());
+    QTRY_VERIFY(loaded.size() >= 1);
+    QVERIFY(model->rowCount() > 0);
+    for (int r = 0; r < model->rowCount(); ++r)
+        QCOMPARE(model->eventAt(r)->event->worldId(), u"Ravenmoor"_s);
+
+    QComboBox *type = m_window->typeFilter();
+    type->setCurrentIndex(type->findData(u"challenge"_s));
+    Q_EMIT type->activated(type->currentIndex());
+    QTRY_VERIFY(loaded.size() >= 2);
+    for (int r = 0; r < model->rowCount(); ++r)
+        QCOMPARE(model->eventAt(r)->event->kind(), EventKind::ChallengeResolved);
+
+    QTest::keyClicks(m_window->textFilter(), u"pc3"_s);
+    QTRY_VERIFY(loaded.size() >= 3);
+    for (int r = 0; r < model->rowCount(); ++r)
+        QCOMPARE(model->eventAt(r)->event->as<events::ChallengeResolved>()->characterId, u"pc3"_s);
+
+    // Back to everything.
+    m_window->textFilter()->clear();
+    type->setCurrentIndex(0);
+    world->setCurrentIndex(0);
+    Q_EMIT world->activated(0);
+    QTRY_VERIFY(model->rowCount() > 100);
+}
+
+void TestMainWindow::triggeringThroughTheForm()
+{
+    TriggerDialog dialog(*m_bus, u"Ravenmoor"_s, m_window.get());
+    dialog.setVariant(EventKind::ChallengeResolved);
+    // A missing required field is refused before publishing.
+    dialog.setField(u"challenge_name"_s, QString());
+    dialog.setField(u"character_id"_s, u"pc1"_s);
+    QVERIFY(!dialog.event().ok());
+    QCOMPARE(dialog.event().error().field, u"challenge_name"_s);
+    dialog.setField(u"challenge_name"_s, u"Force the portcullis"_s);
+    dialog.setField(u"success"_s, true);
+    QVERIFY(dialog.event().ok());
+    QSignalSpy published(&dialog, &TriggerDialog::published);
+    dialog.publish();
+    QTRY_COMPARE(published.size(), 1);
+    const qint64 id = published.first().first().toLongLong();
+    EventLogModel *model = m_window->model();
+    QTRY_COMPARE(model->eventAt(model->rowCount() - 1)->id, id);  // appears live in the log
+    QCOMPARE(model->eventAt(model->rowCount() - 1)->event->summary(), u"pc1 succeeded at Force the portcullis"_s);
+}
+
+void TestMainWindow::hostingAndKicking()
+{
+    m_server->setListenAddress(QHostAddress::LocalHost, 0);
+    QVERIFY(m_server->listen().ok());
+    QWebSocket player;
+    QSignalSpy connected(&player, &QWebSocket::connected);
+    player.open(m_server->url());
+    QVERIFY(connected.wait(5000));
+    player.sendTextMessage(QString::fromUtf8(QJsonDocument(QJsonObject{
+        {u"type"_s, u"Join"_s}, {u"role"_s, u"player"_s}, {u"world_id"_s, u"Ravenmoor"_s}, {u"name"_s, u"Alice"_s},
+        {u"join_code"_s, u"RAVEN7K3"_s}}).toJson(QJsonDocument::Compact)));
+    QTableWidget *clients = m_window->sessionPanel()->clientTable();
+    QTRY_COMPARE(clients->rowCount(), 1);
+    QCOMPARE(clients->item(0, 0)->text(), u"Alice"_s);
+    QCOMPARE(clients->item(0, 2)->text(), u"Ravenmoor"_s);
+    saveShot(u"session"_s);
+
+    QSignalSpy closed(&player, &QWebSocket::disconnected);
+    clients->selectRow(0);
+    QVERIFY(m_window->sessionPanel()->kickSelected());
+    QVERIFY(closed.wait(5000));
+    QCOMPARE(int(player.closeCode()), 1008);
+    QTRY_COMPARE(clients->rowCount(), 0);
+}
+
+void TestMainWindow::screenshots()
+{
+    QTableView *view = m_window->view();
+    view->selectRow(m_window->model()->rowCount() - 3);
+    QTRY_VERIFY(!view->selectionModel()->selectedRows().isEmpty());
+    saveShot(u"main-window"_s);
+}
+
+void TestMainWindow::saveShot(const QString &name)
+{
+    QApplication::processEvents();
+    const QString dir = qEnvironmentVariable("EVENTDESK_SCREENSHOT_DIR", QDir::currentPath() + u"/screenshots"_s);
+    QDir().mkpath(dir);
+    const QString path = dir + u'/' + name + u".png"_s;
+    QVERIFY(m_window->grab().save(path));
+    qInfo("screenshot: %s", qPrintable(path));
+}
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"

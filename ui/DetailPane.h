@@ -1,0 +1,37 @@
+// The detail of one event: decoded fields, the pretty raw JSON (copyable), the
+// decode error of a row that does not decode, and the processed toggle.
+#pragma once
+
+#include "Ports.h"
+
+#include <QWidget>
+
+class QLabel;
+class QPushButton;
+class QTextBrowser;
+
+namespace eventdesk {
+
+class DetailPane final : public QWidget
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(DetailPane)
+public:
+    explicit DetailPane(QWidget *parent = nullptr);
+    void show(const StoredEvent *event);  // nullptr: nothing selected
+    qint64 eventId() const { return m_id; }
+
+Q_SIGNALS:
+    void processedToggled(qint64 id, bool processed);
+
+private:
+    QLabel *m_title;
+    QTextBrowser *m_body;
+    QPushButton *m_copy;
+    QPushButton *m_processed;
+    QByteArray m_raw;
+    qint64 m_id = 0;
+    bool m_isProcessed = false;
+};
+
+} // namespace eventdesk

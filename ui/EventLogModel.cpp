@@ -1,0 +1,316 @@
+#include "EventLogModel.h"
+
+#include "Subscriber.h"
+
+#include <QColor>
+#include <QFont>
+#include <QIcon>
+#include <QLocale>
+#include <QPainter>
+#include <QPixmap>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk {
+
+namespace {
+
+QIcon categoryIcon(Category c)
+{
+    static QHash<int, QIcon> cache;
+    if (!cache.contains(int(c))) {
+        QPixmap pm(12, 12);
+        pm.fill(Qt::transparent);
+        QPainter p(&pm);
+        p.setRenderHint(QPainter::Antialiasing);
+        p.setBrush(EventLogModel::categoryColor(c));
+        p.setPen(Qt::NoPen);
+        p.drawEllipse(1, 1, 10, 10);
+        cache.insert(int(c), QIcon(pm));
+    }
+    return cache.value(int(c));
+}
+
+} // namespace
+
+EventLogModel::EventLogModel(EventStore &store, Notifier &notifier, QObject *parent)
+    : QAbstractTableModel(parent)
+    , m_store(store)
+{
+    m_coalesce.setSingleShot(true);
+    m_coalesce.setInterval(0);  // one insert per event-loop turn
+    connect(&m_coalesce, &QTimer::timeout, this, &EventLogModel::flushLive);
+    // Live rows: everything after what is on disk when the model starts.
+    QFuture<Result<qint64>> head = store.headId();
+    head.waitForFinished();
+    m_live = std::make_unique<Subscriber>(store, notifier, Subscriber::Options{.startAfter = head.result() ? head.result().value() : 0});
+    connect(m_live.get(), &Subscriber::eventsReceived, this, &EventLogModel::onLive);
+    m_live->start();
+    reload();
+}
+
+EventLogModel::~EventLogModel() = default;
+
+QColor EventLogModel::categoryColor(Category category)
+{
+    switch (category) {
+    case Category::Story: return QColor(0x3b, 0x82, 0xc4);
+    case Category::Narrative: return QColor(0x8e, 0x5a, 0xc8);
+    case Category::Challenge: return QColor(0xd9, 0x8c, 0x1f);
+    case Category::Generation: return QColor(0x2e, 0xa0, 0x6b);
+    case Category::Suggestion: return QColor(0x17, 0x9c, 0xb0);
+    }
+    return Qt::gray;
+}
+
+int EventLogModel::rowCount(const QModelIndex &parent) const { return parent.isValid() ? 0 : int(m_rows.size()); }
+int EventLogModel::columnCount(const QModelIndex &parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+const StoredEvent *EventLogModel::eventAt(int row) const
+{
+    return row >= 0 && row < m_rows.size() ? &m_rows.at(row) : nullptr;
+}
+
+int EventLogModel::rowOfId(qint64 id) const
+{
+    const auto it = std::lower_bound(m_rows.cbegin(), m_rows.cend(), id, [](const StoredEvent &e, qint64 v) { return e.id < v; });
+    return it != m_rows.cend() && it->id == id ? int(it - m_rows.cbegin()) : -1;
+}
+
+QVariant EventLogModel::data(const QModelIndex &index, int role) const
+{
+    const StoredEvent *e = index.isValid() ? eventAt(index.row()) : nullptr;
+    if (!e)
+        return {};
+    const int col = index.column();
+    if (role == EventIdRole)
+        return e->id;
+    if (role == CategoryRole)
+        return e->event ? QVariant(int(e->event->category())) : QVariant();
+    if (role == RawValueRole) {
+        switch (col) {
+        case IdColumn: return e->id;
+        case TimeColumn: return e->createdAt;
+        case TypeColumn: return e->eventType;
+        case WorldColumn: return e->event ? e->event->worldId() : QString();
+        case SummaryColumn: return e->event ? e->event->summary() : e->decodeError;
+        case ProcessedColumn: return e->processed;
+        }
+    }
+    if (role == Qt::DisplayRole || role == Qt::ToolTipRole) {
+        switch (col) {
+        case IdColumn: return e->id;
+        case TimeColumn:
+            if (!e->createdAt.isValid())
+                return e->createdAtText;
+            return role == Qt::ToolTipRole ? e->createdAtText
+                                           : e->createdAt.toLocalTime().toString(u"HH:mm:ss.zzz"_s);
+        case TypeColumn: return e->eventType;
+        case WorldColumn:
+            if (!e->event)
+                return u"?"_s;
+            return e->event->worldId().isEmpty() ? u"—"_s : e->event->worldId();
+        case SummaryColumn:
+            return e->event ? e->event->summary() : u"Undecodable: %1"_s.arg(e->decodeError);
+        case ProcessedColumn: return e->processed ? u"✓"_s : QString();
+        }
+    }
+    if (role == Qt::DecorationRole && col == TypeColumn)
+        return e->event ? categoryIcon(e->event->category()) : QIcon::fromTheme(u"dialog-warning"_s);
+    if (role == Qt::ForegroundRole) {
+        if (!e->event)
+            return QColor(0xc0, 0x39, 0x2b);
+        if (col == SummaryColumn && e->event->kind() == EventKind::GenerationBatchFailed)
+            return QColor(0xc0, 0x39, 0x2b);
+        if (col == SummaryColumn && e->event->kind() == EventKind::SuggestionFailed)
+            return QColor(0xc0, 0x39, 0x2b);
+    }
+    if (role == Qt::TextAlignmentRole && (col == IdColumn || col == ProcessedColumn))
+        return int(Qt::AlignRight | Qt::AlignVCenter);
+    if (role == Qt::FontRole && col == IdColumn) {
+        QFont f;
+        f.setFamily(u"monospace"_s);
+        return f;
+    }
+    return {};
+}
+
+QVariant EventLogModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case IdColumn: return tr("ID");
+    case TimeColumn: return tr("Time");
+    case TypeColumn: return tr("Type");
+    case WorldColumn: return tr("World");
+    case SummaryColumn: return tr("What happened");
+    case ProcessedColumn: return tr("Processed");
+    }
+    return {};
+}
+
+void EventLogModel::setQuery(const EventQuery &query)
+{
+    m_query = query;
+    reload();
+}
+
+void EventLogModel::reload(qint64 aroundId)
+{
+    const quint64 generation = ++m_generation;
+    EventQuery page = m_query;
+    page.newestFirst = true;
+    page.limit = m_pageSize;
+    if (aroundId > 0)
+        page.beforeId = aroundId + m_pageSize / 2;
+    m_store.fetchPage(page).then(this, [this, generation, aroundId](const Result<QList<StoredEvent>> &r) {
+        if (generation != m_generation)
+            return;  // a newer filter was set meanwhile
+        m_loadedGeneration = generation;
+        if (!r) {
+            Q_EMIT errorOccurred(r.error().message);
+            return;
+        }
+        beginResetModel();
+        m_rows = r.value();
+        std::reverse(m_rows.begin(), m_rows.end());
+        m_hasOlder = m_rows.size() >= m_pageSize;
+        m_pendingLive.clear();
+        endResetModel();
+        Q_EMIT loaded();
+        if (aroundId > 0)
+            Q_EMIT jumped(rowOfId(aroundId));
+    });
+    recount();
+}
+
+void EventLogModel::recount()
+{
+    m_matching = -1;
+    const quint64 generation = m_generation;
+    EventQuery q = m_query;
+    m_store.count(q).then(this, [this, generation](const Result<qint64> &r) {
+        if (generation != m_generation || !r)
+            return;
+        m_matching = r.value();
+        Q_EMIT matchingCountChanged(m_matching);
+    });
+}
+
+void EventLogModel::fetchOlder()
+{
+    if (!canFetchOlder() || m_rows.isEmpty())
+        return;
+    m_loadingOlder = true;
+    const quint64 generation = m_generation;
+    EventQuery page = m_query;
+    page.newestFirst = true;
+    page.limit = m_pageSize;
+    page.beforeId = m_rows.first().id;
+    m_store.fetchPage(page).then(this, [this, generation](const Result<QList<StoredEvent>> &r) {
+        m_loadingOlder = false;
+        if (generation != m_generation)
+            return;
+        if (!r) {
+            Q_EMIT errorOccurred(r.error().message);
+            return;
+        }
+        QList<StoredEvent> older = r.value();
+        m_hasOlder = older.size() >= m_pageSize;
+        if (older.isEmpty())
+            return;
+        std::reverse(older.begin(), older.end());
+        beginInsertRows({}, 0, int(older.size()) - 1);
+        m_rows = older + m_rows;
+        endInsertRows();
+        // Bounded: drop from the newest end when over the limit while reading history.
+        if (m_rows.size() > m_maxRows) {
+            const int drop = int(m_rows.size()) - m_maxRows;
+            beginRemoveRows({}, m_maxRows, int(m_rows.size()) - 1);
+            m_rows.remove(m_maxRows, drop);
+            endRemoveRows();
+        }
+        Q_EMIT olderLoaded(int(older.size()));
+    });
+}
+
+void EventLogModel::jumpTo(qint64 id)
+{
+    const int row = rowOfId(id);
+    if (row >= 0) {
+        Q_EMIT jumped(row);
+        return;
+    }
+    reload(id);
+}
+
+bool EventLogModel::matches(const StoredEvent &row) const
+{
+    const EventQuery &q = m_query;
+    if (!q.kinds.isEmpty() && (!row.event || !q.kinds.contains(row.event->kind())))
+        return false;
+    if (q.kinds.isEmpty() && !q.includeUndecodable && !row.event)
+        return false;
+    if (!q.worlds.isEmpty() && !q.worlds.contains(row.event ? row.event->worldId() : QString()))
+        return false;
+    if (q.createdFrom.isValid() && row.createdAt < q.createdFrom)
+        return false;
+    if (q.createdTo.isValid() && row.createdAt >= q.createdTo)
+        return false;
+    if (!q.text.isEmpty() && !QString::fromUtf8(row.payload).contains(q.text, Qt::CaseInsensitive))
+        return false;
+    return true;
+}
+
+void EventLogModel::onLive(const QList<StoredEvent> &events)
+{
+    for (const StoredEvent &e : events) {
+        if (matches(e))
+            m_pendingLive.append(e);
+    }
+    if (!m_pendingLive.isEmpty() && !m_coalesce.isActive())
+        m_coalesce.start();
+}
+
+void EventLogModel::flushLive()
+{
+    if (m_pendingLive.isEmpty() || isLoading())
+        return;
+    // Only rows newer than what a (re)load brought in.
+    const qint64 last = m_rows.isEmpty() ? 0 : m_rows.last().id;
+    QList<StoredEvent> fresh;
+    for (StoredEvent &e : m_pendingLive)
+        if (e.id > last)
+            fresh.append(std::move(e));
+    m_pendingLive.clear();
+    if (fresh.isEmpty())
+        return;
+    beginInsertRows({}, int(m_rows.size()), int(m_rows.size() + fresh.size()) - 1);
+    m_rows += fresh;
+    endInsertRows();
+    if (m_matching >= 0) {
+        m_matching += fresh.size();
+        Q_EMIT matchingCountChanged(m_matching);
+    }
+    if (m_rows.size() > m_maxRows) {
+        const int drop = int(m_rows.size()) - m_maxRows;
+        beginRemoveRows({}, 0, drop - 1);
+        m_rows.remove(0, drop);
+        endRemoveRows();
+        m_hasOlder = true;
+    }
+    Q_EMIT rowsAppendedLive(int(fresh.size()));
+}
+
+void EventLogModel::setProcessed(qint64 id, bool processed)
+{
+    const int row = rowOfId(id);
+    if (row < 0)
+        return;
+    m_rows[row].processed = processed;
+    m_rows[row].processedAt = processed ? QDateTime::currentDateTimeUtc() : QDateTime();
+    Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
+}
+
+} // namespace eventdesk

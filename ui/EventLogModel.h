@@ -1,0 +1,84 @@
+// The live event log as a table model over the store, in windows: it holds at
+// most a bounded number of rows (the newest that match the filter), reads
+// older pages on demand when the view reaches the top, and appends new rows
+// live, coalesced into one insert per event-loop turn. Filters run in SQL on
+// the store's reader thread, never through a proxy over the whole log.
+#pragma once
+
+#include "Ports.h"
+
+#include <QAbstractTableModel>
+#include <QTimer>
+
+namespace eventdesk {
+
+class Subscriber;
+
+class EventLogModel final : public QAbstractTableModel
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(EventLogModel)
+public:
+    enum Column { IdColumn, TimeColumn, TypeColumn, WorldColumn, SummaryColumn, ProcessedColumn, ColumnCount };
+    enum Role { RawValueRole = Qt::UserRole, EventIdRole, CategoryRole };
+
+    EventLogModel(EventStore &store, Notifier &notifier, QObject *parent = nullptr);
+    ~EventLogModel() override;
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+    // Replaces the filter and reloads the newest page that matches it.
+    void setQuery(const EventQuery &query);
+    const EventQuery &query() const { return m_query; }
+    // Loads the page before the oldest row held (the view reached the top).
+    bool canFetchOlder() const { return m_hasOlder && !m_loadingOlder; }
+    void fetchOlder();
+    // Loads the rows around an id (jump to id); emits jumped(row) when there.
+    void jumpTo(qint64 id);
+
+    const StoredEvent *eventAt(int row) const;
+    int rowOfId(qint64 id) const;
+    // Updates a row in place after the DM toggled it.
+    void setProcessed(qint64 id, bool processed);
+
+    // How many rows the model may hold before it drops the oldest.
+    void setMaxRows(int maxRows) { m_maxRows = maxRows; }
+    qint64 matchingCount() const { return m_matching; }  // -1 while counting
+    bool isLoading() const { return m_generation != m_loadedGeneration; }
+
+    static QColor categoryColor(Category category);
+
+Q_SIGNALS:
+    void loaded();                 // a new filter's first page is in
+    void olderLoaded(int rows);    // rows prepended at the top
+    void rowsAppendedLive(int rows);
+    void matchingCountChanged(qint64 count);
+    void jumped(int row);
+    void errorOccurred(const QString &message);
+
+private:
+    void reload(qint64 aroundId = 0);
+    void onLive(const QList<StoredEvent> &events);
+    void flushLive();
+    bool matches(const StoredEvent &row) const;
+    void recount();
+
+    EventStore &m_store;
+    EventQuery m_query;
+    QList<StoredEvent> m_rows;       // ascending id
+    QList<StoredEvent> m_pendingLive;
+    QTimer m_coalesce;
+    std::unique_ptr<Subscriber> m_live;
+    quint64 m_generation = 0;        // drops stale page results
+    quint64 m_loadedGeneration = 0;
+    bool m_hasOlder = false;
+    bool m_loadingOlder = false;
+    int m_maxRows = 20000;
+    int m_pageSize = 500;
+    qint64 m_matching = -1;
+};
+
+} // namespace eventdesk

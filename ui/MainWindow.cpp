@@ -1,0 +1,461 @@
+#include "MainWindow.h"
+
+#include "DetailPane.h"
+#include "EventLogModel.h"
+#include "Logging.h"
+#include "SessionPanel.h"
+#include "SessionServer.h"
+#include "SqliteEventStore.h"
+#include "TriggerDialog.h"
+
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QScrollBar>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTableView>
+#include <QTimer>
+#include <QToolBar>
+#include <QToolButton>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk {
+
+namespace {
+constexpr char NoWorld[] = "\x01none";  // the "(no world)" entry's data
+}
+
+MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
+    : QMainWindow(parent)
+    , m_deps(deps)
+    , m_model(new EventLogModel(deps.store, deps.notifier, this))
+    , m_view(new QTableView(this))
+    , m_detail(new DetailPane(this))
+    , m_audit(new QListWidget(this))
+    , m_world(new QComboBox(this))
+    , m_type(new QComboBox(this))
+    , m_text(new QLineEdit(this))
+    , m_jump(new QLineEdit(this))
+    , m_follow(new QToolButton(this))
+    , m_count(new QLabel(this))
+    , m_statusDb(new QLabel(this))
+    , m_statusRate(new QLabel(this))
+    , m_statusServer(new QLabel(this))
+    , m_viewingAs(new QLabel(this))
+    , m_filterDelay(new QTimer(this))
+{
+    setWindowTitle(tr("EventDesk — %1").arg(QFileInfo(deps.location).fileName()));
+    setWindowIcon(QIcon(u":/eventdesk/icons/eventdesk.svg"_s));
+
+    m_view->setModel(m_model);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_view->setAlternatingRowColors(true);
+    m_view->setWordWrap(false);
+    m_view->verticalHeader()->hide();
+    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
+    m_view->horizontalHeader()->setStretchLastSection(false);
+    m_view->horizontalHeader()->setSectionResizeMode(EventLogModel::SummaryColumn, QHeaderView::Stretch);
+    m_view->setColumnWidth(EventLogModel::IdColumn, 70);
+    m_view->setColumnWidth(EventLogModel::TimeColumn, 100);
+    m_view->setColumnWidth(EventLogModel::TypeColumn, 210);
+    m_view->setColumnWidth(EventLogModel::WorldColumn, 110);
+    m_view->setColumnWidth(EventLogModel::ProcessedColumn, 80);
+
+    auto *splitter = new QSplitter(Qt::Vertical, this);
+    auto *top = new QWidget(this);
+    auto *topLayout = new QVBoxLayout(top);
+    topLayout->setContentsMargins(0, 0, 0, 0);
+    m_viewingAs->setVisible(false);
+    m_viewingAs->setStyleSheet(u"background:#fff3cd;color:#7a5b00;padding:4px"_s);
+    topLayout->addWidget(m_viewingAs);
+    topLayout->addWidget(m_view);
+    splitter->addWidget(top);
+    splitter->addWidget(m_detail);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 2);
+    setCentralWidget(splitter);
+
+    buildFilterBar();
+    buildActions();
+
+    if (deps.server) {
+        m_session = new SessionPanel(*deps.server, this);
+        auto *dock = new QDockWidget(tr("Session"), this);
+        dock->setObjectName(u"sessionDock"_s);
+        dock->setWidget(m_session);
+        addDockWidget(Qt::RightDockWidgetArea, dock);
+        connect(m_session, &SessionPanel::message, this, &MainWindow::showMessage);
+        connect(m_session, &SessionPanel::hostingChanged, this, &MainWindow::updateStatus);
+        connect(m_session, &SessionPanel::viewAs, this, &MainWindow::viewAs);
+        connect(deps.server, &SessionServer::clientsChanged, this, &MainWindow::updateStatus);
+    }
+    auto *auditDock = new QDockWidget(tr("Audit log"), this);
+    auditDock->setObjectName(u"auditDock"_s);
+    auditDock->setWidget(m_audit);
+    addDockWidget(Qt::RightDockWidgetArea, auditDock);
+
+    statusBar()->addWidget(m_statusDb, 1);
+    statusBar()->addPermanentWidget(m_statusRate);
+    statusBar()->addPermanentWidget(m_statusServer);
+    m_statusDb->setText(tr("Database: %1").arg(deps.location));
+
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::onSelection);
+    connect(m_detail, &DetailPane::processedToggled, this, [this](qint64 id, bool processed) {
+        m_deps.store.markProcessed({id}, processed).then(this, [this, id, processed](const Result<int> &r) {
+            if (!r) {
+                showMessage(tr("Could not change event %1: %2").arg(id).arg(r.error().message));
+                return;
+            }
+            m_model->setProcessed(id, processed);
+            onSelection();
+            if (m_deps.book)
+                m_deps.book->audit(u"dm"_s, processed ? u"mark processed"_s : u"mark unprocessed"_s, u"event %1"_s.arg(id));
+            QTimer::singleShot(300, this, &MainWindow::refreshAudit);
+        });
+    });
+    connect(m_model, &EventLogModel::rowsAppendedLive, this, [this](int rows) {
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        for (int i = 0; i < rows; ++i)
+            m_recentArrivals.append(now);
+        if (isFollowing())
+            m_view->scrollToBottom();
+        updateStatus();
+    });
+    connect(m_model, &EventLogModel::loaded, this, [this] {
+        if (isFollowing())
+            m_view->scrollToBottom();
+        refreshWorlds();
+    });
+    connect(m_model, &EventLogModel::olderLoaded, this, [this](int rows) {
+        // Keep what the DM was looking at in place.
+        m_view->verticalScrollBar()->setValue(m_view->verticalScrollBar()->value() + rows * m_view->verticalHeader()->defaultSectionSize());
+    });
+    connect(m_model, &EventLogModel::matchingCountChanged, this, [this](qint64 n) {
+        m_count->setText(tr("%Ln matching", nullptr, int(std::min<qint64>(n, INT_MAX))));
+    });
+    connect(m_model, &EventLogModel::jumped, this, [this](int row) {
+        if (row < 0) {
+            showMessage(tr("No event with that id matches the filter"));
+            return;
+        }
+        setFollowing(false);
+        m_view->selectRow(row);
+        m_view->scrollTo(m_model->index(row, 0), QAbstractItemView::PositionAtCenter);
+    });
+    connect(m_model, &EventLogModel::errorOccurred, this, &MainWindow::showMessage);
+    connect(m_view->verticalScrollBar(), &QScrollBar::valueChanged, this, [this](int value) {
+        if (value == m_view->verticalScrollBar()->minimum() && m_model->canFetchOlder())
+            m_model->fetchOlder();
+        // Follow only while the DM stays at the bottom.
+        const bool atBottom = value >= m_view->verticalScrollBar()->maximum() - 2;
+        if (!atBottom && isFollowing() && m_view->verticalScrollBar()->isSliderDown())
+            setFollowing(false);
+    });
+
+    auto *tick = new QTimer(this);
+    connect(tick, &QTimer::timeout, this, &MainWindow::updateStatus);
+    connect(tick, &QTimer::timeout, this, &MainWindow::refreshAudit);  // the server audits kicks and replays too
+    tick->start(2000);
+
+    QSettings settings;
+    restoreGeometry(settings.value(u"window/geometry"_s).toByteArray());
+    restoreState(settings.value(u"window/state"_s).toByteArray());
+    if (!settings.contains(u"window/geometry"_s))
+        resize(1280, 780);
+    m_text->setText(settings.value(u"filter/text"_s).toString());
+    const int type = m_type->findData(settings.value(u"filter/type"_s));
+    if (type >= 0)
+        m_type->setCurrentIndex(type);
+    refreshWorlds();
+    refreshAudit();
+    applyFilters();
+    updateStatus();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildFilterBar()
+{
+    auto *bar = addToolBar(tr("Filter"));
+    bar->setObjectName(u"filterBar"_s);
+    bar->setMovable(false);
+    m_world->setMinimumContentsLength(14);
+    m_world->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_type->addItem(tr("All types"), QString());
+    for (int c = 0; c < CategoryCount; ++c) {
+        const auto cat = Category(c);
+        QString name = catalog::categoryName(cat);
+        name[0] = name[0].toUpper();
+        m_type->addItem(name, catalog::categoryName(cat));
+    }
+    for (const VariantSpec &v : catalog::variants())
+        m_type->addItem(u"   "_s + v.name, v.name);
+    m_text->setPlaceholderText(tr("Search the payloads…"));
+    m_text->setClearButtonEnabled(true);
+    m_jump->setPlaceholderText(tr("Go to id"));
+    m_jump->setMaximumWidth(100);
+    m_jump->setValidator(new QIntValidator(1, INT_MAX, m_jump));
+    m_follow->setText(tr("Follow"));
+    m_follow->setCheckable(true);
+    m_follow->setChecked(true);
+    m_follow->setToolTip(tr("Keep the newest event in view (Ctrl+L)"));
+
+    bar->addWidget(new QLabel(tr(" World "), this));
+    bar->addWidget(m_world);
+    bar->addWidget(new QLabel(tr("  Type "), this));
+    bar->addWidget(m_type);
+    bar->addWidget(new QLabel(u"  "_s, this));
+    bar->addWidget(m_text);
+    bar->addWidget(new QLabel(u"  "_s, this));
+    bar->addWidget(m_jump);
+    bar->addWidget(new QLabel(u"  "_s, this));
+    bar->addWidget(m_follow);
+    bar->addWidget(new QLabel(u"  "_s, this));
+    bar->addWidget(m_count);
+
+    m_filterDelay->setSingleShot(true);
+    m_filterDelay->setInterval(250);
+    connect(m_filterDelay, &QTimer::timeout, this, &MainWindow::applyFilters);
+    connect(m_world, &QComboBox::activated, this, &MainWindow::applyFilters);
+    connect(m_type, &QComboBox::activated, this, &MainWindow::applyFilters);
+    connect(m_text, &QLineEdit::textChanged, m_filterDelay, qOverload<>(&QTimer::start));
+    connect(m_jump, &QLineEdit::returnPressed, this, [this] {
+        if (!m_jump->text().isEmpty())
+            m_model->jumpTo(m_jump->text().toLongLong());
+    });
+    connect(m_follow, &QToolButton::toggled, this, [this](bool on) {
+        if (on)
+            m_view->scrollToBottom();
+    });
+}
+
+void MainWindow::buildActions()
+{
+    auto *file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&Open database…"), QKeySequence::Open, this, &MainWindow::openDatabase);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    auto *events = menuBar()->addMenu(tr("&Events"));
+    QAction *trigger = events->addAction(tr("&Trigger an event…"), QKeySequence(u"Ctrl+T"_s), this, [this] {
+        QString world = m_world->currentData().toString();
+        if (world.startsWith(QLatin1Char(NoWorld[0])))
+            world.clear();
+        auto *dialog = new TriggerDialog(m_deps.bus, world, this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &TriggerDialog::published, this, [this](qint64 id) {
+            showMessage(tr("Published event %1").arg(id));
+            if (m_deps.book)
+                m_deps.book->audit(u"dm"_s, u"trigger"_s, u"event %1"_s.arg(id));
+            QTimer::singleShot(300, this, &MainWindow::refreshAudit);
+        });
+        dialog->open();
+    });
+    events->addAction(tr("&Replay selected to the session…"), QKeySequence(u"Ctrl+R"_s), this, &MainWindow::replaySelected);
+    events->addAction(tr("Re-publish a &copy…"), this, &MainWindow::republishSelected);
+    events->addSeparator();
+    events->addAction(tr("&Filter"), QKeySequence::Find, this, [this] { m_text->setFocus(); m_text->selectAll(); });
+    events->addAction(tr("F&ollow"), QKeySequence(u"Ctrl+L"_s), this, [this] { setFollowing(!isFollowing()); });
+
+    auto *bar = addToolBar(tr("Actions"));
+    bar->setObjectName(u"actionBar"_s);
+    bar->addAction(trigger);
+}
+
+bool MainWindow::isFollowing() const { return m_follow->isChecked(); }
+
+void MainWindow::setFollowing(bool follow) { m_follow->setChecked(follow); }
+
+void MainWindow::showMessage(const QString &text)
+{
+    qCInfo(lcUi).noquote() << text;
+    statusBar()->showMessage(text, 8000);
+}
+
+void MainWindow::applyFilters()
+{
+    EventQuery q;
+    const QString world = m_world->currentData().toString();
+    if (world == QLatin1StringView(NoWorld))
+        q.worlds = {QString()};
+    else if (!world.isEmpty())
+        q.worlds = {world};
+    const QString type = m_type->currentData().toString();
+    if (auto cat = catalog::categoryFromName(type))
+        q.kinds = catalog::kindsInCategory(*cat);
+    else if (auto kind = catalog::kindFromName(type))
+        q.kinds = {*kind};
+    q.text = m_text->text().trimmed();
+    if (q == m_model->query() && m_model->rowCount() > 0)
+        return;
+    m_count->setText(tr("counting…"));
+    m_model->setQuery(q);
+    QSettings settings;
+    settings.setValue(u"filter/world"_s, world);
+    settings.setValue(u"filter/type"_s, type);
+    settings.setValue(u"filter/text"_s, q.text);
+}
+
+void MainWindow::refreshWorlds()
+{
+    m_deps.store.distinctWorlds().then(this, [this](const Result<QStringList> &r) {
+        if (!r)
+            return;
+        const QString current = m_world->count() ? m_world->currentData().toString()
+                                                 : QSettings().value(u"filter/world"_s).toString();
+        m_world->clear();
+        m_world->addItem(tr("All worlds"), QString());
+        m_world->addItem(tr("(no world)"), QString::fromLatin1(NoWorld));
+        for (const QString &w : r.value())
+            m_world->addItem(w, w);
+        const int i = m_world->findData(current);
+        m_world->setCurrentIndex(i >= 0 ? i : 0);
+        if (i < 0 && !current.isEmpty())
+            applyFilters();
+    });
+}
+
+void MainWindow::refreshAudit()
+{
+    if (!m_deps.book)
+        return;
+    m_deps.book->auditLog(200).then(this, [this](const Result<QList<AuditEntry>> &r) {
+        if (!r)
+            return;
+        m_audit->clear();
+        for (const AuditEntry &a : r.value())
+            m_audit->addItem(u"%1  %2  %3: %4"_s.arg(a.at.toLocalTime().toString(u"HH:mm:ss"_s), a.actor, a.action, a.detail));
+    });
+}
+
+void MainWindow::updateStatus()
+{
+    const qint64 minuteAgo = QDateTime::currentMSecsSinceEpoch() - 60000;
+    while (!m_recentArrivals.isEmpty() && m_recentArrivals.first() < minuteAgo)
+        m_recentArrivals.removeFirst();
+    m_statusRate->setText(tr("%1 events/min").arg(m_recentArrivals.size()));
+    if (m_deps.server && m_deps.server->isListening())
+        m_statusServer->setText(tr("Hosting %1 · %n client(s)", nullptr, m_deps.server->clientCount()).arg(m_deps.server->url().toString()));
+    else
+        m_statusServer->setText(tr("Not hosting"));
+}
+
+QList<const StoredEvent *> MainWindow::selectedEvents() const
+{
+    QList<const StoredEvent *> out;
+    for (const QModelIndex &i : m_view->selectionModel()->selectedRows())
+        if (const StoredEvent *e = m_model->eventAt(i.row()))
+            out.append(e);
+    std::sort(out.begin(), out.end(), [](auto *a, auto *b) { return a->id < b->id; });
+    return out;
+}
+
+void MainWindow::onSelection()
+{
+    const QList<const StoredEvent *> events = selectedEvents();
+    m_detail->show(events.size() == 1 ? events.first() : nullptr);
+}
+
+void MainWindow::replaySelected()
+{
+    const QList<const StoredEvent *> events = selectedEvents();
+    if (events.isEmpty()) {
+        showMessage(tr("Select the events to replay first"));
+        return;
+    }
+    if (!m_deps.server || !m_deps.server->isListening()) {
+        showMessage(tr("Start hosting first: replay re-sends events to the connected players"));
+        return;
+    }
+    int audience = 0;
+    for (const StoredEvent *e : events)
+        if (e->event)
+            audience = std::max(audience, m_deps.server->audienceFor(*e->event));
+    if (QMessageBox::question(this, tr("Replay"),
+                              tr("Re-send %n event(s) to the session? Up to %1 connected client(s) will receive them, marked as a replay.",
+                                 nullptr, int(events.size())).arg(audience))
+        != QMessageBox::Yes)
+        return;
+    for (const StoredEvent *e : events)
+        m_deps.server->replay(e->id, e->id, {}, u"dm"_s);
+    showMessage(tr("Replayed %n event(s)", nullptr, int(events.size())));
+    QTimer::singleShot(300, this, &MainWindow::refreshAudit);
+}
+
+void MainWindow::republishSelected()
+{
+    const QList<const StoredEvent *> events = selectedEvents();
+    QList<AppEvent> copies;
+    for (const StoredEvent *e : events)
+        if (e->event)
+            copies.append(*e->event);
+    if (copies.isEmpty()) {
+        showMessage(tr("Select decodable events to re-publish"));
+        return;
+    }
+    if (QMessageBox::question(this, tr("Re-publish"), tr("Publish %n copy(ies) as new event(s)?", nullptr, int(copies.size())))
+        != QMessageBox::Yes)
+        return;
+    m_deps.bus.publishBatch(copies).then(this, [this](const BatchPublishResult &r) {
+        if (!r) {
+            showMessage(tr("Not published: %1").arg(r.error().message));
+            return;
+        }
+        showMessage(tr("Published copies as %1–%2").arg(r->first()).arg(r->last()));
+        if (m_deps.book)
+            m_deps.book->audit(u"dm"_s, u"republish"_s, u"new events %1–%2"_s.arg(r->first()).arg(r->last()));
+        QTimer::singleShot(300, this, &MainWindow::refreshAudit);
+    });
+}
+
+void MainWindow::openDatabase()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open an app_events database"), QString(),
+                                                      tr("SQLite databases (*.db *.sqlite *.sqlite3);;All files (*)"));
+    if (!path.isEmpty())
+        Q_EMIT openDatabaseRequested(path);
+}
+
+void MainWindow::viewAs(const QString &role, const QString &world)
+{
+    if (role.isEmpty()) {
+        m_viewingAs->setVisible(false);
+        applyFilters();
+        return;
+    }
+    // Exactly what that client receives (DESIGN §5 routing), as a filter.
+    EventQuery q;
+    if (role == u"player"_s) {
+        q.worlds = {world};
+        q.kinds = catalog::kindsInCategory(Category::Story) + catalog::kindsInCategory(Category::Narrative)
+            + catalog::kindsInCategory(Category::Challenge);
+    } else if (world != u"*"_s) {
+        q.worlds = {world, QString()};
+    }
+    m_viewingAs->setText(tr("Viewing as a %1 of world %2 sees it. Select no client and press View as to go back.").arg(role, world));
+    m_viewingAs->setVisible(true);
+    m_model->setQuery(q);
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    QSettings settings;
+    settings.setValue(u"window/geometry"_s, saveGeometry());
+    settings.setValue(u"window/state"_s, saveState());
+    QMainWindow::closeEvent(event);
+}
+
+} // namespace eventdesk

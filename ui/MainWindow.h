@@ -1,0 +1,93 @@
+// The DM's window: the live log with its filter bar and detail pane, the
+// session panel, and the actions (trigger, replay, republish, processed).
+// It lays out and connects; the models and the bus do the work.
+#pragma once
+
+#include "Ports.h"
+
+#include <QMainWindow>
+
+class QAction;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QTableView;
+class QToolButton;
+class QListWidget;
+
+namespace eventdesk {
+
+class DetailPane;
+class EventLogModel;
+class SessionPanel;
+class SessionServer;
+class SqliteEventStore;
+
+struct MainWindowDeps {
+    EventStore &store;
+    EventBus &bus;
+    Notifier &notifier;
+    SqliteEventStore *book = nullptr;  // challenges and audit log, when the store is SQLite
+    SessionServer *server = nullptr;
+    QString location;
+};
+
+class MainWindow final : public QMainWindow
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(MainWindow)
+public:
+    explicit MainWindow(MainWindowDeps deps, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    EventLogModel *model() const { return m_model; }
+    QTableView *view() const { return m_view; }
+    SessionPanel *sessionPanel() const { return m_session; }
+    QComboBox *worldFilter() const { return m_world; }
+    QComboBox *typeFilter() const { return m_type; }
+    QLineEdit *textFilter() const { return m_text; }
+    bool isFollowing() const;
+    void setFollowing(bool follow);
+    void showMessage(const QString &text);
+
+Q_SIGNALS:
+    void openDatabaseRequested(const QString &path);
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void buildFilterBar();
+    void buildActions();
+    void applyFilters();
+    void refreshWorlds();
+    void refreshAudit();
+    void updateStatus();
+    void onSelection();
+    void replaySelected();
+    void republishSelected();
+    void openDatabase();
+    void viewAs(const QString &role, const QString &world);
+    QList<const StoredEvent *> selectedEvents() const;
+
+    MainWindowDeps m_deps;
+    EventLogModel *m_model;
+    QTableView *m_view;
+    DetailPane *m_detail;
+    SessionPanel *m_session = nullptr;
+    QListWidget *m_audit;
+    QComboBox *m_world;
+    QComboBox *m_type;
+    QLineEdit *m_text;
+    QLineEdit *m_jump;
+    QToolButton *m_follow;
+    QLabel *m_count;
+    QLabel *m_statusDb;
+    QLabel *m_statusRate;
+    QLabel *m_statusServer;
+    QLabel *m_viewingAs;
+    QList<qint64> m_recentArrivals;  // ms timestamps of live rows, for events per minute
+    QTimer *m_filterDelay;
+};
+
+} // namespace eventdesk

@@ -1,0 +1,189 @@
+#include "SessionPanel.h"
+
+#include "SessionServer.h"
+
+#include <QApplication>
+#include <QClipboard>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QNetworkInterface>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QTimer>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk {
+
+SessionPanel::SessionPanel(SessionServer &server, QWidget *parent)
+    : QWidget(parent)
+    , m_server(server)
+    , m_address(new QComboBox(this))
+    , m_port(new QSpinBox(this))
+    , m_start(new QPushButton(tr("Start hosting"), this))
+    , m_url(new QLabel(this))
+    , m_code(new QLineEdit(this))
+    , m_token(new QLineEdit(this))
+    , m_clients(new QTableWidget(0, 7, this))
+    , m_kick(new QPushButton(tr("Kick"), this))
+    , m_viewAs(new QPushButton(tr("View as"), this))
+{
+    m_address->addItem(tr("This computer only (127.0.0.1)"), u"127.0.0.1"_s);
+    for (const QNetworkInterface &iface : QNetworkInterface::allInterfaces()) {
+        if (!(iface.flags() & QNetworkInterface::IsUp) || (iface.flags() & QNetworkInterface::IsLoopBack))
+            continue;
+        for (const QNetworkAddressEntry &entry : iface.addressEntries())
+            if (entry.ip().protocol() == QAbstractSocket::IPv4Protocol)
+                m_address->addItem(tr("Local network: %1 (%2)").arg(entry.ip().toString(), iface.humanReadableName()),
+                                   entry.ip().toString());
+    }
+    m_port->setRange(1024, 65535);
+    m_port->setValue(7878);
+    m_url->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_code->setReadOnly(true);
+    m_code->setText(server.joinCode());
+    m_token->setReadOnly(true);
+    m_token->setEchoMode(QLineEdit::Password);
+    m_token->setText(server.dmToken());
+
+    auto *layout = new QVBoxLayout(this);
+    auto *form = new QFormLayout;
+    form->addRow(tr("Address"), m_address);
+    form->addRow(tr("Port"), m_port);
+    layout->addLayout(form);
+    layout->addWidget(m_start);
+    layout->addWidget(m_url);
+
+    const auto tool = [this](const QString &text, auto slot) {
+        auto *b = new QToolButton(this);
+        b->setText(text);
+        connect(b, &QToolButton::clicked, this, slot);
+        return b;
+    };
+    auto *codeRow = new QHBoxLayout;
+    codeRow->addWidget(m_code, 1);
+    codeRow->addWidget(tool(tr("Copy"), [this] { QApplication::clipboard()->setText(m_code->text()); }));
+    codeRow->addWidget(tool(tr("New"), [this] {
+        m_code->setText(m_server.regenerateJoinCode());
+        Q_EMIT message(tr("New join code: players joining from now on need %1").arg(m_code->text()));
+    }));
+    auto *tokenRow = new QHBoxLayout;
+    tokenRow->addWidget(m_token, 1);
+    tokenRow->addWidget(tool(tr("Reveal"), [this] {
+        m_token->setEchoMode(m_token->echoMode() == QLineEdit::Password ? QLineEdit::Normal : QLineEdit::Password);
+    }));
+    tokenRow->addWidget(tool(tr("Copy"), [this] { QApplication::clipboard()->setText(m_token->text()); }));
+    auto *secrets = new QFormLayout;
+    secrets->addRow(tr("Join code"), codeRow);
+    secrets->addRow(tr("DM token"), tokenRow);
+    layout->addLayout(secrets);
+
+    m_clients->setHorizontalHeaderLabels({tr("Name"), tr("Role"), tr("World"), tr("Address"), tr("Since"), tr("Sent"), tr("Queued")});
+    m_clients->verticalHeader()->hide();
+    m_clients->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_clients->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_clients->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_clients->horizontalHeader()->setStretchLastSection(true);
+    layout->addWidget(new QLabel(tr("Connected"), this));
+    layout->addWidget(m_clients, 1);
+    auto *clientButtons = new QHBoxLayout;
+    clientButtons->addWidget(m_viewAs);
+    clientButtons->addWidget(m_kick);
+    clientButtons->addStretch();
+    layout->addLayout(clientButtons);
+
+    connect(m_start, &QPushButton::clicked, this, [this] {
+        if (m_server.isListening())
+            stopHosting();
+        else
+            startHosting();
+    });
+    connect(m_kick, &QPushButton::clicked, this, &SessionPanel::kickSelected);
+    connect(m_viewAs, &QPushButton::clicked, this, [this] {
+        const int row = m_clients->currentRow();
+        if (row < 0) {
+            Q_EMIT viewAs({}, {});
+            return;
+        }
+        Q_EMIT viewAs(m_clients->item(row, 1)->text(), m_clients->item(row, 2)->text());
+    });
+    connect(&m_server, &SessionServer::clientsChanged, this, &SessionPanel::refresh);
+    auto *tick = new QTimer(this);
+    connect(tick, &QTimer::timeout, this, &SessionPanel::refresh);
+    tick->start(1000);
+    refresh();
+}
+
+bool SessionPanel::startHosting()
+{
+    m_server.setListenAddress(QHostAddress(m_address->currentData().toString()), quint16(m_port->value()));
+    const Result<bool> r = m_server.listen();
+    if (!r) {
+        Q_EMIT message(r.error().message);
+        refresh();
+        return false;
+    }
+    Q_EMIT message(tr("Hosting on %1").arg(m_server.url().toString()));
+    Q_EMIT hostingChanged(true);
+    refresh();
+    return true;
+}
+
+void SessionPanel::stopHosting()
+{
+    m_server.close();
+    Q_EMIT hostingChanged(false);
+    refresh();
+}
+
+bool SessionPanel::kickSelected()
+{
+    const int row = m_clients->currentRow();
+    if (row < 0)
+        return false;
+    const QString id = m_clients->item(row, 0)->data(Qt::UserRole).toString();
+    const bool kicked = m_server.kick(id);
+    if (kicked)
+        Q_EMIT message(tr("%1 was removed from the session").arg(m_clients->item(row, 0)->text()));
+    return kicked;
+}
+
+void SessionPanel::refresh()
+{
+    const bool hosting = m_server.isListening();
+    m_start->setText(hosting ? tr("Stop hosting") : tr("Start hosting"));
+    m_address->setEnabled(!hosting);
+    m_port->setEnabled(!hosting);
+    if (hosting && m_server.port() != m_port->value() && m_server.port() >= m_port->minimum())
+        m_port->setValue(m_server.port());
+    m_url->setText(hosting ? tr("Players join at <b>%1</b> with code <b>%2</b>").arg(m_server.url().toString(), m_server.joinCode())
+                           : tr("Not hosting."));
+    const QList<ClientInfo> clients = m_server.clients();
+    const QString selected = m_clients->currentRow() >= 0 ? m_clients->item(m_clients->currentRow(), 0)->data(Qt::UserRole).toString()
+                                                          : QString();
+    m_clients->setRowCount(int(clients.size()));
+    for (int i = 0; i < clients.size(); ++i) {
+        const ClientInfo &c = clients.at(i);
+        const QStringList cells = {c.name, protocol::roleName(c.role), c.worldId, c.peer,
+                                   c.connectedSince.toString(u"HH:mm"_s), QString::number(c.messagesSent),
+                                   QLocale().formattedDataSize(c.bytesQueued)};
+        for (int col = 0; col < cells.size(); ++col) {
+            auto *item = new QTableWidgetItem(cells.at(col));
+            item->setData(Qt::UserRole, c.id);
+            m_clients->setItem(i, col, item);
+        }
+        if (c.id == selected)
+            m_clients->selectRow(i);
+    }
+    m_kick->setEnabled(!clients.isEmpty());
+    m_viewAs->setEnabled(!clients.isEmpty());
+}
+
+} // namespace eventdesk

@@ -1,0 +1,52 @@
+// Hosting the session: start and stop, the address players use (loopback or a
+// LAN address), the join code (copy, regenerate), the DM token (reveal, copy),
+// and the connected clients with kick and "view as".
+#pragma once
+
+#include <QWidget>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QSpinBox;
+class QTableWidget;
+
+namespace eventdesk {
+
+class SessionServer;
+struct ClientInfo;
+
+class SessionPanel final : public QWidget
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(SessionPanel)
+public:
+    SessionPanel(SessionServer &server, QWidget *parent = nullptr);
+
+    bool startHosting();
+    void stopHosting();
+    QTableWidget *clientTable() const { return m_clients; }
+    bool kickSelected();
+
+Q_SIGNALS:
+    void hostingChanged(bool hosting);
+    void viewAs(const QString &role, const QString &worldId);  // empty role: stop viewing as
+    void message(const QString &text);
+
+private:
+    void refresh();
+
+    SessionServer &m_server;
+    QComboBox *m_address;
+    QSpinBox *m_port;
+    QPushButton *m_start;
+    QLabel *m_url;
+    QLineEdit *m_code;
+    QLineEdit *m_token;
+    QTableWidget *m_clients;
+    QPushButton *m_kick;
+    QPushButton *m_viewAs;
+};
+
+} // namespace eventdesk
