@@ -373,6 +373,8 @@ public:
             sqlite3_finalize(m_since);
         if (m_maxId)
             sqlite3_finalize(m_maxId);
+        if (m_dataVersion)
+            sqlite3_finalize(m_dataVersion);
     }
 
     Result<bool> open(const SqliteOptions &options)
@@ -388,8 +390,10 @@ public:
             return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, nullptr) == SQLITE_OK;
         };
         const QByteArray since = QByteArray(SelectColumns) + " WHERE id > ?1 ORDER BY id LIMIT ?2";
-        if (!prep(since.constData(), &m_since) || !prep("SELECT max(id) FROM app_events", &m_maxId))
+        if (!prep(since.constData(), &m_since) || !prep("PRAGMA data_version", &m_dataVersion)
+            || !prep("SELECT max(id) FROM app_events", &m_maxId))
             return m_conn->errorFromCode(sqlite3_errcode(db), u"cannot prepare the reader's statements"_s);
+        m_lastDataVersion = dataVersion();
         if (options.dataVersionPollMs > 0)
             m_poll.start(options.dataVersionPollMs);
         return true;
@@ -412,19 +416,33 @@ public:
     }
 
 private:
-    // Another connection's appends show as a larger max(id): a seek to the end
-    // of the rowid tree on each tick, as cheap as PRAGMA data_version and only
-    // true for what subscribers care about (new rows, not updates).
+    qint64 dataVersion()
+    {
+        qint64 v = -1;
+        if (sqlite3_step(m_dataVersion) == SQLITE_ROW)
+            v = sqlite3_column_int64(m_dataVersion, 0);
+        sqlite3_reset(m_dataVersion);
+        return v;
+    }
+
+    // PRAGMA data_version changes when another connection (any process)
+    // commits; only then is max(id) read, and only rows past what this store
+    // wrote itself are announced.
     void pollDataVersion()
     {
+        const qint64 v = dataVersion();
+        if (v == m_lastDataVersion)
+            return;
+        m_lastDataVersion = v;
         qint64 head = 0;
         const int rc = sqlite3_step(m_maxId);
         if (rc == SQLITE_ROW)
             head = sqlite3_column_int64(m_maxId, 0);
         sqlite3_reset(m_maxId);
-        if (rc != SQLITE_ROW)
-            return;  // locked or failing: try again next tick
-        // Our own writer's commits were announced already.
+        if (rc != SQLITE_ROW) {
+            m_lastDataVersion = -1;  // locked or failing: look again next tick
+            return;
+        }
         if (head > m_knownHead->load() && head > m_lastAnnounced) {
             m_lastAnnounced = head;
             qCDebug(lcNotify) << "rows from another connection up to" << head;
@@ -437,6 +455,8 @@ private:
     std::unique_ptr<SqliteConnection> m_conn;
     sqlite3_stmt *m_since = nullptr;
     sqlite3_stmt *m_maxId = nullptr;
+    sqlite3_stmt *m_dataVersion = nullptr;
+    qint64 m_lastDataVersion = -1;
     qint64 m_lastAnnounced = 0;
     QTimer m_poll;
 };

@@ -74,6 +74,7 @@ private Q_SLOTS:
     void statsAndChallenges();
     void tailFollowSeesAnotherProcess();
     void simulatePlaysASession();
+    void replayThroughARunningServer();
 };
 
 void TestCli::versionAndHelp()
@@ -334,6 +335,37 @@ void TestCli::simulatePlaysASession()
     const QJsonObject types = QJsonDocument::fromJson(st.out).object().value(u"per_type"_s).toObject();
     for (const char *t : {"StoryEventCreated", "ChallengeResolved", "GenerationBatchQueued", "SuggestionQueued"})
         QVERIFY2(types.value(QString::fromLatin1(t)).toInteger() > 0, t);
+}
+
+void TestCli::replayThroughARunningServer()
+{
+    const QString path = db(u"replay.db"_s);
+    QCOMPARE(run({u"publish"_s, u"--db"_s, path}, line(EventKind::ChallengeResolved) + line(EventKind::StoryEventCreated, true, u"w2"_s)).exitCode, 0);
+    const QString token = u"0123456789abcdef0123456789abcdef"_s;
+    QProcess serve;
+    serve.start(QStringLiteral(EVENTDESK_BINARY), {u"serve"_s, u"--db"_s, path, u"--listen"_s, u"127.0.0.1:0"_s,
+                                                  u"--dm-token"_s, token});
+    QTRY_VERIFY_WITH_TIMEOUT(serve.canReadLine(), 10000);
+    const QByteArray listening = serve.readLine().trimmed();
+    QVERIFY2(listening.startsWith("eventdesk: listening on ws://127.0.0.1:"), listening);
+    const QString hostPort = QString::fromLatin1(listening.mid(listening.indexOf("ws://") + 5));
+
+    Run r = run({u"replay"_s, u"--listen"_s, hostPort, u"--dm-token"_s, token, u"--from-id"_s, u"1"_s, u"--to-id"_s, u"2"_s});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.contains("replayed 2 events"), r.out);
+    r = run({u"replay"_s, u"--listen"_s, hostPort, u"--dm-token"_s, u"wrong-token-wrong-token"_s, u"--from-id"_s, u"1"_s});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("wrong DM token") && oneClearLine(r.err), r.err);
+    r = run({u"replay"_s, u"--listen"_s, hostPort, u"--dm-token"_s, token, u"--from-id"_s, u"50"_s});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("no events with ids 50"), r.err);
+    serve.terminate();
+    QVERIFY(serve.waitForFinished(10000));
+    QCOMPARE(serve.exitCode(), 0);
+    // Nobody listening: a clear failure, not a hang.
+    r = run({u"replay"_s, u"--listen"_s, hostPort, u"--dm-token"_s, token, u"--from-id"_s, u"1"_s, u"--timeout"_s, u"3"_s});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("cannot reach"), r.err);
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds the .deb and .tar.gz packages into build-package/ and prints their paths.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${EVENTDESK_PACKAGE_DIR:-$root/build-package}
+"$root/installer/install-deps.sh"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+    -DEVENTDESK_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build" --parallel "${EVENTDESK_JOBS:-$(nproc)}" --target eventdesk
+(cd "$build" && cpack -G "DEB;TGZ" >/dev/null)
+ls "$build"/eventdesk_*.deb "$build"/eventdesk-*.tar.gz
