@@ -97,27 +97,6 @@ std::optional<int> queryFrom(CommandParser &p, EventQuery &query, qint64 &toId)
     return std::nullopt;
 }
 
-// Does an event pass the query? (For rows that arrive live in --follow.)
-bool matches(const EventQuery &q, qint64 toId, const StoredEvent &row)
-{
-    if (toId > 0 && row.id > toId)
-        return false;
-    if (!q.kinds.isEmpty() && (!row.event || !q.kinds.contains(row.event->kind())))
-        return false;
-    if (!q.worlds.isEmpty()) {
-        const QString world = row.event ? row.event->worldId() : QString();
-        if (!q.worlds.contains(world))
-            return false;
-    }
-    if (q.createdFrom.isValid() && row.createdAt < q.createdFrom)
-        return false;
-    if (q.createdTo.isValid() && row.createdAt >= q.createdTo)
-        return false;
-    if (!q.text.isEmpty() && !QString::fromUtf8(row.payload).contains(q.text, Qt::CaseInsensitive))
-        return false;
-    return true;
-}
-
 QByteArray tableRow(const StoredEvent &row)
 {
     const QString when = row.createdAt.isValid() ? row.createdAt.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s)
@@ -334,10 +313,13 @@ int tailCommand(const QStringList &args)
     if (!head)
         return fail(head.error().message);
     Subscriber sub(bus.store(), bus.notifier(), {.startAfter = std::max(cursor, head.value())});
+    EventQuery live = query;
+    live.afterId = 0;
+    live.beforeId = toId > 0 ? toId + 1 : 0;
     int exitStatus = ExitOk;
     QObject::connect(&sub, &Subscriber::eventsReceived, &sub, [&](const QList<StoredEvent> &batch) {
         for (const StoredEvent &row : batch) {
-            if (matches(query, toId, row) && !print(row)) {
+            if (live.matches(row) && !print(row)) {
                 QCoreApplication::exit(ExitOk);
                 return;
             }

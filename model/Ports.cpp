@@ -32,6 +32,27 @@ void StoredEvent::decode()
     }
 }
 
+bool EventQuery::matches(const StoredEvent &row) const
+{
+    if (afterId > 0 && row.id <= afterId)
+        return false;
+    if (beforeId > 0 && row.id >= beforeId)
+        return false;
+    if (!kinds.isEmpty() && (!row.event || !kinds.contains(row.event->kind())))
+        return false;
+    if (kinds.isEmpty() && !includeUndecodable && !row.event)
+        return false;
+    if (!worlds.isEmpty() && !worlds.contains(row.event ? row.event->worldId() : QString()))
+        return false;
+    if (createdFrom.isValid() && row.createdAt < createdFrom)
+        return false;
+    if (createdTo.isValid() && row.createdAt >= createdTo)
+        return false;
+    if (!text.isEmpty() && !QString::fromUtf8(row.payload).contains(text, Qt::CaseInsensitive))
+        return false;
+    return true;
+}
+
 std::optional<Error> validate(const AppEvent &event)
 {
     return codec::check(event);

@@ -56,6 +56,9 @@ struct EventQuery {
     bool newestFirst = false;
 
     bool operator==(const EventQuery &) const = default;
+    // The same filter applied to one row in memory (live rows, --follow):
+    // everything but limit and order.
+    bool matches(const StoredEvent &row) const;
 };
 
 class EventStore

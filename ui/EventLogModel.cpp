@@ -245,28 +245,10 @@ void EventLogModel::jumpTo(qint64 id)
     reload(id);
 }
 
-bool EventLogModel::matches(const StoredEvent &row) const
-{
-    const EventQuery &q = m_query;
-    if (!q.kinds.isEmpty() && (!row.event || !q.kinds.contains(row.event->kind())))
-        return false;
-    if (q.kinds.isEmpty() && !q.includeUndecodable && !row.event)
-        return false;
-    if (!q.worlds.isEmpty() && !q.worlds.contains(row.event ? row.event->worldId() : QString()))
-        return false;
-    if (q.createdFrom.isValid() && row.createdAt < q.createdFrom)
-        return false;
-    if (q.createdTo.isValid() && row.createdAt >= q.createdTo)
-        return false;
-    if (!q.text.isEmpty() && !QString::fromUtf8(row.payload).contains(q.text, Qt::CaseInsensitive))
-        return false;
-    return true;
-}
-
 void EventLogModel::onLive(const QList<StoredEvent> &events)
 {
     for (const StoredEvent &e : events) {
-        if (matches(e))
+        if (m_query.matches(e))
             m_pendingLive.append(e);
     }
     if (!m_pendingLive.isEmpty() && !m_coalesce.isActive())

@@ -63,7 +63,6 @@ private:
     void reload(qint64 aroundId = 0);
     void onLive(const QList<StoredEvent> &events);
     void flushLive();
-    bool matches(const StoredEvent &row) const;
     void recount();
 
     EventStore &m_store;
