@@ -2,6 +2,7 @@
 # Installs what the tests need, builds everything, starts a throw-away
 # redis-server on 127.0.0.1, runs every CTest suite, then the fuzzers for a
 # bounded time. Exits non-zero on any failure. Prints ctest's summary.
+# Then the .deb is built and its installed binary smoke-tested.
 #   EVENTDESK_FUZZ_SECONDS  seconds per fuzz target (default 60; 0 skips fuzzing)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +33,8 @@ fi
 
 status=0
 (cd "$build" && ctest --output-on-failure --timeout 600 -j"${EVENTDESK_TEST_JOBS:-2}") || status=1
+
+"$root/installer/package-smoke.sh" || status=1
 
 if [ "${EVENTDESK_FUZZ_SECONDS:-60}" != "0" ]; then
     "$root/installer/fuzz.sh" || status=1
