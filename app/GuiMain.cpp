@@ -39,7 +39,8 @@ public:
         d->m_server = std::make_unique<SessionServer>(d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
                                                       d->m_bus->sqlite(), session);
         d->m_window = std::make_unique<MainWindow>(MainWindowDeps{d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
-                                                                  d->m_bus->sqlite(), d->m_server.get(), d->m_bus->location()});
+                                                                  d->m_bus->sqlite(), d->m_server.get(), d->m_bus->location(),
+                                                                  d->m_projector.get()});
         return d;
     }
     MainWindow *window() const { return m_window.get(); }

@@ -4,6 +4,7 @@
 #include "EventLogModel.h"
 #include "MainWindow.h"
 #include "Producers.h"
+#include "Projector.h"
 #include "SessionPanel.h"
 #include "SessionServer.h"
 #include "SqliteEventStore.h"
@@ -46,6 +47,7 @@ private:
     std::unique_ptr<BusNotifier> m_notifier;
     std::unique_ptr<StoreEventBus> m_bus;
     std::unique_ptr<SessionServer> m_server;
+    std::unique_ptr<Projector> m_projector;
     std::unique_ptr<MainWindow> m_window;
 };
 
@@ -89,7 +91,11 @@ void TestMainWindow::initTestCase()
     config.joinCode = u"RAVEN7K3"_s;
     config.dmToken = u"0123456789abcdef0123456789abcdef"_s;
     m_server = std::make_unique<SessionServer>(*m_store, *m_bus, *m_notifier, m_store.get(), config);
-    m_window = std::make_unique<MainWindow>(MainWindowDeps{*m_store, *m_bus, *m_notifier, m_store.get(), m_server.get(), o.path});
+    m_projector = std::make_unique<Projector>(*m_store, *m_notifier, *m_store);
+    m_projector->start();
+    QTRY_VERIFY(m_projector->cursor() > 100);
+    m_window = std::make_unique<MainWindow>(MainWindowDeps{*m_store, *m_bus, *m_notifier, m_store.get(), m_server.get(), o.path,
+                                                           m_projector.get()});
     m_window->resize(1400, 820);
     m_window->show();
     QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));

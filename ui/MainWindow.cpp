@@ -2,6 +2,7 @@
 
 #include "DetailPane.h"
 #include "EventLogModel.h"
+#include "InsightPanel.h"
 #include "Logging.h"
 #include "SessionPanel.h"
 #include "SessionServer.h"
@@ -24,6 +25,7 @@
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
+#include <QSystemTrayIcon>
 #include <QTableView>
 #include <QTimer>
 #include <QToolBar>
@@ -106,6 +108,21 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     auditDock->setObjectName(u"auditDock"_s);
     auditDock->setWidget(m_audit);
     addDockWidget(Qt::RightDockWidgetArea, auditDock);
+    if (deps.projector) {
+        auto *insightDock = new QDockWidget(tr("Insight"), this);
+        insightDock->setObjectName(u"insightDock"_s);
+        insightDock->setWidget(new InsightPanel(*deps.projector, deps.store, this));
+        addDockWidget(Qt::RightDockWidgetArea, insightDock);
+        tabifyDockWidget(auditDock, insightDock);
+        insightDock->raise();
+    }
+    // Desktop notifications for what the DM must not miss (failed jobs by default).
+    m_notifyKinds = {EventKind::GenerationBatchFailed, EventKind::SuggestionFailed};
+    if (QSystemTrayIcon::isSystemTrayAvailable()) {
+        m_tray = new QSystemTrayIcon(windowIcon(), this);
+        m_tray->setToolTip(tr("EventDesk"));
+        m_tray->show();
+    }
 
     statusBar()->addWidget(m_statusDb, 1);
     statusBar()->addPermanentWidget(m_statusRate);
@@ -132,6 +149,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
             m_recentArrivals.append(now);
         if (isFollowing())
             m_view->scrollToBottom();
+        notifyAbout(rows);
         updateStatus();
     });
     connect(m_model, &EventLogModel::loaded, this, [this] {
@@ -448,6 +466,17 @@ void MainWindow::viewAs(const QString &role, const QString &world)
     m_viewingAs->setText(tr("Viewing as a %1 of world %2 sees it. Select no client and press View as to go back.").arg(role, world));
     m_viewingAs->setVisible(true);
     m_model->setQuery(q);
+}
+
+void MainWindow::notifyAbout(int newRows)
+{
+    if (!m_tray)
+        return;
+    for (int r = std::max(0, m_model->rowCount() - newRows); r < m_model->rowCount(); ++r) {
+        const StoredEvent *e = m_model->eventAt(r);
+        if (e && e->event && m_notifyKinds.contains(e->event->kind()))
+            m_tray->showMessage(e->eventType, e->event->summary(), QSystemTrayIcon::Warning, 8000);
+    }
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

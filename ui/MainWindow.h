@@ -14,11 +14,13 @@ class QLineEdit;
 class QTableView;
 class QToolButton;
 class QListWidget;
+class QSystemTrayIcon;
 
 namespace eventdesk {
 
 class DetailPane;
 class EventLogModel;
+class Projector;
 class SessionPanel;
 class SessionServer;
 class SqliteEventStore;
@@ -30,6 +32,7 @@ struct MainWindowDeps {
     SqliteEventStore *book = nullptr;  // challenges and audit log, when the store is SQLite
     SessionServer *server = nullptr;
     QString location;
+    Projector *projector = nullptr;    // the insight panel, when projections run
 };
 
 class MainWindow final : public QMainWindow
@@ -88,6 +91,9 @@ private:
     QLabel *m_viewingAs;
     QList<qint64> m_recentArrivals;  // ms timestamps of live rows, for events per minute
     QTimer *m_filterDelay;
+    QSystemTrayIcon *m_tray = nullptr;
+    QList<EventKind> m_notifyKinds;   // desktop notifications for these
+    void notifyAbout(int newRows);
 };
 
 } // namespace eventdesk
