@@ -6,6 +6,7 @@
 #include "BusSetup.h"
 
 #include <QCommandLineParser>
+#include <QFuture>
 #include <QStringList>
 
 #include <functional>
@@ -47,6 +48,14 @@ private:
     QCommandLineParser m_parser;
     QCommandLineOption m_help;
 };
+
+// Waits for a future of the store (its worker thread resolves it).
+template <typename T>
+T wait(QFuture<T> f)
+{
+    f.waitForFinished();
+    return f.result();
+}
 
 int fail(const QString &message);        // "eventdesk: message" on stderr, returns ExitFailure
 int usage(const QString &message);       // the same, returns ExitUsage

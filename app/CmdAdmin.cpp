@@ -15,15 +15,6 @@ using namespace Qt::StringLiterals;
 
 namespace eventdesk::app {
 
-namespace {
-template <typename T>
-T wait(QFuture<T> f)
-{
-    f.waitForFinished();
-    return f.result();
-}
-} // namespace
-
 int statsCommand(const QStringList &args)
 {
     CommandParser p(u"stats"_s, u"Counts per type and world, recent rates and challenge success."_s);

@@ -107,12 +107,6 @@ QByteArray tableRow(const StoredEvent &row)
         .arg(summary).toUtf8();
 }
 
-template <typename T>
-T wait(QFuture<T> f)
-{
-    f.waitForFinished();
-    return f.result();
-}
 
 // Reads standard input or a file line by line.
 class LineSource

@@ -633,49 +633,38 @@ QFuture<Result<qint64>> SqliteEventStore::headId()
 
 QFuture<Result<int>> SqliteEventStore::markProcessed(const QList<qint64> &ids, bool processed)
 {
-    auto changed = std::make_shared<int>(0);
-    return write([ids, processed, changed](SqliteConnection &conn) -> std::optional<Error> {
-               QSqlQuery q(conn.database());
-               if (!q.prepare(u"UPDATE app_events SET processed = ?, processed_at = ? WHERE id = ? AND processed != ?"_s))
-                   return conn.lastError(q, u"cannot mark events"_s);
-               const QVariant at = processed ? QVariant(timestamp::now()) : QVariant(QMetaType(QMetaType::QString));
-               for (qint64 id : ids) {
-                   q.addBindValue(processed ? 1 : 0);
-                   q.addBindValue(at);
-                   q.addBindValue(id);
-                   q.addBindValue(processed ? 1 : 0);
-                   if (!q.exec())
-                       return conn.lastError(q, u"cannot mark events"_s);
-                   *changed += q.numRowsAffected();
-               }
-               q.finish();
-               return std::nullopt;
-           })
-        .then([changed](const Result<bool> &r) -> Result<int> {
-            if (!r)
-                return r.error();
-            return *changed;
-        });
+    return writeValue<int>([ids, processed](SqliteConnection &conn) -> Result<int> {
+        QSqlQuery q(conn.database());
+        if (!q.prepare(u"UPDATE app_events SET processed = ?, processed_at = ? WHERE id = ? AND processed != ?"_s))
+            return conn.lastError(q, u"cannot mark events"_s);
+        const QVariant at = processed ? QVariant(timestamp::now()) : QVariant(QMetaType(QMetaType::QString));
+        int changed = 0;
+        for (qint64 id : ids) {
+            q.addBindValue(processed ? 1 : 0);
+            q.addBindValue(at);
+            q.addBindValue(id);
+            q.addBindValue(processed ? 1 : 0);
+            if (!q.exec())
+                return conn.lastError(q, u"cannot mark events"_s);
+            changed += q.numRowsAffected();
+        }
+        q.finish();
+        return changed;
+    });
 }
 
 QFuture<Result<qint64>> SqliteEventStore::loadCursor(const QString &name)
 {
     // Through the writer's queue, so that a cursor saved just before (by a
     // subscriber that stopped) is what the next one reads.
-    auto id = std::make_shared<qint64>(0);
-    return write([name, id](SqliteConnection &conn) -> std::optional<Error> {
-               QSqlQuery q(conn.database());
-               if (!conn.prepareAndExec(q, u"SELECT last_id FROM eventdesk_cursors WHERE name = ?"_s, {name}))
-                   return conn.lastError(q, u"cannot read the cursor of %1"_s.arg(name));
-               *id = q.next() ? q.value(0).toLongLong() : 0;
-               q.finish();
-               return std::nullopt;
-           })
-        .then([id](const Result<bool> &r) -> Result<qint64> {
-            if (!r)
-                return r.error();
-            return *id;
-        });
+    return writeValue<qint64>([name](SqliteConnection &conn) -> Result<qint64> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT last_id FROM eventdesk_cursors WHERE name = ?"_s, {name}))
+            return conn.lastError(q, u"cannot read the cursor of %1"_s.arg(name));
+        const qint64 id = q.next() ? q.value(0).toLongLong() : 0;
+        q.finish();
+        return id;
+    });
 }
 
 QFuture<Result<bool>> SqliteEventStore::saveCursor(const QString &name, qint64 lastId)
@@ -735,21 +724,15 @@ QFuture<Result<BusStatistics>> SqliteEventStore::statistics()
 
 QFuture<Result<qint64>> SqliteEventStore::audit(const QString &actor, const QString &action, const QString &detail)
 {
-    auto id = std::make_shared<qint64>(0);
-    return write([=](SqliteConnection &conn) -> std::optional<Error> {
-               QSqlQuery q(conn.database());
-               if (!conn.prepareAndExec(q, u"INSERT INTO eventdesk_audit(at, actor, action, detail) VALUES(?, ?, ?, ?)"_s,
-                                        {timestamp::now(), actor, action, detail}))
-                   return conn.lastError(q, u"cannot write the audit log"_s);
-               *id = q.lastInsertId().toLongLong();
-               q.finish();
-               return std::nullopt;
-           })
-        .then([id](const Result<bool> &r) -> Result<qint64> {
-            if (!r)
-                return r.error();
-            return *id;
-        });
+    return writeValue<qint64>([=](SqliteConnection &conn) -> Result<qint64> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"INSERT INTO eventdesk_audit(at, actor, action, detail) VALUES(?, ?, ?, ?)"_s,
+                                 {timestamp::now(), actor, action, detail}))
+            return conn.lastError(q, u"cannot write the audit log"_s);
+        const qint64 id = q.lastInsertId().toLongLong();
+        q.finish();
+        return id;
+    });
 }
 
 QFuture<Result<QList<AuditEntry>>> SqliteEventStore::auditLog(int limit, qint64 beforeId)

@@ -107,6 +107,9 @@ public:
     // A returned Error rolls back. For projections and retention in bus/.
     using WriteFn = std::function<std::optional<Error>(SqliteConnection &)>;
     QFuture<Result<bool>> write(WriteFn fn);
+    // The same, for a write that produces a value (an id, a count).
+    template <typename T>
+    QFuture<Result<T>> writeValue(std::function<Result<T>(SqliteConnection &)> fn);
     // Runs fn(connection) on the reader thread.
     template <typename T>
     QFuture<Result<T>> read(std::function<Result<T>(SqliteConnection &)> fn);
@@ -130,6 +133,21 @@ private:
 #include "WorkerThread.h"
 
 namespace eventdesk {
+
+template <typename T>
+QFuture<Result<T>> SqliteEventStore::writeValue(std::function<Result<T>(SqliteConnection &)> fn)
+{
+    auto value = std::make_shared<Result<T>>();
+    return write([fn = std::move(fn), value](SqliteConnection &conn) -> std::optional<Error> {
+               *value = fn(conn);
+               return value->ok() ? std::nullopt : std::optional<Error>(value->error());
+           })
+        .then([value](const Result<bool> &written) -> Result<T> {
+            if (!written)
+                return written.error();
+            return *value;
+        });
+}
 
 template <typename T>
 QFuture<Result<T>> SqliteEventStore::read(std::function<Result<T>(SqliteConnection &)> fn)
