@@ -7,6 +7,7 @@ Usage: session_client_test.py path/to/eventdesk"""
 import asyncio
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -175,6 +176,43 @@ async def main(url, challenge_id):
     check(True, "a localhost Origin is accepted")
 
 
+async def tls_session(url):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # a self-signed certificate made for this test
+    async with websockets.connect(url, ssl=ctx) as ws:
+        await ws.send(json.dumps({"type": "Join", "role": "player", "world_id": "w1", "name": "Tess", "join_code": JOIN_CODE}))
+        joined = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        await ws.send(json.dumps({"type": "Ping", "nonce": "tls"}))
+        pong = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    check(joined["type"] == "Joined" and pong == {"type": "Pong", "nonce": "tls"}, "wss:// works with --tls-cert/--tls-key")
+    try:
+        plain = await websockets.connect(url.replace("wss://", "ws://"), open_timeout=5)
+        await plain.close()
+        check(False, "plain ws:// to a wss:// server is refused")
+    except Exception:
+        check(True, "plain ws:// to a wss:// server is refused")
+
+
+def run_tls(tmp):
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                           "-days", "1", "-subj", "/CN=localhost"], capture_output=True)
+    if made.returncode != 0:
+        check(False, "openssl made a test certificate")
+        return
+    server = subprocess.Popen([EVENTDESK, "serve", "--db", os.path.join(tmp, "tls.db"), "--listen", "127.0.0.1:0",
+                               "--join-code", JOIN_CODE, "--tls-cert", cert, "--tls-key", key],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = server.stdout.readline().strip()
+        check(line.startswith("eventdesk: listening on wss://127.0.0.1:"), f"serve with TLS says wss ({line})")
+        asyncio.run(asyncio.wait_for(tls_session(line.split(" on ", 1)[1]), 60))
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def run():
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "session.db")
@@ -191,6 +229,7 @@ def run():
         finally:
             server.terminate()
             check(server.wait(10) == 0, "serve stops cleanly on SIGTERM")
+        run_tls(tmp)
     print(f"Totals: {passes} passed, {failures} failed")
     return 1 if failures else 0
 
