@@ -84,6 +84,26 @@ std::optional<qint64> CommandParser::integer(const QString &name, qint64 fallbac
     return v;
 }
 
+std::optional<qint64> parseSpan(QStringView text, QStringView units, bool bareIsSeconds)
+{
+    text = text.trimmed();
+    qsizetype digits = 0;
+    while (digits < text.size() && text.at(digits).isDigit())
+        ++digits;
+    if (digits == 0)
+        return std::nullopt;
+    bool ok = false;
+    const qint64 n = text.first(digits).toLongLong(&ok);
+    const QStringView unit = text.sliced(digits).trimmed();
+    if (!ok || unit.size() > 1 || (unit.isEmpty() && !bareIsSeconds) || (!unit.isEmpty() && !units.contains(unit.at(0))))
+        return std::nullopt;
+    const QChar u = unit.isEmpty() ? u's' : unit.at(0);
+    const qint64 scale = u == u's' ? 1 : u == u'm' ? 60 : u == u'h' ? 3600 : 86400;
+    if (n > std::numeric_limits<qint64>::max() / (scale * 1000))
+        return std::nullopt;
+    return n * scale;
+}
+
 int fail(const QString &message)
 {
     std::fprintf(stderr, "eventdesk: %s\n", message.toLocal8Bit().constData());

@@ -57,6 +57,10 @@ T wait(QFuture<T> f)
     return f.result();
 }
 
+// "30s", "5m", "2h", "7d" → seconds, with only the units in `units` allowed;
+// a bare number counts as seconds when bareIsSeconds. nullopt if it is not one.
+std::optional<qint64> parseSpan(QStringView text, QStringView units, bool bareIsSeconds = false);
+
 int fail(const QString &message);        // "eventdesk: message" on stderr, returns ExitFailure
 int usage(const QString &message);       // the same, returns ExitUsage
 void printOut(const QByteArray &bytes);  // stdout, unbuffered enough for pipes

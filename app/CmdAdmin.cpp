@@ -5,7 +5,6 @@
 #include "Timestamp.h"
 
 #include <QFileInfo>
-#include <QRegularExpression>
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -157,13 +156,10 @@ int pruneCommand(const QStringList &args)
 
     PruneOptions options;
     if (parser.isSet(olderOption)) {
-        static const QRegularExpression age(u"^(\\d+)\\s*(m|h|d)$"_s);
-        const auto m = age.match(parser.value(olderOption).trimmed());
-        if (!m.hasMatch())
+        const auto age = parseSpan(parser.value(olderOption), u"mhd");
+        if (!age)
             return usage(u"--older-than must look like 30d, 12h or 90m, not '%1'"_s.arg(parser.value(olderOption).left(30)));
-        const qint64 n = m.captured(1).toLongLong();
-        const QChar unit = m.captured(2).at(0);
-        options.cutoff = QDateTime::currentDateTimeUtc().addSecs(-(unit == u'm' ? n * 60 : unit == u'h' ? n * 3600 : n * 86400));
+        options.cutoff = QDateTime::currentDateTimeUtc().addSecs(-*age);
     } else {
         options.cutoff = timestamp::parse(parser.value(beforeOption));
         if (!options.cutoff.isValid())

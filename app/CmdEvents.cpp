@@ -39,14 +39,8 @@ void addFilterOptions(CommandParser &p)
 
 QDateTime parseTime(const QString &text)
 {
-    static const QRegularExpression relative(u"^(\\d+)\\s*(s|m|h|d)$"_s);
-    const auto m = relative.match(text.trimmed());
-    if (m.hasMatch()) {
-        const qint64 n = m.captured(1).toLongLong();
-        const QChar unit = m.captured(2).at(0);
-        const qint64 secs = unit == u's' ? n : unit == u'm' ? n * 60 : unit == u'h' ? n * 3600 : n * 86400;
-        return QDateTime::currentDateTimeUtc().addSecs(-secs);
-    }
+    if (const auto ago = parseSpan(text, u"smhd"))
+        return QDateTime::currentDateTimeUtc().addSecs(-*ago);
     return timestamp::parse(text);
 }
 

@@ -6,7 +6,6 @@
 
 #include <QCoreApplication>
 #include <QRandomGenerator>
-#include <QRegularExpression>
 #include <QTimer>
 #include <QUuid>
 
@@ -66,12 +65,10 @@ int simulateCommand(const QStringList &args)
     const double failureRate = parser.isSet(failOption) ? parser.value(failOption).toDouble(&ok) : 0.1;
     if (!ok || failureRate < 0 || failureRate > 1)
         return usage(u"--failure-rate must be between 0 and 1"_s);
-    static const QRegularExpression durationRe(u"^(\\d+)\\s*(s|m|h)?$"_s);
-    const auto dm = durationRe.match(parser.isSet(durationOption) ? parser.value(durationOption).trimmed() : u"30s"_s);
-    if (!dm.hasMatch())
+    const auto duration = parseSpan(parser.isSet(durationOption) ? parser.value(durationOption) : u"30s"_s, u"smh", true);
+    if (!duration)
         return usage(u"--duration must look like 30s, 5m or 1h"_s);
-    const QString unit = dm.captured(2);
-    const qint64 durationMs = dm.captured(1).toLongLong() * (unit == u"h"_s ? 3600000 : unit == u"m"_s ? 60000 : 1000);
+    const qint64 durationMs = *duration * 1000;
     QStringList worlds = parser.values(worldOption);
     if (worlds.isEmpty())
         worlds = {u"w1"_s};
