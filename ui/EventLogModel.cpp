@@ -40,12 +40,16 @@ EventLogModel::EventLogModel(EventStore &store, Notifier &notifier, QObject *par
     m_coalesce.setSingleShot(true);
     m_coalesce.setInterval(0);  // one insert per event-loop turn
     connect(&m_coalesce, &QTimer::timeout, this, &EventLogModel::flushLive);
-    // Live rows: everything after what is on disk when the model starts.
-    QFuture<Result<qint64>> head = store.headId();
-    head.waitForFinished();
-    m_live = std::make_unique<Subscriber>(store, notifier, Subscriber::Options{.startAfter = head.result() ? head.result().value() : 0});
-    connect(m_live.get(), &Subscriber::eventsReceived, this, &EventLogModel::onLive);
-    m_live->start();
+    // Live rows: everything after what is on disk when the model starts. The
+    // head is asked for before the first page, on the same reader thread, so
+    // the subscriber starts before that page arrives and misses nothing; the
+    // GUI thread does not wait for either.
+    Notifier *wakes = &notifier;
+    store.headId().then(this, [this, wakes](const Result<qint64> &head) {
+        m_live = std::make_unique<Subscriber>(m_store, *wakes, Subscriber::Options{.startAfter = head ? head.value() : 0});
+        connect(m_live.get(), &Subscriber::eventsReceived, this, &EventLogModel::onLive);
+        m_live->start();
+    });
     reload();
 }
 
@@ -176,9 +180,13 @@ void EventLogModel::reload(qint64 aroundId)
         m_rows = r.value();
         std::reverse(m_rows.begin(), m_rows.end());
         m_hasOlder = m_rows.size() >= m_pageSize;
-        m_pendingLive.clear();
+        // Live rows that arrived while the page was read: keep the ones it
+        // missed (flushLive drops what the page already has).
+        m_pendingLive.removeIf([this](const StoredEvent &e) { return !m_query.matches(e); });
         endResetModel();
         Q_EMIT loaded();
+        if (!m_pendingLive.isEmpty())
+            m_coalesce.start();
         if (aroundId > 0)
             Q_EMIT jumped(rowOfId(aroundId));
     });
