@@ -75,6 +75,7 @@ private Q_SLOTS:
     void tailFollowSeesAnotherProcess();
     void simulatePlaysASession();
     void replayThroughARunningServer();
+    void serveWithBadTlsFiles();
 };
 
 void TestCli::versionAndHelp()
@@ -120,6 +121,7 @@ void TestCli::badUsage_data()
     QTest::newRow("challenge add incomplete") << QStringList{u"challenge"_s, u"add"_s, u"--world"_s, u"w1"_s} << QByteArray("needs --world, --name and --difficulty");
     QTest::newRow("difficulty out of range") << QStringList{u"challenge"_s, u"add"_s, u"--world"_s, u"w"_s, u"--name"_s, u"n"_s, u"--difficulty"_s, u"99"_s} << QByteArray("--difficulty must be a whole number from 1 to 40");
     QTest::newRow("serve bad listen") << QStringList{u"serve"_s, u"--listen"_s, u"nowhere"_s} << QByteArray("--listen must be HOST:PORT");
+    QTest::newRow("tls cert without key") << QStringList{u"serve"_s, u"--tls-cert"_s, u"c.pem"_s} << QByteArray("--tls-cert and --tls-key go together");
     QTest::newRow("replay without range") << QStringList{u"replay"_s} << QByteArray("--from-id");
     QTest::newRow("simulate bad rate") << QStringList{u"simulate"_s, u"--rate"_s, u"-1"_s} << QByteArray("--rate");
     QTest::newRow("publish json and file") << QStringList{u"publish"_s, u"--json"_s, u"{}"_s, u"file.jsonl"_s} << QByteArray("not both");
@@ -366,6 +368,23 @@ void TestCli::replayThroughARunningServer()
     r = run({u"replay"_s, u"--listen"_s, hostPort, u"--dm-token"_s, token, u"--from-id"_s, u"1"_s, u"--timeout"_s, u"3"_s});
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("cannot reach"), r.err);
+}
+
+void TestCli::serveWithBadTlsFiles()
+{
+    const QString missing = m_dir.filePath(u"no-such-cert.pem"_s);
+    Run r = run({u"serve"_s, u"--db"_s, db(u"tls.db"_s), u"--listen"_s, u"127.0.0.1:0"_s, u"--tls-cert"_s, missing,
+                 u"--tls-key"_s, missing});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("cannot read the TLS certificate") && oneClearLine(r.err), r.err);
+    QFile junk(m_dir.filePath(u"junk.pem"_s));
+    QVERIFY(junk.open(QIODevice::WriteOnly));
+    junk.write("-----BEGIN CERTIFICATE-----\nnot really\n-----END CERTIFICATE-----\n");
+    junk.close();
+    r = run({u"serve"_s, u"--db"_s, db(u"tls.db"_s), u"--listen"_s, u"127.0.0.1:0"_s, u"--tls-cert"_s, junk.fileName(),
+             u"--tls-key"_s, junk.fileName()});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("not valid PEM") && oneClearLine(r.err), r.err);
 }
 
 QTEST_GUILESS_MAIN(TestCli)
