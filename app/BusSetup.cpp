@@ -2,7 +2,6 @@
 
 #include <QDir>
 #include <QStandardPaths>
-#include <QUrl>
 
 using namespace Qt::StringLiterals;
 
@@ -15,8 +14,17 @@ QString defaultDatabasePath()
 
 Result<std::unique_ptr<LocalBus>> LocalBus::open(const BusConfig &config)
 {
-    if (!config.busUrl.isEmpty() && !config.busUrl.startsWith("sqlite"_L1))
-        return Error{ErrorCode::Usage, u"bus"_s, u"unsupported --bus %1 (this build knows sqlite)"_s.arg(config.busUrl)};
+    const bool onRedis = config.busUrl.startsWith("redis"_L1, Qt::CaseInsensitive);
+    if (!config.busUrl.isEmpty() && !onRedis && config.busUrl != "sqlite"_L1 && !config.busUrl.startsWith("sqlite:"_L1))
+        return Error{ErrorCode::Usage, u"bus"_s,
+                     u"unsupported --bus %1 (use sqlite, or redis://[:password@]host:port/db?stream=NAME)"_s.arg(config.busUrl)};
+    std::optional<RedisEndpoint> endpoint;
+    if (onRedis) {
+        Result<RedisEndpoint> parsed = RedisEndpoint::parse(config.busUrl);
+        if (!parsed)
+            return parsed.error();
+        endpoint = parsed.value();
+    }
 
     SqliteOptions options;
     options.path = config.databasePath;
@@ -28,12 +36,22 @@ Result<std::unique_ptr<LocalBus>> LocalBus::open(const BusConfig &config)
     options.dataVersionPollMs = config.dataVersionPollMs;
 
     std::unique_ptr<LocalBus> bus(new LocalBus);
-    bus->m_store = std::make_unique<SqliteEventStore>(options);
-    if (Result<bool> opened = bus->m_store->openAndWait(); !opened)
-        return opened.error();
     bus->m_notifier = std::make_unique<BusNotifier>(config.fallbackPollMs);
-    QObject::connect(bus->m_store.get(), &SqliteEventStore::externalRowsDetected, bus->m_notifier.get(),
-                     &BusNotifier::externalRowsDetected);
+    bus->m_sqlite = std::make_unique<SqliteEventStore>(options);
+    if (Result<bool> opened = bus->m_sqlite->openAndWait(); !opened)
+        return opened.error();
+    if (endpoint) {
+        bus->m_redis = std::make_unique<RedisEventStore>(*endpoint);
+        if (Result<bool> opened = bus->m_redis->openAndWait(); !opened)
+            return opened.error();
+        QObject::connect(bus->m_redis.get(), &RedisEventStore::externalRowsDetected, bus->m_notifier.get(),
+                         &BusNotifier::externalRowsDetected);
+        bus->m_store = bus->m_redis.get();
+    } else {
+        QObject::connect(bus->m_sqlite.get(), &SqliteEventStore::externalRowsDetected, bus->m_notifier.get(),
+                         &BusNotifier::externalRowsDetected);
+        bus->m_store = bus->m_sqlite.get();
+    }
     bus->m_bus = std::make_unique<StoreEventBus>(*bus->m_store, *bus->m_notifier);
     return bus;
 }

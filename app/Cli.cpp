@@ -12,7 +12,7 @@ namespace eventdesk::app {
 
 namespace {
 const QCommandLineOption dbOption(u"db"_s, u"The SQLite database to use (default: EventDesk's own)."_s, u"path"_s);
-const QCommandLineOption busOption(u"bus"_s, u"The bus backend; this build has sqlite (the database) only."_s, u"url"_s);
+const QCommandLineOption busOption(u"bus"_s, u"The bus: sqlite (the database, default) or redis://[:password@]host:port/db?stream=NAME."_s, u"url"_s);
 const QCommandLineOption listenOption(u"listen"_s, u"Session server address (default 127.0.0.1:7878)."_s, u"host:port"_s);
 const QCommandLineOption joinCodeOption(u"join-code"_s, u"The players' join code."_s, u"code"_s);
 const QCommandLineOption dmTokenOption(u"dm-token"_s, u"The DM token (or EVENTDESK_DM_TOKEN)."_s, u"token"_s);

@@ -1,0 +1,711 @@
+#include "RedisEventStore.h"
+
+#include "EventCodec.h"
+#include "Logging.h"
+#include "RedisClient.h"
+#include "Timestamp.h"
+#include "WorkerThread.h"
+
+#include <QCryptographicHash>
+#include <QPromise>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk {
+
+namespace {
+
+// Appends rows atomically. KEYS: stream, seq, worlds, forward cursors.
+// ARGV: maxlen ('0': none), forward source ('' : none), then per row:
+// type, payload, created_at, world, source id. Returns the new ids.
+// The counter never goes behind the stream, so an XADD cannot fail half way.
+constexpr char AppendScript[] = R"lua(
+local stream, seqkey = KEYS[1], KEYS[2]
+local source = ARGV[2]
+local cursor = 0
+if source ~= '' then cursor = tonumber(redis.call('HGET', KEYS[4], source) or '0') end
+local base = tonumber(redis.call('GET', seqkey) or '0')
+local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+if last[1] then
+  local lastid = tonumber(string.match(last[1][1], '^(%d+)'))
+  if lastid and lastid > base then base = lastid end
+end
+local ids = {}
+local moved = cursor
+for o = 3, #ARGV, 5 do
+  local src = tonumber(ARGV[o + 4])
+  if source == '' or src > moved then
+    base = base + 1
+    local id = string.format('%d-0', base)
+    if ARGV[1] ~= '0' then
+      redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], id, 'type', ARGV[o], 'payload', ARGV[o + 1], 'created_at', ARGV[o + 2])
+    else
+      redis.call('XADD', stream, id, 'type', ARGV[o], 'payload', ARGV[o + 1], 'created_at', ARGV[o + 2])
+    end
+    if ARGV[o + 3] ~= '' then redis.call('SADD', KEYS[3], ARGV[o + 3]) end
+    ids[#ids + 1] = base
+    if source ~= '' then moved = src end
+  end
+end
+redis.call('SET', seqkey, string.format('%d', base))
+if moved > cursor then redis.call('HSET', KEYS[4], source, string.format('%d', moved)) end
+return ids
+)lua";
+
+// A window of entries and their processed_at. KEYS: stream, processed.
+// ARGV: 'fwd' or 'rev', start, end, count.
+constexpr char RangeScript[] = R"lua(
+local e
+if ARGV[1] == 'rev' then
+  e = redis.call('XREVRANGE', KEYS[1], ARGV[2], ARGV[3], 'COUNT', ARGV[4])
+else
+  e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[3], 'COUNT', ARGV[4])
+end
+local p = {}
+if #e > 0 and redis.call('HLEN', KEYS[2]) > 0 then
+  local ids = {}
+  for i, x in ipairs(e) do ids[i] = string.match(x[1], '^(%d+)') end
+  p = redis.call('HMGET', KEYS[2], unpack(ids))
+end
+return {e, p}
+)lua";
+
+// The last id: the newest entry, or the counter when the stream is empty.
+constexpr char HeadScript[] = R"lua(
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if last[1] then return tonumber(string.match(last[1][1], '^(%d+)')) end
+return tonumber(redis.call('GET', KEYS[2]) or '0')
+)lua";
+
+// KEYS: stream, processed. ARGV: '1' or '0', processed_at, ids… Returns rows changed.
+constexpr char MarkScript[] = R"lua(
+local changed = 0
+for i = 3, #ARGV do
+  local id = ARGV[i] .. '-0'
+  if #redis.call('XRANGE', KEYS[1], id, id) > 0 then
+    if ARGV[1] == '1' then
+      changed = changed + redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[2])
+    else
+      changed = changed + redis.call('HDEL', KEYS[2], ARGV[i])
+    end
+  end
+end
+return changed
+)lua";
+
+// A subscriber's cursor is its consumer group's last-delivered id. KEYS: stream. ARGV: name, id.
+constexpr char SaveCursorScript[] = R"lua(
+local id = ARGV[2] .. '-0'
+local r = redis.pcall('XGROUP', 'SETID', KEYS[1], ARGV[1], id)
+if type(r) == 'table' and r.err then
+  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], id, 'MKSTREAM')
+end
+return 1
+)lua";
+
+// Deletes the entries up to an id and their processed marks. KEYS: stream, processed. ARGV: id.
+constexpr char TrimScript[] = R"lua(
+local n = redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d-0', tonumber(ARGV[1]) + 1))
+if redis.call('HLEN', KEYS[2]) > 0 then
+  local gone = {}
+  for _, k in ipairs(redis.call('HKEYS', KEYS[2])) do
+    if tonumber(k) <= tonumber(ARGV[1]) then gone[#gone + 1] = k end
+    if #gone == 1000 then redis.call('HDEL', KEYS[2], unpack(gone)); gone = {} end
+  end
+  if #gone > 0 then redis.call('HDEL', KEYS[2], unpack(gone)) end
+end
+return n
+)lua";
+
+struct Script {
+    const char *body;
+    QByteArray sha;
+};
+
+Script script(const char *body)
+{
+    return Script{body, QCryptographicHash::hash(QByteArray(body), QCryptographicHash::Sha1).toHex()};
+}
+
+const Script &appendScript() { static const Script s = script(AppendScript); return s; }
+const Script &rangeScript() { static const Script s = script(RangeScript); return s; }
+const Script &headScript() { static const Script s = script(HeadScript); return s; }
+const Script &markScript() { static const Script s = script(MarkScript); return s; }
+const Script &saveCursorScript() { static const Script s = script(SaveCursorScript); return s; }
+const Script &trimScript() { static const Script s = script(TrimScript); return s; }
+
+// "123-0" → 123; entries someone else added with automatic ids parse as their time part.
+qint64 entryNumber(const QByteArray &entryId)
+{
+    const qsizetype dash = entryId.indexOf('-');
+    return (dash < 0 ? entryId : entryId.left(dash)).toLongLong();
+}
+
+Error malformed(const char *what)
+{
+    return Error{ErrorCode::Storage, {}, u"Redis sent an unexpected reply to %1"_s.arg(QLatin1StringView(what))};
+}
+
+// One stream entry [id, [field, value, …]] as a row.
+StoredEvent toStoredEvent(const RedisReply &entry, const RedisReply *processedAt)
+{
+    StoredEvent e;
+    if (entry.elements.size() < 2)
+        return e;
+    e.id = entryNumber(entry.elements[0].text);
+    const QList<RedisReply> &fields = entry.elements[1].elements;
+    bool hasPayload = false;
+    for (qsizetype i = 0; i + 1 < fields.size(); i += 2) {
+        const QByteArray &name = fields[i].text;
+        const QByteArray &value = fields[i + 1].text;
+        if (name == "payload") {
+            e.payload = value;
+            hasPayload = true;
+        } else if (name == "type") {
+            e.eventType = QString::fromUtf8(value);
+        } else if (name == "created_at") {
+            e.createdAtText = QString::fromUtf8(value);
+        }
+    }
+    e.createdAt = timestamp::parse(e.createdAtText);
+    if (processedAt && processedAt->type == RedisReply::Type::String) {
+        e.processed = true;
+        e.processedAt = timestamp::parse(QString::fromUtf8(processedAt->text));
+    }
+    if (hasPayload) {
+        e.decode();
+    } else {
+        e.decodeError = u"the stream entry has no payload field"_s;
+    }
+    return e;
+}
+
+bool isFilterFree(const EventQuery &q)
+{
+    return q.worlds.isEmpty() && q.kinds.isEmpty() && q.includeUndecodable && !q.createdFrom.isValid()
+        && !q.createdTo.isValid() && q.text.isEmpty();
+}
+
+} // namespace
+
+// --- worker (lives on its own thread) -------------------------------------------
+
+class RedisWorker final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(RedisWorker)
+public:
+    template <typename T>
+    using Done = std::function<void(Result<T>)>;
+
+    RedisWorker(RedisEndpoint endpoint, std::shared_ptr<std::atomic<qint64>> knownHead, RedisEventStore *store)
+        : m_endpoint(std::move(endpoint))
+        , m_knownHead(std::move(knownHead))
+        , m_store(store)
+        , m_commands(m_endpoint, u"commands"_s)
+        , m_watch(m_endpoint, u"watch"_s)
+    {
+        m_stream = m_endpoint.streamKey();
+        connect(&m_watch, &RedisClient::ready, this, &RedisWorker::watchReady);
+        connect(&m_commands, &RedisClient::ready, this, &RedisWorker::commandsReady);
+        for (RedisClient *c : {&m_commands, &m_watch}) {
+            connect(c, &RedisClient::connectionLost, this, &RedisWorker::lost);
+            connect(c, &RedisClient::refused, this, &RedisWorker::lost);
+        }
+    }
+
+    void open(Done<bool> done)
+    {
+        m_opening = std::move(done);
+        m_commands.start();
+        m_watch.start();
+    }
+
+    void eval(const Script &s, const QByteArrayList &keys, const QByteArrayList &args, RedisClient::Callback cb)
+    {
+        QByteArrayList argv{"EVALSHA", s.sha, QByteArray::number(keys.size())};
+        argv << keys << args;
+        m_commands.command(argv, [this, body = s.body, keys, args, cb = std::move(cb)](Result<RedisReply> r) mutable {
+            if (r && r->isError() && r->text.startsWith("NOSCRIPT")) {
+                // Redis restarted (or flushed its scripts): send the body, which caches it again.
+                QByteArrayList again{"EVAL", QByteArray(body), QByteArray::number(keys.size())};
+                again << keys << args;
+                m_commands.command(again, std::move(cb));
+                return;
+            }
+            cb(std::move(r));
+        });
+    }
+
+    void append(const QList<RedisRow> &rows, const QString &source, Done<QList<qint64>> done)
+    {
+        if (rows.isEmpty()) {
+            done(QList<qint64>{});
+            return;
+        }
+        QByteArrayList args{QByteArray::number(m_endpoint.maxLength), source.toUtf8()};
+        const QByteArray now = timestamp::now().toUtf8();
+        for (const RedisRow &r : rows) {
+            args << r.eventType.toUtf8() << r.payload << (r.createdAt.isEmpty() ? now : r.createdAt.toUtf8())
+                 << r.worldId.toUtf8() << QByteArray::number(r.sourceId);
+        }
+        eval(appendScript(), {m_stream, m_endpoint.key("seq"), m_endpoint.key("worlds"), m_endpoint.key("forward")}, args,
+             [this, done = std::move(done)](Result<RedisReply> reply) {
+                 const Result<RedisReply> r = checked(reply, "the append");
+                 if (!r) {
+                     done(r.error());
+                     return;
+                 }
+                 QList<qint64> ids;
+                 ids.reserve(r->elements.size());
+                 for (const RedisReply &e : r->elements)
+                     ids.append(e.integer);
+                 if (!ids.isEmpty()) {
+                     qint64 known = m_knownHead->load();
+                     while (ids.last() > known && !m_knownHead->compare_exchange_weak(known, ids.last())) {
+                     }
+                 }
+                 done(ids);
+             });
+    }
+
+    // One window of entries: XRANGE (or XREVRANGE) from start to end, at most count.
+    void range(bool reverse, const QByteArray &start, const QByteArray &end, int count, Done<QList<StoredEvent>> done)
+    {
+        eval(rangeScript(), {m_stream, m_endpoint.key("processed")},
+             {reverse ? "rev" : "fwd", start, end, QByteArray::number(count)},
+             [done = std::move(done)](Result<RedisReply> reply) {
+                 const Result<RedisReply> r = checked(reply, "a range read");
+                 if (!r) {
+                     done(r.error());
+                     return;
+                 }
+                 if (r->elements.size() != 2) {
+                     done(malformed("a range read"));
+                     return;
+                 }
+                 const QList<RedisReply> &entries = r->elements[0].elements;
+                 const QList<RedisReply> &processed = r->elements[1].elements;
+                 QList<StoredEvent> rows;
+                 rows.reserve(entries.size());
+                 for (qsizetype i = 0; i < entries.size(); ++i)
+                     rows.append(toStoredEvent(entries[i], i < processed.size() ? &processed[i] : nullptr));
+                 done(rows);
+             });
+    }
+
+    void fetchSince(qint64 afterId, int limit, Done<QList<StoredEvent>> done)
+    {
+        range(false, "(" + QByteArray::number(qMax<qint64>(afterId, 0)) + "-0", "+", qBound(1, limit, 10000), std::move(done));
+    }
+
+    // Pages through the stream in windows, keeping the rows the query matches,
+    // until it has query.limit of them (or counts them all when counting).
+    struct Scan {
+        EventQuery query;
+        bool counting = false;
+        QList<StoredEvent> rows;
+        qint64 counted = 0;
+        QByteArray start;
+        QByteArray end;
+        Done<QList<StoredEvent>> done;
+        Done<qint64> countDone;
+    };
+
+    void scan(std::shared_ptr<Scan> s)
+    {
+        const int window = s->counting ? 5000 : qBound(200, s->query.limit * 4, 5000);
+        range(s->query.newestFirst, s->start, s->end, window, [this, s, window](Result<QList<StoredEvent>> r) {
+            if (!r) {
+                s->counting ? s->countDone(r.error()) : s->done(r.error());
+                return;
+            }
+            for (StoredEvent &e : r.value()) {
+                if (!s->query.matches(e))
+                    continue;
+                if (s->counting) {
+                    ++s->counted;
+                } else {
+                    s->rows.append(std::move(e));
+                    if (s->rows.size() >= s->query.limit)
+                        break;
+                }
+            }
+            const bool full = !s->counting && s->rows.size() >= s->query.limit;
+            if (full || r->size() < window) {
+                s->counting ? s->countDone(s->counted) : s->done(std::move(s->rows));
+                return;
+            }
+            const QByteArray next = "(" + QByteArray::number(r->last().id) + "-0";
+            s->start = next;
+            scan(s);
+        });
+    }
+
+    std::shared_ptr<Scan> newScan(const EventQuery &query)
+    {
+        auto s = std::make_shared<Scan>();
+        s->query = query;
+        const QByteArray low = query.afterId > 0 ? "(" + QByteArray::number(query.afterId) + "-0" : QByteArray("-");
+        const QByteArray high = query.beforeId > 0 ? "(" + QByteArray::number(query.beforeId) + "-0" : QByteArray("+");
+        // XREVRANGE takes the high end first; scan() always moves `start`.
+        s->start = query.newestFirst ? high : low;
+        s->end = query.newestFirst ? low : high;
+        return s;
+    }
+
+    void fetchPage(const EventQuery &query, Done<QList<StoredEvent>> done)
+    {
+        if (query.limit <= 0) {
+            done(QList<StoredEvent>{});
+            return;
+        }
+        auto s = newScan(query);
+        s->done = std::move(done);
+        scan(s);
+    }
+
+    void count(const EventQuery &query, Done<qint64> done)
+    {
+        if (isFilterFree(query) && query.afterId <= 0 && query.beforeId <= 0) {
+            m_commands.command({"XLEN", m_stream}, [done = std::move(done)](Result<RedisReply> reply) {
+                const Result<RedisReply> r = checked(reply, "XLEN");
+                if (!r)
+                    done(r.error());
+                else
+                    done(r->integer);
+            });
+            return;
+        }
+        auto s = newScan(query);
+        s->counting = true;
+        s->countDone = std::move(done);
+        scan(s);
+    }
+
+    void worlds(Done<QStringList> done)
+    {
+        m_commands.command({"SMEMBERS", m_endpoint.key("worlds")}, [done = std::move(done)](Result<RedisReply> reply) {
+            const Result<RedisReply> r = checked(reply, "SMEMBERS");
+            if (!r) {
+                done(r.error());
+                return;
+            }
+            QStringList out;
+            for (const RedisReply &e : r->elements)
+                out.append(QString::fromUtf8(e.text));
+            out.sort();
+            done(out);
+        });
+    }
+
+    void head(Done<qint64> done)
+    {
+        eval(headScript(), {m_stream, m_endpoint.key("seq")}, {}, [done = std::move(done)](Result<RedisReply> reply) {
+            const Result<RedisReply> r = checked(reply, "the head id");
+            if (!r)
+                done(r.error());
+            else
+                done(r->type == RedisReply::Type::Integer ? r->integer : 0);
+        });
+    }
+
+    void mark(const QList<qint64> &ids, bool processed, Done<int> done)
+    {
+        QByteArrayList args{processed ? "1" : "0", timestamp::now().toUtf8()};
+        for (qint64 id : ids)
+            args << QByteArray::number(id);
+        eval(markScript(), {m_stream, m_endpoint.key("processed")}, args, [done = std::move(done)](Result<RedisReply> reply) {
+            const Result<RedisReply> r = checked(reply, "marking rows processed");
+            if (!r)
+                done(r.error());
+            else
+                done(int(r->integer));
+        });
+    }
+
+    void loadCursor(const QString &name, Done<qint64> done)
+    {
+        m_commands.command({"XINFO", "GROUPS", m_stream}, [name, done = std::move(done)](Result<RedisReply> reply) {
+            if (reply && reply->isError() && reply->text.contains("no such key")) {
+                done(qint64(0));  // no stream yet: nothing handled yet
+                return;
+            }
+            const Result<RedisReply> r = checked(reply, "XINFO GROUPS");
+            if (!r) {
+                done(r.error());
+                return;
+            }
+            const QByteArray wanted = name.toUtf8();
+            for (const RedisReply &group : r->elements) {
+                QByteArray groupName, lastDelivered;
+                for (qsizetype i = 0; i + 1 < group.elements.size(); i += 2) {
+                    if (group.elements[i].text == "name")
+                        groupName = group.elements[i + 1].text;
+                    else if (group.elements[i].text == "last-delivered-id")
+                        lastDelivered = group.elements[i + 1].text;
+                }
+                if (groupName == wanted) {
+                    done(entryNumber(lastDelivered));
+                    return;
+                }
+            }
+            done(qint64(0));
+        });
+    }
+
+    void saveCursor(const QString &name, qint64 lastId, Done<bool> done)
+    {
+        eval(saveCursorScript(), {m_stream}, {name.toUtf8(), QByteArray::number(lastId)}, [done = std::move(done)](Result<RedisReply> reply) {
+            const Result<RedisReply> r = checked(reply, "saving a cursor");
+            if (!r)
+                done(r.error());
+            else
+                done(true);
+        });
+    }
+
+    void forwardCursor(const QString &source, Done<qint64> done)
+    {
+        m_commands.command({"HGET", m_endpoint.key("forward"), source.toUtf8()}, [done = std::move(done)](Result<RedisReply> reply) {
+            const Result<RedisReply> r = checked(reply, "HGET");
+            if (!r)
+                done(r.error());
+            else
+                done(r->toInteger().value_or(0));
+        });
+    }
+
+    void trim(qint64 lastId, Done<qint64> done)
+    {
+        eval(trimScript(), {m_stream, m_endpoint.key("processed")}, {QByteArray::number(lastId)}, [done = std::move(done)](Result<RedisReply> reply) {
+            const Result<RedisReply> r = checked(reply, "XTRIM");
+            if (!r)
+                done(r.error());
+            else
+                done(r->integer);
+        });
+    }
+
+private:
+    void commandsReady()
+    {
+        finishOpening();
+        if (m_wasDown) {
+            m_wasDown = false;
+            Q_EMIT m_store->connectionChanged(true, {});
+        }
+    }
+
+    void finishOpening()
+    {
+        if (m_opening && m_commands.isReady() && m_watch.isReady())
+            std::exchange(m_opening, nullptr)(true);
+    }
+
+    void lost(const QString &reason)
+    {
+        if (m_opening) {
+            // Absent, refused or unreachable at start: say so instead of waiting.
+            std::exchange(m_opening, nullptr)(Error{ErrorCode::Unavailable, u"bus"_s, reason});
+            return;
+        }
+        if (!m_wasDown) {
+            m_wasDown = true;
+            qCWarning(lcRedis) << "lost Redis:" << reason;
+            Q_EMIT m_store->connectionChanged(false, reason);
+        }
+    }
+
+    // The watch connection waits in XREAD BLOCK for entries after the last one
+    // it saw; it starts from the head when the store opens.
+    void watchReady()
+    {
+        finishOpening();
+        m_watch.command({"XREVRANGE", m_stream, "+", "-", "COUNT", "1"}, [this](Result<RedisReply> reply) {
+            const Result<RedisReply> r = checked(reply, "XREVRANGE");
+            if (!r)
+                return;  // the connection is going away; watchReady runs again
+            const QByteArray head = r->elements.isEmpty() || r->elements[0].elements.isEmpty() ? QByteArray("0-0")
+                                                                                               : r->elements[0].elements[0].text;
+            if (m_watchFrom.isEmpty()) {
+                m_watchFrom = head;
+            } else if (entryNumber(head) < entryNumber(m_watchFrom)) {
+                qCWarning(lcRedis) << "the stream went back from" << m_watchFrom << "to" << head
+                                   << "- Redis lost data (is persistence off?)";
+                m_watchFrom = head;
+            }
+            // Whatever arrived while we were away: subscribers go and look.
+            Q_EMIT m_store->externalRowsDetected(0);
+            watch();
+        });
+    }
+
+    void watch()
+    {
+        constexpr int BlockMs = 2000;
+        m_watch.command({"XREAD", "COUNT", "1000", "BLOCK", QByteArray::number(BlockMs), "STREAMS", m_stream, m_watchFrom},
+                        [this](Result<RedisReply> reply) {
+                            const Result<RedisReply> r = checked(reply, "XREAD");
+                            if (!r)
+                                return;  // reconnecting; watchReady resumes from m_watchFrom
+                            if (!r->isNil() && !r->elements.isEmpty() && r->elements[0].elements.size() == 2) {
+                                const QList<RedisReply> &entries = r->elements[0].elements[1].elements;
+                                if (!entries.isEmpty() && !entries.last().elements.isEmpty()) {
+                                    m_watchFrom = entries.last().elements[0].text;
+                                    const qint64 head = entryNumber(m_watchFrom);
+                                    if (head > m_knownHead->load())
+                                        Q_EMIT m_store->externalRowsDetected(head);
+                                }
+                            }
+                            watch();
+                        },
+                        BlockMs + m_endpoint.timeoutMs);
+    }
+
+    RedisEndpoint m_endpoint;
+    std::shared_ptr<std::atomic<qint64>> m_knownHead;
+    RedisEventStore *m_store;
+    QByteArray m_stream;
+    RedisClient m_commands;
+    RedisClient m_watch;
+    QByteArray m_watchFrom;
+    Done<bool> m_opening;
+    bool m_wasDown = false;
+};
+
+// --- the store (any thread) --------------------------------------------------------
+
+RedisEventStore::RedisEventStore(RedisEndpoint endpoint, QObject *parent)
+    : QObject(parent)
+    , m_endpoint(std::move(endpoint))
+    , m_knownHead(std::make_shared<std::atomic<qint64>>(0))
+    , m_worker(std::make_unique<WorkerThread<RedisWorker>>(u"eventdesk-redis"_s))
+{
+    m_worker->create(m_endpoint, m_knownHead, this);
+}
+
+RedisEventStore::~RedisEventStore()
+{
+    m_worker->stop();
+}
+
+template <typename T, typename F>
+QFuture<Result<T>> RedisEventStore::onWorker(F &&fn)
+{
+    auto promise = std::make_shared<QPromise<Result<T>>>();
+    promise->start();
+    QFuture<Result<T>> future = promise->future();
+    RedisWorker *worker = m_worker->object();
+    if (!worker) {
+        promise->addResult(Error{ErrorCode::Unavailable, {}, u"the Redis bus is closed"_s});
+        promise->finish();
+        return future;
+    }
+    QMetaObject::invokeMethod(
+        worker,
+        [worker, promise, fn = std::forward<F>(fn)]() mutable {
+            fn(*worker, [promise](Result<T> r) {
+                promise->addResult(std::move(r));
+                promise->finish();
+            });
+        },
+        Qt::QueuedConnection);
+    return future;
+}
+
+QFuture<Result<bool>> RedisEventStore::open()
+{
+    return onWorker<bool>([](RedisWorker &w, Done<bool> done) { w.open(std::move(done)); });
+}
+
+Result<bool> RedisEventStore::openAndWait()
+{
+    QFuture<Result<bool>> f = open();
+    f.waitForFinished();
+    return f.result();
+}
+
+QFuture<BatchPublishResult> RedisEventStore::append(const QList<AppEvent> &events)
+{
+    QList<RedisRow> rows;
+    rows.reserve(events.size());
+    for (const AppEvent &e : events) {
+        QByteArray payload = codec::encode(e);
+        if (payload.size() > codec::MaxDocumentBytes)
+            return QtFuture::makeReadyFuture(BatchPublishResult(Error{
+                ErrorCode::TooLarge, {}, u"the event is %1 bytes, over the limit of %2"_s.arg(payload.size()).arg(codec::MaxDocumentBytes)}));
+        rows.append(RedisRow{e.typeName(), std::move(payload), {}, e.worldId(), 0});
+    }
+    return appendRows(rows);
+}
+
+QFuture<BatchPublishResult> RedisEventStore::appendRows(const QList<RedisRow> &rows)
+{
+    return onWorker<QList<qint64>>([rows](RedisWorker &w, Done<QList<qint64>> done) { w.append(rows, {}, std::move(done)); });
+}
+
+QFuture<BatchPublishResult> RedisEventStore::appendForwarded(const QString &source, const QList<RedisRow> &rows)
+{
+    if (source.isEmpty())
+        return QtFuture::makeReadyFuture(BatchPublishResult(Error{ErrorCode::Usage, {}, u"a forward needs a source name"_s}));
+    return onWorker<QList<qint64>>([source, rows](RedisWorker &w, Done<QList<qint64>> done) { w.append(rows, source, std::move(done)); });
+}
+
+QFuture<Result<qint64>> RedisEventStore::forwardCursor(const QString &source)
+{
+    return onWorker<qint64>([source](RedisWorker &w, Done<qint64> done) { w.forwardCursor(source, std::move(done)); });
+}
+
+QFuture<Result<qint64>> RedisEventStore::trimUpTo(qint64 lastId)
+{
+    return onWorker<qint64>([lastId](RedisWorker &w, Done<qint64> done) { w.trim(lastId, std::move(done)); });
+}
+
+QFuture<Result<QList<StoredEvent>>> RedisEventStore::fetchSince(qint64 afterId, int limit)
+{
+    return onWorker<QList<StoredEvent>>([afterId, limit](RedisWorker &w, Done<QList<StoredEvent>> done) {
+        w.fetchSince(afterId, limit, std::move(done));
+    });
+}
+
+QFuture<Result<QList<StoredEvent>>> RedisEventStore::fetchPage(const EventQuery &query)
+{
+    return onWorker<QList<StoredEvent>>([query](RedisWorker &w, Done<QList<StoredEvent>> done) { w.fetchPage(query, std::move(done)); });
+}
+
+QFuture<Result<qint64>> RedisEventStore::count(const EventQuery &query)
+{
+    return onWorker<qint64>([query](RedisWorker &w, Done<qint64> done) { w.count(query, std::move(done)); });
+}
+
+QFuture<Result<QStringList>> RedisEventStore::distinctWorlds()
+{
+    return onWorker<QStringList>([](RedisWorker &w, Done<QStringList> done) { w.worlds(std::move(done)); });
+}
+
+QFuture<Result<qint64>> RedisEventStore::headId()
+{
+    return onWorker<qint64>([](RedisWorker &w, Done<qint64> done) { w.head(std::move(done)); });
+}
+
+QFuture<Result<int>> RedisEventStore::markProcessed(const QList<qint64> &ids, bool processed)
+{
+    if (ids.isEmpty())
+        return QtFuture::makeReadyFuture(Result<int>(0));
+    return onWorker<int>([ids, processed](RedisWorker &w, Done<int> done) { w.mark(ids, processed, std::move(done)); });
+}
+
+QFuture<Result<qint64>> RedisEventStore::loadCursor(const QString &name)
+{
+    return onWorker<qint64>([name](RedisWorker &w, Done<qint64> done) { w.loadCursor(name, std::move(done)); });
+}
+
+QFuture<Result<bool>> RedisEventStore::saveCursor(const QString &name, qint64 lastId)
+{
+    return onWorker<bool>([name, lastId](RedisWorker &w, Done<bool> done) { w.saveCursor(name, lastId, std::move(done)); });
+}
+
+} // namespace eventdesk
+
+#include "RedisEventStore.moc"

@@ -1,0 +1,98 @@
+// The EventStore port on Redis Streams (DESIGN §4), for a bus shared by more
+// than one machine. Each event is one entry of a stream whose entry id is
+// "<id>-0": the integer id is assigned atomically by a Lua script, so ids,
+// cursors, resume and the session protocol work exactly as on SQLite.
+//
+// Keys (all derived from the stream name S):
+//   S              the stream: fields type, payload, created_at
+//   S:seq          the last id handed out
+//   S:worlds       every world seen (a set)
+//   S:processed    id → processed_at, for the rows marked processed
+//   S:forward      source → last source row forwarded (eventdesk forward)
+// A named subscriber's cursor is the last-delivered id of a consumer group of
+// that name, so `XINFO GROUPS S` shows each subscriber's lag.
+//
+// All Redis traffic runs on a worker thread through hiredis's async API and
+// its Qt adapter: one connection for commands (pipelined) and one that waits in
+// XREAD BLOCK to notice entries other processes add.
+#pragma once
+
+#include "Ports.h"
+#include "RedisUrl.h"
+
+#include <QObject>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+namespace eventdesk {
+
+class RedisWorker;
+template <typename T> class WorkerThread;
+
+// A row as it goes into the stream, for import and forwarding.
+struct RedisRow {
+    QString eventType;
+    QByteArray payload;
+    QString createdAt;   // empty: now
+    QString worldId;     // for the set of worlds
+    qint64 sourceId = 0; // forward: the row's id in the source
+};
+
+class RedisEventStore final : public QObject, public EventStore
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(RedisEventStore)
+public:
+    explicit RedisEventStore(RedisEndpoint endpoint, QObject *parent = nullptr);
+    ~RedisEventStore() override;
+
+    // Connects, authenticates and selects the database. Fails (clearly) when
+    // Redis is absent, refuses the password or the database; after that the
+    // connection is kept up on its own, with backoff.
+    QFuture<Result<bool>> open();
+    Result<bool> openAndWait();
+
+    const RedisEndpoint &endpoint() const { return m_endpoint; }
+
+    // EventStore
+    QFuture<BatchPublishResult> append(const QList<AppEvent> &events) override;
+    QFuture<Result<QList<StoredEvent>>> fetchSince(qint64 afterId, int limit) override;
+    QFuture<Result<QList<StoredEvent>>> fetchPage(const EventQuery &query) override;
+    QFuture<Result<qint64>> count(const EventQuery &query) override;
+    QFuture<Result<QStringList>> distinctWorlds() override;
+    QFuture<Result<qint64>> headId() override;
+    QFuture<Result<int>> markProcessed(const QList<qint64> &ids, bool processed) override;
+    QFuture<Result<qint64>> loadCursor(const QString &name) override;
+    QFuture<Result<bool>> saveCursor(const QString &name, qint64 lastId) override;
+    QString location() const override { return m_endpoint.display(); }
+
+    // Rows as given (import). All or nothing; returns the new ids.
+    QFuture<BatchPublishResult> appendRows(const QList<RedisRow> &rows);
+    // Forwarding from another store: rows whose sourceId is not past the
+    // source's cursor are skipped, and the cursor moves in the same script as
+    // the entries are added, so each source row lands exactly once.
+    QFuture<BatchPublishResult> appendForwarded(const QString &source, const QList<RedisRow> &rows);
+    QFuture<Result<qint64>> forwardCursor(const QString &source);
+    // Retention: deletes every entry with an id ≤ lastId; returns how many.
+    QFuture<Result<qint64>> trimUpTo(qint64 lastId);
+
+Q_SIGNALS:
+    // Entries past what this store appended showed up (another process or machine).
+    void externalRowsDetected(qint64 headId);
+    // The connection to Redis went away or came back (after open()).
+    void connectionChanged(bool up, const QString &reason);
+
+private:
+    template <typename T>
+    using Done = std::function<void(Result<T>)>;
+    template <typename T, typename F>
+    QFuture<Result<T>> onWorker(F &&fn);
+
+    RedisEndpoint m_endpoint;
+    std::shared_ptr<std::atomic<qint64>> m_knownHead;
+    std::unique_ptr<WorkerThread<RedisWorker>> m_worker;
+};
+
+} // namespace eventdesk
