@@ -3,8 +3,12 @@
 #include <QCoreApplication>
 #include <QLoggingCategory>
 #include <QProcessEnvironment>
+#include <QSocketNotifier>
 
+#include <csignal>
 #include <cstdio>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace Qt::StringLiterals;
 
@@ -17,7 +21,29 @@ const QCommandLineOption listenOption(u"listen"_s, u"Session server address (def
 const QCommandLineOption joinCodeOption(u"join-code"_s, u"The players' join code."_s, u"code"_s);
 const QCommandLineOption dmTokenOption(u"dm-token"_s, u"The DM token (or EVENTDESK_DM_TOKEN)."_s, u"token"_s);
 const QCommandLineOption verboseOption(u"verbose"_s, u"Log what the bus does on stderr."_s);
+
+int signalPipe[2] = {-1, -1};
+
+void onSignal(int)
+{
+    const char c = 1;
+    [[maybe_unused]] const auto n = ::write(signalPipe[1], &c, 1);
+}
 } // namespace
+
+void quitOnSignals()
+{
+    if (signalPipe[0] >= 0 || ::socketpair(AF_UNIX, SOCK_STREAM, 0, signalPipe) != 0)
+        return;
+    auto *notifier = new QSocketNotifier(signalPipe[0], QSocketNotifier::Read, QCoreApplication::instance());
+    QObject::connect(notifier, &QSocketNotifier::activated, QCoreApplication::instance(), [] {
+        char c;
+        [[maybe_unused]] const auto n = ::read(signalPipe[0], &c, 1);
+        QCoreApplication::quit();
+    });
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+}
 
 CommandParser::CommandParser(const QString &command, const QString &description, const QString &positional,
                              const QString &positionalHelp)

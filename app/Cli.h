@@ -61,6 +61,9 @@ T wait(QFuture<T> f)
 // a bare number counts as seconds when bareIsSeconds. nullopt if it is not one.
 std::optional<qint64> parseSpan(QStringView text, QStringView units, bool bareIsSeconds = false);
 
+// SIGINT/SIGTERM end the event loop cleanly (serve's clients get a close frame).
+void quitOnSignals();
+
 int fail(const QString &message);        // "eventdesk: message" on stderr, returns ExitFailure
 int usage(const QString &message);       // the same, returns ExitUsage
 void printOut(const QByteArray &bytes);  // stdout, unbuffered enough for pipes
@@ -69,6 +72,7 @@ void setVerbose(bool verbose);
 // Commands; each gets argv starting with the program name.
 int publishCommand(const QStringList &args);
 int tailCommand(const QStringList &args);
+int forwardCommand(const QStringList &args);
 int exportCommand(const QStringList &args);
 int importCommand(const QStringList &args);
 int statsCommand(const QStringList &args);

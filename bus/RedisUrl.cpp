@@ -29,8 +29,8 @@ Result<RedisEndpoint> RedisEndpoint::parse(const QString &text)
             return bad(u"it contains spaces or control characters"_s);
 
     const QUrl url(text, QUrl::StrictMode);
-    if (!url.isValid())
-        return bad(url.errorString());
+    if (!url.isValid())  // QUrl's own message repeats the URL, password and all
+        return bad(u"not a valid URL (look at the host and the port)"_s);
 
     RedisEndpoint ep;
     if (!url.host().isEmpty())
