@@ -136,6 +136,11 @@ int fail(const QString &message)
     return ExitFailure;
 }
 
+int failWith(const Error &error)
+{
+    return error.code == ErrorCode::Usage ? usage(error.message) : fail(error.message);
+}
+
 int usage(const QString &message)
 {
     std::fprintf(stderr, "eventdesk: %s\n", message.toLocal8Bit().constData());

@@ -65,7 +65,8 @@ std::optional<qint64> parseSpan(QStringView text, QStringView units, bool bareIs
 void quitOnSignals();
 
 int fail(const QString &message);        // "eventdesk: message" on stderr, returns ExitFailure
-int usage(const QString &message);       // the same, returns ExitUsage
+int usage(const QString &message);
+int failWith(const Error &error);        // usage() for a Usage error, else fail()       // the same, returns ExitUsage
 void printOut(const QByteArray &bytes);  // stdout, unbuffered enough for pipes
 void setVerbose(bool verbose);
 

@@ -2,6 +2,7 @@
 #include "Cli.h"
 
 #include "Retention.h"
+#include "StoreScans.h"
 #include "Timestamp.h"
 
 #include <QFileInfo>
@@ -26,8 +27,9 @@ int statsCommand(const QStringList &args)
         return usage(u"--format must be table or json, not '%1'"_s.arg(format.left(20)));
     auto opened = LocalBus::open(p.busConfig(true));
     if (!opened)
-        return fail(opened.error().message);
-    const Result<BusStatistics> r = wait(opened.value()->sqlite()->statistics());
+        return failWith(opened.error());
+    LocalBus &bus = *opened.value();
+    const Result<BusStatistics> r = wait(bus.redis() ? collectStatistics(*bus.redis()) : bus.sqlite()->statistics());
     if (!r)
         return fail(r.error().message);
     const BusStatistics &st = r.value();
@@ -106,7 +108,7 @@ int challengeCommand(const QStringList &args)
             return status;
         auto opened = LocalBus::open(p.busConfig());
         if (!opened)
-            return fail(opened.error().message);
+            return failWith(opened.error());
         const Result<Challenge> r = wait(opened.value()->sqlite()->addChallenge(world, name, int(*difficulty)));
         if (!r)
             return r.error().code == ErrorCode::Usage ? usage(r.error().message) : fail(r.error().message);
@@ -119,7 +121,7 @@ int challengeCommand(const QStringList &args)
         return usage(u"--format must be table or jsonl, not '%1'"_s.arg(format.left(20)));
     auto opened = LocalBus::open(p.busConfig(true));
     if (!opened)
-        return fail(opened.error().message);
+        return failWith(opened.error());
     const auto r = wait(opened.value()->sqlite()->challenges(p.parser().value(worldOption)));
     if (!r)
         return fail(r.error().message);
@@ -174,8 +176,10 @@ int pruneCommand(const QStringList &args)
 
     auto opened = LocalBus::open(p.busConfig());
     if (!opened)
-        return fail(opened.error().message);
-    const Result<PruneReport> r = wait(prune(*opened.value()->sqlite(), options));
+        return failWith(opened.error());
+    LocalBus &bus = *opened.value();
+    const Result<PruneReport> r = wait(bus.redis() ? pruneStream(*bus.redis(), options, QFileInfo(bus.sqlite()->location()).absolutePath(), bus.sqlite())
+                                                   : prune(*bus.sqlite(), options));
     if (!r)
         return fail(r.error().message);
     const PruneReport &rep = r.value();

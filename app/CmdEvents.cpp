@@ -164,7 +164,7 @@ int publishCommand(const QStringList &args)
 
     auto opened = LocalBus::open(p.busConfig());
     if (!opened)
-        return fail(opened.error().message);
+        return failWith(opened.error());
     LocalBus &bus = *opened.value();
 
     int bad = 0;
@@ -249,7 +249,7 @@ int tailCommand(const QStringList &args)
 
     auto opened = LocalBus::open(p.busConfig(!follow));
     if (!opened)
-        return fail(opened.error().message);
+        return failWith(opened.error());
     LocalBus &bus = *opened.value();
     const bool jsonl = format == u"jsonl"_s;
     qint64 printed = 0;
@@ -339,7 +339,7 @@ int exportCommand(const QStringList &args)
 
     auto opened = LocalBus::open(p.busConfig(true));
     if (!opened)
-        return fail(opened.error().message);
+        return failWith(opened.error());
     LocalBus &bus = *opened.value();
 
     // A file appears whole or not at all.
@@ -432,7 +432,7 @@ int importCommand(const QStringList &args)
 
     auto opened = LocalBus::open(p.busConfig());
     if (!opened)
-        return fail(opened.error().message);
+        return failWith(opened.error());
     const BatchPublishResult r = wait(opened.value()->bus().publishBatch(events));
     if (!r)
         return fail(u"nothing imported: %1"_s.arg(r.error().message));

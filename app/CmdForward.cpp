@@ -37,10 +37,10 @@ int forwardCommand(const QStringList &args)
     config.busUrl.clear();  // the source is the database itself
     auto source = LocalBus::open(config);
     if (!source)
-        return fail(source.error().message);
+        return failWith(source.error());
     RedisEventStore target(endpoint.value());
     if (Result<bool> opened = target.openAndWait(); !opened)
-        return fail(opened.error().message);
+        return failWith(opened.error());
 
     const bool once = p.parser().isSet(onceOption);
     Forwarder forwarder(source.value()->store(), source.value()->notifier(), target, Forwarder::Options{name});

@@ -77,7 +77,7 @@ int serveCommand(const QStringList &args)
 
     auto opened = LocalBus::open(p.busConfig());
     if (!opened)
-        return fail(opened.error().message);
+        return failWith(opened.error());
     LocalBus &bus = *opened.value();
     Projector projector(bus.store(), bus.notifier(), *bus.sqlite());
     projector.start();

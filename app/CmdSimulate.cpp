@@ -75,7 +75,7 @@ int simulateCommand(const QStringList &args)
 
     auto opened = LocalBus::open(p.busConfig());
     if (!opened)
-        return fail(opened.error().message);
+        return failWith(opened.error());
     LocalBus &bus = *opened.value();
 
     QRandomGenerator rng(*seed ? quint32(*seed) : QRandomGenerator::system()->generate());

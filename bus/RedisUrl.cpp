@@ -28,6 +28,15 @@ Result<RedisEndpoint> RedisEndpoint::parse(const QString &text)
         if (c.unicode() < 0x20 || c.unicode() == 0x7f || c.isSpace())
             return bad(u"it contains spaces or control characters"_s);
 
+    // The port by hand first: QUrl only says "invalid" about 99999.
+    const QString authority = text.mid(8).section(u'/', 0, 0).section(u'?', 0, 0).section(u'@', -1);
+    if (const qsizetype colon = authority.lastIndexOf(u':'); colon >= 0 && !authority.endsWith(u']')) {
+        bool ok = false;
+        const qint64 port = authority.mid(colon + 1).toLongLong(&ok);
+        if (ok && (port < 1 || port > 65535))
+            return bad(u"port %1 is out of range"_s.arg(port));
+    }
+
     const QUrl url(text, QUrl::StrictMode);
     if (!url.isValid())  // QUrl's own message repeats the URL, password and all
         return bad(u"not a valid URL (look at the host and the port)"_s);

@@ -1,6 +1,7 @@
 #include "Retention.h"
 
 #include "Logging.h"
+#include "StoreScans.h"
 #include "RowFormat.h"
 #include "Timestamp.h"
 
@@ -203,6 +204,125 @@ QFuture<Result<PruneReport>> prune(SqliteEventStore &store, const PruneOptions &
                 return;
             }
             nextPage(store, s);
+        });
+    return future;
+}
+
+namespace {
+
+// The pages of a stream prune, once the deletable prefix is known.
+void nextStreamPage(RedisEventStore &store, const std::shared_ptr<PruneState> &s, qint64 upTo, SqliteEventStore *book)
+{
+    const int pageSize = qBound(1, s->options.pageSize, 1000);
+    store.fetchSince(s->afterId, pageSize).then([&store, s, upTo, book](const Result<QList<StoredEvent>> &page) {
+        if (!page) {
+            finish(s, page.error());
+            return;
+        }
+        QByteArray lines;
+        qint64 last = 0;
+        qint64 count = 0;
+        for (const StoredEvent &row : page.value()) {
+            if (row.id > upTo)
+                break;
+            lines += rows::toJsonLine(row) + '\n';
+            last = row.id;
+            ++count;
+        }
+        if (count == 0) {
+            if (book && s->report.deleted > 0)
+                book->audit(s->options.actor, u"prune"_s,
+                            u"deleted %1 events (ids %2–%3) created before %4 from %5; archive %6"_s.arg(s->report.deleted)
+                                .arg(s->report.firstId).arg(s->report.lastId)
+                                .arg(cutoffText(s->options), store.location(), s->report.archivePath));
+            finish(s, s->report);
+            return;
+        }
+        if (!s->archive) {
+            if (auto e = openArchive(*s)) {
+                finish(s, *e);
+                return;
+            }
+        }
+        if (gzwrite(s->archive, lines.constData(), unsigned(lines.size())) != int(lines.size())
+            || gzflush(s->archive, Z_SYNC_FLUSH) != Z_OK || ::fsync(s->fd) != 0) {
+            finish(s, Error{ErrorCode::Storage, {}, u"cannot write the archive %1"_s.arg(s->report.archivePath)});
+            return;
+        }
+        store.trimUpTo(last).then([&store, s, upTo, book, last, count](const Result<qint64> &trimmed) {
+            if (!trimmed) {
+                Error e = trimmed.error();
+                e.message += u" (the archive %1 holds the rows up to id %2)"_s.arg(s->report.archivePath).arg(last);
+                finish(s, e);
+                return;
+            }
+            if (!s->report.firstId)
+                s->report.firstId = s->afterId + 1;
+            s->report.lastId = last;
+            s->report.deleted += count;
+            ++s->report.transactions;
+            s->afterId = last;
+            nextStreamPage(store, s, upTo, book);
+        });
+    });
+}
+
+} // namespace
+
+QFuture<Result<PruneReport>> pruneStream(RedisEventStore &store, const PruneOptions &options, const QString &archiveDir,
+                                         SqliteEventStore *book)
+{
+    auto s = std::make_shared<PruneState>();
+    s->options = options;
+    s->promise.start();
+    QFuture<Result<PruneReport>> future = s->promise.future();
+    if (!options.cutoff.isValid()) {
+        finish(s, Error{ErrorCode::Usage, {}, u"no cutoff given"_s});
+        return future;
+    }
+    s->report.archivePath = options.archivePath;
+    if (s->report.archivePath.isEmpty())
+        s->report.archivePath = QDir(archiveDir).filePath(u"%1-archive-%2.jsonl.gz"_s.arg(
+            QString(store.endpoint().stream).replace(u'/', u'_').replace(u':', u'_'),
+            QDateTime::currentDateTimeUtc().toString(u"yyyyMMdd-HHmmss-zzz"_s)));
+    // First the walk: how many are older than the cutoff, and how far the
+    // deletable prefix reaches.
+    struct Walk {
+        qint64 matched = 0;
+        qint64 prefixEnd = 0;
+        qint64 prefixCount = 0;
+        bool prefixOpen = true;
+    };
+    auto walk = std::make_shared<Walk>();
+    forEachPage(
+        store, 0, 1000,
+        [s, walk](const QList<StoredEvent> &page) {
+            for (const StoredEvent &row : page) {
+                if (!row.createdAt.isValid() || row.createdAt >= s->options.cutoff)
+                    return false;
+                ++walk->matched;
+                if (walk->prefixOpen && (row.processed || s->options.includeUnprocessed)) {
+                    walk->prefixEnd = row.id;
+                    ++walk->prefixCount;
+                } else {
+                    walk->prefixOpen = false;
+                }
+            }
+            return true;
+        },
+        [&store, s, walk, book](std::optional<Error> error) {
+            if (error) {
+                finish(s, *error);
+                return;
+            }
+            s->report.matched = walk->matched;
+            s->report.keptUnprocessed = walk->matched - walk->prefixCount;
+            if (s->options.dryRun || walk->prefixCount == 0) {
+                s->report.archivePath.clear();
+                finish(s, s->report);
+                return;
+            }
+            nextStreamPage(store, s, walk->prefixEnd, book);
         });
     return future;
 }

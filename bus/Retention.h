@@ -5,6 +5,7 @@
 // yet processed are kept unless forced.
 #pragma once
 
+#include "RedisEventStore.h"
 #include "SqliteEventStore.h"
 
 namespace eventdesk {
@@ -30,6 +31,14 @@ struct PruneReport {
 
 // Runs on the store's writer thread, page by page; the future resolves when done.
 QFuture<Result<PruneReport>> prune(SqliteEventStore &store, const PruneOptions &options);
+
+// The same on a Redis stream, which can only be trimmed from its start: the
+// rows that go are the oldest ones up to the first that is newer than the
+// cutoff (or, unless forced, not yet processed). Archived page by page, each
+// page synced before the trim that removes it; audited in book when given.
+// An empty archivePath puts the archive in archiveDir.
+QFuture<Result<PruneReport>> pruneStream(RedisEventStore &store, const PruneOptions &options, const QString &archiveDir,
+                                         SqliteEventStore *book);
 
 // Reads an archive back (for checks and for restoring with `import`).
 Result<QList<QByteArray>> readArchive(const QString &path);

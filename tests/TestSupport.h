@@ -18,6 +18,13 @@ T await(QFuture<T> future, int timeoutMs = 30000)
     return future.result();
 }
 
+// A Result's error for a QVERIFY2 message (which is built even when the check passes).
+template <typename R>
+QByteArray why(const R &result)
+{
+    return result.ok() ? QByteArray() : result.error().message.toUtf8();
+}
+
 // Runs python3's sqlite3 module on a database file: the engine's stand-in, a
 // separate process with its own connection.
 inline QProcess *startPython(const QString &script, const QStringList &args, QObject *parent)

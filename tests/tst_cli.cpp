@@ -85,14 +85,14 @@ void TestCli::versionAndHelp()
     QVERIFY2(r.out.startsWith("eventdesk "), r.out);
     r = run({u"--help"_s});
     QCOMPARE(r.exitCode, 0);
-    for (const char *command : {"serve", "publish", "tail", "replay", "export", "import", "prune", "stats", "challenge", "simulate"})
+    for (const char *command : {"serve", "publish", "tail", "replay", "export", "import", "prune", "stats", "challenge", "simulate", "forward"})
         QVERIFY2(r.out.contains(command), command);
 }
 
 void TestCli::everyCommandHasHelp_data()
 {
     QTest::addColumn<QString>("command");
-    for (const char *c : {"serve", "publish", "tail", "replay", "export", "import", "prune", "stats", "challenge", "simulate"})
+    for (const char *c : {"serve", "publish", "tail", "replay", "export", "import", "prune", "stats", "challenge", "simulate", "forward"})
         QTest::newRow(c) << QString::fromLatin1(c);
 }
 
@@ -124,6 +124,10 @@ void TestCli::badUsage_data()
     QTest::newRow("tls cert without key") << QStringList{u"serve"_s, u"--tls-cert"_s, u"c.pem"_s} << QByteArray("--tls-cert and --tls-key go together");
     QTest::newRow("replay without range") << QStringList{u"replay"_s} << QByteArray("--from-id");
     QTest::newRow("simulate bad rate") << QStringList{u"simulate"_s, u"--rate"_s, u"-1"_s} << QByteArray("--rate");
+    QTest::newRow("unknown bus") << QStringList{u"tail"_s, u"--bus"_s, u"kafka://x"_s} << QByteArray("unsupported --bus kafka://x");
+    QTest::newRow("bad redis url") << QStringList{u"tail"_s, u"--bus"_s, u"redis://127.0.0.1:99999/0"_s} << QByteArray("bad --bus URL: port 99999 is out of range");
+    QTest::newRow("redis url option") << QStringList{u"serve"_s, u"--bus"_s, u"redis://127.0.0.1/0?strem=x"_s} << QByteArray("unknown option \"strem\"");
+    QTest::newRow("forward without redis") << QStringList{u"forward"_s} << QByteArray("forward needs --bus redis://");
     QTest::newRow("publish json and file") << QStringList{u"publish"_s, u"--json"_s, u"{}"_s, u"file.jsonl"_s} << QByteArray("not both");
 }
 

@@ -1,0 +1,111 @@
+// A real redis-server for the Redis tests: on 127.0.0.1, a free port and a
+// throw-away directory; stopped, restarted (same port, same data) and frozen
+// by the fault tests. The shared one from the test command (EVENTDESK_TEST_REDIS)
+// serves the others; each test uses its own stream name.
+#pragma once
+
+#include <QDir>
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUuid>
+
+#include <csignal>
+
+namespace eventdesk::test {
+
+class RedisTestServer
+{
+public:
+    static QString executable() { return QStandardPaths::findExecutable(QStringLiteral("redis-server")); }
+
+    ~RedisTestServer() { stop(); }
+
+    // extraArgs: e.g. {"--requirepass", "secret"}.
+    bool start(const QStringList &extraArgs = {})
+    {
+        if (!m_port) {
+            QTcpServer probe;
+            if (!probe.listen(QHostAddress::LocalHost, 0))
+                return false;
+            m_port = probe.serverPort();
+        }
+        m_args = QStringList{QStringLiteral("--bind"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"), QString::number(m_port),
+                             QStringLiteral("--dir"), m_dir.path(), QStringLiteral("--save"), QString(),
+                             QStringLiteral("--appendonly"), QStringLiteral("yes"), QStringLiteral("--appendfsync"), QStringLiteral("always"),
+                             QStringLiteral("--daemonize"), QStringLiteral("no"), QStringLiteral("--logfile"),
+                             m_dir.filePath(QStringLiteral("redis.log"))}
+            + extraArgs;
+        return launch();
+    }
+
+    bool restart()
+    {
+        stop();
+        return launch();
+    }
+
+    void stop()
+    {
+        if (m_process.state() == QProcess::NotRunning)
+            return;
+        resume();
+        m_process.terminate();
+        if (!m_process.waitForFinished(10000)) {
+            m_process.kill();
+            m_process.waitForFinished(5000);
+        }
+    }
+
+    // Frozen: the socket stays open, nothing answers (SIGSTOP).
+    void pause() { ::kill(pid_t(m_process.processId()), SIGSTOP); }
+    void resume()
+    {
+        if (m_process.state() != QProcess::NotRunning)
+            ::kill(pid_t(m_process.processId()), SIGCONT);
+    }
+
+    quint16 port() const { return m_port; }
+    QString address() const { return QStringLiteral("127.0.0.1:%1").arg(m_port); }
+
+    static bool isReady(const QString &hostPort)
+    {
+        QTcpSocket s;
+        const QStringList parts = hostPort.split(QLatin1Char(':'));
+        s.connectToHost(parts.value(0), quint16(parts.value(1).toUInt()));
+        if (!s.waitForConnected(1000))
+            return false;
+        s.write("PING\r\n");
+        if (!s.waitForReadyRead(1000))
+            return false;
+        const QByteArray reply = s.readAll();
+        return reply.startsWith("+PONG") || reply.startsWith("-NOAUTH");
+    }
+
+private:
+    bool launch()
+    {
+        m_process.setStandardOutputFile(QProcess::nullDevice());
+        m_process.setStandardErrorFile(QProcess::nullDevice());
+        m_process.start(executable(), m_args);
+        if (!m_process.waitForStarted(10000))
+            return false;
+        return QTest::qWaitFor([this] { return isReady(address()); }, 15000);
+    }
+
+    QTemporaryDir m_dir;
+    QProcess m_process;
+    QStringList m_args;
+    quint16 m_port = 0;
+};
+
+// A stream name no other test (or run) uses.
+inline QString uniqueStream(const char *what)
+{
+    return QStringLiteral("test:%1:%2").arg(QLatin1StringView(what), QUuid::createUuid().toString(QUuid::Id128).left(12));
+}
+
+} // namespace eventdesk::test

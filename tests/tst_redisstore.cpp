@@ -1,0 +1,788 @@
+// The Redis Streams store against a real redis-server on 127.0.0.1: ids,
+// reads, filters, cursors, notification across stores, forwarding exactly
+// once, and the faults (absent, wrong password, restarted, frozen).
+#include "BusNotifier.h"
+#include "EventCodec.h"
+#include "Forwarder.h"
+#include "RedisEventStore.h"
+#include "RedisTestServer.h"
+#include "Retention.h"
+#include "StoreScans.h"
+#include "SampleEvents.h"
+#include "SqliteEventStore.h"
+#include "Subscriber.h"
+#include "TestSupport.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QWebSocket>
+
+#include <memory>
+
+using namespace eventdesk;
+using namespace eventdesk::test;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+AppEvent story(const QString &world, const QString &id)
+{
+    return events::StoryEventCreated{id, world, u"dialogue"_s};
+}
+
+QList<qint64> ids(const QList<StoredEvent> &rows)
+{
+    QList<qint64> out;
+    for (const StoredEvent &r : rows)
+        out.append(r.id);
+    return out;
+}
+
+// redis-cli against a server, for what EventDesk itself never sends.
+QByteArray redisCli(const QString &address, const QStringList &args)
+{
+    QProcess p;
+    const QStringList hostPort = address.split(u':');
+    p.start(u"redis-cli"_s, QStringList{u"-h"_s, hostPort.value(0), u"-p"_s, hostPort.value(1)} + args);
+    p.waitForFinished(10000);
+    return p.readAllStandardOutput().trimmed();
+}
+
+} // namespace
+
+class TestRedisStore : public QObject
+{
+    Q_OBJECT
+
+private:
+    QString m_address;                       // host:port of the shared server
+    std::unique_ptr<RedisTestServer> m_own;  // when the test command did not start one
+
+    QString url(const QString &stream, const QString &extra = {}) const
+    {
+        return u"redis://%1/0?stream=%2%3"_s.arg(m_address, stream, extra);
+    }
+
+    std::unique_ptr<RedisEventStore> open(const QString &stream, const QString &extra = {})
+    {
+        Result<RedisEndpoint> ep = RedisEndpoint::parse(url(stream, extra));
+        if (!ep)
+            qFatal("bad test URL: %s", qPrintable(ep.error().message));
+        auto store = std::make_unique<RedisEventStore>(ep.value());
+        const Result<bool> opened = store->openAndWait();
+        if (!opened)
+            qFatal("cannot open the Redis store: %s", qPrintable(opened.error().message));
+        return store;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (RedisTestServer::executable().isEmpty())
+            QSKIP("redis-server is not installed (installer/install-deps.sh installs it)");
+        m_address = qEnvironmentVariable("EVENTDESK_TEST_REDIS");
+        if (m_address.isEmpty()) {
+            m_own = std::make_unique<RedisTestServer>();
+            QVERIFY(m_own->start());
+            m_address = m_own->address();
+        }
+        QVERIFY2(RedisTestServer::isReady(m_address), qPrintable(m_address));
+    }
+
+    void parseUrl_data()
+    {
+        QTest::addColumn<QString>("url");
+        QTest::addColumn<bool>("valid");
+        QTest::addColumn<QString>("host");
+        QTest::addColumn<int>("port");
+        QTest::addColumn<int>("db");
+        QTest::addColumn<QString>("password");
+        QTest::addColumn<QString>("stream");
+
+        QTest::newRow("defaults") << u"redis://"_s << true << u"127.0.0.1"_s << 6379 << 0 << QString() << u"app_events"_s;
+        QTest::newRow("design example") << u"redis://127.0.0.1:6379/0"_s << true << u"127.0.0.1"_s << 6379 << 0 << QString() << u"app_events"_s;
+        QTest::newRow("everything") << u"redis://:s3cret@localhost:7000/3?stream=game.events"_s << true << u"localhost"_s << 7000 << 3
+                                    << u"s3cret"_s << u"game.events"_s;
+        QTest::newRow("encoded password") << u"redis://:p%40ss%3Aw%2Fd@127.0.0.1:6379/0"_s << true << u"127.0.0.1"_s << 6379 << 0
+                                          << u"p@ss:w/d"_s << u"app_events"_s;
+        QTest::newRow("user and password") << u"redis://dm:pw@127.0.0.1/1"_s << true << u"127.0.0.1"_s << 6379 << 1 << u"pw"_s << u"app_events"_s;
+        QTest::newRow("ipv6") << u"redis://[::1]:6380/0"_s << true << u"::1"_s << 6380 << 0 << QString() << u"app_events"_s;
+
+        const auto bad = [](const char *name, const QString &url) {
+            QTest::newRow(name) << url << false << QString() << 0 << 0 << QString() << QString();
+        };
+        bad("empty", QString());
+        bad("not redis", u"http://127.0.0.1:6379"_s);
+        bad("tls", u"rediss://127.0.0.1:6379"_s);
+        bad("port too big", u"redis://127.0.0.1:70000/0"_s);
+        bad("port zero", u"redis://127.0.0.1:0/0"_s);
+        bad("port empty", u"redis://127.0.0.1:/0"_s);
+        bad("port not a number", u"redis://127.0.0.1:abc/0"_s);
+        bad("db not a number", u"redis://127.0.0.1:6379/zero"_s);
+        bad("db negative", u"redis://127.0.0.1:6379/-1"_s);
+        bad("db path", u"redis://127.0.0.1:6379/0/1"_s);
+        bad("unknown option", u"redis://127.0.0.1:6379/0?strem=x"_s);
+        bad("empty stream", u"redis://127.0.0.1:6379/0?stream="_s);
+        bad("long stream", u"redis://127.0.0.1:6379/0?stream="_s + QString(201, u'x'));
+        bad("bad maxlen", u"redis://127.0.0.1:6379/0?maxlen=-5"_s);
+        bad("bad timeout", u"redis://127.0.0.1:6379/0?timeout_ms=5"_s);
+        bad("user without password", u"redis://dm@127.0.0.1:6379/0"_s);
+        bad("space", u"redis://127.0.0.1:6379/0?stream=a b"_s);
+        bad("newline", u"redis://127.0.0.1:6379/0\r\nFLUSHALL"_s);
+        bad("oversized", u"redis://127.0.0.1:6379/0?stream="_s + QString(5000, u'x'));
+        bad("garbage host", u"redis://x:1:2"_s);
+    }
+
+    void parseUrl()
+    {
+        QFETCH(QString, url);
+        QFETCH(bool, valid);
+        const Result<RedisEndpoint> ep = RedisEndpoint::parse(url);
+        QCOMPARE(ep.ok(), valid);
+        if (!valid) {
+            QVERIFY(ep.error().message.startsWith(u"bad --bus URL"_s));
+            QVERIFY2(!ep.error().message.contains(u"s3cret"_s), "an error never repeats the password");
+            return;
+        }
+        QFETCH(QString, host);
+        QFETCH(int, port);
+        QFETCH(int, db);
+        QFETCH(QString, password);
+        QFETCH(QString, stream);
+        QCOMPARE(ep->host, host);
+        QCOMPARE(int(ep->port), port);
+        QCOMPARE(ep->db, db);
+        QCOMPARE(ep->password, password);
+        QCOMPARE(ep->stream, stream);
+        QVERIFY(!ep->display().contains(u"s3cret"_s));
+    }
+
+    void appendAndRead()
+    {
+        auto store = open(uniqueStream("append"));
+        const Result<qint64> head = await(store->headId());
+        QVERIFY2(head.ok(), why(head));
+        QCOMPARE(head.value(), 0);
+        const BatchPublishResult first = await(store->append({story(u"w1"_s, u"a"_s)}));
+        QVERIFY2(first.ok(), why(first));
+        QCOMPARE(first.value(), QList<qint64>{1});
+        QList<AppEvent> all;
+        for (EventKind k : allKinds())
+            all.append(sampleEvent(k, true));
+        const BatchPublishResult batch = await(store->append(all));
+        QVERIFY(batch.ok());
+        QCOMPARE(batch->size(), all.size());
+        for (int i = 0; i < batch->size(); ++i)
+            QCOMPARE(batch->at(i), qint64(2 + i));
+        QCOMPARE(await(store->headId()).value(), qint64(1 + all.size()));
+
+        const auto rows = await(store->fetchSince(0, 100));
+        QVERIFY(rows.ok());
+        QCOMPARE(rows->size(), 1 + all.size());
+        for (int i = 0; i < all.size(); ++i) {
+            const StoredEvent &r = rows->at(1 + i);
+            QVERIFY2(r.isDecoded(), qPrintable(r.decodeError));
+            QCOMPARE(*r.event, all[i]);
+            QCOMPARE(r.eventType, all[i].typeName());
+            QVERIFY(r.createdAt.isValid());
+            QVERIFY(!r.processed);
+        }
+        QCOMPARE(ids(await(store->fetchSince(3, 2)).value()), (QList<qint64>{4, 5}));
+        QVERIFY(await(store->fetchSince(1000, 10))->isEmpty());
+        QCOMPARE(await(store->distinctWorlds()).value(), QStringList{u"w1"_s});
+        QCOMPARE(await(store->count({})).value(), qint64(1 + all.size()));
+        QCOMPARE(await(store->append({})).value(), QList<qint64>{});
+    }
+
+    void idsUniqueAcrossStores()
+    {
+        // Two processes' worth of stores on one stream, appending at once.
+        const QString stream = uniqueStream("ids");
+        auto a = open(stream);
+        auto b = open(stream);
+        QList<QFuture<BatchPublishResult>> pending;
+        for (int i = 0; i < 200; ++i) {
+            pending.append(a->append({story(u"w1"_s, u"a%1"_s.arg(i))}));
+            pending.append(b->append({story(u"w2"_s, u"b%1"_s.arg(i)), story(u"w2"_s, u"b%1+"_s.arg(i))}));
+        }
+        QSet<qint64> seen;
+        for (auto &f : pending) {
+            const BatchPublishResult r = await(f);
+            QVERIFY(r.ok());
+            for (qint64 id : r.value())
+                QVERIFY2(!seen.contains(id), "an id handed out twice");
+            for (qint64 id : r.value())
+                seen.insert(id);
+        }
+        QCOMPARE(seen.size(), 600);
+        const auto rows = await(a->fetchSince(0, 1000));
+        QCOMPARE(rows->size(), 600);
+        for (int i = 0; i < rows->size(); ++i)
+            QCOMPARE(rows->at(i).id, qint64(i + 1));  // dense and in order
+        // A batch's events are next to each other: one script, nothing in between.
+        for (int i = 0; i < rows->size(); ++i) {
+            const QString id = std::get<events::StoryEventCreated>(rows->at(i).event->data()).storyEventId;
+            if (id.startsWith(u'b') && !id.endsWith(u'+')) {
+                const QString next = std::get<events::StoryEventCreated>(rows->at(i + 1).event->data()).storyEventId;
+                QCOMPARE(next, id + u'+');
+            }
+        }
+    }
+
+    void pagesAndCounts()
+    {
+        auto store = open(uniqueStream("pages"));
+        QList<AppEvent> evs;
+        for (int i = 0; i < 30; ++i) {
+            if (i % 3 == 0)
+                evs.append(story(u"w1"_s, u"s%1"_s.arg(i)));
+            else if (i % 3 == 1)
+                evs.append(sampleEvent(EventKind::ChallengeResolved, true, u"w2"_s));
+            else
+                evs.append(sampleEvent(EventKind::GenerationBatchProgress, false));  // no world
+        }
+        QVERIFY(await(store->append(evs)).ok());
+
+        EventQuery q;
+        q.worlds = {u"w1"_s};
+        q.limit = 4;
+        QCOMPARE(ids(await(store->fetchPage(q)).value()), (QList<qint64>{1, 4, 7, 10}));
+        QCOMPARE(await(store->count(q)).value(), 10);
+        q.newestFirst = true;
+        QCOMPARE(ids(await(store->fetchPage(q)).value()), (QList<qint64>{28, 25, 22, 19}));
+        q.beforeId = 22;
+        QCOMPARE(ids(await(store->fetchPage(q)).value()), (QList<qint64>{19, 16, 13, 10}));
+        QCOMPARE(await(store->count(q)).value(), 7);
+
+        EventQuery noWorld;
+        noWorld.worlds = {QString()};
+        noWorld.limit = 100;
+        QCOMPARE(await(store->fetchPage(noWorld))->size(), 10);
+        EventQuery kinds;
+        kinds.kinds = {EventKind::ChallengeResolved};
+        kinds.afterId = 20;
+        QCOMPARE(ids(await(store->fetchPage(kinds)).value()), (QList<qint64>{23, 26, 29}));
+        EventQuery text;
+        text.text = u"S27"_s;  // case-insensitive
+        QCOMPARE(ids(await(store->fetchPage(text)).value()), QList<qint64>{28});
+        QCOMPARE(await(store->distinctWorlds()).value(), (QStringList{u"w1"_s, u"w2"_s}));
+        EventQuery none;
+        none.limit = 0;
+        QVERIFY(await(store->fetchPage(none))->isEmpty());
+    }
+
+    void processedMarks()
+    {
+        auto store = open(uniqueStream("processed"));
+        QVERIFY(await(store->append({story(u"w1"_s, u"a"_s), story(u"w1"_s, u"b"_s)})).ok());
+        QCOMPARE(await(store->markProcessed({2, 99}, true)).value(), 1);  // 99 does not exist
+        QCOMPARE(await(store->markProcessed({2}, true)).value(), 0);      // already
+        auto rows = await(store->fetchSince(0, 10)).value();
+        QVERIFY(!rows[0].processed);
+        QVERIFY(rows[1].processed);
+        QVERIFY(rows[1].processedAt.isValid());
+        QCOMPARE(await(store->markProcessed({2}, false)).value(), 1);
+        QVERIFY(!await(store->fetchSince(1, 10)).value().at(0).processed);
+    }
+
+    void cursorsPersistAsConsumerGroups()
+    {
+        const QString stream = uniqueStream("cursor");
+        {
+            auto store = open(stream);
+            QCOMPARE(await(store->loadCursor(u"projector"_s)).value(), 0);  // no stream yet
+            QVERIFY(await(store->append({story(u"w1"_s, u"a"_s)})).ok());
+            QCOMPARE(await(store->loadCursor(u"projector"_s)).value(), 0);
+            QVERIFY(await(store->saveCursor(u"projector"_s, 1)).ok());
+            QVERIFY(await(store->saveCursor(u"session server"_s, 1)).ok());
+        }
+        auto again = open(stream);
+        QCOMPARE(await(again->loadCursor(u"projector"_s)).value(), 1);
+        QCOMPARE(await(again->loadCursor(u"session server"_s)).value(), 1);
+        // Redis's own tools see the subscribers and their lag.
+        const QByteArray groups = redisCli(m_address, {u"XINFO"_s, u"GROUPS"_s, stream});
+        QVERIFY2(groups.contains("projector") && groups.contains("1-0"), groups.constData());
+    }
+
+    void namedSubscriberResumes()
+    {
+        const QString stream = uniqueStream("resume");
+        auto store = open(stream);
+        BusNotifier notifier(30000);
+        StoreEventBus bus(*store, notifier);
+        QList<qint64> seen;
+        {
+            Subscriber sub(*store, notifier, Subscriber::Options{u"narrator"_s});
+            connect(&sub, &Subscriber::eventsReceived, this, [&](const QList<StoredEvent> &rows) { seen += ids(rows); });
+            sub.start();
+            for (int i = 0; i < 5; ++i)
+                QVERIFY(await(bus.publish(story(u"w1"_s, u"x%1"_s.arg(i)))).ok());
+            QTRY_COMPARE(seen.size(), 5);
+            QTRY_COMPARE(await(store->loadCursor(u"narrator"_s)).value(), 5);
+        }
+        for (int i = 0; i < 3; ++i)
+            QVERIFY(await(bus.publish(story(u"w1"_s, u"y%1"_s.arg(i)))).ok());
+        Subscriber again(*store, notifier, Subscriber::Options{u"narrator"_s});
+        connect(&again, &Subscriber::eventsReceived, this, [&](const QList<StoredEvent> &rows) { seen += ids(rows); });
+        again.start();
+        QTRY_COMPARE(seen.size(), 8);
+        QCOMPARE(seen, (QList<qint64>{1, 2, 3, 4, 5, 6, 7, 8}));
+    }
+
+    void otherStoreWakesSubscribers()
+    {
+        // Two nodes: what one publishes, the other's subscriber sees, in order.
+        const QString stream = uniqueStream("nodes");
+        auto a = open(stream);
+        auto b = open(stream);
+        BusNotifier notifierA(30000), notifierB(30000);
+        connect(b.get(), &RedisEventStore::externalRowsDetected, &notifierB, &BusNotifier::externalRowsDetected);
+        StoreEventBus busA(*a, notifierA);
+        Subscriber sub(*b, notifierB, Subscriber::Options{});
+        QList<qint64> seen;
+        connect(&sub, &Subscriber::eventsReceived, this, [&](const QList<StoredEvent> &rows) { seen += ids(rows); });
+        sub.start();
+        QTRY_VERIFY(sub.isCaughtUp());
+        for (int i = 0; i < 50; ++i)
+            busA.publish(story(u"w1"_s, u"n%1"_s.arg(i)));
+        QTRY_COMPARE(seen.size(), 50);
+        for (int i = 0; i < 50; ++i)
+            QCOMPARE(seen[i], qint64(i + 1));
+    }
+
+    void foreignEntriesNeverStopReaders()
+    {
+        const QString stream = uniqueStream("foreign");
+        auto store = open(stream);
+        QVERIFY(await(store->append({story(u"w1"_s, u"ok"_s)})).ok());
+        // Someone else's entries: no payload, a payload that is not JSON, a hostile one.
+        QCOMPARE(redisCli(m_address, {u"XADD"_s, stream, u"2-0"_s, u"hello"_s, u"world"_s}), QByteArray("2-0"));
+        QCOMPARE(redisCli(m_address, {u"XADD"_s, stream, u"3-0"_s, u"type"_s, u"StoryEventCreated"_s, u"payload"_s, u"{not json"_s}),
+                 QByteArray("3-0"));
+        QCOMPARE(redisCli(m_address, {u"XADD"_s, stream, u"4-0"_s, u"payload"_s, QString(u'[').repeated(5000)}), QByteArray("4-0"));
+        QVERIFY(await(store->append({story(u"w1"_s, u"after"_s)})).ok());
+        const auto rows = await(store->fetchSince(0, 10)).value();
+        QCOMPARE(ids(rows), (QList<qint64>{1, 2, 3, 4, 5}));
+        QVERIFY(rows[0].isDecoded());
+        QVERIFY(rows[1].decodeError.contains(u"no payload"_s));
+        QVERIFY(!rows[2].isDecoded() && !rows[2].decodeError.isEmpty());
+        QVERIFY(!rows[3].isDecoded());
+        QVERIFY(rows[4].isDecoded());
+    }
+
+    void oversizedEventIsRefused()
+    {
+        auto store = open(uniqueStream("big"));
+        events::SuggestionCompleted big{u"r"_s, u"npc_name"_s, {}, std::nullopt};
+        for (int i = 0; i < 40; ++i)
+            big.suggestions.append(QString(30000, u'x'));
+        const BatchPublishResult r = await(store->append({AppEvent(big)}));
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().code, ErrorCode::TooLarge);
+        QCOMPARE(await(store->headId()).value(), 0);
+    }
+
+    void trimmingKeepsIdsGoingUp()
+    {
+        auto store = open(uniqueStream("trim"));
+        for (int i = 0; i < 10; ++i)
+            QVERIFY(await(store->append({story(u"w1"_s, u"t%1"_s.arg(i))})).ok());
+        QVERIFY(await(store->markProcessed({3, 8}, true)).ok());
+        QCOMPARE(await(store->trimUpTo(5)).value(), 5);
+        QCOMPARE(ids(await(store->fetchSince(0, 100)).value()), (QList<qint64>{6, 7, 8, 9, 10}));
+        QVERIFY(await(store->fetchSince(0, 100)).value().at(2).processed);
+        QCOMPARE(await(store->trimUpTo(10)).value(), 5);
+        QCOMPARE(await(store->headId()).value(), 10);  // empty, but ids never go back
+        QCOMPARE(await(store->append({story(u"w1"_s, u"next"_s)})).value(), QList<qint64>{11});
+    }
+
+    void pruneArchivesThenTrims()
+    {
+        QTemporaryDir dir;
+        auto store = open(uniqueStream("prune"));
+        for (int i = 0; i < 10; ++i)
+            QVERIFY(await(store->append({story(u"w1"_s, u"p%1"_s.arg(i))})).ok());
+        QVERIFY(await(store->markProcessed({1, 2, 3, 4, 6}, true)).ok());
+        PruneOptions options;
+        options.cutoff = QDateTime::currentDateTimeUtc().addSecs(60);
+        options.dryRun = true;
+        PruneReport report = await(pruneStream(*store, options, dir.path(), nullptr)).value();
+        QCOMPARE(report.matched, 10);
+        QCOMPARE(report.keptUnprocessed, 6);  // a stream is trimmed from its start: 5 stops it
+        QCOMPARE(await(store->count({})).value(), 10);
+
+        options.dryRun = false;
+        options.pageSize = 3;
+        report = await(pruneStream(*store, options, dir.path(), nullptr)).value();
+        QCOMPARE(report.deleted, 4);
+        QCOMPARE(report.firstId, 1);
+        QCOMPARE(report.lastId, 4);
+        QCOMPARE(report.transactions, 2);
+        QCOMPARE(ids(await(store->fetchSince(0, 100)).value()), (QList<qint64>{5, 6, 7, 8, 9, 10}));
+        const QList<QByteArray> archived = readArchive(report.archivePath).value();
+        QCOMPARE(archived.size(), 4);
+        QVERIFY(archived[0].startsWith("{\"id\":1,"));
+
+        options.includeUnprocessed = true;
+        options.archivePath = dir.filePath(u"rest.jsonl.gz"_s);
+        report = await(pruneStream(*store, options, dir.path(), nullptr)).value();
+        QCOMPARE(report.deleted, 6);
+        QCOMPARE(readArchive(options.archivePath)->size(), 6);
+        QCOMPARE(await(store->count({})).value(), 0);
+        // An archive that exists already is never overwritten.
+        const Result<PruneReport> again = await(pruneStream(*store, options, dir.path(), nullptr));
+        QVERIFY(again.ok());  // nothing left to prune, so nothing written
+        QVERIFY(await(store->append({story(u"w1"_s, u"later"_s)})).ok());
+        options.cutoff = QDateTime::currentDateTimeUtc().addSecs(60);
+        const Result<PruneReport> clash = await(pruneStream(*store, options, dir.path(), nullptr));
+        QVERIFY(!clash.ok());
+        QVERIFY(clash.error().message.contains(u"rest.jsonl.gz"_s));
+        QCOMPARE(await(store->count({})).value(), 1);  // kept: its archive could not be written
+    }
+
+    void statisticsFromTheStream()
+    {
+        auto store = open(uniqueStream("stats"));
+        QList<AppEvent> evs{story(u"w1"_s, u"a"_s), story(u"w2"_s, u"b"_s), sampleEvent(EventKind::ChallengeResolved, true, u"w1"_s),
+                            sampleEvent(EventKind::GenerationBatchProgress, false)};
+        events::ChallengeResolved failed = std::get<events::ChallengeResolved>(sampleEvent(EventKind::ChallengeResolved, true, u"w1"_s).data());
+        failed.success = false;
+        evs.append(failed);
+        QVERIFY(await(store->append(evs)).ok());
+        const BusStatistics st = await(collectStatistics(*store)).value();
+        QCOMPARE(st.total, 5);
+        QCOMPARE(st.headId, 5);
+        QCOMPARE(st.lastHour, 5);
+        QCOMPARE(st.perType.first().key, u"ChallengeResolved"_s);
+        QCOMPARE(st.perType.first().count, 2);
+        QCOMPARE(st.perWorld.first().key, u"w1"_s);
+        QCOMPARE(st.perWorld.first().count, 3);
+        QCOMPARE(st.challenges.size(), 1);
+        QCOMPARE(st.challenges[0].attempts, 2);
+        QCOMPARE(st.challenges[0].successes, 1);
+    }
+
+    void maxLengthTrimsOnAppend()
+    {
+        auto store = open(uniqueStream("maxlen"), u"&maxlen=100"_s);
+        for (int i = 0; i < 10; ++i) {
+            QList<AppEvent> batch;
+            for (int j = 0; j < 100; ++j)
+                batch.append(story(u"w1"_s, u"m"_s));
+            QVERIFY(await(store->append(batch)).ok());
+        }
+        const qint64 length = await(store->count({})).value();
+        QVERIFY2(length >= 100 && length < 1000, QByteArray::number(length).constData());  // "~": about 100
+        QCOMPARE(await(store->headId()).value(), 1000);
+    }
+
+    void forwardedRowsLandOnce()
+    {
+        QTemporaryDir dir;
+        SqliteEventStore engine(SqliteOptions{dir.filePath(u"engine.db"_s)});
+        QVERIFY(engine.openAndWait().ok());
+        QList<std::pair<QString, QByteArray>> raw;
+        for (int i = 0; i < 20; ++i)
+            raw.append({u"StoryEventCreated"_s, codec::encode(story(u"w%1"_s.arg(i % 2), u"e%1"_s.arg(i)))});
+        raw.append({u"SomethingNew"_s, QByteArray("{\"type\":\"SomethingNew\",\"x\":1}")});  // a newer engine's event
+        QVERIFY(await(engine.appendRaw(raw)).ok());
+
+        const QString stream = uniqueStream("forward");
+        auto redis = open(stream);
+        // A batch sent twice (a reply lost, a restart) lands once.
+        QList<RedisRow> rows;
+        for (const StoredEvent &e : await(engine.fetchSince(0, 10)).value())
+            rows.append(RedisRow{e.eventType, e.payload, e.createdAtText, e.event->worldId(), e.id});
+        QCOMPARE(await(redis->appendForwarded(u"engine"_s, rows))->size(), 10);
+        QCOMPARE(await(redis->appendForwarded(u"engine"_s, rows))->size(), 0);
+        QCOMPARE(await(redis->appendForwarded(u"engine"_s, rows.mid(5)))->size(), 0);
+        QCOMPARE(await(redis->forwardCursor(u"engine"_s)).value(), 10);
+
+        // The forwarder picks up from the cursor in Redis, and follows new rows.
+        BusNotifier engineNotifier(30000);
+        connect(&engine, &SqliteEventStore::externalRowsDetected, &engineNotifier, &BusNotifier::externalRowsDetected);
+        Forwarder forwarder(engine, engineNotifier, *redis, Forwarder::Options{u"engine"_s});
+        forwarder.start();
+        QTRY_COMPARE(await(redis->count({})).value(), 21);
+        QVERIFY(await(engine.appendRaw({{u"StoryEventCreated"_s, codec::encode(story(u"w1"_s, u"late"_s))}})).ok());
+        engineNotifier.notifyAppended(22);
+        QTRY_COMPARE(await(redis->count({})).value(), 22);
+        const auto all = await(redis->fetchSince(0, 100)).value();
+        for (int i = 0; i < all.size(); ++i) {
+            const StoredEvent source = await(engine.fetchSince(i, 1)).value().at(0);
+            QCOMPARE(all[i].payload, source.payload);
+            QCOMPARE(all[i].createdAtText, source.createdAtText);
+            QCOMPARE(all[i].eventType, source.eventType);
+        }
+        QVERIFY(!all[20].isDecoded());  // carried as it was
+        QCOMPARE(await(redis->distinctWorlds()).value(), (QStringList{u"w0"_s, u"w1"_s}));
+    }
+
+    void forwardCommandSurvivesKills()
+    {
+        // `eventdesk forward` killed over and over while the engine writes: each row once.
+        QTemporaryDir dir;
+        const QString db = dir.filePath(u"engine.db"_s);
+        SqliteEventStore engine(SqliteOptions{db});
+        QVERIFY(engine.openAndWait().ok());
+        const QString stream = uniqueStream("fwdkill");
+        const QString bus = url(stream);
+        int written = 0;
+        for (int round = 0; round < 6; ++round) {
+            QList<std::pair<QString, QByteArray>> raw;
+            for (int i = 0; i < 300; ++i, ++written)
+                raw.append({u"StoryEventCreated"_s, codec::encode(story(u"w1"_s, u"k%1"_s.arg(written)))});
+            QVERIFY(await(engine.appendRaw(raw)).ok());
+            QProcess forward;
+            forward.setProcessChannelMode(QProcess::ForwardedOutputChannel);
+            forward.start(QStringLiteral(EVENTDESK_BINARY), {u"forward"_s, u"--db"_s, db, u"--bus"_s, bus});
+            QVERIFY(forward.waitForStarted());
+            QTest::qWait(50 + 40 * round);  // somewhere in the middle of a batch, or not
+            forward.kill();
+            forward.waitForFinished();
+        }
+        QProcess last;
+        last.start(QStringLiteral(EVENTDESK_BINARY), {u"forward"_s, u"--db"_s, db, u"--bus"_s, bus, u"--once"_s});
+        QVERIFY(last.waitForFinished(60000));
+        QCOMPARE(last.exitCode(), 0);
+        auto redis = open(stream);
+        const auto rows = await(redis->fetchSince(0, 10000)).value();
+        QCOMPARE(rows.size(), written);
+        for (int i = 0; i < rows.size(); ++i)
+            QCOMPARE(std::get<events::StoryEventCreated>(rows[i].event->data()).storyEventId, u"k%1"_s.arg(i));
+    }
+
+    void commandLineOnRedis()
+    {
+        QTemporaryDir dir;
+        const QString bus = url(uniqueStream("cli"));
+        const auto run = [&](const QStringList &args, const QByteArray &input = {}) {
+            QProcess p;
+            p.start(QStringLiteral(EVENTDESK_BINARY), args + QStringList{u"--db"_s, dir.filePath(u"book.db"_s)});
+            p.write(input);
+            p.closeWriteChannel();
+            p.waitForFinished(60000);
+            return std::tuple{p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
+        };
+        QFile engine(QStringLiteral(EVENTDESK_TEST_DATA "/engine_payloads.jsonl"));
+        QVERIFY(engine.open(QIODevice::ReadOnly));
+        const QByteArray lines = engine.readAll();
+        auto [code, out, err] = run({u"publish"_s, u"--bus"_s, bus}, lines);
+        QCOMPARE(code, 0);
+        QCOMPARE(out.trimmed().split('\n').size(), lines.trimmed().split('\n').size());
+        std::tie(code, out, err) = run({u"tail"_s, u"--bus"_s, bus, u"--format"_s, u"jsonl"_s});
+        QCOMPARE(code, 0);
+        QVERIFY(out.startsWith("{\"id\":1,\"event_type\":\"StoryEventCreated\""));
+        std::tie(code, out, err) = run({u"stats"_s, u"--bus"_s, bus, u"--format"_s, u"json"_s});
+        QCOMPARE(code, 0);
+        QCOMPARE(QJsonDocument::fromJson(out).object()[u"total"_s].toInt(), lines.trimmed().split('\n').size());
+
+        QTcpServer probe;
+        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+        const quint16 port = probe.serverPort();
+        probe.close();
+        std::tie(code, out, err) = run({u"tail"_s, u"--bus"_s, u"redis://127.0.0.1:%1/0"_s.arg(port)});
+        QCOMPARE(code, 1);
+        QCOMPARE(err.count('\n'), 1);
+        QVERIFY2(err.contains("is unavailable: Connection refused"), err);
+        std::tie(code, out, err) = run({u"publish"_s, u"--bus"_s, u"redis://:guess@%1/0"_s.arg(m_address), u"--json"_s, u"{}"_s});
+        QCOMPARE(code, 1);
+        QVERIFY2(err.contains("Redis refused the password") && !err.contains("guess"), err);
+    }
+
+    // --- faults, each on a redis-server of its own ----------------------------------
+
+    void absentAtStart()
+    {
+        RedisTestServer never;  // a port nothing listens on
+        QTcpServer probe;
+        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+        const quint16 port = probe.serverPort();
+        probe.close();
+        RedisEventStore store(RedisEndpoint::parse(u"redis://127.0.0.1:%1/0"_s.arg(port)).value());
+        const Result<bool> r = store.openAndWait();
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().code, ErrorCode::Unavailable);
+        QVERIFY2(r.error().message.contains(u"127.0.0.1:%1"_s.arg(port)) && r.error().message.contains(u"refused"_s),
+                 qPrintable(r.error().message));
+        // Nothing hangs: calls on a store that never opened fail too.
+        QVERIFY(!await(store.append({story(u"w1"_s, u"x"_s)})).ok());
+    }
+
+    void wrongPassword()
+    {
+        RedisTestServer server;
+        QVERIFY(server.start({u"--requirepass"_s, u"correct horse"_s}));
+        const auto openWith = [&](const QString &userInfo) {
+            RedisEventStore store(RedisEndpoint::parse(u"redis://"_s + userInfo + u"127.0.0.1:%1/0"_s.arg(server.port())).value());
+            return store.openAndWait();
+        };
+        const Result<bool> wrong = openWith(u":battery@"_s);
+        QVERIFY(!wrong.ok());
+        QVERIFY2(wrong.error().message.contains(u"password"_s), qPrintable(wrong.error().message));
+        QVERIFY(!wrong.error().message.contains(u"battery"_s));
+        const Result<bool> none = openWith(QString());
+        QVERIFY(!none.ok());
+        QVERIFY2(none.error().message.contains(u"wants a password"_s), qPrintable(none.error().message));
+        QVERIFY(openWith(u":correct%20horse@"_s).ok());
+        // A database that does not exist is refused as clearly.
+        RedisEventStore badDb(RedisEndpoint::parse(u"redis://:correct%20horse@127.0.0.1:%1/9999"_s.arg(server.port())).value());
+        const Result<bool> db = badDb.openAndWait();
+        QVERIFY(!db.ok());
+        QVERIFY2(db.error().message.contains(u"database 9999"_s), qPrintable(db.error().message));
+    }
+
+    void restartedMidRun()
+    {
+        RedisTestServer server;
+        QVERIFY(server.start());
+        const QString u = u"redis://127.0.0.1:%1/0?stream=restart"_s.arg(server.port());
+        RedisEventStore a(RedisEndpoint::parse(u).value());
+        RedisEventStore b(RedisEndpoint::parse(u).value());
+        QVERIFY(a.openAndWait().ok());
+        QVERIFY(b.openAndWait().ok());
+        BusNotifier notifierA(30000), notifierB(30000);
+        connect(&b, &RedisEventStore::externalRowsDetected, &notifierB, &BusNotifier::externalRowsDetected);
+        StoreEventBus busA(a, notifierA);
+        Subscriber sub(b, notifierB, Subscriber::Options{u"player feed"_s, 500, std::nullopt, 200});
+        QList<qint64> seen;
+        connect(&sub, &Subscriber::eventsReceived, this, [&](const QList<StoredEvent> &rows) { seen += ids(rows); });
+        sub.start();
+        for (int i = 0; i < 5; ++i)
+            QVERIFY(await(busA.publish(story(u"w1"_s, u"before%1"_s.arg(i)))).ok());
+        QTRY_COMPARE(seen.size(), 5);
+
+        QSignalSpy down(&a, &RedisEventStore::connectionChanged);
+        server.stop();
+        QTRY_VERIFY(!down.isEmpty());
+        QCOMPARE(down.first().at(0).toBool(), false);
+        // During the outage a publish is an error, at once, never a hang. (One
+        // already on the wire when the server went away may have landed: its
+        // error says the connection was lost before the reply.)
+        for (int i = 0; i < 3; ++i) {
+            const PublishResult during = await(busA.publish(story(u"w1"_s, u"lost"_s)), 15000);
+            QVERIFY(!during.ok());
+            QCOMPARE(during.error().code, ErrorCode::Unavailable);
+        }
+
+        QVERIFY(server.restart());
+        // Reconnects on its own, with backoff; then publishes work again.
+        QTRY_VERIFY_WITH_TIMEOUT(down.size() >= 2 && down.last().at(0).toBool(), 20000);
+        for (int i = 0; i < 5; ++i)
+            QVERIFY(await(busA.publish(story(u"w1"_s, u"after%1"_s.arg(i)))).ok());
+        QTRY_VERIFY_WITH_TIMEOUT(seen.size() >= 10, 20000);
+        QCOMPARE(seen, (QList<qint64>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+        QTRY_COMPARE(await(b.loadCursor(u"player feed"_s)).value(), 10);
+    }
+
+    void frozenServerTimesOut()
+    {
+        RedisTestServer server;
+        QVERIFY(server.start());
+        RedisEventStore store(RedisEndpoint::parse(u"redis://127.0.0.1:%1/0?stream=frozen&timeout_ms=500"_s.arg(server.port())).value());
+        QVERIFY(store.openAndWait().ok());
+        QVERIFY(await(store.append({story(u"w1"_s, u"a"_s)})).ok());
+        server.pause();
+        const BatchPublishResult r = await(store.append({story(u"w1"_s, u"b"_s)}), 15000);
+        QVERIFY(!r.ok());
+        QVERIFY2(r.error().message.contains(u"no reply"_s) || r.error().message.contains(u"unavailable"_s), qPrintable(r.error().message));
+        QSignalSpy changed(&store, &RedisEventStore::connectionChanged);
+        server.resume();
+        QTRY_VERIFY_WITH_TIMEOUT(!changed.isEmpty() && changed.last().at(0).toBool(), 20000);
+        QVERIFY(await(store.append({story(u"w1"_s, u"c"_s)})).ok());
+        // The append that timed out had reached the server's socket: it may have
+        // landed after all (a timeout is not a refusal). The log has no gap either way.
+        const auto rows = await(store.fetchSince(0, 10)).value();
+        QVERIFY(rows.size() == 2 || rows.size() == 3);
+        QCOMPARE(rows.last().id, qint64(rows.size()));
+    }
+
+    // --- two `eventdesk serve` on one Redis ---------------------------------------------
+
+    void twoServersOneSession()
+    {
+        QTemporaryDir dir;
+        const QString bus = url(uniqueStream("serve"));
+        const QString token = u"0123456789abcdef0123456789abcdef"_s;
+        const auto startServe = [&](QProcess &p, const QString &name) -> QUrl {
+            p.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+            p.start(QStringLiteral(EVENTDESK_BINARY), {u"serve"_s, u"--db"_s, dir.filePath(name), u"--bus"_s, bus, u"--listen"_s,
+                                                       u"127.0.0.1:0"_s, u"--join-code"_s, u"TABLE42"_s, u"--dm-token"_s, token});
+            if (!p.waitForReadyRead(30000))
+                return {};
+            const QByteArray line = p.readLine().trimmed();
+            const qsizetype at = line.indexOf("ws://");
+            return at < 0 ? QUrl() : QUrl(QString::fromUtf8(line.mid(at)));
+        };
+        QProcess serveA, serveB;
+        const QUrl urlA = startServe(serveA, u"a.db"_s);
+        const QUrl urlB = startServe(serveB, u"b.db"_s);
+        QVERIFY(urlA.isValid() && urlB.isValid());
+
+        struct Client {
+            QWebSocket socket;
+            QList<QJsonObject> messages;
+        };
+        const auto join = [&](Client &c, const QUrl &where, const QJsonObject &join) {
+            connect(&c.socket, &QWebSocket::textMessageReceived, this,
+                    [&c](const QString &text) { c.messages.append(QJsonDocument::fromJson(text.toUtf8()).object()); });
+            c.socket.open(where);
+            if (!QTest::qWaitFor([&] { return c.socket.state() == QAbstractSocket::ConnectedState; }, 10000))
+                return false;
+            c.socket.sendTextMessage(QString::fromUtf8(QJsonDocument(join).toJson(QJsonDocument::Compact)));
+            return QTest::qWaitFor([&] { return !c.messages.isEmpty(); }, 10000) && c.messages.first()[u"type"_s] == u"Joined"_s;
+        };
+        const auto events = [](const Client &c) {
+            QList<QJsonObject> out;
+            for (const QJsonObject &m : c.messages)
+                if (m.contains(u"event_id"_s) && m[u"type"_s] != u"Published"_s)
+                    out.append(m);
+            return out;
+        };
+        Client dm, player;
+        QVERIFY(join(dm, urlA, {{u"type"_s, u"Join"_s}, {u"role"_s, u"dm"_s}, {u"world_id"_s, u"*"_s}, {u"name"_s, u"DM"_s}, {u"dm_token"_s, token}}));
+        QVERIFY(join(player, urlB, {{u"type"_s, u"Join"_s}, {u"role"_s, u"player"_s}, {u"world_id"_s, u"w1"_s}, {u"name"_s, u"Alice"_s},
+                                    {u"join_code"_s, u"TABLE42"_s}}));
+        const auto publish = [&](const QString &world, const QString &id) {
+            const QJsonObject ev{{u"type"_s, u"StoryEventCreated"_s}, {u"story_event_id"_s, id}, {u"world_id"_s, world}, {u"event_type"_s, u"dialogue"_s}};
+            dm.socket.sendTextMessage(QString::fromUtf8(QJsonDocument(QJsonObject{{u"type"_s, u"Publish"_s}, {u"event"_s, ev}}).toJson(QJsonDocument::Compact)));
+        };
+        for (int i = 0; i < 10; ++i)
+            publish(i % 2 ? u"w2"_s : u"w1"_s, u"s%1"_s.arg(i));
+        QTRY_COMPARE_WITH_TIMEOUT(events(player).size(), 5, 15000);
+        qint64 last = 0;
+        for (const QJsonObject &m : events(player)) {
+            QCOMPARE(m[u"world_id"_s].toString(), u"w1"_s);
+            QVERIFY(m[u"event_id"_s].toInteger() > last);  // in order
+            last = m[u"event_id"_s].toInteger();
+        }
+        // The player drops, events go on being published on A, the player comes back on A.
+        player.socket.close();
+        QTRY_VERIFY(player.socket.state() == QAbstractSocket::UnconnectedState);
+        for (int i = 10; i < 16; ++i)
+            publish(u"w1"_s, u"s%1"_s.arg(i));
+        QTRY_COMPARE_WITH_TIMEOUT(events(dm).size(), 16, 15000);
+        Client back;
+        QVERIFY(join(back, urlA, {{u"type"_s, u"Join"_s}, {u"role"_s, u"player"_s}, {u"world_id"_s, u"w1"_s}, {u"name"_s, u"Alice"_s},
+                                  {u"join_code"_s, u"TABLE42"_s}, {u"last_event_id"_s, last}}));
+        QTRY_COMPARE_WITH_TIMEOUT(events(back).size(), 6, 15000);
+        QStringList ids;
+        for (const QJsonObject &m : events(back)) {
+            QVERIFY(m[u"event_id"_s].toInteger() > last);
+            last = m[u"event_id"_s].toInteger();
+            ids.append(m[u"story_event_id"_s].toString());
+        }
+        QCOMPARE(ids, (QStringList{u"s10"_s, u"s11"_s, u"s12"_s, u"s13"_s, u"s14"_s, u"s15"_s}));
+        serveA.terminate();
+        serveB.terminate();
+        QVERIFY(serveA.waitForFinished(10000) && serveB.waitForFinished(10000));
+        QCOMPARE(serveA.exitCode(), 0);
+        QCOMPARE(serveB.exitCode(), 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRedisStore)
+#include "tst_redisstore.moc"
