@@ -25,10 +25,11 @@ namespace {
 class Desk
 {
 public:
-    static Result<std::unique_ptr<Desk>> open(const QString &path, const SessionConfig &session)
+    static Result<std::unique_ptr<Desk>> open(const QString &path, const QString &busUrl, const SessionConfig &session)
     {
         BusConfig config;
         config.databasePath = path;
+        config.busUrl = busUrl;
         auto bus = LocalBus::open(config);
         if (!bus)
             return bus.error();
@@ -41,6 +42,14 @@ public:
         d->m_window = std::make_unique<MainWindow>(MainWindowDeps{d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
                                                                   d->m_bus->sqlite(), d->m_server.get(), d->m_bus->location(),
                                                                   d->m_projector.get()});
+        if (RedisEventStore *redis = d->m_bus->redis()) {
+            // Losing Redis is shown, not a dialog: publishes fail until it is back.
+            QObject::connect(redis, &RedisEventStore::connectionChanged, d->m_window.get(),
+                             [w = d->m_window.get()](bool up, const QString &reason) {
+                                 w->showMessage(up ? QObject::tr("Redis is back; the log catches up.")
+                                                   : QObject::tr("Redis connection lost, reconnecting: %1").arg(reason));
+                             });
+        }
         return d;
     }
     MainWindow *window() const { return m_window.get(); }
@@ -65,11 +74,12 @@ int runGui(int argc, char *argv[])
     QCommandLineParser parser;
     parser.setApplicationDescription(u"The DM's desk for the game engine's event bus."_s);
     const QCommandLineOption db(u"db"_s, u"Open this database."_s, u"path"_s);
+    const QCommandLineOption bus(u"bus"_s, u"The bus: sqlite (default) or redis://[:password@]host:port/db?stream=NAME."_s, u"url"_s);
     const QCommandLineOption joinCode(u"join-code"_s, u"The players' join code."_s, u"code"_s);
     const QCommandLineOption dmToken(u"dm-token"_s, u"The DM token (or EVENTDESK_DM_TOKEN)."_s, u"token"_s);
     const QCommandLineOption listen(u"listen"_s, u"Ignored by the window: pick the address in the Session panel."_s, u"host:port"_s);
     const QCommandLineOption verbose(u"verbose"_s, u"Log what the bus does."_s);
-    parser.addOptions({db, joinCode, dmToken, listen, verbose});
+    parser.addOptions({db, bus, joinCode, dmToken, listen, verbose});
     if (!parser.parse(app.arguments()))
         return usage(parser.errorText());
     if (!parser.isSet(verbose))
@@ -80,8 +90,9 @@ int runGui(int argc, char *argv[])
     session.dmToken = parser.isSet(dmToken) ? parser.value(dmToken)
                                             : QProcessEnvironment::systemEnvironment().value(u"EVENTDESK_DM_TOKEN"_s);
     std::unique_ptr<Desk> desk;
+    QString busUrl = parser.value(bus);
     std::function<bool(const QString &)> openDesk = [&](const QString &path) -> bool {
-        auto opened = Desk::open(path, session);
+        auto opened = Desk::open(path, busUrl, session);
         if (!opened) {
             QMessageBox::critical(desk ? desk->window() : nullptr, QObject::tr("EventDesk"),
                                   QObject::tr("Cannot open the database.\n\n%1").arg(opened.error().message));
@@ -94,8 +105,13 @@ int runGui(int argc, char *argv[])
             recent.removeAll(next);
             recent.prepend(next);
             settings.setValue(u"recentDatabases"_s, recent.mid(0, 8));
-            // Rebuild after this event: the window that asked is replaced.
-            QMetaObject::invokeMethod(qApp, [&, next] { openDesk(next); }, Qt::QueuedConnection);
+            // Rebuild after this event: the window that asked is replaced. A
+            // database file chosen in the window is inspected on its own.
+            QMetaObject::invokeMethod(qApp, [&, next] {
+                const QString previous = std::exchange(busUrl, QString());
+                if (!openDesk(next))
+                    busUrl = previous;
+            }, Qt::QueuedConnection);
         });
         desk->window()->show();
         return true;

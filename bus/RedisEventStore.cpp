@@ -16,9 +16,9 @@ namespace eventdesk {
 namespace {
 
 // Appends rows atomically. KEYS: stream, seq, worlds, forward cursors.
-// ARGV: maxlen ('0': none), forward source ('' : none), then per row:
-// type, payload, created_at, world, source id. Returns the new ids.
-// The counter never goes behind the stream, so an XADD cannot fail half way.
+// ARGV: maxlen ('0': none), forward source ('': none), the number of worlds,
+// the worlds, then per row: type, payload, created_at, source id. Returns the
+// new ids. The counter never goes behind the stream, so no XADD fails half way.
 constexpr char AppendScript[] = R"lua(
 local stream, seqkey = KEYS[1], KEYS[2]
 local source = ARGV[2]
@@ -30,10 +30,11 @@ if last[1] then
   local lastid = tonumber(string.match(last[1][1], '^(%d+)'))
   if lastid and lastid > base then base = lastid end
 end
+local nworlds = tonumber(ARGV[3])
 local ids = {}
 local moved = cursor
-for o = 3, #ARGV, 5 do
-  local src = tonumber(ARGV[o + 4])
+for o = 4 + nworlds, #ARGV, 4 do
+  local src = tonumber(ARGV[o + 3])
   if source == '' or src > moved then
     base = base + 1
     local id = string.format('%d-0', base)
@@ -42,11 +43,11 @@ for o = 3, #ARGV, 5 do
     else
       redis.call('XADD', stream, id, 'type', ARGV[o], 'payload', ARGV[o + 1], 'created_at', ARGV[o + 2])
     end
-    if ARGV[o + 3] ~= '' then redis.call('SADD', KEYS[3], ARGV[o + 3]) end
     ids[#ids + 1] = base
     if source ~= '' then moved = src end
   end
 end
+for i = 4, 3 + nworlds do redis.call('SADD', KEYS[3], ARGV[i]) end
 redis.call('SET', seqkey, string.format('%d', base))
 if moved > cursor then redis.call('HSET', KEYS[4], source, string.format('%d', moved)) end
 return ids
@@ -237,20 +238,80 @@ public:
         });
     }
 
+    // Publishes queue up while one append script is out and go together in
+    // the next (group commit, as on SQLite): each still gets its own ids, in
+    // order, once Redis has run the script. Forwarded batches go on their own.
     void append(const QList<RedisRow> &rows, const QString &source, Done<QList<qint64>> done)
     {
         if (rows.isEmpty()) {
             done(QList<qint64>{});
             return;
         }
-        QByteArrayList args{QByteArray::number(m_endpoint.maxLength), source.toUtf8()};
-        const QByteArray now = timestamp::now().toUtf8();
-        for (const RedisRow &r : rows) {
-            args << r.eventType.toUtf8() << r.payload << (r.createdAt.isEmpty() ? now : r.createdAt.toUtf8())
-                 << r.worldId.toUtf8() << QByteArray::number(r.sourceId);
+        if (!source.isEmpty()) {
+            sendAppend(rows, source, std::move(done));
+            return;
         }
+        m_appendQueue.append(QueuedAppend{rows, std::move(done)});
+        if (!m_appendInFlight)
+            flushAppends();
+    }
+
+private:
+    struct QueuedAppend {
+        QList<RedisRow> rows;
+        Done<QList<qint64>> done;
+    };
+
+    void flushAppends()
+    {
+        if (m_appendQueue.isEmpty())
+            return;
+        constexpr qsizetype MaxRows = 2000;
+        constexpr qsizetype MaxBytes = 8 * 1024 * 1024;
+        auto group = std::make_shared<QList<QueuedAppend>>();
+        QList<RedisRow> rows;
+        qsizetype bytes = 0;
+        while (!m_appendQueue.isEmpty()) {
+            const QueuedAppend &next = m_appendQueue.first();
+            qsizetype nextBytes = 0;
+            for (const RedisRow &r : next.rows)
+                nextBytes += r.payload.size();
+            if (!group->isEmpty() && (rows.size() + next.rows.size() > MaxRows || bytes + nextBytes > MaxBytes))
+                break;
+            rows += next.rows;
+            bytes += nextBytes;
+            group->append(m_appendQueue.takeFirst());
+        }
+        m_appendInFlight = true;
+        sendAppend(rows, {}, [this, group](Result<QList<qint64>> ids) {
+            m_appendInFlight = false;
+            qsizetype at = 0;
+            for (QueuedAppend &a : *group) {
+                if (!ids)
+                    a.done(ids.error());
+                else
+                    a.done(ids->mid(at, a.rows.size()));
+                at += a.rows.size();
+            }
+            flushAppends();
+        });
+    }
+
+    void sendAppend(const QList<RedisRow> &rows, const QString &source, Done<QList<qint64>> done)
+    {
+        QByteArrayList worlds;
+        for (const RedisRow &r : rows) {
+            const QByteArray w = r.worldId.toUtf8();
+            if (!w.isEmpty() && !worlds.contains(w))
+                worlds.append(w);
+        }
+        QByteArrayList args{QByteArray::number(m_endpoint.maxLength), source.toUtf8(), QByteArray::number(worlds.size())};
+        args << worlds;
+        const QByteArray now = timestamp::now().toUtf8();
+        for (const RedisRow &r : rows)
+            args << r.eventType.toUtf8() << r.payload << (r.createdAt.isEmpty() ? now : r.createdAt.toUtf8()) << QByteArray::number(r.sourceId);
         eval(appendScript(), {m_stream, m_endpoint.key("seq"), m_endpoint.key("worlds"), m_endpoint.key("forward")}, args,
-             [this, done = std::move(done)](Result<RedisReply> reply) {
+             [this, expected = source.isEmpty() ? rows.size() : -1, done = std::move(done)](Result<RedisReply> reply) {
                  const Result<RedisReply> r = checked(reply, "the append");
                  if (!r) {
                      done(r.error());
@@ -260,6 +321,10 @@ public:
                  ids.reserve(r->elements.size());
                  for (const RedisReply &e : r->elements)
                      ids.append(e.integer);
+                 if (expected >= 0 && ids.size() != expected) {
+                     done(malformed("the append"));
+                     return;
+                 }
                  if (!ids.isEmpty()) {
                      qint64 known = m_knownHead->load();
                      while (ids.last() > known && !m_knownHead->compare_exchange_weak(known, ids.last())) {
@@ -269,6 +334,10 @@ public:
              });
     }
 
+    QList<QueuedAppend> m_appendQueue;
+    bool m_appendInFlight = false;
+
+public:
     // One window of entries: XRANGE (or XREVRANGE) from start to end, at most count.
     void range(bool reverse, const QByteArray &start, const QByteArray &end, int count, Done<QList<StoredEvent>> done)
     {
@@ -499,8 +568,10 @@ private:
 
     void finishOpening()
     {
-        if (m_opening && m_commands.isReady() && m_watch.isReady())
+        if (m_opening && m_commands.isReady() && m_watch.isReady()) {
+            m_opened = true;
             std::exchange(m_opening, nullptr)(true);
+        }
     }
 
     void lost(const QString &reason)
@@ -510,6 +581,8 @@ private:
             std::exchange(m_opening, nullptr)(Error{ErrorCode::Unavailable, u"bus"_s, reason});
             return;
         }
+        if (!m_opened)
+            return;  // never opened: the caller has its error already
         if (!m_wasDown) {
             m_wasDown = true;
             qCWarning(lcRedis) << "lost Redis:" << reason;
@@ -572,6 +645,7 @@ private:
     QByteArray m_watchFrom;
     Done<bool> m_opening;
     bool m_wasDown = false;
+    bool m_opened = false;
 };
 
 // --- the store (any thread) --------------------------------------------------------

@@ -1,0 +1,250 @@
+// Benchmark of the Redis Streams bus against a real redis-server on 127.0.0.1
+// (EVENTDESK_TEST_REDIS, or one it starts itself). Prints figures; never
+// passes or fails on time.
+//  - raw baseline: pipelined XADD through hiredis's synchronous API, in this run;
+//  - EventDesk publishes with many in flight (each one a Lua script that
+//    assigns the integer id), as a ratio to that baseline; one at a time; batches;
+//  - cross-node latency: published through one store, received by a
+//    subscriber of another store (another "machine") on the same stream.
+// EVENTDESK_BENCH_QUICK=1 runs a small version (used by ctest to keep it working).
+#include "../RedisTestServer.h"
+#include "BusNotifier.h"
+#include "EventCodec.h"
+#include "RedisEventStore.h"
+#include "Subscriber.h"
+#include "Timestamp.h"
+
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QLoggingCategory>
+#include <QTimer>
+#include <QUuid>
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+using namespace Qt::StringLiterals;
+using namespace eventdesk;
+
+namespace {
+
+qint64 nowNs()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+AppEvent sample(int i)
+{
+    return events::ChallengeResolved{u"c-%1"_s.arg(i), u"Pick the lock"_s, u"w%1"_s.arg(i % 4), u"pc%1"_s.arg(i % 7),
+                                     i % 3 != 0, 1 + i % 20, 3 + i % 20, u"s-1"_s};
+}
+
+double percentile(QList<double> v, double p)
+{
+    if (v.isEmpty())
+        return 0;
+    std::sort(v.begin(), v.end());
+    return v.at(std::min<qsizetype>(v.size() - 1, qsizetype(p * double(v.size()))));
+}
+
+template <typename T>
+T wait(QFuture<T> f)
+{
+    while (!f.isFinished())
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+    return f.result();
+}
+
+QString freshStream(const char *what)
+{
+    return u"bench:%1:%2"_s.arg(QLatin1StringView(what), QUuid::createUuid().toString(QUuid::Id128).left(10));
+}
+
+// The raw baseline: XADD with automatic ids, pipelined `depth` deep.
+double rawPipelinedXadd(const QString &host, quint16 port, int n, int depth)
+{
+    redisContext *c = redisConnect(host.toUtf8().constData(), port);
+    if (!c || c->err) {
+        std::fprintf(stderr, "raw: cannot connect\n");
+        return 0;
+    }
+    const QByteArray stream = freshStream("raw").toUtf8();
+    QList<QByteArray> payloads;
+    for (int i = 0; i < n; ++i)
+        payloads.append(codec::encode(sample(i)));
+    const QByteArray type = "ChallengeResolved";
+    QElapsedTimer t;
+    t.start();
+    for (int done = 0; done < n;) {
+        const int chunk = std::min(depth, n - done);
+        for (int i = 0; i < chunk; ++i) {
+            const QByteArray created = timestamp::now().toUtf8();
+            const QByteArray &p = payloads[done + i];
+            const char *argv[] = {"XADD", stream.constData(), "*", "type", type.constData(), "payload", p.constData(), "created_at",
+                                  created.constData()};
+            const size_t lens[] = {4, size_t(stream.size()), 1, 4, size_t(type.size()), 7, size_t(p.size()), 10, size_t(created.size())};
+            redisAppendCommandArgv(c, 9, argv, lens);
+        }
+        for (int i = 0; i < chunk; ++i) {
+            void *reply = nullptr;
+            if (redisGetReply(c, &reply) != REDIS_OK) {
+                std::fprintf(stderr, "raw: %s\n", c->errstr);
+                redisFree(c);
+                return 0;
+            }
+            freeReplyObject(reply);
+        }
+        done += chunk;
+    }
+    const double rate = n / (double(t.nsecsElapsed()) / 1e9);
+    redisReply *del = static_cast<redisReply *>(redisCommand(c, "DEL %b", stream.constData(), size_t(stream.size())));
+    freeReplyObject(del);
+    redisFree(c);
+    return rate;
+}
+
+std::unique_ptr<RedisEventStore> openStore(const QString &address, const QString &stream)
+{
+    auto store = std::make_unique<RedisEventStore>(RedisEndpoint::parse(u"redis://%1/0?stream=%2"_s.arg(address, stream)).value());
+    if (Result<bool> r = store->openAndWait(); !r)
+        qFatal("%s", qPrintable(r.error().message));
+    return store;
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QLoggingCategory::setFilterRules(u"eventdesk.*.debug=false\neventdesk.*.info=false"_s);
+    const bool quick = qEnvironmentVariableIntValue("EVENTDESK_BENCH_QUICK") == 1;
+    if (test::RedisTestServer::executable().isEmpty()) {
+        std::printf("redis-server is not installed: skipped\n");
+        return 0;
+    }
+    QString address = qEnvironmentVariable("EVENTDESK_TEST_REDIS");
+    std::unique_ptr<test::RedisTestServer> own;
+    if (address.isEmpty()) {
+        own = std::make_unique<test::RedisTestServer>();
+        if (!own->start())
+            qFatal("cannot start redis-server");
+        address = own->address();
+    }
+    const QString host = address.section(u':', 0, 0);
+    const quint16 port = quint16(address.section(u':', 1).toUInt());
+    const int n = quick ? 2000 : 50000;
+    const int rounds = quick ? 1 : 3;
+    std::printf("Redis Streams bus on %s, %d events per measurement, median of %d\n", qPrintable(address), n, rounds);
+
+    QList<double> raw, rawSingle, inFlight, single, batch;
+    for (int round = 0; round < rounds; ++round) {
+        raw.append(rawPipelinedXadd(host, port, n, 1000));
+        rawSingle.append(rawPipelinedXadd(host, port, n / 10, 1));
+
+        // Many publishes in flight through one store: its one command
+        // connection pipelines them; each is a script that assigns the id.
+        {
+            auto store = openStore(address, freshStream("inflight"));
+            BusNotifier notifier(30000);
+            StoreEventBus bus(*store, notifier);
+            QList<AppEvent> evs;
+            for (int i = 0; i < n; ++i)
+                evs.append(sample(i));
+            QElapsedTimer t;
+            t.start();
+            QList<QFuture<PublishResult>> pending;
+            pending.reserve(n);
+            for (int i = 0; i < n; ++i) {
+                pending.append(bus.publish(evs[i]));
+                if (pending.size() - 1000 >= 0 && i % 1000 == 999)
+                    wait(pending[i - 999]);  // keep about 1,000 in flight, like the raw pipeline
+            }
+            int failed = 0;
+            for (auto &f : pending)
+                failed += !wait(f).ok();
+            inFlight.append(n / (double(t.nsecsElapsed()) / 1e9));
+            if (failed)
+                std::printf("  %d publishes failed\n", failed);
+        }
+        // One at a time: each waits for its reply (round-trip bound).
+        {
+            auto store = openStore(address, freshStream("single"));
+            BusNotifier notifier(30000);
+            StoreEventBus bus(*store, notifier);
+            const int m = n / 10;
+            QElapsedTimer t;
+            t.start();
+            for (int i = 0; i < m; ++i)
+                wait(bus.publish(sample(i)));
+            single.append(m / (double(t.nsecsElapsed()) / 1e9));
+        }
+        // Batches of 1,000 in one script each.
+        {
+            auto store = openStore(address, freshStream("batch"));
+            QList<AppEvent> evs;
+            for (int i = 0; i < 1000; ++i)
+                evs.append(sample(i));
+            QElapsedTimer t;
+            t.start();
+            for (int i = 0; i < n / 1000; ++i)
+                wait(store->append(evs));
+            batch.append(n / (double(t.nsecsElapsed()) / 1e9));
+        }
+    }
+    const double rawRate = percentile(raw, 0.5);
+    std::printf("raw pipelined XADD (hiredis, 1,000 deep): %.0f events/s\n", rawRate);
+    std::printf("EventDesk publish, ~1,000 in flight:      %.0f events/s  -> %.2fx raw\n", percentile(inFlight, 0.5),
+                percentile(inFlight, 0.5) / rawRate);
+    std::printf("raw XADD one at a time:                   %.0f events/s\n", percentile(rawSingle, 0.5));
+    std::printf("EventDesk publish, one at a time:         %.0f events/s  -> %.2fx raw one at a time\n", percentile(single, 0.5),
+                percentile(single, 0.5) / percentile(rawSingle, 0.5));
+    std::printf("EventDesk batches of 1,000:               %.0f events/s  -> %.2fx raw\n", percentile(batch, 0.5),
+                percentile(batch, 0.5) / rawRate);
+
+    // Cross-node: published through A, received by a subscriber of B.
+    {
+        const QString stream = freshStream("nodes");
+        auto a = openStore(address, stream);
+        auto b = openStore(address, stream);
+        BusNotifier notifierA(30000), notifierB(30000);
+        QObject::connect(b.get(), &RedisEventStore::externalRowsDetected, &notifierB, &BusNotifier::externalRowsDetected);
+        StoreEventBus busA(*a, notifierA);
+        Subscriber sub(*b, notifierB, Subscriber::Options{});
+        sub.start();
+        while (!sub.isCaughtUp())
+            QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+        const int m = quick ? 500 : 5000;
+        const int ratePerSecond = 1000;
+        QHash<QString, qint64> sentAt;
+        QList<double> latencies;
+        QObject::connect(&sub, &Subscriber::eventsReceived, &sub, [&](const QList<StoredEvent> &rows) {
+            const qint64 now = nowNs();
+            for (const StoredEvent &r : rows) {
+                if (!r.event)
+                    continue;
+                const auto &c = std::get<events::ChallengeResolved>(r.event->data());
+                if (auto it = sentAt.find(c.challengeId.value_or(QString())); it != sentAt.end())
+                    latencies.append(double(now - *it) / 1e6);
+            }
+        });
+        QElapsedTimer t;
+        t.start();
+        for (int i = 0; i < m; ++i) {
+            while (t.nsecsElapsed() < qint64(i) * 1000000000LL / ratePerSecond)
+                QCoreApplication::processEvents(QEventLoop::AllEvents, 1);
+            sentAt.insert(u"c-%1"_s.arg(i), nowNs());
+            busA.publish(sample(i));
+        }
+        QElapsedTimer grace;
+        grace.start();
+        while (latencies.size() < m && grace.elapsed() < 10000)
+            QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+        std::printf("cross-node publish -> receive (%d events at %d/s): received %lld/%d, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", m,
+                    ratePerSecond, static_cast<long long>(latencies.size()), m, percentile(latencies, 0.5),
+                    percentile(latencies, 0.99), percentile(latencies, 1.0));
+    }
+    return 0;
+}
