@@ -19,6 +19,7 @@ deb=$(ls "$work"/out/eventdesk_*.deb 2>/dev/null | head -1)
 [ -n "$deb" ] || fail "no .deb was made"
 info=$(dpkg-deb --info "$deb")
 grep -q 'Depends:.*libqt6sql6-sqlite' <<<"$info" || fail "the .deb does not depend on the Qt SQLite driver"
+grep -q 'Depends:.*libhiredis' <<<"$info" || fail "the .deb does not depend on hiredis"
 dpkg-deb -x "$deb" "$work/root"
 for f in usr/bin/eventdesk usr/share/applications/eventdesk.desktop usr/share/man/man1/eventdesk.1 \
          usr/share/icons/hicolor/scalable/apps/eventdesk.svg usr/share/icons/hicolor/128x128/apps/eventdesk.png \
