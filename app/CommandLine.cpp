@@ -98,6 +98,10 @@ int run(int argc, char *argv[])
     const QString name = args.at(commandAt);
     for (const CommandInfo &c : commands()) {
         if (c.name == name) {
+            // Headless: Qt's own event dispatcher. GLib's walks a list on every
+            // socket notifier change, which a thousand players' sockets feel.
+            if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
+                qputenv("QT_NO_GLIB", "1");
             QCoreApplication app(argc, argv);
             QStringList commandArgs = args;
             commandArgs.removeAt(commandAt);

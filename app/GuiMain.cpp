@@ -8,6 +8,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QFileInfo>
 #include <QIcon>
 #include <QLoggingCategory>
 #include <QMessageBox>
@@ -40,7 +41,7 @@ public:
         d->m_server = std::make_unique<SessionServer>(d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
                                                       d->m_bus->sqlite(), session);
         d->m_window = std::make_unique<MainWindow>(MainWindowDeps{d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
-                                                                  d->m_bus->sqlite(), d->m_server.get(), d->m_bus->location(),
+                                                                  d->m_bus->sqlite(), d->m_bus->redis(), d->m_server.get(), d->m_bus->location(),
                                                                   d->m_projector.get()});
         if (RedisEventStore *redis = d->m_bus->redis()) {
             // Losing Redis is shown, not a dialog: publishes fail until it is back.
@@ -99,12 +100,15 @@ int runGui(int argc, char *argv[])
             return false;
         }
         desk = std::move(opened).value();  // the previous one closes
-        QObject::connect(desk->window(), &MainWindow::openDatabaseRequested, desk->window(), [&](const QString &next) {
+        {
             QSettings settings;
+            const QString opened = QFileInfo(path.isEmpty() ? defaultDatabasePath() : path).absoluteFilePath();
             QStringList recent = settings.value(u"recentDatabases"_s).toStringList();
-            recent.removeAll(next);
-            recent.prepend(next);
+            recent.removeAll(opened);
+            recent.prepend(opened);
             settings.setValue(u"recentDatabases"_s, recent.mid(0, 8));
+        }
+        QObject::connect(desk->window(), &MainWindow::openDatabaseRequested, desk->window(), [&](const QString &next) {
             // Rebuild after this event: the window that asked is replaced. A
             // database file chosen in the window is inspected on its own.
             QMetaObject::invokeMethod(qApp, [&, next] {

@@ -44,3 +44,5 @@ QFuture<Result<PruneReport>> pruneStream(RedisEventStore &store, const PruneOpti
 Result<QList<QByteArray>> readArchive(const QString &path);
 
 } // namespace eventdesk
+
+Q_DECLARE_METATYPE(eventdesk::PruneReport)

@@ -117,11 +117,12 @@ private:
     void handle(Client *c, const protocol::Publish &m);
     void handle(Client *c, const protocol::Replay &m);
     void sendError(Client *c, protocol::ErrorCode code, const QString &message);
-    bool send(Client *c, const QByteArray &frame);
+    bool send(Client *c, const QByteArray &frame, int messages = 1);
     void flush(Client *c, bool all);
     void drop(Client *c, const QString &why);
     void closeClient(Client *c, int closeCode, const QString &reason);
     void backfill(Client *c);
+    void receive(const QList<StoredEvent> &events);
     void dispatch(const QList<StoredEvent> &events);
     void heartbeat();
     Client *find(const QString &id) const;
@@ -138,6 +139,9 @@ private:
     std::unique_ptr<QWebSocketServer> m_ws;
     std::unique_ptr<Subscriber> m_live;
     std::vector<std::unique_ptr<Client>> m_clients;
+    QHash<QString, Client *> m_byId;
+    QList<StoredEvent> m_outbox;  // live events gathered for one dispatch
+    QTimer m_outboxTimer;
     qint64 m_liveHead = 0;  // the last id dispatched live
     QRandomGenerator m_dice;
     QTimer m_heartbeat;

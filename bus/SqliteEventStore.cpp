@@ -147,8 +147,9 @@ struct WriteJob {
 class SqliteWriter final : public QObject
 {
 public:
-    explicit SqliteWriter(std::atomic<qint64> *knownHead)
+    SqliteWriter(std::atomic<qint64> *knownHead, SqliteEventStore *store)
         : m_knownHead(knownHead)
+        , m_store(store)
     {
         m_retry.setSingleShot(true);
         connect(&m_retry, &QTimer::timeout, this, &SqliteWriter::drain);
@@ -170,6 +171,10 @@ public:
         if (sqlite3_prepare_v3(m_conn->handle(), sql, -1, SQLITE_PREPARE_PERSISTENT, &m_insert, nullptr) != SQLITE_OK)
             return m_conn->errorFromCode(sqlite3_errcode(m_conn->handle()), u"cannot prepare the insert"_s);
         m_budgetMs = options.busyBudgetMs;
+        // Checkpoints off the write path: SQLite's automatic one runs inside
+        // COMMIT (copying and syncing up to a thousand pages), which a publish
+        // would wait for. The hook asks the reader thread to do it instead.
+        sqlite3_wal_hook(m_conn->handle(), &SqliteWriter::walHook, this);
         sqlite3_stmt *head = nullptr;
         if (sqlite3_prepare_v2(m_conn->handle(), "SELECT max(id) FROM app_events", -1, &head, nullptr) == SQLITE_OK
             && sqlite3_step(head) == SQLITE_ROW)
@@ -205,6 +210,8 @@ private:
                 QMutexLocker lock(&m_mutex);
                 if (m_queue.empty()) {
                     m_scheduled = false;
+                    lock.unlock();
+                    setWaiting(false);  // what waited has failed or gone through
                     return;
                 }
                 append = m_queue.front().isAppend();
@@ -232,10 +239,12 @@ private:
                 }
                 m_backoffMs = qBound(10, m_backoffMs * 2, 400);
                 qCDebug(lcStore) << "database locked; retrying in" << m_backoffMs << "ms";
+                setWaiting(true);
                 m_retry.start(m_backoffMs);
                 return;
             }
             m_backoffMs = 0;
+            setWaiting(false);
             if (rc != SQLITE_OK) {
                 failFront(take, m_conn->errorFromCode(rc, u"cannot start a write transaction"_s));
                 continue;
@@ -348,6 +357,30 @@ private:
     std::unique_ptr<SqliteConnection> m_conn;
     sqlite3_stmt *m_insert = nullptr;
     std::atomic<qint64> *m_knownHead;
+    SqliteEventStore *m_store;
+    bool m_waiting = false;
+    int m_checkpointAskedAt = 0;  // WAL pages when a checkpoint was last asked for
+
+    static int walHook(void *self, sqlite3 *, const char *, int pages)
+    {
+        auto *w = static_cast<SqliteWriter *>(self);
+        constexpr int CheckpointPages = 1000;  // SQLite's own default
+        if (pages < w->m_checkpointAskedAt)
+            w->m_checkpointAskedAt = 0;  // the WAL started over
+        if (pages >= w->m_checkpointAskedAt + CheckpointPages) {
+            w->m_checkpointAskedAt = pages;
+            w->m_store->requestCheckpoint();
+        }
+        return SQLITE_OK;
+    }
+
+    void setWaiting(bool waiting)
+    {
+        if (waiting == m_waiting)
+            return;
+        m_waiting = waiting;
+        Q_EMIT m_store->writesWaiting(waiting);
+    }
     QMutex m_mutex;
     std::deque<WriteJob> m_queue;
     bool m_scheduled = false;
@@ -400,6 +433,17 @@ public:
     }
 
     SqliteConnection *connection() const { return m_conn.get(); }
+
+    // PASSIVE: copies what no reader still needs, never waits for a lock.
+    void checkpoint()
+    {
+        int log = 0, done = 0;
+        const int rc = sqlite3_wal_checkpoint_v2(m_conn->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            qCWarning(lcStore) << "checkpoint failed:" << sqlite3_errmsg(m_conn->handle());
+        else
+            qCDebug(lcStore) << "checkpoint:" << done << "of" << log << "WAL pages";
+    }
 
     Result<QList<StoredEvent>> fetchSince(qint64 afterId, int limit)
     {
@@ -484,7 +528,7 @@ QFuture<Result<bool>> SqliteEventStore::open()
         return QtFuture::makeReadyFuture(Result<bool>(Error{ErrorCode::Usage, {}, u"the store is already open"_s}));
     m_writer = std::make_unique<WorkerThread<SqliteWriter>>(u"eventdesk-sql-writer"_s);
     m_reader = std::make_unique<WorkerThread<SqliteReader>>(u"eventdesk-sql-reader"_s);
-    SqliteWriter *writer = m_writer->create(&m_knownHead);
+    SqliteWriter *writer = m_writer->create(&m_knownHead, this);
     SqliteReader *reader = m_reader->create(this, &m_knownHead);
     const SqliteOptions options = m_options;
     // The writer creates and migrates; only then may the reader open.
@@ -501,6 +545,15 @@ Result<bool> SqliteEventStore::openAndWait()
     QFuture<Result<bool>> f = open();
     f.waitForFinished();
     return f.result();
+}
+
+void SqliteEventStore::requestCheckpoint()
+{
+    if (SqliteReader *reader = m_reader ? m_reader->object() : nullptr)
+        QMetaObject::invokeMethod(reader, [reader] {
+            if (reader->connection())
+                reader->checkpoint();
+        }, Qt::QueuedConnection);
 }
 
 QObject *SqliteEventStore::readerContext() const

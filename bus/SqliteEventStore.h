@@ -117,8 +117,13 @@ public:
 Q_SIGNALS:
     // Another process (or connection) committed rows past what this store wrote.
     void externalRowsDetected(qint64 headId);
+    // Another process holds the database's write lock and writes are waiting
+    // (true), or they went through or gave up (false).
+    void writesWaiting(bool waiting);
 
 private:
+    friend class SqliteWriter;
+    void requestCheckpoint();  // any thread
     QObject *readerContext() const;
     SqliteConnection *readerConnection() const;
 

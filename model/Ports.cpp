@@ -5,6 +5,7 @@
 #include "Timestamp.h"
 
 #include <QJsonDocument>
+#include <QPointer>
 
 using namespace Qt::StringLiterals;
 
@@ -85,9 +86,11 @@ QFuture<BatchPublishResult> StoreEventBus::publishBatch(const QList<AppEvent> &e
             return QtFuture::makeReadyFuture(BatchPublishResult(*e));
         }
     }
-    Notifier *notifier = &m_notifier;
+    // The append may finish while the owner tears down (a store drains its
+    // queue in its destructor): a notifier that is gone is not called.
+    QPointer<Notifier> notifier(&m_notifier);
     return m_store.append(events).then([notifier](const BatchPublishResult &r) {
-        if (r && !r->isEmpty())
+        if (r && !r->isEmpty() && notifier)
             notifier->notifyAppended(r->last());
         else if (!r)
             qCWarning(lcModel).noquote() << "publish failed:" << r.error().message;

@@ -1,10 +1,13 @@
 // The DM's window driven through its widgets, offscreen: filtering, triggering,
 // hosting and kicking a player; and screenshots of it during a simulated session.
 #include "BusNotifier.h"
+#include "ChallengesDialog.h"
 #include "EventLogModel.h"
 #include "MainWindow.h"
 #include "Producers.h"
 #include "Projector.h"
+#include "PruneDialog.h"
+#include "Retention.h"
 #include "SessionPanel.h"
 #include "SessionServer.h"
 #include "SqliteEventStore.h"
@@ -12,6 +15,14 @@
 #include "TriggerDialog.h"
 
 #include <QApplication>
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QSettings>
+#include <QTimer>
+#include <QCheckBox>
+#include <QLabel>
+#include <QPushButton>
+#include <QSpinBox>
 #include <QComboBox>
 #include <QDir>
 #include <QJsonDocument>
@@ -37,6 +48,12 @@ private Q_SLOTS:
     void filteringThroughTheFilterBar();
     void triggeringThroughTheForm();
     void hostingAndKicking();
+    void exportingTheFilteredRows();
+    void timeRangeFilter();
+    void editingChallenges();
+    void notificationsTheDmPicks();
+    void lockedDatabaseKeepsTheWindowAlive();
+    void pruningWithAPreview();
     void screenshots();
 
 private:
@@ -94,7 +111,7 @@ void TestMainWindow::initTestCase()
     m_projector = std::make_unique<Projector>(*m_store, *m_notifier, *m_store);
     m_projector->start();
     QTRY_VERIFY(m_projector->cursor() > 100);
-    m_window = std::make_unique<MainWindow>(MainWindowDeps{*m_store, *m_bus, *m_notifier, m_store.get(), m_server.get(), o.path,
+    m_window = std::make_unique<MainWindow>(MainWindowDeps{*m_store, *m_bus, *m_notifier, m_store.get(), nullptr, m_server.get(), o.path,
                                                            m_projector.get()});
     m_window->resize(1400, 820);
     m_window->show();
@@ -133,6 +150,174 @@ void TestMainWindow::filteringThroughTheFilterBar()
     world->setCurrentIndex(0);
     Q_EMIT world->activated(0);
     QTRY_VERIFY(model->rowCount() > 100);
+}
+
+void TestMainWindow::exportingTheFilteredRows()
+{
+    // Every matching row, not only the loaded window: a small window forces paging.
+    EventLogModel *model = m_window->model();
+    QComboBox *world = m_window->worldFilter();
+    world->setCurrentIndex(world->findData(u"Sunken Isles"_s));
+    Q_EMIT world->activated(world->currentIndex());
+    QTRY_VERIFY(model->matchingCount() > 0);
+    const qint64 matching = model->matchingCount();
+    QSignalSpy exported(m_window.get(), &MainWindow::exported);
+    const QString jsonl = m_dir.filePath(u"sunken.jsonl"_s);
+    m_window->exportFiltered(jsonl);
+    QTRY_COMPARE(exported.size(), 1);
+    QCOMPARE(exported.first().at(0).toLongLong(), matching);
+    QFile f(jsonl);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QList<QByteArray> lines = f.readAll().trimmed().split('\n');
+    QCOMPARE(lines.size(), matching);
+    for (const QByteArray &line : lines)
+        QCOMPARE(QJsonDocument::fromJson(line).object()[u"event"_s].toObject()[u"world_id"_s].toString(), u"Sunken Isles"_s);
+
+    const QString csv = m_dir.filePath(u"sunken.csv"_s);
+    m_window->exportFiltered(csv);
+    QTRY_COMPARE(exported.size(), 2);
+    QFile c(csv);
+    QVERIFY(c.open(QIODevice::ReadOnly));
+    const QByteArray text = c.readAll();
+    QVERIFY(text.startsWith("id,"));
+    QCOMPARE(text.trimmed().split('\n').size(), matching + 1);  // the header, then a row each
+
+    // A path that cannot be written: a message, no crash, nothing half-written.
+    m_window->exportFiltered(m_dir.filePath(u"no/such/folder/x.jsonl"_s));
+    QCOMPARE(exported.size(), 2);
+    world->setCurrentIndex(0);
+    Q_EMIT world->activated(0);
+    QTRY_VERIFY(model->rowCount() > 100);
+}
+
+void TestMainWindow::timeRangeFilter()
+{
+    EventLogModel *model = m_window->model();
+    QComboBox *since = m_window->timeFilter();
+    const qint64 before = model->rowCount();
+    since->setCurrentIndex(since->findData(15 * 60));
+    Q_EMIT since->activated(since->currentIndex());
+    // Everything here was just written: all of it is within 15 minutes.
+    QTRY_COMPARE(model->query().createdFrom.isValid(), true);
+    QTRY_COMPARE(model->rowCount(), before);
+    // An event from last year is outside it.
+    QVERIFY(await(m_store->appendRaw({{u"StoryEventCreated"_s,
+                                       QByteArray(R"({"type":"StoryEventCreated","story_event_id":"old","world_id":"Ravenmoor","event_type":"x"})")}}))
+                .ok());
+    QVERIFY(await(m_store->write([](SqliteConnection &conn) {
+                      return conn.exec(u"UPDATE app_events SET created_at = '2025-01-01T00:00:00.000Z' WHERE payload LIKE '%\"old\"%'"_s);
+                  }))
+                .ok());
+    EventQuery all;
+    all.createdFrom = model->query().createdFrom;
+    QCOMPARE(await(m_store->count(all)).value(), before);
+    since->setCurrentIndex(0);
+    Q_EMIT since->activated(0);
+    QTRY_VERIFY(!model->query().createdFrom.isValid());
+}
+
+void TestMainWindow::editingChallenges()
+{
+    ChallengesDialog dialog(*m_store, {u"Ravenmoor"_s, u"Sunken Isles"_s}, u"Ravenmoor"_s, m_window.get());
+    QTableWidget *table = dialog.table();
+    QTRY_COMPARE(table->rowCount(), 1);  // "Pick the lock", from initTestCase
+    dialog.addChallenge(u"Swim the strait"_s, 14);
+    QTRY_COMPARE(table->rowCount(), 2);
+    // Rename and raise the DC through the table, as the DM would.
+    int row = -1;
+    for (int r = 0; r < table->rowCount(); ++r)
+        if (table->item(r, 0)->text() == u"Swim the strait"_s)
+            row = r;
+    QVERIFY(row >= 0);
+    table->item(row, 0)->setText(u"Swim the stormy strait"_s);
+    qobject_cast<QSpinBox *>(table->cellWidget(row, 1))->setValue(18);
+    QTRY_VERIFY([&] {
+        const auto list = await(m_store->challenges(u"Ravenmoor"_s)).value();
+        return std::any_of(list.begin(), list.end(), [](const Challenge &c) { return c.name == u"Swim the stormy strait"_s && c.difficulty == 18; });
+    }());
+    // Remove it again.
+    table->selectRow(row);
+    auto *remove = dialog.findChildren<QPushButton *>().at(1);
+    QCOMPARE(remove->text(), tr("&Remove"));
+    remove->click();
+    QTRY_COMPARE(await(m_store->challenges(u"Ravenmoor"_s))->size(), 1);
+    QTRY_COMPARE(table->rowCount(), 1);
+    const auto audit = await(m_store->auditLog(20)).value();
+    QVERIFY(std::any_of(audit.begin(), audit.end(), [](const AuditEntry &a) { return a.action == u"challenge edit"_s; }));
+}
+
+void TestMainWindow::notificationsTheDmPicks()
+{
+    QCOMPARE(m_window->notifyKinds(), (QList<EventKind>{EventKind::GenerationBatchFailed, EventKind::SuggestionFailed}));
+    m_window->setNotifyKinds({EventKind::ChallengeResolved});
+    QCOMPARE(QSettings().value(u"notify/kinds"_s).toStringList(), QStringList{u"ChallengeResolved"_s});
+    m_window->setNotifyKinds({EventKind::GenerationBatchFailed, EventKind::SuggestionFailed});
+}
+
+void TestMainWindow::lockedDatabaseKeepsTheWindowAlive()
+{
+    // Another process holds the database exclusively for 3 s while the DM publishes.
+    QProcess *holder = test::startPython(
+        u"import sqlite3,sys,time\n"
+        "c=sqlite3.connect(sys.argv[1],isolation_level=None)\n"
+        "c.execute('BEGIN EXCLUSIVE')\n"
+        "print('locked',flush=True)\n"
+        "time.sleep(3)\n"
+        "c.execute('COMMIT')\n"_s,
+        {m_store->location()}, this);
+    QVERIFY(holder->waitForReadyRead(10000));
+    QLabel *waiting = m_window->writesWaitingLabel();
+    QElapsedTimer painting;
+    painting.start();
+    qint64 longestGapMs = 0;
+    qint64 last = 0;
+    QTimer tick;
+    connect(&tick, &QTimer::timeout, this, [&] {
+        longestGapMs = std::max(longestGapMs, painting.elapsed() - last);
+        last = painting.elapsed();
+        m_window->repaint();
+    });
+    tick.start(20);
+    QFuture<PublishResult> published = m_bus->publish(events::StoryEventCreated{u"held"_s, u"Ravenmoor"_s, u"dialogue"_s});
+    QTRY_VERIFY(waiting->isVisible());
+    QVERIFY(waiting->text().contains(u"locked"_s));
+    QVERIFY(!published.isFinished());
+    QTRY_VERIFY_WITH_TIMEOUT(published.isFinished(), 10000);
+    QVERIFY2(published.result().ok(), test::why(published.result()).constData());
+    QTRY_VERIFY(!waiting->isVisible());
+    holder->waitForFinished();
+    // The event loop kept turning while writes waited (not a speed goal: a frozen loop would stop for seconds).
+    QVERIFY2(longestGapMs < 2500, QByteArray::number(longestGapMs).constData());
+}
+
+void TestMainWindow::pruningWithAPreview()
+{
+    // On a copy of its own, so the other tests keep their rows.
+    QTemporaryDir dir;
+    SqliteEventStore book(SqliteOptions{dir.filePath(u"prune.db"_s)});
+    QVERIFY(book.openAndWait().ok());
+    QList<std::pair<QString, QByteArray>> rows;
+    for (int i = 0; i < 12; ++i)
+        rows.append({u"StoryEventCreated"_s, QByteArray(R"({"type":"StoryEventCreated","story_event_id":"s","world_id":"w","event_type":"x"})")});
+    QVERIFY(await(book.appendRaw(rows)).ok());
+    QVERIFY(await(book.write([](SqliteConnection &conn) {
+                      return conn.exec(u"UPDATE app_events SET created_at = '2024-01-01T00:00:00.000Z', processed = (id <= 8)"_s);
+                  })).ok());
+    PruneDialog dialog(book, nullptr, m_window.get());
+    QTRY_COMPARE(dialog.previewCount(), 8);
+    QVERIFY(dialog.preview()->text().contains(u"4 older one"_s));
+    QVERIFY(dialog.pruneButton()->isEnabled());
+    dialog.force()->setChecked(true);
+    QTRY_COMPARE(dialog.previewCount(), 12);
+    dialog.force()->setChecked(false);
+    QTRY_COMPARE(dialog.previewCount(), 8);
+    QCOMPARE(await(book.count({})).value(), 12);  // a preview deletes nothing
+    QSignalSpy pruned(&dialog, &PruneDialog::pruned);
+    dialog.pruneNow();
+    QTRY_COMPARE(pruned.size(), 1);
+    QCOMPARE(await(book.count({})).value(), 4);
+    const QString archive = pruned.first().at(0).value<PruneReport>().archivePath;
+    QCOMPARE(readArchive(archive)->size(), 8);
 }
 
 void TestMainWindow::triggeringThroughTheForm()

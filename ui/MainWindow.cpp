@@ -1,9 +1,12 @@
 #include "MainWindow.h"
 
+#include "ChallengesDialog.h"
 #include "DetailPane.h"
 #include "EventLogModel.h"
 #include "InsightPanel.h"
 #include "Logging.h"
+#include "PruneDialog.h"
+#include "RowFormat.h"
 #include "SessionPanel.h"
 #include "SessionServer.h"
 #include "SqliteEventStore.h"
@@ -22,6 +25,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QScrollBar>
+#include <QSaveFile>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
@@ -50,6 +54,9 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_type(new QComboBox(this))
     , m_text(new QLineEdit(this))
     , m_jump(new QLineEdit(this))
+    , m_since(new QComboBox(this))
+    , m_statusLock(new QLabel(this))
+    , m_statusTotal(new QLabel(this))
     , m_follow(new QToolButton(this))
     , m_count(new QLabel(this))
     , m_statusDb(new QLabel(this))
@@ -117,7 +124,13 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
         insightDock->raise();
     }
     // Desktop notifications for what the DM must not miss (failed jobs by default).
-    m_notifyKinds = {EventKind::GenerationBatchFailed, EventKind::SuggestionFailed};
+    {
+        const QStringList names = QSettings().value(u"notify/kinds"_s, QStringList{u"GenerationBatchFailed"_s, u"SuggestionFailed"_s})
+                                      .toStringList();
+        for (const QString &n : names)
+            if (auto k = catalog::kindFromName(n))
+                m_notifyKinds.append(*k);
+    }
     if (QSystemTrayIcon::isSystemTrayAvailable()) {
         m_tray = new QSystemTrayIcon(windowIcon(), this);
         m_tray->setToolTip(tr("EventDesk"));
@@ -125,7 +138,18 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     }
 
     statusBar()->addWidget(m_statusDb, 1);
+    statusBar()->addPermanentWidget(m_statusLock);
+    statusBar()->addPermanentWidget(m_statusTotal);
     statusBar()->addPermanentWidget(m_statusRate);
+    m_statusLock->setVisible(false);
+    m_statusLock->setStyleSheet(u"color:#9a3412;font-weight:bold"_s);
+    m_statusLock->setText(tr("Database locked by another program — writes are waiting"));
+    if (deps.book) {
+        // Another process holding the write lock: say so, keep painting, no dialog.
+        connect(deps.book, &SqliteEventStore::writesWaiting, this, [this](bool waiting) {
+            m_statusLock->setVisible(waiting);
+        });
+    }
     statusBar()->addPermanentWidget(m_statusServer);
     m_statusDb->setText(tr("Database: %1").arg(deps.location));
 
@@ -197,6 +221,9 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     const int type = m_type->findData(settings.value(u"filter/type"_s));
     if (type >= 0)
         m_type->setCurrentIndex(type);
+    const int since = m_since->findData(settings.value(u"filter/since"_s));
+    if (since >= 0)
+        m_since->setCurrentIndex(since);
     refreshWorlds();
     refreshAudit();
     applyFilters();
@@ -235,6 +262,15 @@ void MainWindow::buildFilterBar()
     bar->addWidget(m_world);
     bar->addWidget(new QLabel(tr("  Type "), this));
     bar->addWidget(m_type);
+    m_since->addItem(tr("Any time"), 0);
+    m_since->addItem(tr("Last 15 minutes"), 15 * 60);
+    m_since->addItem(tr("Last hour"), 3600);
+    m_since->addItem(tr("Last 4 hours"), 4 * 3600);
+    m_since->addItem(tr("Last 24 hours"), 24 * 3600);
+    m_since->addItem(tr("Last 7 days"), 7 * 24 * 3600);
+    m_since->setToolTip(tr("Only events created in this time"));
+    bar->addWidget(new QLabel(u"  "_s, this));
+    bar->addWidget(m_since);
     bar->addWidget(new QLabel(u"  "_s, this));
     bar->addWidget(m_text);
     bar->addWidget(new QLabel(u"  "_s, this));
@@ -249,6 +285,7 @@ void MainWindow::buildFilterBar()
     connect(m_filterDelay, &QTimer::timeout, this, &MainWindow::applyFilters);
     connect(m_world, &QComboBox::activated, this, &MainWindow::applyFilters);
     connect(m_type, &QComboBox::activated, this, &MainWindow::applyFilters);
+    connect(m_since, &QComboBox::activated, this, &MainWindow::applyFilters);
     connect(m_text, &QLineEdit::textChanged, m_filterDelay, qOverload<>(&QTimer::start));
     connect(m_jump, &QLineEdit::returnPressed, this, [this] {
         if (!m_jump->text().isEmpty())
@@ -264,6 +301,26 @@ void MainWindow::buildActions()
 {
     auto *file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Open database…"), QKeySequence::Open, this, &MainWindow::openDatabase);
+    QMenu *recent = file->addMenu(tr("Open &recent"));
+    connect(recent, &QMenu::aboutToShow, this, [this, recent] {
+        recent->clear();
+        const QStringList paths = QSettings().value(u"recentDatabases"_s).toStringList();
+        for (const QString &path : paths) {
+            QAction *a = recent->addAction(path, this, [this, path] { Q_EMIT openDatabaseRequested(path); });
+            a->setEnabled(QFileInfo::exists(path));
+        }
+        if (paths.isEmpty())
+            recent->addAction(tr("(none yet)"))->setEnabled(false);
+    });
+    file->addSeparator();
+    file->addAction(tr("&Export the filtered events…"), QKeySequence(u"Ctrl+E"_s), this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export the filtered events"), u"events.jsonl"_s,
+                                                          tr("JSON lines (*.jsonl);;CSV (*.csv)"));
+        if (!path.isEmpty())
+            exportFiltered(path);
+    });
+    if (m_deps.book && !m_deps.book->options().readOnly)
+        file->addAction(tr("&Prune old events…"), this, &MainWindow::openPrune);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -285,12 +342,128 @@ void MainWindow::buildActions()
     events->addAction(tr("&Replay selected to the session…"), QKeySequence(u"Ctrl+R"_s), this, &MainWindow::replaySelected);
     events->addAction(tr("Re-publish a &copy…"), this, &MainWindow::republishSelected);
     events->addSeparator();
+    if (m_deps.book)
+        events->addAction(tr("C&hallenges…"), QKeySequence(u"Ctrl+H"_s), this, &MainWindow::openChallenges);
+    events->addSeparator();
     events->addAction(tr("&Filter"), QKeySequence::Find, this, [this] { m_text->setFocus(); m_text->selectAll(); });
     events->addAction(tr("F&ollow"), QKeySequence(u"Ctrl+L"_s), this, [this] { setFollowing(!isFollowing()); });
+
+    auto *settingsMenu = menuBar()->addMenu(tr("&Settings"));
+    QMenu *notify = settingsMenu->addMenu(tr("&Notify me about"));
+    for (const VariantSpec &v : catalog::variants()) {
+        QAction *a = notify->addAction(v.name);
+        a->setCheckable(true);
+        a->setData(int(v.kind));
+        connect(a, &QAction::toggled, this, [this, kind = v.kind](bool on) {
+            QList<EventKind> kinds = m_notifyKinds;
+            kinds.removeAll(kind);
+            if (on)
+                kinds.append(kind);
+            setNotifyKinds(kinds);
+        });
+    }
+    connect(notify, &QMenu::aboutToShow, this, [this, notify] {
+        for (QAction *a : notify->actions()) {
+            const QSignalBlocker block(a);
+            a->setChecked(m_notifyKinds.contains(EventKind(a->data().toInt())));
+        }
+    });
 
     auto *bar = addToolBar(tr("Actions"));
     bar->setObjectName(u"actionBar"_s);
     bar->addAction(trigger);
+}
+
+void MainWindow::setNotifyKinds(const QList<EventKind> &kinds)
+{
+    m_notifyKinds = kinds;
+    QStringList names;
+    for (EventKind k : kinds)
+        names.append(catalog::name(k));
+    QSettings().setValue(u"notify/kinds"_s, names);
+}
+
+void MainWindow::exportFiltered(const QString &path)
+{
+    auto file = std::make_shared<QSaveFile>(path);
+    if (!file->open(QIODevice::WriteOnly)) {
+        showMessage(tr("Cannot write %1: %2").arg(path, file->errorString()));
+        return;
+    }
+    const bool csv = path.endsWith(u".csv"_s, Qt::CaseInsensitive);
+    if (csv)
+        file->write(rows::csvHeader());
+    EventQuery q = m_model->query();
+    q.newestFirst = false;
+    q.limit = 2000;
+    auto written = std::make_shared<qint64>(0);
+    // Page by page, oldest first, so the window stays responsive on a big log.
+    auto step = std::make_shared<std::function<void(qint64)>>();
+    *step = [this, file, q, csv, written, path, weakStep = std::weak_ptr(step)](qint64 afterId) mutable {
+        EventQuery page = q;
+        page.afterId = std::max(q.afterId, afterId);
+        // The pending page holds the function alive; when the chain ends, it goes.
+        m_deps.store.fetchPage(page).then(this, [this, file, csv, written, path, self = weakStep.lock(), limit = q.limit](const Result<QList<StoredEvent>> &r) {
+            if (!r) {
+                file->cancelWriting();
+                showMessage(tr("Export stopped: %1").arg(r.error().message));
+                return;
+            }
+            QByteArray chunk;
+            for (const StoredEvent &e : r.value())
+                chunk += csv ? rows::toCsvRow(e) : rows::toJsonLine(e) + '\n';
+            if (file->write(chunk) != chunk.size()) {
+                file->cancelWriting();
+                showMessage(tr("Export stopped: cannot write %1: %2").arg(path, file->errorString()));
+                return;
+            }
+            *written += r->size();
+            if (r->size() == limit) {
+                (*self)(r->last().id);
+                return;
+            }
+            if (!file->commit()) {
+                showMessage(tr("Export failed: %1").arg(file->errorString()));
+                return;
+            }
+            showMessage(tr("Exported %n event(s) to %1", nullptr, int(*written)).arg(path));
+            Q_EMIT exported(*written, path);
+        });
+    };
+    (*step)(0);
+}
+
+void MainWindow::openChallenges()
+{
+    if (!m_deps.book)
+        return;
+    QStringList worlds;
+    for (int i = 0; i < m_world->count(); ++i) {
+        const QString w = m_world->itemData(i).toString();
+        if (!w.isEmpty() && w != QLatin1StringView(NoWorld))
+            worlds.append(w);
+    }
+    QString world = m_world->currentData().toString();
+    if (world == QLatin1StringView(NoWorld))
+        world.clear();
+    auto *dialog = new ChallengesDialog(*m_deps.book, worlds, world, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &ChallengesDialog::changed, this, [this] { QTimer::singleShot(300, this, &MainWindow::refreshAudit); });
+    dialog->open();
+}
+
+void MainWindow::openPrune()
+{
+    if (!m_deps.book)
+        return;
+    auto *dialog = new PruneDialog(*m_deps.book, m_deps.stream, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &PruneDialog::pruned, this, [this](const PruneReport &report) {
+        showMessage(tr("Pruned %n event(s); archive %1", nullptr, int(report.deleted)).arg(report.archivePath));
+        m_model->setQuery(m_model->query());  // reload what is left
+        QTimer::singleShot(300, this, &MainWindow::refreshAudit);
+    });
+    dialog->open();
 }
 
 bool MainWindow::isFollowing() const { return m_follow->isChecked(); }
@@ -317,7 +490,9 @@ void MainWindow::applyFilters()
     else if (auto kind = catalog::kindFromName(type))
         q.kinds = {*kind};
     q.text = m_text->text().trimmed();
-    if (q == m_model->query() && m_model->rowCount() > 0)
+    if (const int secs = m_since->currentData().toInt(); secs > 0)
+        q.createdFrom = QDateTime::currentDateTimeUtc().addSecs(-secs);
+    if (q == m_model->query() && m_model->rowCount() > 0 && !q.createdFrom.isValid())
         return;
     m_count->setText(tr("counting…"));
     m_model->setQuery(q);
@@ -325,6 +500,7 @@ void MainWindow::applyFilters()
     settings.setValue(u"filter/world"_s, world);
     settings.setValue(u"filter/type"_s, type);
     settings.setValue(u"filter/text"_s, q.text);
+    settings.setValue(u"filter/since"_s, m_since->currentData());
 }
 
 void MainWindow::refreshWorlds()
@@ -365,6 +541,14 @@ void MainWindow::updateStatus()
     while (!m_recentArrivals.isEmpty() && m_recentArrivals.first() < minuteAgo)
         m_recentArrivals.removeFirst();
     m_statusRate->setText(tr("%1 events/min").arg(m_recentArrivals.size()));
+    if (!m_counting) {
+        m_counting = true;
+        m_deps.store.count({}).then(this, [this](const Result<qint64> &r) {
+            m_counting = false;
+            if (r)
+                m_statusTotal->setText(tr("%L1 events").arg(r.value()));
+        });
+    }
     if (m_deps.server && m_deps.server->isListening())
         m_statusServer->setText(tr("Hosting %1 · %n client(s)", nullptr, m_deps.server->clientCount()).arg(m_deps.server->url().toString()));
     else

@@ -24,12 +24,14 @@ class Projector;
 class SessionPanel;
 class SessionServer;
 class SqliteEventStore;
+class RedisEventStore;
 
 struct MainWindowDeps {
     EventStore &store;
     EventBus &bus;
     Notifier &notifier;
-    SqliteEventStore *book = nullptr;  // challenges and audit log, when the store is SQLite
+    SqliteEventStore *book = nullptr;  // EventDesk's own tables: challenges, audit log (and the events on SQLite)
+    RedisEventStore *stream = nullptr; // the Redis stream, when the events live there
     SessionServer *server = nullptr;
     QString location;
     Projector *projector = nullptr;    // the insight panel, when projections run
@@ -49,12 +51,22 @@ public:
     QComboBox *worldFilter() const { return m_world; }
     QComboBox *typeFilter() const { return m_type; }
     QLineEdit *textFilter() const { return m_text; }
+    QComboBox *timeFilter() const { return m_since; }
+    QLabel *writesWaitingLabel() const { return m_statusLock; }
+    QList<EventKind> notifyKinds() const { return m_notifyKinds; }
+    void setNotifyKinds(const QList<EventKind> &kinds);
+    // Writes the rows matching the current filter (all of them, not just the
+    // loaded window) as JSON lines, or CSV for a .csv path; exported() says how many.
+    void exportFiltered(const QString &path);
+    void openChallenges();
+    void openPrune();
     bool isFollowing() const;
     void setFollowing(bool follow);
     void showMessage(const QString &text);
 
 Q_SIGNALS:
     void openDatabaseRequested(const QString &path);
+    void exported(qint64 rows, const QString &path);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -83,6 +95,10 @@ private:
     QComboBox *m_type;
     QLineEdit *m_text;
     QLineEdit *m_jump;
+    QComboBox *m_since;
+    QLabel *m_statusLock;
+    QLabel *m_statusTotal;
+    bool m_counting = false;
     QToolButton *m_follow;
     QLabel *m_count;
     QLabel *m_statusDb;

@@ -230,6 +230,9 @@ Figures drive(const QUrl &url, int clients, int rate, int seconds, const QString
 
 int main(int argc, char *argv[])
 {
+    // As `eventdesk serve` runs: Qt's own event dispatcher, not GLib's.
+    if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
+        qputenv("QT_NO_GLIB", "1");
     QCoreApplication app(argc, argv);
     QLoggingCategory::setFilterRules(QStringLiteral("eventdesk.*.info=false"));
     const QStringList args = app.arguments();
@@ -264,7 +267,10 @@ int main(int argc, char *argv[])
     }
 
     QTemporaryDir dir;
-    for (int clients : quick ? QList<int>{1, 100} : QList<int>{1, 100, 1000}) {
+    QList<int> counts = quick ? QList<int>{1, 100} : QList<int>{1, 100, 1000};
+    if (const QByteArray only = qgetenv("EVENTDESK_FANOUT_CLIENTS"); !only.isEmpty())
+        counts = {only.toInt()};  // one size only, for profiling
+    for (int clients : counts) {
         SqliteOptions o;
         o.path = dir.filePath(u"fanout-%1.db"_s.arg(clients));
         SqliteEventStore store(o);

@@ -95,7 +95,7 @@ int main(int argc, char *argv[])
     BusNotifier notifier(0);
     StoreEventBus bus(store, notifier);
     SessionServer server(store, bus, notifier, &store, {});
-    MainWindow window(MainWindowDeps{store, bus, notifier, &store, &server, o.path});
+    MainWindow window(MainWindowDeps{store, bus, notifier, &store, nullptr, &server, o.path});
     window.resize(1280, 800);
     window.show();
     waitFor([&] { return window.model()->rowCount() > 0; });
@@ -145,14 +145,17 @@ int main(int argc, char *argv[])
     });
     probe.start(5);
     int sent = 0;
+    QList<QFuture<PublishResult>> published;
     QTimer feed;
     QObject::connect(&feed, &QTimer::timeout, &feed, [&] {
         for (int i = 0; i < 10; ++i)
-            bus.publish(sample(rows + sent++));
+            published.append(bus.publish(sample(rows + sent++)));
     });
     feed.start(10);
     waitFor([] { return false; }, 10000);
     feed.stop();
+    for (auto &f : published)  // nothing in flight when the bus goes away
+        wait(f);
     probe.stop();
     std::sort(lags.begin(), lags.end());
     const double p99 = lags.isEmpty() ? 0 : lags.at(qsizetype(0.99 * double(lags.size())));

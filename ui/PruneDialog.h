@@ -1,0 +1,53 @@
+// Prune from the window: archive, then delete, the events older than a cutoff,
+// with a preview of how many go and how many stay before anything happens.
+#pragma once
+
+#include "RedisEventStore.h"
+#include "Retention.h"
+#include "SqliteEventStore.h"
+
+#include <QDialog>
+
+class QCheckBox;
+class QLabel;
+class QPushButton;
+class QSpinBox;
+
+namespace eventdesk {
+
+class PruneDialog final : public QDialog
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(PruneDialog)
+public:
+    // stream: prune that Redis stream instead of the book's own events.
+    PruneDialog(SqliteEventStore &book, RedisEventStore *stream, QWidget *parent = nullptr);
+
+    QSpinBox *days() const { return m_days; }
+    QCheckBox *force() const { return m_force; }
+    QLabel *preview() const { return m_preview; }
+    QPushButton *pruneButton() const { return m_prune; }
+    // What the preview said: rows that would go (−1 while counting).
+    qint64 previewCount() const { return m_wouldGo; }
+    // Archives and deletes (what the button does after the DM confirms).
+    void pruneNow();
+
+Q_SIGNALS:
+    void pruned(const eventdesk::PruneReport &report);
+
+private:
+    PruneOptions options(bool dryRun) const;
+    QFuture<Result<PruneReport>> run(const PruneOptions &options);
+    void refreshPreview();
+
+    SqliteEventStore &m_book;
+    RedisEventStore *m_stream;
+    QSpinBox *m_days;
+    QCheckBox *m_force;
+    QLabel *m_preview;
+    QPushButton *m_prune;
+    qint64 m_wouldGo = -1;
+    int m_generation = 0;
+};
+
+} // namespace eventdesk
