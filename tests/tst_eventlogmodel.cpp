@@ -23,6 +23,7 @@ private Q_SLOTS:
     void windowsOverALargeLog();
     void liveRowsAreCoalescedAndBounded();
     void filtersRunInTheStore();
+    void liveRowsAfterAJumpKeepTheLogInOrder();
 
 private:
     QTemporaryDir m_dir;
@@ -126,6 +127,49 @@ void TestEventLogModel::filtersRunInTheStore()
     QTRY_COMPARE(loaded.size(), 3);
     for (int r = 0; r < model.rowCount(); ++r)
         QVERIFY(model.eventAt(r)->event->isGlobal());
+}
+
+void TestEventLogModel::liveRowsAfterAJumpKeepTheLogInOrder()
+{
+    // Jumped far back: new events must not land right under old ones.
+    EventLogModel model(*m_store, *m_notifier);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy loaded(&model, &EventLogModel::loaded);
+    QTRY_COMPARE(loaded.size(), 1);
+    QSignalSpy jumped(&model, &EventLogModel::jumped);
+    const qint64 head = await(m_store->headId()).value();
+    model.jumpTo(head - 3000);
+    QTRY_COMPARE(jumped.size(), 1);
+    QVERIFY(model.hasNewer());
+    for (int i = 0; i < 20; ++i)
+        QVERIFY(await(m_bus->publish(test::sampleEvent(EventKind::StoryEventCreated, false))).ok());
+    QTest::qWait(100);  // a coalescing turn or two
+    const auto contiguous = [&] {
+        for (int r = 1; r < model.rowCount(); ++r)
+            if (model.eventAt(r)->id != model.eventAt(r - 1)->id + 1)
+                return false;
+        return true;
+    };
+    QVERIFY(contiguous());
+    QVERIFY(model.eventAt(model.rowCount() - 1)->id < head);
+    // Scrolling down reads on, in order, until the newest (live ones included).
+    model.setMaxRows(1000000);
+    int guard = 0;
+    while (model.hasNewer() && ++guard < 1000) {
+        model.fetchNewer();
+        QTRY_VERIFY(model.canFetchNewer() || !model.hasNewer());
+    }
+    QVERIFY(!model.hasNewer());
+    QVERIFY(contiguous());
+    QCOMPARE(model.eventAt(model.rowCount() - 1)->id, head + 20);
+    // From here live rows join again.
+    QVERIFY(await(m_bus->publish(test::sampleEvent(EventKind::StoryEventCreated, false))).ok());
+    QTRY_COMPARE(model.eventAt(model.rowCount() - 1)->id, head + 21);
+    // Follow after a jump goes back to the newest page.
+    model.jumpTo(10);
+    QTRY_COMPARE(jumped.size(), 2);
+    model.showNewest();
+    QTRY_VERIFY(!model.hasNewer() && model.rowCount() > 0 && model.eventAt(model.rowCount() - 1)->id == head + 21);
 }
 
 QTEST_MAIN(TestEventLogModel)

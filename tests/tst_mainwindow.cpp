@@ -7,6 +7,7 @@
 #include "Producers.h"
 #include "Projector.h"
 #include "PruneDialog.h"
+#include "QuickActions.h"
 #include "Retention.h"
 #include "SessionPanel.h"
 #include "SessionServer.h"
@@ -48,6 +49,7 @@ private Q_SLOTS:
     void filteringThroughTheFilterBar();
     void triggeringThroughTheForm();
     void hostingAndKicking();
+    void quickActionsThroughTheProducers();
     void exportingTheFilteredRows();
     void timeRangeFilter();
     void editingChallenges();
@@ -150,6 +152,42 @@ void TestMainWindow::filteringThroughTheFilterBar()
     world->setCurrentIndex(0);
     Q_EMIT world->activated(0);
     QTRY_VERIFY(model->rowCount() > 100);
+}
+
+void TestMainWindow::quickActionsThroughTheProducers()
+{
+    QuickActions *quick = m_window->quickActions();
+    QVERIFY(quick);
+    EventLogModel *model = m_window->model();
+    QSignalSpy done(quick, &QuickActions::done);
+    const auto lastEvent = [&] { return model->eventAt(model->rowCount() - 1); };
+
+    quick->recordStory(u"Ravenmoor"_s, StoryKind::LocationDiscovered);
+    QTRY_COMPARE(done.size(), 1);
+    QTRY_VERIFY(lastEvent()->eventType == u"StoryEventCreated"_s);
+    QCOMPARE(lastEvent()->event->as<events::StoryEventCreated>()->eventType, u"location_discovered"_s);
+
+    quick->triggerNarrative(u"Ravenmoor"_s, u"The tower falls"_s, u"Dust everywhere"_s);
+    QTRY_COMPARE(done.size(), 2);
+    QTRY_VERIFY(lastEvent()->eventType == u"NarrativeEventTriggered"_s);
+
+    const Challenge lock = await(m_store->challenges(u"Ravenmoor"_s)).value().first();
+    quick->rollChallenge(lock, u"pc9"_s, 3);
+    QTRY_COMPARE(done.size(), 3);
+    QTRY_VERIFY(lastEvent()->eventType == u"ChallengeResolved"_s);
+    const auto *roll = lastEvent()->event->as<events::ChallengeResolved>();
+    QCOMPARE(roll->characterId, u"pc9"_s);
+    QCOMPARE(roll->challengeId, std::optional<QString>(lock.id));
+    QCOMPARE(*roll->total, *roll->roll + 3);
+    QCOMPARE(roll->success, *roll->total >= lock.difficulty);
+
+    // A generation job: queued, then progress, then completed or failed, all through the log.
+    quick->queueGeneration(u"character"_s, u"pc9"_s, u"portrait"_s);
+    QTRY_VERIFY_WITH_TIMEOUT(lastEvent()->eventType == u"GenerationBatchCompleted"_s
+                                 || lastEvent()->eventType == u"GenerationBatchFailed"_s, 20000);
+    quick->requestSuggestion(u"npc_name"_s, u"Ravenmoor"_s);
+    QTRY_VERIFY_WITH_TIMEOUT(lastEvent()->eventType == u"SuggestionCompleted"_s
+                                 || lastEvent()->eventType == u"SuggestionFailed"_s, 20000);
 }
 
 void TestMainWindow::exportingTheFilteredRows()

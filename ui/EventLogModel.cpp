@@ -107,8 +107,14 @@ QVariant EventLogModel::data(const QModelIndex &index, int role) const
         case TimeColumn:
             if (!e->createdAt.isValid())
                 return e->createdAtText;
-            return role == Qt::ToolTipRole ? e->createdAtText
-                                           : e->createdAt.toLocalTime().toString(u"HH:mm:ss.zzz"_s);
+            if (role == Qt::ToolTipRole)
+                return e->createdAtText;
+            {
+                // Today's events by the time alone; older ones with their day.
+                const QDateTime local = e->createdAt.toLocalTime();
+                return local.date() == QDate::currentDate() ? local.toString(u"HH:mm:ss.zzz"_s)
+                                                            : local.toString(u"yyyy-MM-dd HH:mm"_s);
+            }
         case TypeColumn: return e->eventType;
         case WorldColumn:
             if (!e->event)
@@ -180,6 +186,7 @@ void EventLogModel::reload(qint64 aroundId)
         m_rows = r.value();
         std::reverse(m_rows.begin(), m_rows.end());
         m_hasOlder = m_rows.size() >= m_pageSize;
+        m_hasNewer = aroundId > 0;  // a window around an id: there may be more after it
         // Live rows that arrived while the page was read: keep the ones it
         // missed (flushLive drops what the page already has).
         m_pendingLive.removeIf([this](const StoredEvent &e) { return !m_query.matches(e); });
@@ -238,6 +245,7 @@ void EventLogModel::fetchOlder()
             beginRemoveRows({}, m_maxRows, int(m_rows.size()) - 1);
             m_rows.remove(m_maxRows, drop);
             endRemoveRows();
+            m_hasNewer = true;
         }
         Q_EMIT olderLoaded(int(older.size()));
     });
@@ -263,10 +271,63 @@ void EventLogModel::onLive(const QList<StoredEvent> &events)
         m_coalesce.start();
 }
 
+void EventLogModel::fetchNewer()
+{
+    if (!canFetchNewer())
+        return;
+    m_loadingNewer = true;
+    const quint64 generation = m_generation;
+    EventQuery page = m_query;
+    page.newestFirst = false;
+    page.limit = m_pageSize;
+    page.afterId = m_rows.isEmpty() ? 0 : m_rows.last().id;
+    m_store.fetchPage(page).then(this, [this, generation](const Result<QList<StoredEvent>> &r) {
+        m_loadingNewer = false;
+        if (generation != m_generation)
+            return;
+        if (!r) {
+            Q_EMIT errorOccurred(r.error().message);
+            return;
+        }
+        const QList<StoredEvent> &newer = r.value();
+        m_hasNewer = newer.size() >= m_pageSize;
+        if (!newer.isEmpty()) {
+            beginInsertRows({}, int(m_rows.size()), int(m_rows.size() + newer.size()) - 1);
+            m_rows += newer;
+            endInsertRows();
+            if (m_rows.size() > m_maxRows) {
+                const int drop = int(m_rows.size()) - m_maxRows;
+                beginRemoveRows({}, 0, drop - 1);
+                m_rows.remove(0, drop);
+                endRemoveRows();
+                m_hasOlder = true;
+            }
+        }
+        if (!m_hasNewer && !m_pendingLive.isEmpty())
+            m_coalesce.start();  // caught up with the head: live rows join again
+    });
+}
+
+void EventLogModel::showNewest()
+{
+    if (m_hasNewer)
+        reload();
+}
+
 void EventLogModel::flushLive()
 {
     if (m_pendingLive.isEmpty() || isLoading())
         return;
+    if (m_hasNewer) {
+        // Not adjacent to what is shown: they are read in order when the view
+        // gets there. Only the count moves.
+        if (m_matching >= 0) {
+            m_matching += m_pendingLive.size();
+            Q_EMIT matchingCountChanged(m_matching);
+        }
+        m_pendingLive.clear();
+        return;
+    }
     // Only rows newer than what a (re)load brought in.
     const qint64 last = m_rows.isEmpty() ? 0 : m_rows.last().id;
     QList<StoredEvent> fresh;

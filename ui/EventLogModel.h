@@ -38,6 +38,14 @@ public:
     void fetchOlder();
     // Loads the rows around an id (jump to id); emits jumped(row) when there.
     void jumpTo(qint64 id);
+    // After a jump (or a long read back in history) the rows held may stop
+    // short of the newest: live rows then wait in the store, and the next
+    // page loads when the view reaches the bottom.
+    bool hasNewer() const { return m_hasNewer; }
+    bool canFetchNewer() const { return m_hasNewer && !m_loadingNewer; }
+    void fetchNewer();
+    // Back to the newest page (Follow).
+    void showNewest();
 
     const StoredEvent *eventAt(int row) const;
     int rowOfId(qint64 id) const;
@@ -75,6 +83,8 @@ private:
     quint64 m_loadedGeneration = 0;
     bool m_hasOlder = false;
     bool m_loadingOlder = false;
+    bool m_hasNewer = false;
+    bool m_loadingNewer = false;
     int m_maxRows = 20000;
     int m_pageSize = 500;
     qint64 m_matching = -1;

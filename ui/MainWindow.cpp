@@ -6,6 +6,7 @@
 #include "InsightPanel.h"
 #include "Logging.h"
 #include "PruneDialog.h"
+#include "QuickActions.h"
 #include "RowFormat.h"
 #include "SessionPanel.h"
 #include "SessionServer.h"
@@ -78,7 +79,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     m_view->horizontalHeader()->setStretchLastSection(false);
     m_view->horizontalHeader()->setSectionResizeMode(EventLogModel::SummaryColumn, QHeaderView::Stretch);
     m_view->setColumnWidth(EventLogModel::IdColumn, 70);
-    m_view->setColumnWidth(EventLogModel::TimeColumn, 100);
+    m_view->setColumnWidth(EventLogModel::TimeColumn, 120);
     m_view->setColumnWidth(EventLogModel::TypeColumn, 210);
     m_view->setColumnWidth(EventLogModel::WorldColumn, 110);
     m_view->setColumnWidth(EventLogModel::ProcessedColumn, 80);
@@ -201,6 +202,8 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     connect(m_view->verticalScrollBar(), &QScrollBar::valueChanged, this, [this](int value) {
         if (value == m_view->verticalScrollBar()->minimum() && m_model->canFetchOlder())
             m_model->fetchOlder();
+        if (value == m_view->verticalScrollBar()->maximum() && m_model->canFetchNewer())
+            m_model->fetchNewer();
         // Follow only while the DM stays at the bottom.
         const bool atBottom = value >= m_view->verticalScrollBar()->maximum() - 2;
         if (!atBottom && isFollowing() && m_view->verticalScrollBar()->isSliderDown())
@@ -292,8 +295,11 @@ void MainWindow::buildFilterBar()
             m_model->jumpTo(m_jump->text().toLongLong());
     });
     connect(m_follow, &QToolButton::toggled, this, [this](bool on) {
-        if (on)
-            m_view->scrollToBottom();
+        if (!on)
+            return;
+        if (m_model->hasNewer())
+            m_model->showNewest();  // after a jump: back to the newest page
+        m_view->scrollToBottom();
     });
 }
 
@@ -339,6 +345,13 @@ void MainWindow::buildActions()
         });
         dialog->open();
     });
+    m_quick = new QuickActions(m_deps.bus, m_deps.book, [this] {
+        const QString world = m_world->currentData().toString();
+        return world == QLatin1StringView(NoWorld) ? QString() : world;
+    }, this);
+    connect(m_quick, &QuickActions::done, this, &MainWindow::showMessage);
+    connect(m_quick, &QuickActions::failed, this, &MainWindow::showMessage);
+    menuBar()->addMenu(m_quick->menu());
     events->addAction(tr("&Replay selected to the session…"), QKeySequence(u"Ctrl+R"_s), this, &MainWindow::replaySelected);
     events->addAction(tr("Re-publish a &copy…"), this, &MainWindow::republishSelected);
     events->addSeparator();
@@ -372,6 +385,12 @@ void MainWindow::buildActions()
     auto *bar = addToolBar(tr("Actions"));
     bar->setObjectName(u"actionBar"_s);
     bar->addAction(trigger);
+    auto *quickButton = new QToolButton(this);
+    quickButton->setText(tr("Quick"));
+    quickButton->setToolTip(tr("Record a story event, trigger a narrative event, roll a challenge, queue a job"));
+    quickButton->setMenu(m_quick->menu());
+    quickButton->setPopupMode(QToolButton::InstantPopup);
+    bar->addWidget(quickButton);
 }
 
 void MainWindow::setNotifyKinds(const QList<EventKind> &kinds)

@@ -21,6 +21,7 @@ namespace eventdesk {
 class DetailPane;
 class EventLogModel;
 class Projector;
+class QuickActions;
 class SessionPanel;
 class SessionServer;
 class SqliteEventStore;
@@ -48,6 +49,7 @@ public:
     EventLogModel *model() const { return m_model; }
     QTableView *view() const { return m_view; }
     SessionPanel *sessionPanel() const { return m_session; }
+    QuickActions *quickActions() const { return m_quick; }
     QComboBox *worldFilter() const { return m_world; }
     QComboBox *typeFilter() const { return m_type; }
     QLineEdit *textFilter() const { return m_text; }
@@ -90,6 +92,7 @@ private:
     QTableView *m_view;
     DetailPane *m_detail;
     SessionPanel *m_session = nullptr;
+    QuickActions *m_quick = nullptr;
     QListWidget *m_audit;
     QComboBox *m_world;
     QComboBox *m_type;

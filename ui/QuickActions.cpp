@@ -1,0 +1,208 @@
+#include "QuickActions.h"
+
+#include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QInputDialog>
+#include <QLineEdit>
+#include <QMenu>
+#include <QSpinBox>
+#include <QUuid>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk {
+
+namespace {
+
+// A small form dialog: the rows, OK/Cancel. Returns true on OK.
+bool askForm(QWidget *parent, const QString &title, const QList<std::pair<QString, QWidget *>> &rows)
+{
+    QDialog dialog(parent);
+    dialog.setWindowTitle(title);
+    auto *form = new QFormLayout(&dialog);
+    for (const auto &[label, editor] : rows) {
+        editor->setParent(&dialog);
+        form->addRow(label, editor);
+    }
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    form->addRow(buttons);
+    QObject::connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    QObject::connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    return dialog.exec() == QDialog::Accepted;
+}
+
+QString pretty(const QString &snake)
+{
+    QString s = snake;
+    s.replace(u'_', u' ');
+    if (!s.isEmpty())
+        s[0] = s[0].toUpper();
+    return s;
+}
+
+} // namespace
+
+QuickActions::QuickActions(EventBus &bus, SqliteEventStore *book, std::function<QString()> currentWorld, QWidget *parent)
+    : QObject(parent)
+    , m_bus(bus)
+    , m_book(book)
+    , m_currentWorld(std::move(currentWorld))
+    , m_parent(parent)
+    , m_menu(new QMenu(tr("&Quick"), parent))
+    , m_story(bus)
+    , m_narrative(bus)
+    , m_challenges(bus)
+    , m_publisher(bus)
+    , m_generation(std::make_unique<GenerationService>(m_publisher, QueueSimulation{.tickMs = 700, .failureRate = 0.1}))
+    , m_suggestions(std::make_unique<SuggestionService>(m_publisher, QueueSimulation{.tickMs = 500, .failureRate = 0.05}))
+{
+    QMenu *story = m_menu->addMenu(tr("Record a &story event"));
+    for (int k = 0; k < StoryKindCount; ++k) {
+        const auto kind = StoryKind(k);
+        story->addAction(pretty(storyKindName(kind)), this, [this, kind] {
+            const QString world = worldOrAsk();
+            if (!world.isEmpty())
+                recordStory(world, kind);
+        });
+    }
+    m_menu->addAction(tr("Trigger a &narrative event…"), this, &QuickActions::askNarrative);
+    if (m_book)
+        m_menu->addAction(tr("&Roll a challenge for a character…"), QKeySequence(u"Ctrl+D"_s), this, &QuickActions::askRoll);
+    m_menu->addSeparator();
+    m_menu->addAction(tr("Queue an image &generation…"), this, &QuickActions::askGeneration);
+    m_menu->addAction(tr("Ask for a text s&uggestion…"), this, &QuickActions::askSuggestion);
+}
+
+QuickActions::~QuickActions() = default;
+
+QString QuickActions::worldOrAsk()
+{
+    QString world = m_currentWorld();
+    if (!world.isEmpty())
+        return world;
+    bool ok = false;
+    world = QInputDialog::getText(m_parent, tr("Which world?"), tr("World id"), QLineEdit::Normal, {}, &ok).trimmed();
+    return ok ? world : QString();
+}
+
+void QuickActions::report(QFuture<PublishResult> published, const QString &what)
+{
+    published.then(this, [this, what](const PublishResult &r) {
+        if (r)
+            Q_EMIT done(tr("%1 (event %2)").arg(what).arg(r.value()));
+        else
+            Q_EMIT failed(tr("%1 was not published: %2").arg(what, r.error().message));
+    });
+}
+
+void QuickActions::recordStory(const QString &world, StoryKind kind)
+{
+    report(m_story.record(world, kind), tr("Story event “%1” in %2").arg(storyKindName(kind), world));
+}
+
+void QuickActions::triggerNarrative(const QString &world, const QString &name, const QString &outcome)
+{
+    report(m_narrative.markTriggered(QUuid::createUuid().toString(QUuid::WithoutBraces), world, name, outcome),
+           tr("Narrative event “%1”").arg(name));
+}
+
+void QuickActions::rollChallenge(const Challenge &challenge, const QString &characterId, int modifier)
+{
+    ChallengeRollOutcome outcome = m_challenges.resolve(challenge.id, challenge.name, challenge.worldId, characterId,
+                                                        challenge.difficulty, modifier);
+    const auto *resolved = outcome.event.as<events::ChallengeResolved>();
+    const QString what = resolved ? tr("%1 %2 at %3 (%4 → %5 vs DC %6)")
+                                        .arg(characterId, resolved->success ? tr("succeeded") : tr("failed"), challenge.name)
+                                        .arg(resolved->roll.value_or(0)).arg(resolved->total.value_or(0)).arg(challenge.difficulty)
+                                  : challenge.name;
+    report(outcome.published, what);
+}
+
+void QuickActions::queueGeneration(const QString &entityType, const QString &entityId, const QString &assetType)
+{
+    const QString batch = m_generation->queue(entityType, entityId, assetType);
+    Q_EMIT done(tr("Queued %1 for %2 %3 (batch %4)").arg(assetType, entityType, entityId, batch.left(8)));
+}
+
+void QuickActions::requestSuggestion(const QString &fieldType, const QString &world)
+{
+    const QString id = m_suggestions->request(fieldType, std::nullopt, world.isEmpty() ? std::nullopt : std::optional(world));
+    Q_EMIT done(tr("Asked for a %1 suggestion (request %2)").arg(pretty(fieldType).toLower(), id.left(8)));
+}
+
+void QuickActions::askNarrative()
+{
+    const QString world = worldOrAsk();
+    if (world.isEmpty())
+        return;
+    auto *name = new QLineEdit;
+    auto *outcome = new QLineEdit;
+    name->setPlaceholderText(tr("The bridge collapses"));
+    outcome->setPlaceholderText(tr("The party falls into the river"));
+    if (!askForm(m_parent, tr("Trigger a narrative event in %1").arg(world), {{tr("Event"), name}, {tr("Outcome"), outcome}}))
+        return;
+    if (name->text().trimmed().isEmpty() || outcome->text().trimmed().isEmpty()) {
+        Q_EMIT failed(tr("A narrative event needs a name and an outcome"));
+        return;
+    }
+    triggerNarrative(world, name->text().trimmed(), outcome->text().trimmed());
+}
+
+void QuickActions::askRoll()
+{
+    const QString world = worldOrAsk();
+    if (world.isEmpty() || !m_book)
+        return;
+    m_book->challenges(world).then(this, [this, world](const Result<QList<Challenge>> &r) {
+        if (!r || r->isEmpty()) {
+            Q_EMIT failed(r ? tr("%1 has no challenges yet: define some under Events → Challenges").arg(world) : r.error().message);
+            return;
+        }
+        auto *which = new QComboBox;
+        for (const Challenge &c : r.value())
+            which->addItem(tr("%1 (DC %2)").arg(c.name).arg(c.difficulty), c.id);
+        auto *character = new QLineEdit;
+        character->setPlaceholderText(tr("character id, e.g. pc7"));
+        auto *modifier = new QSpinBox;
+        modifier->setRange(-10, 10);
+        if (!askForm(m_parent, tr("Roll a challenge in %1").arg(world),
+                     {{tr("Challenge"), which}, {tr("Character"), character}, {tr("Modifier"), modifier}}))
+            return;
+        if (character->text().trimmed().isEmpty()) {
+            Q_EMIT failed(tr("Name the character who rolls"));
+            return;
+        }
+        rollChallenge(r->at(which->currentIndex()), character->text().trimmed(), modifier->value());
+    });
+}
+
+void QuickActions::askGeneration()
+{
+    auto *entityType = new QComboBox;
+    entityType->addItems({u"character"_s, u"location"_s, u"item"_s});
+    auto *entityId = new QLineEdit;
+    entityId->setPlaceholderText(tr("e.g. pc7"));
+    auto *asset = new QComboBox;
+    asset->addItems({u"portrait"_s, u"token"_s, u"scene"_s});
+    if (!askForm(m_parent, tr("Queue an image generation"), {{tr("For a"), entityType}, {tr("Id"), entityId}, {tr("Asset"), asset}}))
+        return;
+    if (entityId->text().trimmed().isEmpty()) {
+        Q_EMIT failed(tr("Say which %1 the image is for").arg(entityType->currentText()));
+        return;
+    }
+    queueGeneration(entityType->currentText(), entityId->text().trimmed(), asset->currentText());
+}
+
+void QuickActions::askSuggestion()
+{
+    bool ok = false;
+    const QString field = QInputDialog::getItem(m_parent, tr("Ask for a text suggestion"), tr("What for"),
+                                                {u"npc_name"_s, u"location_name"_s, u"item_description"_s, u"quest_hook"_s}, 0,
+                                                false, &ok);
+    if (ok)
+        requestSuggestion(field, m_currentWorld());
+}
+
+} // namespace eventdesk
