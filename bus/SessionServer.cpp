@@ -531,11 +531,11 @@ void SessionServer::backfill(Client *c)
 // A big session gathers what arrives within a few milliseconds into one
 // dispatch: each socket then gets one write for several events instead of one
 // each, and on loopback or a LAN the kernel's cost is per write, not per byte.
-// The window grows with the session (5 ms at 200 clients, at most 25 ms from
-// a thousand); a session under 200 clients dispatches at once.
+// The window grows with the session (10 ms at 200 clients, 50 ms from a
+// thousand); a session under 200 clients dispatches at once.
 void SessionServer::receive(const QList<StoredEvent> &events)
 {
-    const int windowMs = m_clients.size() < 200 ? 0 : std::min(25, int(m_clients.size()) / 40);
+    const int windowMs = m_clients.size() < 200 ? 0 : std::min(50, int(m_clients.size()) / 20);
     if (windowMs == 0 && m_outbox.isEmpty()) {
         dispatch(events);
         return;
