@@ -4,6 +4,7 @@
 #include "Logging.h"
 #include "Timestamp.h"
 
+#include <QFile>
 #include <QElapsedTimer>
 #include <QMutex>
 #include <QSqlError>
@@ -173,7 +174,7 @@ public:
         m_budgetMs = options.busyBudgetMs;
         // Checkpoints off the write path: SQLite's automatic one runs inside
         // COMMIT (copying and syncing up to a thousand pages), which a publish
-        // would wait for. The hook asks the reader thread to do it instead.
+        // would wait for. The hook asks the checkpoint thread to do it instead.
         sqlite3_wal_hook(m_conn->handle(), &SqliteWriter::walHook, this);
         sqlite3_stmt *head = nullptr;
         if (sqlite3_prepare_v2(m_conn->handle(), "SELECT max(id) FROM app_events", -1, &head, nullptr) == SQLITE_OK
@@ -434,17 +435,6 @@ public:
 
     SqliteConnection *connection() const { return m_conn.get(); }
 
-    // PASSIVE: copies what no reader still needs, never waits for a lock.
-    void checkpoint()
-    {
-        int log = 0, done = 0;
-        const int rc = sqlite3_wal_checkpoint_v2(m_conn->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-            qCWarning(lcStore) << "checkpoint failed:" << sqlite3_errmsg(m_conn->handle());
-        else
-            qCDebug(lcStore) << "checkpoint:" << done << "of" << log << "WAL pages";
-    }
-
     Result<QList<StoredEvent>> fetchSince(qint64 afterId, int limit)
     {
         QList<StoredEvent> out;
@@ -513,6 +503,41 @@ SqliteEventStore::SqliteEventStore(SqliteOptions options, QObject *parent)
 {
 }
 
+// WAL checkpoints on a thread and connection of their own: inside COMMIT
+// (SQLite's default) a publish would wait for them, and on the reader they
+// would hold up subscriber reads. PASSIVE: copies what no reader still needs,
+// never waits for a lock.
+class SqliteCheckpointer final : public QObject
+{
+public:
+    explicit SqliteCheckpointer(QString path) : m_path(std::move(path)) {}
+    ~SqliteCheckpointer() override
+    {
+        if (m_db)
+            sqlite3_close_v2(m_db);
+    }
+
+    void checkpoint()
+    {
+        if (!m_db && sqlite3_open_v2(QFile::encodeName(m_path).constData(), &m_db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+            qCWarning(lcStore) << "cannot open a connection for checkpoints:" << (m_db ? sqlite3_errmsg(m_db) : "out of memory");
+            sqlite3_close_v2(m_db);
+            m_db = nullptr;
+            return;
+        }
+        int log = 0, done = 0;
+        const int rc = sqlite3_wal_checkpoint_v2(m_db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            qCWarning(lcStore) << "checkpoint failed:" << sqlite3_errmsg(m_db);
+        else
+            qCDebug(lcStore) << "checkpoint:" << done << "of" << log << "WAL pages";
+    }
+
+private:
+    QString m_path;
+    sqlite3 *m_db = nullptr;
+};
+
 SqliteEventStore::~SqliteEventStore()
 {
     // Queued writes finish (or fail) before the threads end.
@@ -520,6 +545,8 @@ SqliteEventStore::~SqliteEventStore()
         m_writer->stop();
     if (m_reader)
         m_reader->stop();
+    if (m_checkpointer)
+        m_checkpointer->stop();
 }
 
 QFuture<Result<bool>> SqliteEventStore::open()
@@ -528,6 +555,10 @@ QFuture<Result<bool>> SqliteEventStore::open()
         return QtFuture::makeReadyFuture(Result<bool>(Error{ErrorCode::Usage, {}, u"the store is already open"_s}));
     m_writer = std::make_unique<WorkerThread<SqliteWriter>>(u"eventdesk-sql-writer"_s);
     m_reader = std::make_unique<WorkerThread<SqliteReader>>(u"eventdesk-sql-reader"_s);
+    if (!m_options.readOnly) {
+        m_checkpointer = std::make_unique<WorkerThread<SqliteCheckpointer>>(u"eventdesk-sql-checkpoint"_s);
+        m_checkpointer->create(m_options.path);
+    }
     SqliteWriter *writer = m_writer->create(&m_knownHead, this);
     SqliteReader *reader = m_reader->create(this, &m_knownHead);
     const SqliteOptions options = m_options;
@@ -549,11 +580,8 @@ Result<bool> SqliteEventStore::openAndWait()
 
 void SqliteEventStore::requestCheckpoint()
 {
-    if (SqliteReader *reader = m_reader ? m_reader->object() : nullptr)
-        QMetaObject::invokeMethod(reader, [reader] {
-            if (reader->connection())
-                reader->checkpoint();
-        }, Qt::QueuedConnection);
+    if (SqliteCheckpointer *c = m_checkpointer ? m_checkpointer->object() : nullptr)
+        QMetaObject::invokeMethod(c, [c] { c->checkpoint(); }, Qt::QueuedConnection);
 }
 
 QObject *SqliteEventStore::readerContext() const

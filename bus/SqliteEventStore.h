@@ -19,6 +19,7 @@ namespace eventdesk {
 
 class SqliteWriter;
 class SqliteReader;
+class SqliteCheckpointer;
 template <typename T> class WorkerThread;
 
 struct AuditEntry {
@@ -131,6 +132,7 @@ private:
     std::atomic<qint64> m_knownHead{0};  // the last id this store's writer committed
     std::unique_ptr<WorkerThread<SqliteWriter>> m_writer;
     std::unique_ptr<WorkerThread<SqliteReader>> m_reader;
+    std::unique_ptr<WorkerThread<SqliteCheckpointer>> m_checkpointer;
 };
 
 } // namespace eventdesk
