@@ -146,12 +146,7 @@ void RedisClient::connectNow()
         const QString why = ac ? QString::fromLocal8Bit(ac->errstr) : u"out of memory"_s;
         if (ac)
             redisAsyncFree(ac);
-        m_state = State::Disconnected;
-        m_lastError = why;
-        qCDebug(lcRedis) << m_role << "connect failed:" << why;
-        Q_EMIT connectionLost(unavailable(why).message);
-        m_backoffMs = m_backoffMs ? qMin(m_backoffMs * 2, MaxBackoffMs) : FirstBackoffMs;
-        m_reconnect.start(m_backoffMs);
+        lostAndRetry(u"connect failed"_s, why);
         return;
     }
     ac->data = this;
@@ -171,12 +166,7 @@ void RedisClient::onConnected(int status)
         const QString why = QString::fromLocal8Bit(m_context->errstr);
         m_context = nullptr;
         retireAdapter();
-        m_state = State::Disconnected;
-        m_lastError = why;
-        qCDebug(lcRedis) << m_role << "connect failed:" << why;
-        Q_EMIT connectionLost(unavailable(why).message);
-        m_backoffMs = m_backoffMs ? qMin(m_backoffMs * 2, MaxBackoffMs) : FirstBackoffMs;
-        m_reconnect.start(m_backoffMs);
+        lostAndRetry(u"connect failed"_s, why);
         return;
     }
     handshake();
@@ -235,12 +225,19 @@ void RedisClient::onDisconnected(int status)
     const QString why = m_context && m_context->errstr[0] ? QString::fromLocal8Bit(m_context->errstr) : u"the connection was closed"_s;
     m_context = nullptr;
     retireAdapter();
+    failAll(std::exchange(m_pending, {}), why);
+    if (m_stopping) {
+        m_state = State::Disconnected;
+        return;
+    }
+    lostAndRetry(u"disconnected"_s, why);
+}
+
+void RedisClient::lostAndRetry(const QString &what, const QString &why)
+{
     m_state = State::Disconnected;
     m_lastError = why;
-    failAll(std::exchange(m_pending, {}), why);
-    if (m_stopping)
-        return;
-    qCDebug(lcRedis) << m_role << "disconnected:" << why;
+    qCDebug(lcRedis) << m_role << what << why;
     Q_EMIT connectionLost(unavailable(why).message);
     m_backoffMs = m_backoffMs ? qMin(m_backoffMs * 2, MaxBackoffMs) : FirstBackoffMs;
     m_reconnect.start(m_backoffMs);

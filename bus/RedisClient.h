@@ -79,6 +79,8 @@ private:
     void onConnected(int status);
     void onDisconnected(int status);
     void dropConnection(const QString &reason, bool reconnect);
+    // Disconnected: say why, and try again after the next backoff step.
+    void lostAndRetry(const QString &what, const QString &why);
     void retireAdapter();
     void failAll(QHash<quint64, Pending> pending, const QString &reason);
     void checkDeadlines();
