@@ -293,6 +293,14 @@ int main(int argc, char *argv[])
                     clients, qlonglong(f.delivered), qlonglong(f.expected),
                     f.expected ? 100.0 * double(f.delivered) / double(f.expected) : 0.0, f.p50, f.p99, f.max,
                     qlonglong(f.rssStartKb / 1024), qlonglong(f.rssEndKb / 1024), qlonglong(f.rssPeakKb / 1024));
+        std::fflush(stdout);
+        // Close the session and let the sockets' deferred deletes and the
+        // store's last replies run before the objects go, in order.
+        server.close();
+        QElapsedTimer settle;
+        settle.start();
+        while (settle.elapsed() < 200)
+            QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
     }
     return 0;
 }
