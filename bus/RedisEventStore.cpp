@@ -2,6 +2,7 @@
 
 #include "EventCodec.h"
 #include "Logging.h"
+#include "StoredPayload.h"
 #include "RedisClient.h"
 #include "Timestamp.h"
 #include "WorkerThread.h"
@@ -705,11 +706,10 @@ QFuture<BatchPublishResult> RedisEventStore::append(const QList<AppEvent> &event
     QList<RedisRow> rows;
     rows.reserve(events.size());
     for (const AppEvent &e : events) {
-        QByteArray payload = codec::encode(e);
-        if (payload.size() > codec::MaxDocumentBytes)
-            return QtFuture::makeReadyFuture(BatchPublishResult(Error{
-                ErrorCode::TooLarge, {}, u"the event is %1 bytes, over the limit of %2"_s.arg(payload.size()).arg(codec::MaxDocumentBytes)}));
-        rows.append(RedisRow{e.typeName(), std::move(payload), {}, e.worldId(), 0});
+        Result<QByteArray> payload = storedPayload(e);
+        if (!payload)
+            return QtFuture::makeReadyFuture(BatchPublishResult(payload.error()));
+        rows.append(RedisRow{e.typeName(), std::move(payload).value(), {}, e.worldId(), 0});
     }
     return appendRows(rows);
 }

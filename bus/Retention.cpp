@@ -122,6 +122,17 @@ void finish(const std::shared_ptr<PruneState> &s, Result<PruneReport> result)
     s->promise.finish();
 }
 
+// The shared start of both prunes: the state, and the checks that refuse at once.
+std::shared_ptr<PruneState> startPrune(const PruneOptions &options)
+{
+    auto s = std::make_shared<PruneState>();
+    s->options = options;
+    s->promise.start();
+    if (!options.cutoff.isValid())
+        finish(s, Error{ErrorCode::Usage, {}, u"no cutoff given"_s});
+    return s;
+}
+
 void nextPage(SqliteEventStore &store, const std::shared_ptr<PruneState> &s)
 {
     auto done = std::make_shared<bool>(false);
@@ -160,14 +171,10 @@ void nextPage(SqliteEventStore &store, const std::shared_ptr<PruneState> &s)
 
 QFuture<Result<PruneReport>> prune(SqliteEventStore &store, const PruneOptions &options)
 {
-    auto s = std::make_shared<PruneState>();
-    s->options = options;
-    s->promise.start();
+    auto s = startPrune(options);
     QFuture<Result<PruneReport>> future = s->promise.future();
-    if (!options.cutoff.isValid()) {
-        finish(s, Error{ErrorCode::Usage, {}, u"no cutoff given"_s});
-        return future;
-    }
+    if (future.isFinished())
+        return future;  // refused before starting
     if (store.options().readOnly) {
         finish(s, Error{ErrorCode::Usage, {}, u"the database is open read-only"_s});
         return future;
@@ -272,14 +279,10 @@ void nextStreamPage(RedisEventStore &store, const std::shared_ptr<PruneState> &s
 QFuture<Result<PruneReport>> pruneStream(RedisEventStore &store, const PruneOptions &options, const QString &archiveDir,
                                          SqliteEventStore *book)
 {
-    auto s = std::make_shared<PruneState>();
-    s->options = options;
-    s->promise.start();
+    auto s = startPrune(options);
     QFuture<Result<PruneReport>> future = s->promise.future();
-    if (!options.cutoff.isValid()) {
-        finish(s, Error{ErrorCode::Usage, {}, u"no cutoff given"_s});
-        return future;
-    }
+    if (future.isFinished())
+        return future;  // refused before starting
     s->report.archivePath = options.archivePath;
     if (s->report.archivePath.isEmpty())
         s->report.archivePath = QDir(archiveDir).filePath(u"%1-archive-%2.jsonl.gz"_s.arg(

@@ -2,6 +2,7 @@
 
 #include "EventCodec.h"
 #include "Logging.h"
+#include "StoredPayload.h"
 #include "Timestamp.h"
 
 #include <QFile>
@@ -599,11 +600,10 @@ QFuture<BatchPublishResult> SqliteEventStore::append(const QList<AppEvent> &even
     QList<std::pair<QString, QByteArray>> rows;
     rows.reserve(events.size());
     for (const AppEvent &e : events) {
-        QByteArray payload = codec::encode(e);
-        if (payload.size() > codec::MaxDocumentBytes)
-            return QtFuture::makeReadyFuture(BatchPublishResult(Error{
-                ErrorCode::TooLarge, {}, u"the event is %1 bytes, over the limit of %2"_s.arg(payload.size()).arg(codec::MaxDocumentBytes)}));
-        rows.append({e.typeName(), std::move(payload)});
+        Result<QByteArray> payload = storedPayload(e);
+        if (!payload)
+            return QtFuture::makeReadyFuture(BatchPublishResult(payload.error()));
+        rows.append({e.typeName(), std::move(payload).value()});
     }
     return appendRaw(rows);
 }

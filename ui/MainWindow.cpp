@@ -154,6 +154,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     statusBar()->addPermanentWidget(m_statusServer);
     m_statusDb->setText(tr("Database: %1").arg(deps.location));
 
+    connect(&deps.notifier, &Notifier::eventsAvailable, this, [this] { m_totalStale = true; });
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::onSelection);
     connect(m_detail, &DetailPane::processedToggled, this, [this](qint64 id, bool processed) {
         m_deps.store.markProcessed({id}, processed).then(this, [this, id, processed](const Result<int> &r) {
@@ -480,6 +481,7 @@ void MainWindow::openPrune()
     connect(dialog, &PruneDialog::pruned, this, [this](const PruneReport &report) {
         showMessage(tr("Pruned %n event(s); archive %1", nullptr, int(report.deleted)).arg(report.archivePath));
         m_model->setQuery(m_model->query());  // reload what is left
+        m_totalStale = true;
         QTimer::singleShot(300, this, &MainWindow::refreshAudit);
     });
     dialog->open();
@@ -560,7 +562,10 @@ void MainWindow::updateStatus()
     while (!m_recentArrivals.isEmpty() && m_recentArrivals.first() < minuteAgo)
         m_recentArrivals.removeFirst();
     m_statusRate->setText(tr("%1 events/min").arg(m_recentArrivals.size()));
-    if (!m_counting) {
+    // Counted again only after the log changed: on a big SQLite log a count is
+    // real work on the reader thread that subscribers share.
+    if (m_totalStale && !m_counting) {
+        m_totalStale = false;
         m_counting = true;
         m_deps.store.count({}).then(this, [this](const Result<qint64> &r) {
             m_counting = false;

@@ -102,6 +102,7 @@ private:
     QLabel *m_statusLock;
     QLabel *m_statusTotal;
     bool m_counting = false;
+    bool m_totalStale = true;   // the log changed since the last total
     QToolButton *m_follow;
     QLabel *m_count;
     QLabel *m_statusDb;

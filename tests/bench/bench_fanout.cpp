@@ -4,6 +4,7 @@
 // latency p50/p99, server RSS. The baseline, in the same run: a bare
 // QWebSocketServer broadcasting the same rate to 100 clients.
 // EVENTDESK_BENCH_QUICK=1: 1 and 100 clients for 2 s.
+#include "BenchSupport.h"
 #include "BusNotifier.h"
 #include "EventCodec.h"
 #include "SessionServer.h"
@@ -27,13 +28,9 @@
 
 using namespace Qt::StringLiterals;
 using namespace eventdesk;
+using namespace eventdesk::bench;
 
 namespace {
-
-qint64 nowNs()
-{
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 qint64 rssKb(const char *field)
 {
@@ -44,14 +41,6 @@ qint64 rssKb(const char *field)
         if (line.startsWith(field))
             return line.mid(qstrlen(field)).trimmed().split(' ').first().toLongLong();
     return 0;
-}
-
-double percentile(QList<double> v, double p)
-{
-    if (v.isEmpty())
-        return 0;
-    std::sort(v.begin(), v.end());
-    return v.at(std::min<qsizetype>(v.size() - 1, qsizetype(p * double(v.size()))));
 }
 
 // A lean WebSocket client on a raw socket, so that a thousand of them in one

@@ -2,6 +2,7 @@
 // never fails on time. Start → first page shown, a world filter applied, jump
 // to the end (and to the start), RSS, and event-loop latency p99 while 1,000
 // events/s arrive live. EVENTDESK_BENCH_QUICK=1 uses 50,000 rows.
+#include "BenchSupport.h"
 #include "BusNotifier.h"
 #include "EventLogModel.h"
 #include "MainWindow.h"
@@ -22,6 +23,7 @@
 
 using namespace Qt::StringLiterals;
 using namespace eventdesk;
+using namespace eventdesk::bench;
 
 namespace {
 
@@ -34,14 +36,6 @@ qint64 rssMb()
         if (line.startsWith("VmRSS:"))
             return line.mid(6).trimmed().split(' ').first().toLongLong() / 1024;
     return 0;
-}
-
-template <typename T>
-T wait(QFuture<T> f)
-{
-    while (!f.isFinished())
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
-    return f.result();
 }
 
 bool waitFor(const std::function<bool()> &done, int ms = 60000)

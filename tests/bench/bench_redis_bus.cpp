@@ -8,6 +8,7 @@
 //    subscriber of another store (another "machine") on the same stream.
 // EVENTDESK_BENCH_QUICK=1 runs a small version (used by ctest to keep it working).
 #include "../RedisTestServer.h"
+#include "BenchSupport.h"
 #include "BusNotifier.h"
 #include "EventCodec.h"
 #include "RedisEventStore.h"
@@ -28,34 +29,14 @@
 
 using namespace Qt::StringLiterals;
 using namespace eventdesk;
+using namespace eventdesk::bench;
 
 namespace {
-
-qint64 nowNs()
-{
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 AppEvent sample(int i)
 {
     return events::ChallengeResolved{u"c-%1"_s.arg(i), u"Pick the lock"_s, u"w%1"_s.arg(i % 4), u"pc%1"_s.arg(i % 7),
                                      i % 3 != 0, 1 + i % 20, 3 + i % 20, u"s-1"_s};
-}
-
-double percentile(QList<double> v, double p)
-{
-    if (v.isEmpty())
-        return 0;
-    std::sort(v.begin(), v.end());
-    return v.at(std::min<qsizetype>(v.size() - 1, qsizetype(p * double(v.size()))));
-}
-
-template <typename T>
-T wait(QFuture<T> f)
-{
-    while (!f.isFinished())
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
-    return f.result();
 }
 
 QString freshStream(const char *what)
