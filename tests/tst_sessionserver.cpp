@@ -305,7 +305,8 @@ void TestSessionServer::clientLimitAndKick()
     auto a = join(u"player"_s, u"w1"_s);
     auto b = join(u"player"_s, u"w1"_s);
     QVERIFY(a && b);
-    auto c = connectClient();
+    // A connection alone takes no place (it has its own budget): the third Join is refused.
+    auto c = join(u"player"_s, u"w1"_s);
     QVERIFY(c);
     QTRY_COMPARE(c->closeCode, 1008);
     QVERIFY(c->received.first().value(u"message"_s).toString().contains(u"full"_s));

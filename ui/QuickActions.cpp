@@ -5,6 +5,7 @@
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QInputDialog>
+#include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
 #include <QSpinBox>
@@ -16,8 +17,12 @@ namespace eventdesk {
 
 namespace {
 
-// A small form dialog: the rows, OK/Cancel. Returns true on OK.
-bool askForm(QWidget *parent, const QString &title, const QList<std::pair<QString, QWidget *>> &rows)
+// A small form dialog: the rows, an error line, OK/Cancel. The editors belong to
+// the dialog and die with it, so everything is read inside: `validate` runs on
+// OK and keeps the dialog open with its message shown until it returns empty;
+// `accept` reads the fields while they still exist. Returns true on OK.
+bool askForm(QWidget *parent, const QString &title, const QList<std::pair<QString, QWidget *>> &rows,
+             const std::function<QString()> &validate, const std::function<void()> &accept)
 {
     QDialog dialog(parent);
     dialog.setWindowTitle(title);
@@ -26,11 +31,25 @@ bool askForm(QWidget *parent, const QString &title, const QList<std::pair<QStrin
         editor->setParent(&dialog);
         form->addRow(label, editor);
     }
+    auto *error = new QLabel(&dialog);
+    error->setWordWrap(true);
+    error->setStyleSheet(u"color: #b3261e"_s);  // dark red: readable (AA) on the light and the default palette
+    error->hide();
+    form->addRow(error);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
     form->addRow(buttons);
-    QObject::connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    QObject::connect(buttons, &QDialogButtonBox::accepted, &dialog, [&] {
+        const QString problem = validate ? validate() : QString();
+        error->setText(problem);
+        error->setVisible(!problem.isEmpty());
+        if (problem.isEmpty())
+            dialog.accept();
+    });
     QObject::connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    return dialog.exec() == QDialog::Accepted;
+    if (dialog.exec() != QDialog::Accepted)
+        return false;
+    accept();
+    return true;
 }
 
 QString pretty(const QString &snake)
@@ -141,13 +160,19 @@ void QuickActions::askNarrative()
     auto *outcome = new QLineEdit;
     name->setPlaceholderText(tr("The bridge collapses"));
     outcome->setPlaceholderText(tr("The party falls into the river"));
-    if (!askForm(m_parent, tr("Trigger a narrative event in %1").arg(world), {{tr("Event"), name}, {tr("Outcome"), outcome}}))
+    QString eventName, outcomeName;
+    const auto validate = [&] {
+        return name->text().trimmed().isEmpty() || outcome->text().trimmed().isEmpty()
+            ? tr("A narrative event needs a name and an outcome")
+            : QString();
+    };
+    if (!askForm(m_parent, tr("Trigger a narrative event in %1").arg(world), {{tr("Event"), name}, {tr("Outcome"), outcome}},
+                 validate, [&] {
+                     eventName = name->text().trimmed();
+                     outcomeName = outcome->text().trimmed();
+                 }))
         return;
-    if (name->text().trimmed().isEmpty() || outcome->text().trimmed().isEmpty()) {
-        Q_EMIT failed(tr("A narrative event needs a name and an outcome"));
-        return;
-    }
-    triggerNarrative(world, name->text().trimmed(), outcome->text().trimmed());
+    triggerNarrative(world, eventName, outcomeName);
 }
 
 void QuickActions::askRoll()
@@ -167,14 +192,17 @@ void QuickActions::askRoll()
         character->setPlaceholderText(tr("character id, e.g. pc7"));
         auto *modifier = new QSpinBox;
         modifier->setRange(-10, 10);
+        int index = 0, bonus = 0;
+        QString who;
+        const auto validate = [&] { return character->text().trimmed().isEmpty() ? tr("Name the character who rolls") : QString(); };
         if (!askForm(m_parent, tr("Roll a challenge in %1").arg(world),
-                     {{tr("Challenge"), which}, {tr("Character"), character}, {tr("Modifier"), modifier}}))
+                     {{tr("Challenge"), which}, {tr("Character"), character}, {tr("Modifier"), modifier}}, validate, [&] {
+                         index = which->currentIndex();
+                         who = character->text().trimmed();
+                         bonus = modifier->value();
+                     }))
             return;
-        if (character->text().trimmed().isEmpty()) {
-            Q_EMIT failed(tr("Name the character who rolls"));
-            return;
-        }
-        rollChallenge(r->at(which->currentIndex()), character->text().trimmed(), modifier->value());
+        rollChallenge(r->at(index), who, bonus);
     });
 }
 
@@ -186,13 +214,18 @@ void QuickActions::askGeneration()
     entityId->setPlaceholderText(tr("e.g. pc7"));
     auto *asset = new QComboBox;
     asset->addItems({u"portrait"_s, u"token"_s, u"scene"_s});
-    if (!askForm(m_parent, tr("Queue an image generation"), {{tr("For a"), entityType}, {tr("Id"), entityId}, {tr("Asset"), asset}}))
+    QString type, id, assetType;
+    const auto validate = [&] {
+        return entityId->text().trimmed().isEmpty() ? tr("Say which %1 the image is for").arg(entityType->currentText()) : QString();
+    };
+    if (!askForm(m_parent, tr("Queue an image generation"), {{tr("For a"), entityType}, {tr("Id"), entityId}, {tr("Asset"), asset}},
+                 validate, [&] {
+                     type = entityType->currentText();
+                     id = entityId->text().trimmed();
+                     assetType = asset->currentText();
+                 }))
         return;
-    if (entityId->text().trimmed().isEmpty()) {
-        Q_EMIT failed(tr("Say which %1 the image is for").arg(entityType->currentText()));
-        return;
-    }
-    queueGeneration(entityType->currentText(), entityId->text().trimmed(), asset->currentText());
+    queueGeneration(type, id, assetType);
 }
 
 void QuickActions::askSuggestion()

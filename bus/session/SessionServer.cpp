@@ -4,16 +4,9 @@
 #include "SqliteEventStore.h"
 #include "Subscriber.h"
 
-#include <QFile>
 #include <QPointer>
-#include <QSslCertificate>
-#include <QSslKey>
-#include <QSslSocket>
-#include <QTcpServer>
+#include <QTimer>
 #include <QUuid>
-#include <QWebSocket>
-#include <QWebSocketCorsAuthenticator>
-#include <QWebSocketServer>
 
 #include <deque>
 
@@ -22,35 +15,15 @@ using namespace Qt::StringLiterals;
 namespace eventdesk {
 
 using PErr = protocol::ErrorCode;
+using session::textFrame;
 
 namespace {
 
 constexpr int BackfillBatch = 500;
+constexpr int KeptRefusals = 20;
+constexpr int CloseGoingAway = 1001, ClosePolicy = 1008, CloseInternal = 1011;
 
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
-
-// One unmasked text frame (RFC 6455 §5.2), built once and written to every
-// client that receives it.
-QByteArray textFrame(const QByteArray &utf8)
-{
-    QByteArray frame;
-    frame.reserve(utf8.size() + 10);
-    frame += char(0x81);  // FIN, text
-    const quint64 n = quint64(utf8.size());
-    if (n < 126) {
-        frame += char(n);
-    } else if (n <= 0xffff) {
-        frame += char(126);
-        frame += char(n >> 8);
-        frame += char(n & 0xff);
-    } else {
-        frame += char(127);
-        for (int shift = 56; shift >= 0; shift -= 8)
-            frame += char((n >> shift) & 0xff);
-    }
-    frame += utf8;
-    return frame;
-}
 
 // Equal-length comparison that does not stop at the first difference.
 bool constantTimeEquals(const QString &a, const QString &b)
@@ -63,45 +36,33 @@ bool constantTimeEquals(const QString &a, const QString &b)
     return diff == 0 && !a.isEmpty();
 }
 
-// Accepts TLS connections and hands each to the WebSocket server once encrypted.
-class TlsTcpServer final : public QTcpServer
+// What a client sent, fit for a log line: short, printable.
+QString printable(const QString &text)
 {
-public:
-    TlsTcpServer(QSslCertificate cert, QSslKey key)
-        : m_cert(std::move(cert))
-        , m_key(std::move(key))
-    {
-    }
+    QString out = text.left(64);
+    for (QChar &ch : out)
+        if (!ch.isPrint())
+            ch = u'?';
+    return out;
+}
 
-protected:
-    void incomingConnection(qintptr handle) override
-    {
-        auto *socket = new QSslSocket(this);
-        if (!socket->setSocketDescriptor(handle)) {
-            delete socket;
-            return;
-        }
-        socket->setLocalCertificate(m_cert);
-        socket->setPrivateKey(m_key);
-        addPendingConnection(socket);
-        socket->startServerEncryption();
-    }
-
-private:
-    QSslCertificate m_cert;
-    QSslKey m_key;
-};
+session::TransportLimits transportLimits(const SessionConfig &config)
+{
+    session::TransportLimits limits = config.transport;
+    limits.maxMessageBytes = config.maxMessageBytes;
+    return limits;
+}
 
 } // namespace
 
 struct SessionServer::Client {
-    QWebSocket *ws = nullptr;  // owned; deleteLater on removal
-    QPointer<QTcpSocket> tcp;  // the socket under ws: event frames are written to it directly
+    QPointer<session::Connection> conn;
     ClientInfo info;
     QHostAddress address;
     qint64 cursor = 0;         // the last id this client has been brought up to
     bool live = false;
     bool closing = false;
+    bool judging = false;      // its Join is being decided (a throttled address waits)
     double tokens = 0;
     qint64 lastRefillMs = 0;
     int strikes = 0;
@@ -118,7 +79,7 @@ struct SessionServer::Client {
     qint64 pendingBytes = 0;
     int ticksOverLimit = 0;
 
-    qint64 unsentBytes() const { return (tcp ? tcp->bytesToWrite() : 0) + pendingBytes; }
+    qint64 unsentBytes() const { return (conn ? conn->bytesToWrite() : 0) + pendingBytes; }
 };
 
 SessionServer::SessionServer(EventStore &store, EventBus &bus, Notifier &notifier, SqliteEventStore *challengeBook,
@@ -129,6 +90,7 @@ SessionServer::SessionServer(EventStore &store, EventBus &bus, Notifier &notifie
     , m_notifier(notifier)
     , m_challengeBook(challengeBook)
     , m_config(std::move(config))
+    , m_transport(transportLimits(m_config))
     , m_dice(m_config.seed ? m_config.seed : QRandomGenerator::system()->generate())
 {
     if (m_config.joinCode.isEmpty())
@@ -137,6 +99,10 @@ SessionServer::SessionServer(EventStore &store, EventBus &bus, Notifier &notifie
         m_config.dmToken = newDmToken();
     if (m_config.sessionId.isEmpty())
         m_config.sessionId = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    m_transport.setOriginCheck([this](const QString &origin) { return originAllowed(origin); });
+    connect(&m_transport, &session::Transport::connectionOpened, this, &SessionServer::onOpened);
+    connect(&m_transport, &session::Transport::refused, this,
+            [this](const QString &address, const QString &reason) { recordRefusal(address, {}, {}, reason); });
     connect(&m_heartbeat, &QTimer::timeout, this, &SessionServer::heartbeat);
     m_outboxTimer.setSingleShot(true);
     m_outboxTimer.setTimerType(Qt::PreciseTimer);
@@ -181,39 +147,9 @@ Result<bool> SessionServer::listen()
 {
     if (isListening())
         return true;
-    if (!m_config.tlsCertificate.isEmpty() || !m_config.tlsKey.isEmpty()) {
-        QFile certFile(m_config.tlsCertificate), keyFile(m_config.tlsKey);
-        if (!certFile.open(QIODevice::ReadOnly))
-            return Error{eventdesk::ErrorCode::Usage, {},
-                         u"cannot read the TLS certificate %1"_s.arg(m_config.tlsCertificate)};
-        if (!keyFile.open(QIODevice::ReadOnly))
-            return Error{eventdesk::ErrorCode::Usage, {}, u"cannot read the TLS key %1"_s.arg(m_config.tlsKey)};
-        QSslCertificate cert(&certFile, QSsl::Pem);
-        QSslKey key(&keyFile, QSsl::Rsa, QSsl::Pem);
-        if (key.isNull()) {
-            keyFile.seek(0);
-            key = QSslKey(&keyFile, QSsl::Ec, QSsl::Pem);
-        }
-        if (cert.isNull() || key.isNull())
-            return Error{eventdesk::ErrorCode::Usage, {}, u"the TLS certificate or key is not valid PEM"_s};
-        m_tcp = std::make_unique<TlsTcpServer>(cert, key);
-        m_tls = true;
-    } else {
-        m_tcp = std::make_unique<QTcpServer>();
-    }
-    m_ws = std::make_unique<QWebSocketServer>(u"EventDesk"_s, QWebSocketServer::NonSecureMode);
-    m_ws->setHandshakeTimeout(m_config.joinTimeoutMs);
-    connect(m_ws.get(), &QWebSocketServer::originAuthenticationRequired, this,
-            [this](QWebSocketCorsAuthenticator *auth) { auth->setAllowed(originAllowed(auth->origin())); });
-    connect(m_ws.get(), &QWebSocketServer::newConnection, this, &SessionServer::onWebSocket);
-    connect(m_tcp.get(), &QTcpServer::pendingConnectionAvailable, this, &SessionServer::onTcpConnection);
-    if (!m_tcp->listen(m_config.address, m_config.port)) {
-        const QString why = m_tcp->errorString();
-        m_tcp.reset();
-        m_ws.reset();
-        return Error{eventdesk::ErrorCode::Unavailable, {},
-                     u"cannot listen on %1:%2: %3"_s.arg(m_config.address.toString()).arg(m_config.port).arg(why)};
-    }
+    if (Result<bool> listening = m_transport.listen(m_config.address, m_config.port, m_config.tlsCertificate, m_config.tlsKey);
+        !listening)
+        return listening;
 
     // Live events: everything after what is on disk now.
     QFuture<Result<qint64>> head = m_store.headId();
@@ -231,9 +167,10 @@ void SessionServer::close()
 {
     m_heartbeat.stop();
     for (auto &c : m_clients) {
-        c->ws->disconnect(this);
-        c->ws->close(QWebSocketProtocol::CloseCodeGoingAway, u"the session has ended"_s);
-        c->ws->deleteLater();
+        if (c->conn) {
+            c->conn->disconnect(this);
+            c->conn->close(CloseGoingAway, u"the session has ended"_s);
+        }
     }
     const bool had = !m_clients.empty();
     m_byId.clear();
@@ -241,23 +178,18 @@ void SessionServer::close()
     m_live.reset();
     m_outboxTimer.stop();
     m_outbox.clear();
-    if (m_ws)
-        m_ws->close();
-    m_ws.reset();
-    if (m_tcp)
-        m_tcp->close();
-    m_tcp.reset();
+    m_transport.close();
     if (had)
         Q_EMIT clientsChanged();
 }
 
-bool SessionServer::isListening() const { return m_tcp && m_tcp->isListening(); }
-quint16 SessionServer::port() const { return m_tcp ? m_tcp->serverPort() : 0; }
+bool SessionServer::isListening() const { return m_transport.isListening(); }
+quint16 SessionServer::port() const { return m_transport.port(); }
 
 QUrl SessionServer::url() const
 {
     QUrl u;
-    u.setScheme(m_tls ? u"wss"_s : u"ws"_s);
+    u.setScheme(m_transport.isTls() ? u"wss"_s : u"ws"_s);
     u.setHost(m_config.address.toString());
     u.setPort(port());
     return u;
@@ -275,84 +207,62 @@ bool SessionServer::originAllowed(const QString &origin) const
         && (host == u"localhost"_s || host == u"127.0.0.1"_s || host == u"::1"_s);
 }
 
-void SessionServer::onTcpConnection()
+void SessionServer::recordRefusal(const QString &address, const QString &role, const QString &world, const QString &reason)
 {
-    while (m_tcp && m_tcp->hasPendingConnections()) {
-        QTcpSocket *socket = m_tcp->nextPendingConnection();
-        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-        socket->setParent(nullptr);  // the WebSocket server takes it over
-        m_handedOver.insert(peerKey(socket->peerAddress(), socket->peerPort()), socket);
-        connect(socket, &QObject::destroyed, this, [this, key = peerKey(socket->peerAddress(), socket->peerPort())] {
-            m_handedOver.remove(key);
-        });
-        m_ws->handleConnection(socket);
-    }
+    // Never the secret that was tried: address, role, world and why.
+    qCInfo(lcSession).noquote() << "refused" << address << (role.isEmpty() ? QString() : u"as "_s + role)
+                                << (world.isEmpty() ? QString() : u"of world "_s + printable(world)) << "-" << reason;
+    ++m_refusedCount;
+    m_refusals.append(Refusal{QDateTime::currentDateTime(), address, role, printable(world), reason});
+    while (m_refusals.size() > KeptRefusals)
+        m_refusals.removeFirst();
+    Q_EMIT refusalsChanged();
 }
 
-void SessionServer::onWebSocket()
+void SessionServer::onOpened(session::Connection *connection)
 {
-    while (m_ws && m_ws->hasPendingConnections()) {
-        QWebSocket *ws = m_ws->nextPendingConnection();
-        ws->setMaxAllowedIncomingFrameSize(quint64(m_config.maxMessageBytes));
-        ws->setMaxAllowedIncomingMessageSize(quint64(m_config.maxMessageBytes));
-        if (int(m_clients.size()) >= m_config.maxClients) {
-            ws->sendTextMessage(QString::fromUtf8(protocol::error(
-                PErr::Forbidden, u"the session is full (%1 clients); try again later"_s.arg(m_config.maxClients))));
-            // 1013 (try again later) would be apt, but Qt's own clients reject it as invalid.
-            ws->close(QWebSocketProtocol::CloseCodePolicyViolated, u"session full"_s);
-            connect(ws, &QWebSocket::disconnected, ws, &QObject::deleteLater);
-            continue;
-        }
-        auto client = std::make_unique<Client>();
-        Client *c = client.get();
-        c->ws = ws;
-        c->tcp = m_handedOver.value(peerKey(ws->peerAddress(), ws->peerPort()));
-        c->address = ws->peerAddress();
-        c->info.id = QString::number(m_nextClient++);
-        c->info.peer = u"%1:%2"_s.arg(ws->peerAddress().toString()).arg(ws->peerPort());
-        c->info.connectedSince = QDateTime::currentDateTime();
-        c->tokens = m_config.burst;
-        c->lastRefillMs = c->lastPingMs = c->lastPongMs = nowMs();
-        c->joinDeadlineMs = nowMs() + m_config.joinTimeoutMs;
-        const QString id = c->info.id;
-        connect(ws, &QWebSocket::textMessageReceived, this, [this, id](const QString &text) {
-            if (Client *c = find(id))
-                onText(c, text);
-        });
-        connect(ws, &QWebSocket::binaryMessageReceived, this, [this, id](const QByteArray &) {
-            if (Client *c = find(id))
-                sendError(c, PErr::BadMessage, u"binary frames are not part of the protocol; send JSON text"_s);
-        });
-        if (!c->tcp) {  // every socket comes through our QTcpServer; anything else is refused
-            ws->abort();
-            ws->deleteLater();
-            continue;
-        }
-        connect(c->tcp, &QIODevice::bytesWritten, this, [this, id](qint64) {
-            if (Client *c = find(id); c && !c->closing)
-                flush(c, false);
-        });
-        connect(ws, &QWebSocket::pong, this, [this, id](quint64, const QByteArray &) {
-            if (Client *c = find(id))
-                c->lastPongMs = nowMs();
-        });
-        // Queued: a socket can drop inside send() while we walk the client list.
-        connect(ws, &QWebSocket::disconnected, this, [this, id] {
-            const auto it = std::find_if(m_clients.begin(), m_clients.end(), [&](const auto &c) { return c->info.id == id; });
-            if (it == m_clients.end())
-                return;
-            const bool joined = (*it)->info.joined;
-            qCDebug(lcSession).noquote() << "client" << id << "left";
-            (*it)->ws->deleteLater();
-            m_byId.remove(id);
-            m_clients.erase(it);
-            if (joined)
-                Q_EMIT clientsChanged();
-        }, Qt::QueuedConnection);
-        m_byId.insert(id, c);
-        m_clients.push_back(std::move(client));
-        qCDebug(lcSession).noquote() << "client" << id << "connected from" << c->info.peer;
-    }
+    auto client = std::make_unique<Client>();
+    Client *c = client.get();
+    c->conn = connection;
+    c->address = connection->peerAddress();
+    c->info.id = QString::number(m_nextClient++);
+    c->info.peer = connection->peer();
+    c->info.connectedSince = QDateTime::currentDateTime();
+    c->tokens = m_config.burst;
+    c->lastRefillMs = c->lastPingMs = c->lastPongMs = nowMs();
+    c->joinDeadlineMs = nowMs() + m_config.joinTimeoutMs;
+    const QString id = c->info.id;
+    connect(connection, &session::Connection::textReceived, this, [this, id](const QByteArray &text) {
+        if (Client *c = find(id))
+            onText(c, text);
+    });
+    connect(connection, &session::Connection::binaryReceived, this, [this, id] {
+        if (Client *c = find(id))
+            sendError(c, PErr::BadMessage, u"binary frames are not part of the protocol; send JSON text"_s);
+    });
+    connect(connection, &session::Connection::bytesWritten, this, [this, id] {
+        if (Client *c = find(id); c && !c->closing)
+            flush(c, false);
+    });
+    connect(connection, &session::Connection::pongReceived, this, [this, id] {
+        if (Client *c = find(id))
+            c->lastPongMs = nowMs();
+    });
+    // Always queued (the transport sees to it): never inside a walk of the client list.
+    connect(connection, &session::Connection::disconnected, this, [this, id] {
+        const auto it = std::find_if(m_clients.begin(), m_clients.end(), [&](const auto &c) { return c->info.id == id; });
+        if (it == m_clients.end())
+            return;
+        const bool joined = (*it)->info.joined;
+        qCDebug(lcSession).noquote() << "client" << id << "left";
+        m_byId.remove(id);
+        m_clients.erase(it);
+        if (joined)
+            Q_EMIT clientsChanged();
+    });
+    m_byId.insert(id, c);
+    m_clients.push_back(std::move(client));
+    qCDebug(lcSession).noquote() << "client" << id << "connected from" << c->info.peer;
 }
 
 SessionServer::Client *SessionServer::find(const QString &id) const
@@ -382,10 +292,10 @@ void SessionServer::flush(Client *c, bool all)
 {
     constexpr qint64 SocketWatermark = 256 * 1024;
     while (!c->pending.empty() && (all || c->unsentBytes() - c->pendingBytes < SocketWatermark)) {
-        if (!c->tcp)
+        if (!c->conn)
             break;  // the socket is already gone; the client is on its way out
         const Client::Chunk &chunk = c->pending.front();
-        c->tcp->write(chunk.bytes);
+        c->conn->write(chunk.bytes);
         c->pendingBytes -= chunk.bytes.size();
         c->info.messagesSent += chunk.messages;
         c->pending.pop_front();
@@ -399,7 +309,8 @@ void SessionServer::drop(Client *c, const QString &why)
     c->closing = true;
     c->pending.clear();
     c->pendingBytes = 0;
-    c->ws->abort();
+    if (c->conn)
+        c->conn->abort();
 }
 
 void SessionServer::sendError(Client *c, PErr code, const QString &message)
@@ -413,41 +324,48 @@ void SessionServer::closeClient(Client *c, int closeCode, const QString &reason)
         return;
     flush(c, true);
     c->closing = true;
-    c->ws->close(QWebSocketProtocol::CloseCode(closeCode), reason);
+    if (c->conn)
+        c->conn->close(closeCode, reason);
 }
 
-void SessionServer::onText(Client *c, const QString &text)
+void SessionServer::onText(Client *c, const QByteArray &text)
 {
-    if (c->closing)
+    if (c->closing || c->judging)
         return;
-    // Token bucket: about messagesPerSecond, bursts up to `burst`.
+    // Token bucket: about messagesPerSecond, bursts up to `burst`; a joined DM's is larger.
+    const bool dm = c->info.joined && c->info.role == session::Role::Dm;
+    const double rate = dm ? m_config.dmMessagesPerSecond : m_config.messagesPerSecond;
+    const double burst = dm ? m_config.dmBurst : m_config.burst;
     const qint64 now = nowMs();
-    c->tokens = std::min<double>(m_config.burst, c->tokens + double(now - c->lastRefillMs) * m_config.messagesPerSecond / 1000.0);
+    c->tokens = std::min<double>(burst, c->tokens + double(now - c->lastRefillMs) * rate / 1000.0);
     c->lastRefillMs = now;
     if (c->tokens < 1.0) {
         if (++c->strikes >= m_config.floodLimit) {
             sendError(c, PErr::RateLimited, u"too many messages; closing"_s);
-            closeClient(c, QWebSocketProtocol::CloseCodePolicyViolated, u"flooding"_s);
+            closeClient(c, ClosePolicy, u"flooding"_s);
             return;
         }
-        sendError(c, PErr::RateLimited, u"slow down: at most %1 messages a second"_s.arg(m_config.messagesPerSecond));
+        sendError(c, PErr::RateLimited, u"slow down: at most %1 messages a second"_s.arg(rate));
         return;
     }
     c->tokens -= 1.0;
     c->strikes = 0;
 
-    const protocol::Decoded decoded = protocol::decodeClientMessage(text.toUtf8());
+    const protocol::Decoded decoded = protocol::decodeClientMessage(text);
     if (const auto *err = std::get_if<protocol::ProtocolError>(&decoded)) {
         sendError(c, err->code, err->message);
-        if (!c->info.joined)
-            closeClient(c, QWebSocketProtocol::CloseCodePolicyViolated, u"bad join"_s);
+        if (!c->info.joined) {
+            recordRefusal(c->address.toString(), {}, {}, u"a first message that is not a valid Join"_s);
+            closeClient(c, ClosePolicy, u"bad join"_s);
+        }
         return;
     }
     const protocol::ClientMessage &message = std::get<protocol::ClientMessage>(decoded);
     const bool isJoin = std::holds_alternative<protocol::Join>(message);
     if (!c->info.joined && !isJoin) {
         sendError(c, PErr::Unauthorized, u"the first message must be a Join"_s);
-        closeClient(c, QWebSocketProtocol::CloseCodePolicyViolated, u"no join"_s);
+        recordRefusal(c->address.toString(), {}, {}, u"a first message that is not a Join"_s);
+        closeClient(c, ClosePolicy, u"no join"_s);
         return;
     }
     if (c->info.joined && isJoin) {
@@ -457,37 +375,79 @@ void SessionServer::onText(Client *c, const QString &text)
     std::visit([&](const auto &m) { handle(c, m); }, message);
 }
 
-bool SessionServer::joinFailuresExceeded(const QHostAddress &peer)
+// Failed joins from an address slow its next ones down, doubling each time (up
+// to joinDelayMaxMs); an hour without failures forgets them. The right secret
+// waits at most rightSecretDelayMaxMs: a DM locked out of their own table by a
+// stranger's guesses would be worse than the guesses.
+int SessionServer::joinDelayMs(const QString &address, bool rightSecret)
 {
-    QList<qint64> &times = m_joinFailures[peer.toString()];
-    const qint64 cutoff = nowMs() - 60000;
-    times.erase(std::remove_if(times.begin(), times.end(), [&](qint64 t) { return t < cutoff; }), times.end());
-    if (m_joinFailures.size() > 4096)  // bounded, whatever a scanner does
-        m_joinFailures.clear();
-    return times.size() >= m_config.joinFailuresPerMinute;
+    auto it = m_joinFailures.find(address);
+    if (it == m_joinFailures.end())
+        return 0;
+    if (nowMs() - it->lastMs > 3600 * 1000) {
+        m_joinFailures.erase(it);
+        return 0;
+    }
+    const int over = it->count - m_config.freeJoinFailures;
+    if (over < 0)
+        return 0;
+    const qint64 delay = std::min<qint64>(m_config.joinDelayMaxMs, 250LL << std::min(over, 20));
+    return int(rightSecret ? std::min<qint64>(delay, m_config.rightSecretDelayMaxMs) : delay);
 }
 
 void SessionServer::handle(Client *c, const protocol::Join &m)
 {
-    if (joinFailuresExceeded(c->address)) {
-        sendError(c, PErr::RateLimited, u"too many failed joins from this address; wait a minute"_s);
-        closeClient(c, QWebSocketProtocol::CloseCodePolicyViolated, u"join rate"_s);
+    const QString &expected = m.role == session::Role::Dm ? m_config.dmToken : m_config.joinCode;
+    const bool right = constantTimeEquals(m.secret, expected);
+    const QString address = c->address.toString();
+    const int delay = joinDelayMs(address, right);
+    if (!right) {
+        // Counted now, so that guesses sent side by side escalate too.
+        if (m_joinFailures.size() >= 4096 && !m_joinFailures.contains(address))
+            m_joinFailures.erase(m_joinFailures.begin());  // bounded, whatever a scanner does
+        JoinFailures &f = m_joinFailures[address];
+        ++f.count;
+        f.lastMs = nowMs();
+    }
+    if (delay == 0) {
+        decideJoin(c->info.id, m);
         return;
     }
+    c->judging = true;
+    QTimer::singleShot(delay, this, [this, id = c->info.id, m] { decideJoin(id, m); });
+}
+
+void SessionServer::decideJoin(const QString &clientId, const protocol::Join &m)
+{
+    Client *c = find(clientId);
+    if (!c || c->closing)
+        return;
+    c->judging = false;
+    const QString role = protocol::roleName(m.role);
     const QString &expected = m.role == session::Role::Dm ? m_config.dmToken : m_config.joinCode;
     if (!constantTimeEquals(m.secret, expected)) {
-        m_joinFailures[c->address.toString()].append(nowMs());
-        sendError(c, PErr::Unauthorized,
-                  m.role == session::Role::Dm ? u"wrong DM token"_s : u"wrong join code"_s);
-        closeClient(c, QWebSocketProtocol::CloseCodePolicyViolated, u"unauthorized"_s);
+        const QString why = m.role == session::Role::Dm ? u"wrong DM token"_s : u"wrong join code"_s;
+        recordRefusal(c->address.toString(), role, m.worldId, why);
+        sendError(c, PErr::Unauthorized, why);
+        closeClient(c, ClosePolicy, u"unauthorized"_s);
         return;
     }
+    if (clientCount() >= m_config.maxClients) {
+        recordRefusal(c->address.toString(), role, m.worldId, u"the session is full"_s);
+        sendError(c, PErr::Forbidden, u"the session is full (%1 clients); try again later"_s.arg(m_config.maxClients));
+        // 1013 (try again later) would be apt, but Qt's own clients reject it as invalid.
+        closeClient(c, ClosePolicy, u"session full"_s);
+        return;
+    }
+    m_transport.admit(c->conn);
     c->info.joined = true;
     c->info.role = m.role;
     c->info.worldId = m.worldId;
     c->info.name = m.name;
+    if (m.role == session::Role::Dm)
+        c->tokens = m_config.dmBurst;
     send(c, textFrame(protocol::joined(c->info.id, m.role, m.worldId, m_liveHead)));
-    qCInfo(lcSession).noquote() << protocol::roleName(m.role) << m.name << "joined world" << m.worldId << "from"
+    qCInfo(lcSession).noquote() << role << printable(m.name) << "joined world" << printable(m.worldId) << "from"
                                 << c->info.peer;
     Q_EMIT clientsChanged();
     if (m.lastEventId && *m.lastEventId < m_liveHead) {
@@ -508,7 +468,7 @@ void SessionServer::backfill(Client *c)
             return;
         if (!rows) {
             qCWarning(lcSession).noquote() << "cannot resume client" << id << ":" << rows.error().message;
-            closeClient(c, QWebSocketProtocol::CloseCodeBadOperation, u"cannot read the event log"_s);
+            closeClient(c, CloseInternal, u"cannot read the event log"_s);
             return;
         }
         for (const StoredEvent &row : rows.value()) {
@@ -769,7 +729,7 @@ bool SessionServer::kick(const QString &clientId, const QString &reason)
     if (!c)
         return false;
     sendError(c, PErr::Forbidden, reason.isEmpty() ? u"removed from the session by the DM"_s : reason);
-    closeClient(c, QWebSocketProtocol::CloseCodePolicyViolated, u"kicked"_s);
+    closeClient(c, ClosePolicy, u"kicked"_s);
     if (m_challengeBook)
         m_challengeBook->audit(u"dm"_s, u"kick"_s, u"client %1 (%2, %3)"_s.arg(clientId, c->info.name, c->info.peer));
     return true;
@@ -783,9 +743,10 @@ void SessionServer::heartbeat()
         if (c->closing)
             continue;
         if (!c->info.joined) {
-            if (now > c->joinDeadlineMs) {
+            if (!c->judging && now > c->joinDeadlineMs) {
+                recordRefusal(c->address.toString(), {}, {}, u"no Join within %1 s"_s.arg(m_config.joinTimeoutMs / 1000));
                 sendError(c, PErr::Unauthorized, u"no Join within %1 s"_s.arg(m_config.joinTimeoutMs / 1000));
-                closeClient(c, QWebSocketProtocol::CloseCodePolicyViolated, u"join timeout"_s);
+                closeClient(c, ClosePolicy, u"join timeout"_s);
             }
             continue;
         }
@@ -795,7 +756,8 @@ void SessionServer::heartbeat()
         }
         if (now - c->lastPingMs >= m_config.pingIntervalMs) {
             c->lastPingMs = now;
-            c->ws->ping();
+            if (c->conn)
+                c->conn->ping();
         }
         // Over the bound at two ticks in a row: it is not draining.
         c->ticksOverLimit = c->unsentBytes() > m_config.maxQueuedBytes ? c->ticksOverLimit + 1 : 0;

@@ -3,14 +3,16 @@
 // after a reconnect from their last_event_id without gap or duplicate, and
 // replayed on the DM's request. Each event is encoded once for all clients.
 //
-// Sockets are accepted by our own QTcpServer so that Nagle is off
-// (LowDelayOption) before QWebSocketServer takes them over; every accepted
-// socket has the 64 KiB frame and message limits, a token-bucket rate limit,
-// a bound on unsent bytes, a join deadline and a ping/pong deadline.
+// Sockets, HTTP, frames and the budgets of connections that have not joined
+// are the Transport's; this class holds the joined clients: their rate limits
+// (DMs get a larger publish budget), a bound on unsent bytes, the join deadline,
+// ping/pong, and the throttle on failed joins — which delays, escalating, but
+// never locks out the right secret.
 #pragma once
 
 #include "Ports.h"
 #include "SessionProtocol.h"
+#include "Transport.h"
 
 #include <QDateTime>
 #include <QHash>
@@ -21,11 +23,6 @@
 #include <QUrl>
 
 #include <memory>
-
-class QTcpServer;
-class QTcpSocket;
-class QWebSocket;
-class QWebSocketServer;
 
 namespace eventdesk {
 
@@ -47,12 +44,26 @@ struct SessionConfig {
     int pongTimeoutMs = 45000;
     double messagesPerSecond = 20;
     int burst = 40;
+    double dmMessagesPerSecond = 200;  // a DM's tools publish in bursts
+    int dmBurst = 400;
     int floodLimit = 40;          // rate_limited answers in a row before the client is closed
-    int joinFailuresPerMinute = 10;  // per address
+    int freeJoinFailures = 3;       // per address, before joins from it are slowed down
+    int joinDelayMaxMs = 30000;     // the longest a wrong secret waits for its answer
+    int rightSecretDelayMaxMs = 2000;  // the longest the right one waits, however many failures before it
+    session::TransportLimits transport;
     int maxReplay = 10000;
     quint32 seed = 0;             // dice; 0: random
     QString tlsCertificate;       // PEM files: both set for wss://
     QString tlsKey;
+};
+
+// A join that was refused, or a connection dropped before it could join.
+struct Refusal {
+    QDateTime at;
+    QString address;
+    QString role;    // empty when it never got as far as a Join
+    QString world;
+    QString reason;
 };
 
 struct ClientInfo {
@@ -99,19 +110,26 @@ public:
     // How many connected clients would receive this event now.
     int audienceFor(const AppEvent &event) const;
 
+    // Joins refused and connections turned away before joining, newest last (at most 20).
+    QList<Refusal> recentRefusals() const { return m_refusals; }
+    qint64 refusedCount() const { return m_refusedCount; }
+    const session::Transport::Counters &transportCounters() const { return m_transport.counters(); }
+    int pendingConnections() const { return m_transport.pendingCount(); }
+
     static QString newJoinCode();
     static QString newDmToken();
 
 Q_SIGNALS:
     void clientsChanged();
+    void refusalsChanged();
     void errorOccurred(const eventdesk::Error &error);
 
 private:
     struct Client;
-    void onTcpConnection();
-    void onWebSocket();
-    void onText(Client *c, const QString &text);
+    void onOpened(session::Connection *connection);
+    void onText(Client *c, const QByteArray &text);
     void handle(Client *c, const protocol::Join &m);
+    void decideJoin(const QString &clientId, const protocol::Join &m);
     void handle(Client *c, const protocol::Ping &m);
     void handle(Client *c, const protocol::ChallengeRoll &m);
     void handle(Client *c, const protocol::Publish &m);
@@ -127,16 +145,20 @@ private:
     void heartbeat();
     Client *find(const QString &id) const;
     bool originAllowed(const QString &origin) const;
-    bool joinFailuresExceeded(const QHostAddress &peer);
-    static QString peerKey(const QHostAddress &address, quint16 port) { return address.toString() + u'|' + QString::number(port); }
+    void recordRefusal(const QString &address, const QString &role, const QString &world, const QString &reason);
+    int joinDelayMs(const QString &address, bool rightSecret);
+
+    struct JoinFailures {
+        int count = 0;
+        qint64 lastMs = 0;
+    };
 
     EventStore &m_store;
     EventBus &m_bus;
     Notifier &m_notifier;
     SqliteEventStore *m_challengeBook;
     SessionConfig m_config;
-    std::unique_ptr<QTcpServer> m_tcp;
-    std::unique_ptr<QWebSocketServer> m_ws;
+    session::Transport m_transport;
     std::unique_ptr<Subscriber> m_live;
     std::vector<std::unique_ptr<Client>> m_clients;
     QHash<QString, Client *> m_byId;
@@ -145,11 +167,11 @@ private:
     qint64 m_liveHead = 0;  // the last id dispatched live
     QRandomGenerator m_dice;
     QTimer m_heartbeat;
-    QHash<QString, QList<qint64>> m_joinFailures;
-    QHash<QString, QTcpSocket *> m_handedOver;  // peer → the socket given to m_ws  // address → failure times (ms since epoch)
+    QHash<QString, JoinFailures> m_joinFailures;  // by address
+    QList<Refusal> m_refusals;
+    qint64 m_refusedCount = 0;
     quint64 m_nextClient = 1;
     int m_lastReplayEvents = 0;
-    bool m_tls = false;
 };
 
 } // namespace eventdesk
