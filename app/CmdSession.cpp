@@ -7,6 +7,7 @@
 #include <QCoreApplication>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLoggingCategory>
 #include <QTimer>
 #include <QWebSocket>
 
@@ -47,11 +48,17 @@ int serveCommand(const QStringList &args)
     const QCommandLineOption certOption(u"tls-cert"_s, u"PEM certificate: serve wss:// (with --tls-key)."_s, u"file"_s);
     const QCommandLineOption keyOption(u"tls-key"_s, u"PEM private key for --tls-cert."_s, u"file"_s);
     const QCommandLineOption seedOption(u"seed"_s, u"Seed the dice (for tests and demos)."_s, u"n"_s);
-    for (const auto &o : {originOption, maxClientsOption, certOption, keyOption, seedOption})
+    const QCommandLineOption pendingOption(u"max-pending"_s,
+                                           u"At most this many connections waiting to join, in all (default 64)."_s, u"n"_s);
+    const QCommandLineOption pendingPerAddressOption(
+        u"max-pending-per-address"_s, u"At most this many connections waiting to join from one address (default 16)."_s, u"n"_s);
+    for (const auto &o : {originOption, maxClientsOption, certOption, keyOption, seedOption, pendingOption, pendingPerAddressOption})
         p.addOption(o);
     if (auto status = p.parse(args))
         return *status;
     const CommonOptions common = p.common();
+    if (!common.verbose)  // a host's log is who joined and who was refused; the rest is for --verbose
+        QLoggingCategory::setFilterRules(u"eventdesk.*=false\neventdesk.session.info=true\neventdesk.session.warning=true"_s);
 
     SessionConfig config;
     if (!common.listen.isEmpty() && !parseListen(common.listen, config.address, config.port))
@@ -70,9 +77,13 @@ int serveCommand(const QStringList &args)
     int status = ExitOk;
     const auto maxClients = p.integer(u"max-clients"_s, 256, 1, 100000, &status);
     const auto seed = maxClients ? p.integer(u"seed"_s, 0, 0, 0xffffffffLL, &status) : std::nullopt;
-    if (!maxClients || !seed)
+    const auto maxPending = seed ? p.integer(u"max-pending"_s, 64, 1, 100000, &status) : std::nullopt;
+    const auto maxPendingPerAddress = maxPending ? p.integer(u"max-pending-per-address"_s, 16, 1, 100000, &status) : std::nullopt;
+    if (!maxClients || !seed || !maxPending || !maxPendingPerAddress)
         return status;
     config.maxClients = int(*maxClients);
+    config.transport.maxPending = int(*maxPending);
+    config.transport.maxPendingPerAddress = int(*maxPendingPerAddress);
     config.seed = quint32(*seed);
 
     auto opened = LocalBus::open(p.busConfig());

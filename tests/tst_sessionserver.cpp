@@ -118,6 +118,8 @@ private Q_SLOTS:
     void floodIsLimitedOthersUnaffected();
     void clientThatNeverReadsIsDropped();
     void clientLimitAndKick();
+    void refusalsAreCountedWithoutTheSecret();
+    void pendingConnectionsHaveTheirOwnBudget();
     void codesAndTokens();
 };
 
@@ -321,6 +323,66 @@ void TestSessionServer::clientLimitAndKick()
     // The audit entry is written on the store's writer thread: wait for it.
     QTRY_VERIFY(!await(m_store->auditLog(5))->isEmpty());
     QCOMPARE(await(m_store->auditLog(5))->first().action, u"kick"_s);
+}
+
+void TestSessionServer::refusalsAreCountedWithoutTheSecret()
+{
+    startServer();
+    QSignalSpy changed(m_server.get(), &SessionServer::refusalsChanged);
+    auto c = join(u"dm"_s, u"ravenmoor"_s, u"guessed-token-guessed-token-000"_s);
+    QVERIFY(c);
+    QTRY_COMPARE(c->closeCode, 1008);
+    QCOMPARE(m_server->refusedCount(), 1);
+    QVERIFY(changed.size() >= 1);
+    const Refusal r = m_server->recentRefusals().last();
+    QCOMPARE(r.address, u"127.0.0.1"_s);
+    QCOMPARE(r.role, u"dm"_s);
+    QCOMPARE(r.world, u"ravenmoor"_s);
+    QCOMPARE(r.reason, u"wrong DM token"_s);
+    QVERIFY(!r.reason.contains(u"guessed"_s));
+    // The right token from the same address still gets in.
+    auto dm = join(u"dm"_s, u"ravenmoor"_s);
+    QVERIFY(dm);
+    QCOMPARE(dm->types().first(), u"Joined"_s);
+}
+
+void TestSessionServer::pendingConnectionsHaveTheirOwnBudget()
+{
+    SessionConfig config;
+    config.maxClients = 4;
+    config.transport.maxPending = 6;
+    config.transport.maxPendingPerAddress = 3;
+    startServer(config);
+    // Three silent sockets from one address fill its share; a fourth is turned away at once.
+    std::vector<std::unique_ptr<QTcpSocket>> silent;
+    for (int i = 0; i < 4; ++i) {
+        auto s = std::make_unique<QTcpSocket>();
+        QVERIFY(s->bind(QHostAddress(u"127.0.0.3"_s)));
+        s->connectToHost(QHostAddress::LocalHost, m_server->port());
+        QVERIFY(s->waitForConnected(5000));
+        silent.push_back(std::move(s));
+    }
+    QTRY_COMPARE(m_server->transportCounters().refusedPerAddress, qint64(1));
+    QTRY_COMPARE(m_server->pendingConnections(), 3);
+    // Four joined clients (the cap) from 127.0.0.1: the pending ones take no seat.
+    QList<std::shared_ptr<QWebSocket>> players;
+    for (int i = 0; i < 4; ++i) {
+        auto ws = std::make_shared<QWebSocket>();
+        QSignalSpy connected(ws.get(), &QWebSocket::connected);
+        QSignalSpy text(ws.get(), &QWebSocket::textMessageReceived);
+        ws->open(m_server->url());
+        QVERIFY(connected.wait(5000));
+        ws->sendTextMessage(uR"({"type":"Join","role":"player","world_id":"w1","name":"p","join_code":"JOINCODE"})"_s);
+        QVERIFY(text.wait(5000));
+        QVERIFY(text.first().first().toString().contains(u"Joined"_s));
+        players.append(ws);
+    }
+    QCOMPARE(m_server->clientCount(), 4);
+    QCOMPARE(m_server->pendingConnections(), 3);
+    // The silent ones are cut off at the handshake deadline; the joined stay.
+    QTRY_COMPARE_WITH_TIMEOUT(m_server->pendingConnections(), 0, 15000);
+    QVERIFY(m_server->transportCounters().handshakeTimeouts >= 3);
+    QCOMPARE(m_server->clientCount(), 4);
 }
 
 void TestSessionServer::codesAndTokens()

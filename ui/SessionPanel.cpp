@@ -32,6 +32,7 @@ SessionPanel::SessionPanel(SessionServer &server, QWidget *parent)
     , m_code(new QLineEdit(this))
     , m_token(new QLineEdit(this))
     , m_clients(new QTableWidget(0, 7, this))
+    , m_refused(new QLabel(this))
     , m_kick(new QPushButton(tr("Kick"), this))
     , m_viewAs(new QPushButton(tr("View as"), this))
 {
@@ -91,7 +92,11 @@ SessionPanel::SessionPanel(SessionServer &server, QWidget *parent)
     m_clients->setSelectionMode(QAbstractItemView::SingleSelection);
     m_clients->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_clients->horizontalHeader()->setStretchLastSection(true);
-    layout->addWidget(new QLabel(tr("Connected"), this));
+    auto *connectedRow = new QHBoxLayout;
+    connectedRow->addWidget(new QLabel(tr("Connected"), this));
+    connectedRow->addStretch();
+    connectedRow->addWidget(m_refused);
+    layout->addLayout(connectedRow);
     layout->addWidget(m_clients, 1);
     auto *clientButtons = new QHBoxLayout;
     clientButtons->addWidget(m_viewAs);
@@ -184,6 +189,19 @@ void SessionPanel::refresh()
     }
     m_kick->setEnabled(!clients.isEmpty());
     m_viewAs->setEnabled(!clients.isEmpty());
+
+    const qint64 refused = m_server.refusedCount();
+    m_refused->setText(tr("Refused: %1").arg(QLocale().toString(refused)));
+    QStringList lines;
+    const QList<Refusal> recent = m_server.recentRefusals();
+    for (auto it = recent.crbegin(); it != recent.crend() && lines.size() < 8; ++it) {
+        QString who = it->address;
+        if (!it->role.isEmpty())
+            who += u" — "_s + (it->world.isEmpty() ? it->role : tr("%1 of %2").arg(it->role, it->world));
+        lines.append(tr("%1  %2: %3").arg(it->at.toString(u"HH:mm:ss"_s), who, it->reason).toHtmlEscaped());
+    }
+    m_refused->setToolTip(lines.isEmpty() ? tr("No connection has been refused.")
+                                          : tr("Latest refusals:") + u"<br>"_s + lines.join(u"<br>"_s));
 }
 
 } // namespace eventdesk

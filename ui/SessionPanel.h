@@ -1,6 +1,7 @@
 // Hosting the session: start and stop, the address players use (loopback or a
 // LAN address), the join code (copy, regenerate), the DM token (reveal, copy),
-// and the connected clients with kick and "view as".
+// the connected clients with kick and "view as", and how many connections were
+// refused (the tooltip lists the latest, with address and reason).
 #pragma once
 
 #include <QWidget>
@@ -27,6 +28,7 @@ public:
     bool startHosting();
     void stopHosting();
     QTableWidget *clientTable() const { return m_clients; }
+    QLabel *refusedLabel() const { return m_refused; }
     bool kickSelected();
 
 Q_SIGNALS:
@@ -45,6 +47,7 @@ private:
     QLineEdit *m_code;
     QLineEdit *m_token;
     QTableWidget *m_clients;
+    QLabel *m_refused;
     QPushButton *m_kick;
     QPushButton *m_viewAs;
 };

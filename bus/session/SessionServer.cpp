@@ -209,9 +209,20 @@ bool SessionServer::originAllowed(const QString &origin) const
 
 void SessionServer::recordRefusal(const QString &address, const QString &role, const QString &world, const QString &reason)
 {
-    // Never the secret that was tried: address, role, world and why.
-    qCInfo(lcSession).noquote() << "refused" << address << (role.isEmpty() ? QString() : u"as "_s + role)
-                                << (world.isEmpty() ? QString() : u"of world "_s + printable(world)) << "-" << reason;
+    // Never the secret that was tried: address, role, world and why. A flood of
+    // refusals is summed up each second, not written out line by line.
+    const qint64 second = nowMs() / 1000;
+    if (second != m_refusalLogSecond) {
+        if (m_refusalsUnlogged > 0)
+            qCInfo(lcSession).noquote() << "refused" << m_refusalsUnlogged << "more connections in the last second";
+        m_refusalLogSecond = second;
+        m_refusalsLogged = m_refusalsUnlogged = 0;
+    }
+    if (++m_refusalsLogged <= 10)
+        qCInfo(lcSession).noquote() << "refused" << address << (role.isEmpty() ? QString() : u"as "_s + role)
+                                    << (world.isEmpty() ? QString() : u"of world "_s + printable(world)) << "-" << reason;
+    else
+        ++m_refusalsUnlogged;
     ++m_refusedCount;
     m_refusals.append(Refusal{QDateTime::currentDateTime(), address, role, printable(world), reason});
     while (m_refusals.size() > KeptRefusals)

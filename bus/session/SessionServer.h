@@ -170,6 +170,9 @@ private:
     QHash<QString, JoinFailures> m_joinFailures;  // by address
     QList<Refusal> m_refusals;
     qint64 m_refusedCount = 0;
+    qint64 m_refusalLogSecond = 0;
+    int m_refusalsLogged = 0;
+    int m_refusalsUnlogged = 0;
     quint64 m_nextClient = 1;
     int m_lastReplayEvents = 0;
 };

@@ -614,9 +614,18 @@ void Transport::onAccepted(qintptr descriptor)
         c->abort();
     } else {
         if (m_pending.size() >= m_limits.maxPending) {
-            // The oldest waiting connection makes room: a real player joins within
-            // moments of connecting, an idle one has been waiting longest.
-            Connection *oldest = m_pending.first();
+            // The oldest waiting connection of the address with the most waiting
+            // makes room: a flood from a few addresses pushes out its own
+            // sockets, not the player who connected a moment ago.
+            Connection *oldest = nullptr;
+            int most = 0;
+            for (Connection *p : std::as_const(m_pending)) {
+                const int n = m_pendingPerAddress.value(p->peerAddress().toString());
+                if (n > most) {
+                    most = n;
+                    oldest = p;
+                }
+            }
             ++m_counters.evicted;
             Q_EMIT refused(oldest->peerAddress().toString(), u"waited longest without joining while the session was busy"_s);
             oldest->abort();

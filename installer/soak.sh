@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The session soak test (not part of CI): 200 players joining, leaving, rolling
+# and resuming at random, with attackers, against `eventdesk serve` on loopback.
+# Prints RSS, descriptors and CPU each minute, then checks every player's stream.
+#   installer/soak.sh [minutes]   (default 30)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${EVENTDESK_BUILD_DIR:-$root/build}
+"$root/installer/install-deps.sh"
+"$root/installer/build.sh" -DEVENTDESK_BUILD_TESTS=ON
+# 200 players and the attackers' sockets need more than the usual 1,024 descriptors.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+exec /usr/bin/python3 "$root/tests/soak/session_soak.py" "$build/app/eventdesk" "${1:-30}"
