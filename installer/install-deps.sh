@@ -14,7 +14,7 @@ packages=(
   # tests: fuzzing, a foreign WebSocket client, a display for screenshots
   clang libclang-rt-14-dev python3 python3-websockets xvfb xauth
   # packaging
-  dpkg-dev file openssl
+  dpkg-dev file openssl lintian desktop-file-utils appstream man-db
 )
 
 missing=()
