@@ -184,6 +184,8 @@ int pruneCommand(const QStringList &args)
         return fail(r.error().message);
     const PruneReport &rep = r.value();
     const QString cutoff = timestamp::format(options.cutoff);
+    if (rep.ageAlone)
+        printOut("no event in this log was ever marked processed: age alone decides\n");
     if (options.dryRun) {
         printOut(u"would archive and delete %1 events created before %2; %3 unprocessed would be kept\n"_s
                      .arg(rep.matched - rep.keptUnprocessed).arg(cutoff).arg(rep.keptUnprocessed).toUtf8());

@@ -37,11 +37,14 @@ void addFilterOptions(CommandParser &p)
         p.addOption(o);
 }
 
-QDateTime parseTime(const QString &text)
+// "30m", "2h" ago; or an RFC 3339 time (a date alone is its midnight, UTC).
+std::optional<qint64> parseTime(const QString &text)
 {
     if (const auto ago = parseSpan(text, u"smhd"))
-        return QDateTime::currentDateTimeUtc().addSecs(-*ago);
-    return timestamp::parse(text);
+        return timestamp::nanos(QDateTime::currentDateTimeUtc().addSecs(-*ago));
+    if (text.size() == 10)
+        return timestamp::parseNanos(QString(text + u"T00:00:00Z"_s));
+    return timestamp::parseNanos(text);
 }
 
 // The filters as a query; returns an exit status when an option is bad.
@@ -79,12 +82,12 @@ std::optional<int> queryFrom(CommandParser &p, EventQuery &query, qint64 &toId)
     toId = *to;
     if (parser.isSet(sinceOption)) {
         query.createdFrom = parseTime(parser.value(sinceOption));
-        if (!query.createdFrom.isValid())
+        if (!query.createdFrom)
             return usage(u"--since: '%1' is not a time (ISO-8601, or 30m, 2h, 7d)"_s.arg(parser.value(sinceOption).left(40)));
     }
     if (parser.isSet(untilOption)) {
         query.createdTo = parseTime(parser.value(untilOption));
-        if (!query.createdTo.isValid())
+        if (!query.createdTo)
             return usage(u"--until: '%1' is not a time (ISO-8601, or 30m, 2h, 7d)"_s.arg(parser.value(untilOption).left(40)));
     }
     query.text = parser.value(textOption);

@@ -149,7 +149,7 @@ int replayCommand(const QStringList &args)
         const QJsonObject o = QJsonDocument::fromJson(text.toUtf8()).object();
         const QString type = o.value(u"type"_s).toString();
         if (type == u"Joined"_s) {
-            QJsonObject replay{{u"type"_s, u"Replay"_s}, {u"from_event_id"_s, fromId}, {u"to_event_id"_s, toId}};
+            QJsonObject replay{{u"type"_s, u"Replay"_s}, {u"from_seq"_s, fromId}, {u"to_seq"_s, toId}};
             if (!world.isEmpty())
                 replay.insert(u"world_id"_s, world);
             sendJson(replay);

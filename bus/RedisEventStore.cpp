@@ -184,8 +184,8 @@ StoredEvent toStoredEvent(const RedisReply &entry, const RedisReply *processedAt
 
 bool isFilterFree(const EventQuery &q)
 {
-    return q.worlds.isEmpty() && q.kinds.isEmpty() && q.includeUndecodable && !q.createdFrom.isValid()
-        && !q.createdTo.isValid() && q.text.isEmpty();
+    return q.worlds.isEmpty() && q.kinds.isEmpty() && q.includeUndecodable && !q.createdFrom
+        && !q.createdTo && q.text.isEmpty();
 }
 
 } // namespace

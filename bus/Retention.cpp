@@ -36,9 +36,16 @@ struct PruneState {
 
 QString cutoffText(const PruneOptions &o) { return timestamp::format(o.cutoff); }
 
-QString candidatesWhere(const PruneOptions &o)
+// Older than the cutoff as an instant (never as text); values get its bound values.
+QString olderWhere(const PruneOptions &o, QVariantList &values)
 {
-    return o.includeUnprocessed ? u"created_at < ?"_s : u"created_at < ? AND processed != 0"_s;
+    return createdBeforeSql(timestamp::nanos(o.cutoff), values);
+}
+
+QString candidatesWhere(const PruneOptions &o, QVariantList &values)
+{
+    const QString older = olderWhere(o, values);
+    return o.includeUnprocessed ? older : older + u" AND processed != 0"_s;
 }
 
 std::optional<Error> openArchive(PruneState &s)
@@ -60,9 +67,12 @@ std::optional<Error> prunePage(SqliteConnection &conn, PruneState &s, bool *done
 {
     QSqlQuery q(conn.database());
     q.setForwardOnly(true);
+    QVariantList values{s.afterId};
+    const QString where = candidatesWhere(s.options, values);
+    values.append(qBound(1, s.options.pageSize, 1000));
     if (!conn.prepareAndExec(q, u"SELECT id, event_type, payload, created_at, processed, processed_at FROM app_events "
-                                "WHERE id > ? AND "_s + candidatesWhere(s.options) + u" ORDER BY id LIMIT ?"_s,
-                             {s.afterId, cutoffText(s.options), qBound(1, s.options.pageSize, 1000)}))
+                                "WHERE id > ? AND "_s + where + u" ORDER BY id LIMIT ?"_s,
+                             values))
         return conn.lastError(q, u"cannot read events to prune"_s);
     QList<qint64> ids;
     QByteArray lines;
@@ -186,25 +196,41 @@ QFuture<Result<PruneReport>> prune(SqliteEventStore &store, const PruneOptions &
             u"%1-archive-%2.jsonl.gz"_s.arg(db.completeBaseName(),
                                             QDateTime::currentDateTimeUtc().toString(u"yyyyMMdd-HHmmss-zzz"_s)));
     }
-    const QString cutoff = cutoffText(options);
+    struct Counts {
+        qint64 older = 0, unprocessed = 0;
+        bool anyProcessed = false;
+    };
     // Count first: the report (and a dry run) says what goes and what stays.
-    store.read<std::pair<qint64, qint64>>([cutoff](SqliteConnection &conn) -> Result<std::pair<qint64, qint64>> {
+    store.read<Counts>([options](SqliteConnection &conn) -> Result<Counts> {
              QSqlQuery q(conn.database());
-             if (!conn.prepareAndExec(q, u"SELECT count(*), coalesce(sum(processed = 0), 0) FROM app_events WHERE created_at < ?"_s,
-                                      {cutoff}))
+             Counts c;
+             if (!conn.prepareAndExec(q, u"SELECT EXISTS(SELECT 1 FROM app_events WHERE processed != 0)"_s))
+                 return conn.lastError(q, u"cannot count events to prune"_s);
+             c.anyProcessed = q.next() && q.value(0).toInt() != 0;
+             QVariantList values;
+             const QString older = olderWhere(options, values);
+             if (!conn.prepareAndExec(q, u"SELECT count(*), coalesce(sum(processed = 0), 0) FROM app_events WHERE "_s + older,
+                                      values))
                  return conn.lastError(q, u"cannot count events to prune"_s);
              q.next();
-             const std::pair<qint64, qint64> counts{q.value(0).toLongLong(), q.value(1).toLongLong()};
+             c.older = q.value(0).toLongLong();
+             c.unprocessed = q.value(1).toLongLong();
              q.finish();
-             return counts;
+             return c;
          })
-        .then([&store, s](const Result<std::pair<qint64, qint64>> &counts) {
+        .then([&store, s](const Result<Counts> &counts) {
             if (!counts) {
                 finish(s, counts.error());
                 return;
             }
-            s->report.matched = counts->first;
-            s->report.keptUnprocessed = s->options.includeUnprocessed ? 0 : counts->second;
+            // A log where nothing was ever marked processed (the engine's own) would
+            // otherwise keep every row for ever: there, age alone decides.
+            if (!counts->anyProcessed && !s->options.includeUnprocessed) {
+                s->options.includeUnprocessed = true;
+                s->report.ageAlone = true;
+            }
+            s->report.matched = counts->older;
+            s->report.keptUnprocessed = s->options.includeUnprocessed ? 0 : counts->unprocessed;
             if (s->options.dryRun || s->report.matched == s->report.keptUnprocessed) {
                 s->report.archivePath.clear();
                 finish(s, s->report);
@@ -301,7 +327,8 @@ QFuture<Result<PruneReport>> pruneStream(RedisEventStore &store, const PruneOpti
         store, 0, 1000,
         [s, walk](const QList<StoredEvent> &page) {
             for (const StoredEvent &row : page) {
-                if (!row.createdAt.isValid() || row.createdAt >= s->options.cutoff)
+                const std::optional<qint64> at = timestamp::parseNanos(row.createdAtText);
+                if (!at || *at >= timestamp::nanos(s->options.cutoff))
                     return false;
                 ++walk->matched;
                 if (walk->prefixOpen && (row.processed || s->options.includeUnprocessed)) {

@@ -2,7 +2,8 @@
 // is a gzip file of JSON lines in the export row form, flushed to disk before
 // the rows it holds are deleted. Deletes go in pages of at most 1,000 rows, one
 // short transaction each, so the engine is never locked out for long. Rows not
-// yet processed are kept unless forced.
+// yet processed are kept unless forced — except in a log where no row was ever
+// marked processed (the engine never marks any): there age alone decides.
 #pragma once
 
 #include "RedisEventStore.h"
@@ -22,6 +23,7 @@ struct PruneOptions {
 struct PruneReport {
     qint64 matched = 0;          // rows older than the cutoff
     qint64 keptUnprocessed = 0;  // of those, kept because processed = 0
+    bool ageAlone = false;       // no row of the log was ever processed: unprocessed ones go too
     qint64 deleted = 0;          // archived and deleted (0 on a dry run)
     qint64 firstId = 0;
     qint64 lastId = 0;

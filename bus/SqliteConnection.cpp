@@ -1,8 +1,11 @@
 #include "SqliteConnection.h"
 
 #include "Logging.h"
+#include "Timestamp.h"
 
 #include <QAtomicInt>
+
+#include <limits>
 #include <QDir>
 #include <QFileInfo>
 #include <QSqlDriver>
@@ -72,6 +75,56 @@ QList<Migration> migrations()
 
 const int SqliteConnection::SchemaVersion = 1;
 
+namespace {
+
+void instantFunction(sqlite3_context *context, int, sqlite3_value **argv)
+{
+    const auto *text = reinterpret_cast<const char *>(sqlite3_value_text(argv[0]));
+    if (!text) {
+        sqlite3_result_null(context);
+        return;
+    }
+    const std::optional<qint64> ns = timestamp::parseNanos(QString::fromUtf8(text, sqlite3_value_bytes(argv[0])));
+    if (ns)
+        sqlite3_result_int64(context, *ns);
+    else
+        sqlite3_result_null(context);
+}
+
+// The first 19 characters, "yyyy-MM-ddTHH:mm:ss", of an instant moved by a margin.
+QString textBound(qint64 nanos, qint64 marginSeconds)
+{
+    if (nanos == std::numeric_limits<qint64>::max())
+        return u"9999-12-31T23:59:59"_s;
+    if (nanos == std::numeric_limits<qint64>::min())
+        return u"0000-01-01T00:00:00"_s;
+    return timestamp::fromNanos(nanos).addSecs(marginSeconds).toString(u"yyyy-MM-ddTHH:mm:ss"_s);
+}
+
+constexpr qint64 TextMarginSeconds = 48 * 3600;
+
+} // namespace
+
+void registerSqlFunctions(sqlite3 *db)
+{
+    sqlite3_create_function_v2(db, "eventdesk_instant", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                               &instantFunction, nullptr, nullptr, nullptr);
+}
+
+QString createdAtLeastSql(qint64 nanos, QVariantList &values)
+{
+    values.append(textBound(nanos, -TextMarginSeconds));
+    values.append(nanos);
+    return u"(created_at >= ? AND eventdesk_instant(created_at) >= ?)"_s;
+}
+
+QString createdBeforeSql(qint64 nanos, QVariantList &values)
+{
+    values.append(textBound(nanos, TextMarginSeconds));
+    values.append(nanos);
+    return u"(created_at < ? AND eventdesk_instant(created_at) < ?)"_s;
+}
+
 SqliteConnection::SqliteConnection(QSqlDatabase db, sqlite3 *handle, SqliteOptions options)
     : m_db(std::move(db))
     , m_handle(handle)
@@ -133,6 +186,7 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const SqliteOpt
         return storageError(u"cannot open %1: %2"_s.arg(options.path, why));
     }
     auto *handle = *static_cast<sqlite3 *const *>(db.driver()->handle().data());
+    registerSqlFunctions(handle);
     std::unique_ptr<SqliteConnection> conn(new SqliteConnection(std::exchange(db, QSqlDatabase()), handle, options));
 
     // The first statements touch the file: a corrupt one fails here, clearly.

@@ -35,6 +35,15 @@ struct SqliteOptions {
 inline constexpr char WorldSql[] =
     "(CASE WHEN json_valid(payload) THEN json_extract(payload,'$.world_id') END)";
 
+// created_at compared as an instant (DESIGN §3: the engine's "+00:00" and any
+// precision, never as text). eventdesk_instant(text) is an SQL function on
+// every connection: nanoseconds since the epoch, or NULL. The conditions first
+// narrow by text with a two-day margin (any offset fits in it; an index on
+// created_at can serve it), then decide on the instant.
+QString createdAtLeastSql(qint64 nanos, QVariantList &values);
+QString createdBeforeSql(qint64 nanos, QVariantList &values);
+void registerSqlFunctions(sqlite3 *db);
+
 class SqliteConnection
 {
 public:

@@ -105,14 +105,10 @@ std::pair<QString, QVariantList> whereFor(const EventQuery &query)
         }
         conds.append(u"event_type IN ("_s + marks.join(u',') + u')');
     }
-    if (query.createdFrom.isValid()) {
-        conds.append(u"created_at >= ?"_s);
-        values.append(timestamp::format(query.createdFrom));
-    }
-    if (query.createdTo.isValid()) {
-        conds.append(u"created_at < ?"_s);
-        values.append(timestamp::format(query.createdTo));
-    }
+    if (query.createdFrom)
+        conds.append(createdAtLeastSql(*query.createdFrom, values));
+    if (query.createdTo)
+        conds.append(createdBeforeSql(*query.createdTo, values));
     if (!query.text.isEmpty()) {
         QString escaped = query.text;
         escaped.replace(u'\\', u"\\\\"_s).replace(u'%', u"\\%"_s).replace(u'_', u"\\_"_s);
@@ -766,18 +762,24 @@ QFuture<Result<BusStatistics>> SqliteEventStore::statistics()
         QSqlQuery q(conn.database());
         q.setForwardOnly(true);
         const auto fail = [&] { return conn.lastError(q, u"cannot compute statistics"_s); };
-        if (!conn.prepareAndExec(q, u"SELECT count(*), max(id), min(created_at), max(created_at) FROM app_events"_s))
+        // Instants, not text: "+00:00" and any precision compare as what they mean.
+        if (!conn.prepareAndExec(q, u"SELECT count(*), max(id), min(eventdesk_instant(created_at)), "
+                                    "max(eventdesk_instant(created_at)) FROM app_events"_s))
             return fail();
         if (q.next()) {
             st.total = q.value(0).toLongLong();
             st.headId = q.value(1).toLongLong();
-            st.firstAt = timestamp::parse(q.value(2).toString());
-            st.lastAt = timestamp::parse(q.value(3).toString());
+            if (!q.value(2).isNull())
+                st.firstAt = timestamp::fromNanos(q.value(2).toLongLong());
+            if (!q.value(3).isNull())
+                st.lastAt = timestamp::fromNanos(q.value(3).toLongLong());
         }
         const QDateTime now = QDateTime::currentDateTimeUtc();
-        if (!conn.prepareAndExec(q, u"SELECT sum(created_at >= ?), sum(created_at >= ?) FROM app_events WHERE created_at >= ?"_s,
-                                 {timestamp::format(now.addSecs(-3600)), timestamp::format(now.addDays(-1)),
-                                  timestamp::format(now.addDays(-1))}))
+        QVariantList values{timestamp::nanos(now.addSecs(-3600)), timestamp::nanos(now.addDays(-1))};
+        const QString lastDay = createdAtLeastSql(timestamp::nanos(now.addDays(-1)), values);
+        if (!conn.prepareAndExec(q, u"SELECT sum(eventdesk_instant(created_at) >= ?), sum(eventdesk_instant(created_at) >= ?) "
+                                    "FROM app_events WHERE "_s + lastDay,
+                                 values))
             return fail();
         if (q.next()) {
             st.lastHour = q.value(0).toLongLong();

@@ -21,7 +21,7 @@ template <> struct FieldTraits<FieldKind::Flag> { using type = bool; };
 template <> struct FieldTraits<FieldKind::Int32> { using type = qint64; };
 template <> struct FieldTraits<FieldKind::OptInt32> { using type = std::optional<qint64>; };
 template <> struct FieldTraits<FieldKind::Count> { using type = qint64; };
-template <> struct FieldTraits<FieldKind::Percent> { using type = qint64; };
+template <> struct FieldTraits<FieldKind::Byte> { using type = qint64; };
 template <> struct FieldTraits<FieldKind::TextList> { using type = QStringList; };
 template <FieldKind K> using FieldType = typename FieldTraits<K>::type;
 

@@ -24,8 +24,8 @@ Bounds boundsOf(FieldKind kind)
         return {i32min, i32max};
     case FieldKind::Count:
         return {0, u32max};
-    case FieldKind::Percent:
-        return {0, 100};
+    case FieldKind::Byte:
+        return {0, 255};  // the engine's u8: a bar may clamp what it draws at 100 %
     default:
         return {0, 0};
     }
@@ -148,7 +148,7 @@ ValueType valueType(FieldKind kind)
     case FieldKind::Int32:
     case FieldKind::OptInt32:
     case FieldKind::Count:
-    case FieldKind::Percent:
+    case FieldKind::Byte:
         return ValueType::Integer;
     case FieldKind::TextList:
         return ValueType::StringList;

@@ -24,7 +24,7 @@ enum class FieldKind {
     Int32,       // required i32
     OptInt32,    // optional i32
     Count,       // required u32 (position, asset_count)
-    Percent,     // required integer 0..100
+    Byte,        // required u8, 0..255 (progress: the engine allows past 100)
     TextList,    // required array of strings
 };
 
@@ -63,7 +63,7 @@ enum class ValueType { String, Integer, Bool, StringList };
 
 #define EVENTDESK_FIELDS_GenerationBatchProgress(F) \
     F(batchId, batch_id, Text) \
-    F(progress, progress, Percent) \
+    F(progress, progress, Byte) \
     F(sessionId, session_id, OptText)
 
 #define EVENTDESK_FIELDS_GenerationBatchCompleted(F) \

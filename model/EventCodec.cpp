@@ -176,7 +176,7 @@ std::optional<Error> readField(const QJsonObject &o, EventKind kind, QLatin1Stri
             return e;
         out = n;
         return std::nullopt;
-    } else if constexpr (K == FieldKind::Int32 || K == FieldKind::Count || K == FieldKind::Percent) {
+    } else if constexpr (K == FieldKind::Int32 || K == FieldKind::Count || K == FieldKind::Byte) {
         if (absent)
             return missing();
         return readInteger(v, fieldSpec(kind, name), out);
@@ -253,10 +253,16 @@ void writeField(QByteArray &out, bool &first, QLatin1StringView key, const QStri
     appendString(out, v);
 }
 
+// An absent Option is written as null, as serde writes it (the engine has no
+// skip_serializing_if): every key present, in the engine's order.
 void writeField(QByteArray &out, bool &first, QLatin1StringView key, const std::optional<QString> &v)
 {
-    if (v)
+    if (v) {
         writeField(out, first, key, *v);
+    } else {
+        appendKey(out, first, key);
+        out += "null";
+    }
 }
 
 void writeField(QByteArray &out, bool &first, QLatin1StringView key, bool v)
@@ -273,8 +279,12 @@ void writeField(QByteArray &out, bool &first, QLatin1StringView key, qint64 v)
 
 void writeField(QByteArray &out, bool &first, QLatin1StringView key, const std::optional<qint64> &v)
 {
-    if (v)
+    if (v) {
         writeField(out, first, key, *v);
+    } else {
+        appendKey(out, first, key);
+        out += "null";
+    }
 }
 
 void writeField(QByteArray &out, bool &first, QLatin1StringView key, const QStringList &v)
@@ -292,15 +302,13 @@ void writeField(QByteArray &out, bool &first, QLatin1StringView key, const QStri
 void putField(QJsonObject &o, QLatin1StringView key, const QString &v) { o.insert(key, v); }
 void putField(QJsonObject &o, QLatin1StringView key, const std::optional<QString> &v)
 {
-    if (v)
-        o.insert(key, *v);
+    o.insert(key, v ? QJsonValue(*v) : QJsonValue(QJsonValue::Null));
 }
 void putField(QJsonObject &o, QLatin1StringView key, bool v) { o.insert(key, v); }
 void putField(QJsonObject &o, QLatin1StringView key, qint64 v) { o.insert(key, v); }
 void putField(QJsonObject &o, QLatin1StringView key, const std::optional<qint64> &v)
 {
-    if (v)
-        o.insert(key, *v);
+    o.insert(key, v ? QJsonValue(*v) : QJsonValue(QJsonValue::Null));
 }
 void putField(QJsonObject &o, QLatin1StringView key, const QStringList &v)
 {

@@ -45,10 +45,13 @@ bool EventQuery::matches(const StoredEvent &row) const
         return false;
     if (!worlds.isEmpty() && !worlds.contains(row.event ? row.event->worldId() : QString()))
         return false;
-    if (createdFrom.isValid() && row.createdAt < createdFrom)
-        return false;
-    if (createdTo.isValid() && row.createdAt >= createdTo)
-        return false;
+    if (createdFrom || createdTo) {
+        const std::optional<qint64> at = row.createdAtText.isEmpty() && row.createdAt.isValid()
+            ? std::optional(timestamp::nanos(row.createdAt))
+            : timestamp::parseNanos(row.createdAtText);
+        if (!at || (createdFrom && *at < *createdFrom) || (createdTo && *at >= *createdTo))
+            return false;
+    }
     if (!text.isEmpty() && !QString::fromUtf8(row.payload).contains(text, Qt::CaseInsensitive))
         return false;
     return true;

@@ -47,8 +47,9 @@ struct EventQuery {
     QStringList worlds;
     QList<EventKind> kinds;          // empty: all
     bool includeUndecodable = true;  // rows whose type is unknown (only when kinds is empty)
-    QDateTime createdFrom;           // inclusive, invalid: unbounded
-    QDateTime createdTo;             // exclusive, invalid: unbounded
+    // created_at as an instant, nanoseconds since the epoch (timestamp::nanos).
+    std::optional<qint64> createdFrom;  // inclusive; nullopt: unbounded
+    std::optional<qint64> createdTo;    // exclusive; nullopt: unbounded
     QString text;                    // substring of the payload, case-insensitive
     qint64 afterId = 0;              // id > afterId
     qint64 beforeId = 0;             // id < beforeId (0: unbounded)

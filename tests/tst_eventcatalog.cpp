@@ -67,7 +67,7 @@ void TestEventCatalog::matchesDesign()
     const QHash<QString, std::pair<qint64, qint64>> bounds = {
         {u"roll"_s, {INT_MIN, INT_MAX}}, {u"total"_s, {INT_MIN, INT_MAX}},
         {u"position"_s, {0, 4294967295LL}}, {u"asset_count"_s, {0, 4294967295LL}},
-        {u"progress"_s, {0, 100}}};
+        {u"progress"_s, {0, 255}}};
     for (const FieldSpec &f : spec.fields) {
         if (bounds.contains(f.name)) {
             QCOMPARE(f.type, ValueType::Integer);

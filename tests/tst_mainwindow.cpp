@@ -237,7 +237,7 @@ void TestMainWindow::timeRangeFilter()
     since->setCurrentIndex(since->findData(15 * 60));
     Q_EMIT since->activated(since->currentIndex());
     // Everything here was just written: all of it is within 15 minutes.
-    QTRY_COMPARE(model->query().createdFrom.isValid(), true);
+    QTRY_COMPARE(model->query().createdFrom.has_value(), true);
     QTRY_COMPARE(model->rowCount(), before);
     // An event from last year is outside it.
     QVERIFY(await(m_store->appendRaw({{u"StoryEventCreated"_s,
@@ -252,7 +252,7 @@ void TestMainWindow::timeRangeFilter()
     QCOMPARE(await(m_store->count(all)).value(), before);
     since->setCurrentIndex(0);
     Q_EMIT since->activated(0);
-    QTRY_VERIFY(!model->query().createdFrom.isValid());
+    QTRY_VERIFY(!model->query().createdFrom.has_value());
 }
 
 void TestMainWindow::editingChallenges()

@@ -743,7 +743,7 @@ private Q_SLOTS:
         const auto events = [](const Client &c) {
             QList<QJsonObject> out;
             for (const QJsonObject &m : c.messages)
-                if (m.contains(u"event_id"_s) && m[u"type"_s] != u"Published"_s)
+                if (m.contains(u"seq"_s) && m[u"type"_s] != u"Published"_s)
                     out.append(m);
             return out;
         };
@@ -761,8 +761,8 @@ private Q_SLOTS:
         qint64 last = 0;
         for (const QJsonObject &m : events(player)) {
             QCOMPARE(m[u"world_id"_s].toString(), u"w1"_s);
-            QVERIFY(m[u"event_id"_s].toInteger() > last);  // in order
-            last = m[u"event_id"_s].toInteger();
+            QVERIFY(m[u"seq"_s].toInteger() > last);  // in order
+            last = m[u"seq"_s].toInteger();
         }
         // The player drops, events go on being published on A, the player comes back on A.
         player.socket.close();
@@ -772,12 +772,12 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(events(dm).size(), 16, 15000);
         Client back;
         QVERIFY(join(back, urlA, {{u"type"_s, u"Join"_s}, {u"role"_s, u"player"_s}, {u"world_id"_s, u"w1"_s}, {u"name"_s, u"Alice"_s},
-                                  {u"join_code"_s, u"TABLE42"_s}, {u"last_event_id"_s, last}}));
+                                  {u"join_code"_s, u"TABLE42"_s}, {u"last_seq"_s, last}}));
         QTRY_COMPARE_WITH_TIMEOUT(events(back).size(), 6, 15000);
         QStringList ids;
         for (const QJsonObject &m : events(back)) {
-            QVERIFY(m[u"event_id"_s].toInteger() > last);
-            last = m[u"event_id"_s].toInteger();
+            QVERIFY(m[u"seq"_s].toInteger() > last);
+            last = m[u"seq"_s].toInteger();
             ids.append(m[u"story_event_id"_s].toString());
         }
         QCOMPARE(ids, (QStringList{u"s10"_s, u"s11"_s, u"s12"_s, u"s13"_s, u"s14"_s, u"s15"_s}));

@@ -1,6 +1,7 @@
 // Retention: archive then delete in pages, keep unprocessed rows unless forced,
 // a dry run that changes nothing, and an archive that reads back whole.
 #include "Retention.h"
+#include "Timestamp.h"
 #include "RowFormat.h"
 #include "SampleEvents.h"
 #include "SqliteEventStore.h"
@@ -47,7 +48,57 @@ private Q_SLOTS:
     void archivesThenDeletesInPages();
     void forceTakesUnprocessedToo();
     void archiveThatExistsIsRefused();
+    void engineLogAgeAloneAndInstants();
 };
+
+// The engine never marks a row processed and stamps rows with "+00:00" and up
+// to nine fraction digits: age alone decides, and the cutoff is an instant.
+void TestRetention::engineLogAgeAloneAndInstants()
+{
+    SqliteOptions options;
+    options.path = m_dir.filePath(u"engine.db"_s);
+    m_store = std::make_unique<SqliteEventStore>(options);
+    QVERIFY(m_store->openAndWait().ok());
+    QVERIFY(await(m_store->append({test::sampleEvent(EventKind::StoryEventCreated, true), test::sampleEvent(EventKind::StoryEventCreated, true),
+                                   test::sampleEvent(EventKind::StoryEventCreated, true), test::sampleEvent(EventKind::StoryEventCreated, true)}))
+                .ok());
+    sqlite3 *db = nullptr;
+    sqlite3_open(options.path.toUtf8().constData(), &db);
+    sqlite3_busy_timeout(db, 5000);
+    // Cutoff 2026-06-01T00:00:00Z. Rows 1 and 2 are before it (2 only as an
+    // instant: its text sorts after the cutoff), 3 is exactly at it, 4 after.
+    sqlite3_exec(db, "UPDATE app_events SET created_at = CASE id "
+                     "WHEN 1 THEN '2026-05-31T23:59:59.999999999+00:00' "
+                     "WHEN 2 THEN '2026-06-01T01:59:59.5+02:00' "
+                     "WHEN 3 THEN '2026-06-01T00:00:00+00:00' "
+                     "ELSE '2026-06-01T00:00:00.000000001Z' END",
+                 nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    PruneOptions o;
+    o.cutoff = QDateTime(QDate(2026, 6, 1), QTime(0, 0), Qt::UTC);
+    o.dryRun = true;
+    auto r = await(prune(*m_store, o));
+    QVERIFY(r.ok());
+    QVERIFY(r->ageAlone);
+    QCOMPARE(r->matched, 2);
+    QCOMPARE(r->keptUnprocessed, 0);
+    o.dryRun = false;
+    o.archivePath = m_dir.filePath(u"engine.jsonl.gz"_s);
+    r = await(prune(*m_store, o));
+    QVERIFY(r.ok());
+    QCOMPARE(r->deleted, 2);
+    QCOMPARE(r->firstId, 1);
+    QCOMPARE(r->lastId, 2);
+    QCOMPARE(await(m_store->count({})).value(), 2);
+    // Once a row is marked processed, unprocessed rows are kept again.
+    QVERIFY(await(m_store->markProcessed({4}, true)).ok());
+    o.cutoff = QDateTime(QDate(2027, 1, 1), QTime(0, 0), Qt::UTC);
+    o.dryRun = true;
+    r = await(prune(*m_store, o));
+    QVERIFY(r.ok());
+    QVERIFY(!r->ageAlone);
+    QCOMPARE(r->keptUnprocessed, 1);
+}
 
 void TestRetention::dryRunChangesNothing()
 {
@@ -82,7 +133,7 @@ void TestRetention::archivesThenDeletesInPages()
         QVERIFY(rows::eventFromImportLine(line).ok());
     // Every unprocessed row stayed.
     EventQuery q;
-    q.createdTo = o.cutoff;
+    q.createdTo = timestamp::nanos(o.cutoff);
     for (const StoredEvent &e : await(m_store->fetchPage(q)).value())
         QVERIFY(!e.processed);
     const auto audit = await(m_store->auditLog(5));

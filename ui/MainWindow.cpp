@@ -1,5 +1,7 @@
 #include "MainWindow.h"
 
+#include "Timestamp.h"
+
 #include "ChallengesDialog.h"
 #include "DetailPane.h"
 #include "EventLogModel.h"
@@ -512,8 +514,8 @@ void MainWindow::applyFilters()
         q.kinds = {*kind};
     q.text = m_text->text().trimmed();
     if (const int secs = m_since->currentData().toInt(); secs > 0)
-        q.createdFrom = QDateTime::currentDateTimeUtc().addSecs(-secs);
-    if (q == m_model->query() && m_model->rowCount() > 0 && !q.createdFrom.isValid())
+        q.createdFrom = timestamp::nanos(QDateTime::currentDateTimeUtc().addSecs(-secs));
+    if (q == m_model->query() && m_model->rowCount() > 0 && !q.createdFrom)
         return;
     m_count->setText(tr("counting…"));
     m_model->setQuery(q);

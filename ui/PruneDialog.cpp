@@ -89,7 +89,8 @@ void PruneDialog::refreshPreview()
         m_preview->setText(tr("%n event(s) would be archived and deleted", nullptr, int(m_wouldGo))
                            + (r->keptUnprocessed ? tr("; %n older one(s) not processed yet stay", nullptr, int(r->keptUnprocessed))
                                                  : QString())
-                           + u'.');
+                           + u'.'
+                           + (r->ageAlone ? tr(" No event here was ever marked processed, so age alone decides.") : QString()));
         m_prune->setEnabled(m_wouldGo > 0);
     });
 }

@@ -66,9 +66,11 @@ Decoded decodeJoin(const QJsonObject &o)
     const QLatin1StringView secretField = j.role == session::Role::Dm ? "dm_token"_L1 : "join_code"_L1;
     if (auto e = text(o, secretField, j.secret, 256))
         return ProtocolError{ErrorCode::Unauthorized, e->message};
-    if (o.contains("last_event_id"_L1) && !o.value("last_event_id"_L1).isNull()) {
+    // Protocol 2 resumes from last_seq; a protocol 1 client's last_event_id means the same.
+    const QLatin1StringView lastField = o.contains("last_seq"_L1) ? "last_seq"_L1 : "last_event_id"_L1;
+    if (o.contains(lastField) && !o.value(lastField).isNull()) {
         qint64 last = 0;
-        if (auto e = integer(o, "last_event_id"_L1, last, 0, std::numeric_limits<qint64>::max()))
+        if (auto e = integer(o, lastField, last, 0, std::numeric_limits<qint64>::max()))
             return *e;
         j.lastEventId = last;
     }
@@ -145,12 +147,15 @@ Decoded decodeClientMessage(QByteArrayView bytes)
     }
     if (t == "Replay"_L1) {
         Replay r;
-        if (auto e = integer(o, "from_event_id"_L1, r.fromEventId, 1, std::numeric_limits<qint64>::max()))
+        const bool v1 = !o.contains("from_seq"_L1) && o.contains("from_event_id"_L1);
+        const QLatin1StringView fromField = v1 ? "from_event_id"_L1 : "from_seq"_L1;
+        const QLatin1StringView toField = v1 ? "to_event_id"_L1 : "to_seq"_L1;
+        if (auto e = integer(o, fromField, r.fromEventId, 1, std::numeric_limits<qint64>::max()))
             return *e;
-        if (auto e = integer(o, "to_event_id"_L1, r.toEventId, 1, std::numeric_limits<qint64>::max()))
+        if (auto e = integer(o, toField, r.toEventId, 1, std::numeric_limits<qint64>::max()))
             return *e;
         if (r.toEventId < r.fromEventId)
-            return bad(u"to_event_id is before from_event_id"_s);
+            return bad(u"%1 is before %2"_s.arg(toField, fromField));
         if (auto e = text(o, "world_id"_L1, r.worldId, 200, false))
             return *e;
         return ClientMessage(r);
@@ -179,8 +184,8 @@ QByteArray object(std::initializer_list<std::pair<const char *, QJsonValue>> fie
 
 QByteArray joined(const QString &clientId, session::Role role, const QString &worldId, qint64 headEventId)
 {
-    return object({{"type", u"Joined"_s}, {"client_id", clientId}, {"role", roleName(role)}, {"world_id", worldId},
-                   {"head_event_id", headEventId}});
+    return object({{"type", u"Joined"_s}, {"protocol", ProtocolVersion}, {"client_id", clientId}, {"role", roleName(role)},
+                   {"world_id", worldId}, {"head_seq", headEventId}});
 }
 
 QByteArray pong(const QJsonValue &nonce)
@@ -190,12 +195,12 @@ QByteArray pong(const QJsonValue &nonce)
 
 QByteArray published(qint64 eventId)
 {
-    return object({{"type", u"Published"_s}, {"event_id", eventId}});
+    return object({{"type", u"Published"_s}, {"seq", eventId}});
 }
 
 QByteArray replayed(qint64 fromEventId, qint64 toEventId, int events, int messages)
 {
-    return object({{"type", u"Replayed"_s}, {"from_event_id", fromEventId}, {"to_event_id", toEventId},
+    return object({{"type", u"Replayed"_s}, {"from_seq", fromEventId}, {"to_seq", toEventId},
                    {"events", events}, {"messages", messages}});
 }
 

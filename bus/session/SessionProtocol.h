@@ -1,5 +1,7 @@
-// Session protocol v1 (DESIGN §5): client messages decoded into values, and the
-// server's replies encoded. No sockets here, so that the decoder can be tested
+// Session protocol 2 (DESIGN §5): client messages decoded into values, and the
+// server's replies encoded. The log's position is "seq" everywhere (Join's
+// last_seq, Joined's head_seq, Published's seq, Replay's from_seq/to_seq);
+// protocol 1's *_event_id names are still read. No sockets here, so that the decoder can be tested
 // and fuzzed on its own.
 #pragma once
 
@@ -15,6 +17,7 @@
 namespace eventdesk::protocol {
 
 inline constexpr qsizetype MaxMessageBytes = 64 * 1024;
+inline constexpr int ProtocolVersion = 2;
 
 enum class ErrorCode { BadJson, BadMessage, Unauthorized, Forbidden, InvalidEvent, TooLarge, RateLimited, NotFound };
 QString errorCodeName(ErrorCode code);

@@ -487,7 +487,7 @@ void SessionServer::backfill(Client *c)
                 continue;
             c->cursor = row.id;
             if (row.event && session::mayReceive(c->info.role, c->info.worldId, *row.event))
-                if (!send(c, textFrame(session::encodeEventMessage(*row.event, {row.id, row.createdAt, false}))))
+                if (!send(c, textFrame(session::encodeEventMessage(*row.event, {row.id, row.createdAtText, false, &m_names}))))
                     return;
         }
         // Events dispatched live while we read are fetched too: no gap.
@@ -532,7 +532,7 @@ void SessionServer::dispatch(const QList<StoredEvent> &events)
         QByteArray &f = frames[size_t(i)];
         if (f.isEmpty()) {
             const StoredEvent &row = events[i];
-            f = textFrame(session::encodeEventMessage(*row.event, {row.id, row.createdAt, false}));
+            f = textFrame(session::encodeEventMessage(*row.event, {row.id, row.createdAtText, false, &m_names}));
         }
         return f;
     };
@@ -690,7 +690,7 @@ QFuture<Result<int>> SessionServer::replay(qint64 fromId, qint64 toId, const QSt
                 if (!c->info.joined || c->closing || !session::mayReceive(c->info.role, c->info.worldId, *row.event))
                     continue;
                 if (frame.isEmpty())
-                    frame = textFrame(session::encodeEventMessage(*row.event, {row.id, row.createdAt, true}));
+                    frame = textFrame(session::encodeEventMessage(*row.event, {row.id, row.createdAtText, true, &m_names}));
                 if (send(c, frame)) {
                     ++messages;
                     reached.insert(c->info.id);

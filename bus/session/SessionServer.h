@@ -101,6 +101,10 @@ public:
     QString dmToken() const { return m_config.dmToken; }
     QString sessionId() const { return m_config.sessionId; }
 
+    // Display names of characters and worlds (id → name): the engine's clients
+    // read a ChallengeResolved's character_name.
+    void setDisplayNames(QHash<QString, QString> names) { m_names = std::move(names); }
+
     QList<ClientInfo> clients() const;
     int clientCount() const;
     bool kick(const QString &clientId, const QString &reason = {});
@@ -167,6 +171,7 @@ private:
     qint64 m_liveHead = 0;  // the last id dispatched live
     QRandomGenerator m_dice;
     QTimer m_heartbeat;
+    QHash<QString, QString> m_names;
     QHash<QString, JoinFailures> m_joinFailures;  // by address
     QList<Refusal> m_refusals;
     qint64 m_refusedCount = 0;

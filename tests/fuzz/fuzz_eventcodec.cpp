@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const Result<AppEvent> back = codec::decode(again);
     if (!back.ok() || !(back.value() == r.value()))
         std::abort();
-    const QByteArray message = session::encodeEventMessage(r.value(), {1, QDateTime::fromMSecsSinceEpoch(0, Qt::UTC), false});
+    const QByteArray message = session::encodeEventMessage(r.value(), {1, QStringLiteral("1970-01-01T00:00:00Z"), false});
     QJsonParseError err;
     QJsonDocument::fromJson(message, &err);
     if (err.error != QJsonParseError::NoError)

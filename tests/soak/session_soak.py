@@ -55,7 +55,7 @@ async def player_loop(p, url, challenge, stop_at):
                 join = {"type": "Join", "role": "player", "world_id": p.world, "name": f"player {p.index}",
                         "join_code": JOIN_CODE}
                 if p.last is not None:
-                    join["last_event_id"] = p.last
+                    join["last_seq"] = p.last
                 await ws.send(json.dumps(join))
                 joined = json.loads(await asyncio.wait_for(ws.recv(), 30))
                 if joined.get("type") != "Joined":
@@ -63,7 +63,7 @@ async def player_loop(p, url, challenge, stop_at):
                     await asyncio.sleep(1)
                     continue
                 if p.start is None:
-                    p.start = joined["head_event_id"]
+                    p.start = joined["head_seq"]
                     p.last = p.start
                 p.sessions += 1
                 stay_until = min(stop_at, time.monotonic() + rng.uniform(5, 90))
@@ -79,7 +79,7 @@ async def player_loop(p, url, challenge, stop_at):
                     except asyncio.TimeoutError:
                         continue
                     if message.get("type") in PLAYER_TYPES:
-                        event_id = message["event_id"]
+                        event_id = message["seq"]
                         p.ids.append(event_id)
                         p.last = max(p.last, event_id)
                         if message.get("world_id") != p.world:
