@@ -391,56 +391,78 @@ int importCommand(const QStringList &args)
 {
     CommandParser p(u"import"_s,
                     u"Import events from JSON lines (the export form or bare AppEvents). All or nothing: "
-                    "one bad line and nothing is imported."_s,
+                    "one bad line and nothing is imported. Rows in the export form keep their created_at, "
+                    "processed and processed_at; ids are new unless --keep-ids."_s,
                     u"[file]"_s, u"JSON lines ('-' or nothing: standard input)."_s);
+    const QCommandLineOption keepIdsOption(u"keep-ids"_s, u"Keep the rows' ids (only into an empty log)."_s);
+    p.addOption(keepIdsOption);
     if (auto status = p.parse(args))
         return *status;
     if (p.parser().positionalArguments().size() > 1)
         return usage(u"import takes at most one file"_s);
+    const bool keepIds = p.parser().isSet(keepIdsOption);
     const QString path = p.parser().positionalArguments().value(0);
     LineSource in(path);
     if (!in.ok())
         return fail(u"cannot read %1: %2"_s.arg(path, in.error()));
 
-    QList<AppEvent> events;
-    QStringList problems;
+    QList<rows::ImportedRow> rowsIn;
+    QString firstProblem;
+    qint64 problems = 0;
     qint64 lineNo = 0;
+    qint64 kept = 0;
     bool tooLong = false;
     while (auto line = in.next(&tooLong)) {
         ++lineNo;
+        QString problem;
         if (tooLong) {
-            problems.append(u"line %1: longer than %2 bytes"_s.arg(lineNo).arg(codec::MaxDocumentBytes));
+            problem = u"longer than %1 bytes"_s.arg(codec::MaxDocumentBytes);
+        } else if (line->trimmed().isEmpty()) {
             continue;
+        } else if (Result<rows::ImportedRow> row = rows::rowFromImportLine(*line); !row) {
+            problem = row.error().message;
+        } else if (auto invalid = validate(row->event)) {
+            problem = invalid->message;
+        } else if (keepIds && row->id == 0) {
+            problem = u"--keep-ids needs the export form, with an id"_s;
+        } else {
+            kept += row->createdAt.isEmpty() ? 0 : 1;
+            rowsIn.append(std::move(row).value());
         }
-        if (line->trimmed().isEmpty())
-            continue;
-        Result<AppEvent> e = rows::eventFromImportLine(*line);
-        if (!e) {
-            problems.append(u"line %1: %2"_s.arg(lineNo).arg(e.error().message));
-            continue;
-        }
-        if (auto invalid = validate(*e)) {
-            problems.append(u"line %1: %2"_s.arg(lineNo).arg(invalid->message));
-            continue;
-        }
-        events.append(std::move(e).value());
+        if (!problem.isEmpty() && problems++ == 0)
+            firstProblem = u"line %1: %2"_s.arg(lineNo).arg(problem);
     }
-    if (!problems.isEmpty()) {
-        for (qsizetype i = 0; i < std::min<qsizetype>(problems.size(), 20); ++i)
-            fail(problems.at(i));
-        return fail(u"nothing imported: %1 bad line(s) of %2"_s.arg(problems.size()).arg(lineNo));
-    }
-    if (events.isEmpty())
+    if (problems > 0)  // one line, the first problem named
+        return fail(u"nothing imported: %1%2"_s.arg(firstProblem,
+                                                    problems > 1 ? u" (and %1 more bad lines of %2)"_s.arg(problems - 1).arg(lineNo)
+                                                                 : QString()));
+    if (rowsIn.isEmpty())
         return fail(u"nothing to import"_s);
 
     auto opened = LocalBus::open(p.busConfig());
     if (!opened)
         return failWith(opened.error());
-    const BatchPublishResult r = wait(opened.value()->bus().publishBatch(events));
+    LocalBus &bus = *opened.value();
+    BatchPublishResult r;
+    if (bus.redis()) {
+        if (keepIds)
+            return usage(u"--keep-ids works on an SQLite database, not on a Redis stream"_s);
+        QList<AppEvent> events;
+        for (const rows::ImportedRow &row : std::as_const(rowsIn))
+            events.append(row.event);
+        r = wait(bus.bus().publishBatch(events));
+        kept = 0;  // a stream entry's time is its own
+    } else {
+        r = wait(bus.sqlite()->importRows(rowsIn, keepIds));
+        if (r && !r->isEmpty())
+            bus.notifier().notifyAppended(r->last());
+    }
     if (!r)
         return fail(u"nothing imported: %1"_s.arg(r.error().message));
-    std::fprintf(stderr, "eventdesk: imported %lld events (ids %lld–%lld)\n", qlonglong(r->size()),
-                 qlonglong(r->first()), qlonglong(r->last()));
+    printOut(u"imported %1 events (ids %2–%3)%4%5\n"_s.arg(r->size()).arg(r->first()).arg(r->last())
+                 .arg(kept ? u", created_at kept for %1"_s.arg(kept) : QString(),
+                      keepIds ? u", ids kept"_s : QString())
+                 .toUtf8());
     return ExitOk;
 }
 

@@ -604,6 +604,57 @@ QFuture<BatchPublishResult> SqliteEventStore::append(const QList<AppEvent> &even
     return appendRaw(rows);
 }
 
+QFuture<BatchPublishResult> SqliteEventStore::importRows(const QList<rows::ImportedRow> &rows, bool keepIds)
+{
+    QList<std::pair<QString, QByteArray>> encoded;
+    encoded.reserve(rows.size());
+    for (const rows::ImportedRow &row : rows) {
+        Result<QByteArray> payload = storedPayload(row.event);
+        if (!payload)
+            return QtFuture::makeReadyFuture(BatchPublishResult(payload.error()));
+        encoded.append({row.event.typeName(), std::move(payload).value()});
+    }
+    auto ids = std::make_shared<QList<qint64>>();
+    return write([rows, encoded, keepIds, ids](SqliteConnection &conn) -> std::optional<Error> {
+               QSqlQuery q(conn.database());
+               if (keepIds) {
+                   if (!conn.prepareAndExec(q, u"SELECT EXISTS(SELECT 1 FROM app_events)"_s))
+                       return conn.lastError(q, u"cannot look at the log"_s);
+                   const bool any = q.next() && q.value(0).toInt() != 0;
+                   q.finish();
+                   if (any)
+                       return Error{ErrorCode::Usage, {}, u"--keep-ids imports only into an empty log; this one has events"_s};
+               }
+               const QString now = timestamp::now();
+               if (!q.prepare(keepIds ? u"INSERT INTO app_events(id, event_type, payload, created_at, processed, processed_at) "
+                                         "VALUES(?, ?, ?, ?, ?, ?)"_s
+                                       : u"INSERT INTO app_events(event_type, payload, created_at, processed, processed_at) "
+                                         "VALUES(?, ?, ?, ?, ?)"_s))
+                   return conn.lastError(q, u"cannot import"_s);
+               for (qsizetype i = 0; i < rows.size(); ++i) {
+                   const rows::ImportedRow &row = rows.at(i);
+                   int k = 0;
+                   if (keepIds)
+                       q.bindValue(k++, row.id);
+                   q.bindValue(k++, encoded.at(i).first);
+                   q.bindValue(k++, QString::fromUtf8(encoded.at(i).second));
+                   q.bindValue(k++, row.createdAt.isEmpty() ? now : row.createdAt);
+                   q.bindValue(k++, row.processed ? 1 : 0);
+                   q.bindValue(k++, row.processedAt.isEmpty() ? QVariant() : QVariant(row.processedAt));
+                   if (!q.exec())
+                       return conn.lastError(q, keepIds ? u"cannot import the row with id %1"_s.arg(row.id) : u"cannot import"_s);
+                   ids->append(q.lastInsertId().toLongLong());
+               }
+               q.finish();
+               return std::nullopt;
+           })
+        .then([ids](const Result<bool> &r) -> BatchPublishResult {
+            if (!r)
+                return r.error();
+            return *ids;
+        });
+}
+
 QFuture<BatchPublishResult> SqliteEventStore::appendRaw(const QList<std::pair<QString, QByteArray>> &rows)
 {
     if (!m_writer || !m_writer->object())

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "Ports.h"
+#include "RowFormat.h"
 #include "SqliteConnection.h"
 
 #include <QObject>
@@ -89,6 +90,10 @@ public:
 
     // Rows exactly as given (for import and for tests that need odd rows):
     // event_type and payload are not checked. Returns the ids.
+    // Import: rows with their own created_at, processed and processed_at (empty
+    // created_at: now), in one transaction. keepIds: rows keep their ids, and the
+    // log must be empty. Subscribers are not notified: the caller does that.
+    QFuture<BatchPublishResult> importRows(const QList<rows::ImportedRow> &rows, bool keepIds);
     QFuture<BatchPublishResult> appendRaw(const QList<std::pair<QString, QByteArray>> &rows);
 
     // Counts per type and world, recent rates, challenge success by world and character.

@@ -56,6 +56,41 @@ Result<AppEvent> eventFromImportLine(QByteArrayView line)
     return codec::fromJson(o);
 }
 
+Result<ImportedRow> rowFromImportLine(QByteArrayView line)
+{
+    Result<AppEvent> event = eventFromImportLine(line);
+    if (!event)
+        return event.error();
+    ImportedRow row;
+    row.event = std::move(event).value();
+    const QJsonObject o = codec::parseObject(line).value();
+    if (!(o.contains("event"_L1) && o.contains("id"_L1)))
+        return row;
+    const QJsonValue id = o.value("id"_L1);
+    if (!id.isDouble() || id.toDouble() != double(id.toInteger()) || id.toInteger() < 1)
+        return Error{ErrorCode::InvalidEvent, u"id"_s, u"field \"id\" must be a positive integer"_s};
+    row.id = id.toInteger();
+    const QJsonValue created = o.value("created_at"_L1);
+    if (!created.isUndefined() && !created.isNull()) {
+        if (!created.isString() || !timestamp::parseNanos(created.toString()))
+            return Error{ErrorCode::InvalidEvent, u"created_at"_s, u"field \"created_at\" must be an RFC 3339 time"_s};
+        row.createdAt = created.toString();
+    }
+    const QJsonValue processed = o.value("processed"_L1);
+    if (!processed.isUndefined() && !processed.isNull()) {
+        if (!processed.isBool())
+            return Error{ErrorCode::InvalidEvent, u"processed"_s, u"field \"processed\" must be true or false"_s};
+        row.processed = processed.toBool();
+    }
+    const QJsonValue processedAt = o.value("processed_at"_L1);
+    if (!processedAt.isUndefined() && !processedAt.isNull()) {
+        if (!processedAt.isString() || !timestamp::parseNanos(processedAt.toString()))
+            return Error{ErrorCode::InvalidEvent, u"processed_at"_s, u"field \"processed_at\" must be an RFC 3339 time or null"_s};
+        row.processedAt = processedAt.toString();
+    }
+    return row;
+}
+
 QByteArray csvHeader()
 {
     return "id,created_at,event_type,world_id,session_id,summary,processed,processed_at,payload\r\n";

@@ -16,6 +16,18 @@ QByteArray toJsonLine(const StoredEvent &row);
 // a bare AppEvent in either tagged form.
 Result<AppEvent> eventFromImportLine(QByteArrayView line);
 
+// The same line with what the row form carries besides the event: its id,
+// created_at (kept as written), processed and processed_at. A bare AppEvent
+// has none of them (id 0, empty times, not processed).
+struct ImportedRow {
+    AppEvent event;
+    qint64 id = 0;
+    QString createdAt;
+    bool processed = false;
+    QString processedAt;
+};
+Result<ImportedRow> rowFromImportLine(QByteArrayView line);
+
 QByteArray csvHeader();
 QByteArray toCsvRow(const StoredEvent &row);
 // RFC 4180: quoted when it holds a comma, quote, CR or LF; quotes doubled.

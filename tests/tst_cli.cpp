@@ -69,6 +69,8 @@ private Q_SLOTS:
     void missingAndUnreadableDatabases();
     void exportAndImportRoundTrip();
     void importIsAllOrNothing();
+    void importKeepsWhatItCarries();
+    void timeFiltersCompareInstants();
     void csvExport();
     void pruneWithDryRun();
     void statsAndChallenges();
@@ -228,7 +230,7 @@ void TestCli::exportAndImportRoundTrip()
     QCOMPARE(r.exitCode, 0);
     r = run({u"import"_s, u"--db"_s, to, file});
     QCOMPARE(r.exitCode, 0);
-    QVERIFY2(r.err.contains("imported 11 events"), r.err);
+    QVERIFY2(r.out.contains("imported 11 events"), r.out);
     const Run a = run({u"export"_s, u"--db"_s, from});
     const Run b = run({u"export"_s, u"--db"_s, to});
     // Same events (ids and times are the new database's own).
@@ -253,6 +255,84 @@ void TestCli::importIsAllOrNothing()
     r = run({u"stats"_s, u"--db"_s, path, u"--format"_s, u"json"_s});
     // The database may not even exist; if it does, it is empty.
     QVERIFY(r.exitCode == 1 || QJsonDocument::fromJson(r.out).object().value(u"total"_s).toInteger() == 0);
+}
+
+namespace {
+// Three rows in the export form, stamped as the engine stamps them.
+QByteArray engineRows()
+{
+    return R"({"id":7,"event_type":"StoryEventCreated","created_at":"2026-11-26T03:04:05+00:00","processed":true,"processed_at":"2026-11-26T04:00:00.000Z","event":{"type":"StoryEventCreated","story_event_id":"s7","world_id":"w1","event_type":"dialogue"}})"
+           "\n"
+           R"({"id":8,"event_type":"StoryEventCreated","created_at":"2026-11-26T03:04:05.190137281+00:00","processed":false,"processed_at":null,"event":{"type":"StoryEventCreated","story_event_id":"s8","world_id":"w1","event_type":"dialogue"}})"
+           "\n"
+           R"({"id":9,"event_type":"StoryEventCreated","created_at":"2026-11-26T05:04:06.5+02:00","processed":false,"processed_at":null,"event":{"type":"StoryEventCreated","story_event_id":"s9","world_id":"w1","event_type":"dialogue"}})"
+           "\n";
+}
+} // namespace
+
+// export → import into an empty log gives the same rows: ids (--keep-ids),
+// created_at as written, processed and processed_at.
+void TestCli::importKeepsWhatItCarries()
+{
+    const QString a = db(u"keep-a.db"_s), b = db(u"keep-b.db"_s), c = db(u"keep-c.db"_s);
+    Run r = run({u"import"_s, u"--db"_s, a, u"--keep-ids"_s}, engineRows());
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out == "imported 3 events (ids 7–9), created_at kept for 3, ids kept\n", r.out);
+    const Run exported = run({u"export"_s, u"--db"_s, a, u"--format"_s, u"jsonl"_s});
+    QCOMPARE(exported.exitCode, 0);
+    const QList<QByteArray> in = engineRows().trimmed().split('\n'), out = exported.out.trimmed().split('\n');
+    QCOMPARE(out.size(), 3);
+    for (int i = 0; i < 3; ++i) {
+        QJsonObject x = QJsonDocument::fromJson(in.at(i)).object(), y = QJsonDocument::fromJson(out.at(i)).object();
+        for (const char *key : {"id", "created_at", "processed", "processed_at", "event_type"})
+            QCOMPARE(y.value(QLatin1StringView(key)), x.value(QLatin1StringView(key)));
+    }
+    // The export imports again, row for row, into another empty log.
+    r = run({u"import"_s, u"--db"_s, b, u"--keep-ids"_s}, exported.out);
+    QCOMPARE(r.exitCode, 0);
+    QCOMPARE(run({u"export"_s, u"--db"_s, b, u"--format"_s, u"jsonl"_s}).out, exported.out);
+    // Not into a log that has events; nothing is added; one line says why.
+    r = run({u"import"_s, u"--db"_s, b, u"--keep-ids"_s}, exported.out);
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.count('\n') == 1 && r.err.contains("empty log"), r.err);
+    QCOMPARE(run({u"export"_s, u"--db"_s, b, u"--format"_s, u"jsonl"_s}).out, exported.out);
+    // Without --keep-ids the ids are new, the rest is kept.
+    r = run({u"import"_s, u"--db"_s, c}, engineRows());
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.startsWith("imported 3 events (ids 1–3), created_at kept for 3"), r.out);
+    const QJsonObject first = QJsonDocument::fromJson(run({u"export"_s, u"--db"_s, c, u"--format"_s, u"jsonl"_s}).out.split('\n').first()).object();
+    QCOMPARE(first.value(u"created_at"_s).toString(), u"2026-11-26T03:04:05+00:00"_s);
+    QCOMPARE(first.value(u"processed"_s).toBool(), true);
+    // A bad created_at is one line, naming the line and the field.
+    QByteArray bad = engineRows();
+    bad.replace("2026-11-26T05:04:06.5+02:00", "yesterday");
+    r = run({u"import"_s, u"--db"_s, c}, bad);
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.count('\n') == 1 && r.err.contains("line 3") && r.err.contains("created_at"), r.err);
+}
+
+// --since/--until compare instants: "+00:00", other offsets and nine fraction
+// digits sort as the moments they are, not as text.
+void TestCli::timeFiltersCompareInstants()
+{
+    const QString path = db(u"times.db"_s);
+    QCOMPARE(run({u"import"_s, u"--db"_s, path, u"--keep-ids"_s}, engineRows()).exitCode, 0);
+    const auto ids = [&](const QStringList &filter) {
+        QList<qint64> out;
+        const Run r = run(QStringList{u"tail"_s, u"--db"_s, path, u"--format"_s, u"jsonl"_s} + filter);
+        for (const QByteArray &l : r.out.trimmed().split('\n'))
+            if (!l.isEmpty())
+                out.append(QJsonDocument::fromJson(l).object().value(u"id"_s).toInteger());
+        return out;
+    };
+    QCOMPARE(ids({u"--since"_s, u"2026-11-26T03:04:05Z"_s}), (QList<qint64>{7, 8, 9}));
+    QCOMPARE(ids({u"--since"_s, u"2026-11-26T03:04:05.123Z"_s}), (QList<qint64>{8, 9}));
+    QCOMPARE(ids({u"--since"_s, u"2026-11-26T03:04:05.190137281Z"_s}), (QList<qint64>{8, 9}));
+    QCOMPARE(ids({u"--since"_s, u"2026-11-26T03:04:05.190137282Z"_s}), (QList<qint64>{9}));
+    QCOMPARE(ids({u"--until"_s, u"2026-11-26T03:04:05.190137281Z"_s}), (QList<qint64>{7}));
+    QCOMPARE(ids({u"--since"_s, u"2026-11-26T04:04:06+01:00"_s, u"--until"_s, u"2026-11-26T03:04:06.500000001Z"_s}),
+             (QList<qint64>{9}));
+    QCOMPARE(ids({u"--since"_s, u"2026-11-26"_s}), (QList<qint64>{7, 8, 9}));
 }
 
 void TestCli::csvExport()

@@ -2,6 +2,7 @@
 // payloads, and a table of malformed and hostile inputs that must each give a
 // clear error naming the field.
 #include "EventCodec.h"
+#include "Timestamp.h"
 #include "SampleEvents.h"
 
 #include <QFile>
@@ -51,6 +52,9 @@ class TestEventCodec : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void engineFixturesRoundTripByteForByte();
+    void absentOptionsAreWrittenAsNull();
+    void timestampsAreInstants();
     void roundTrip_data();
     void roundTrip();
     void engineOrderAndNulls();
@@ -322,6 +326,75 @@ void TestEventCodec::mutatedInputsNeverCrash()
         }
     }
     QVERIFY(accepted > 0);
+}
+
+namespace {
+QList<QByteArray> fixtureLines(const char *name)
+{
+    QFile f(QStringLiteral(EVENTDESK_TEST_FIXTURES "/") + QLatin1StringView(name));
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    QList<QByteArray> lines;
+    for (const QByteArray &l : f.readAll().split('\n'))
+        if (!l.isEmpty() && !l.startsWith('#'))
+            lines.append(l);
+    return lines;
+}
+} // namespace
+
+// Rows in the engine's exact serde form (every variant, Options set and null):
+// decoded and encoded again, they are the same bytes.
+void TestEventCodec::engineFixturesRoundTripByteForByte()
+{
+    for (const char *name : {"engine_options_set.jsonl", "engine_options_null.jsonl"}) {
+        const QList<QByteArray> lines = fixtureLines(name);
+        QCOMPARE(lines.size(), EventKindCount);
+        for (const QByteArray &line : lines) {
+            const Result<AppEvent> e = codec::decode(line);
+            QVERIFY2(e.ok(), line.constData());
+            QCOMPARE(codec::encode(e.value()), line);
+        }
+    }
+    // progress is the engine's u8: 200 is a value, not an error.
+    const Result<AppEvent> p = codec::decode(fixtureLines("engine_options_set.jsonl").at(4));
+    QVERIFY(p.ok());
+    QCOMPARE(p->as<events::GenerationBatchProgress>()->progress, 200);
+}
+
+// An Option left out (as older writers did) reads the same and is written as serde would: null.
+void TestEventCodec::absentOptionsAreWrittenAsNull()
+{
+    const QList<QByteArray> absent = fixtureLines("engine_options_absent.jsonl");
+    const QList<QByteArray> nulls = fixtureLines("engine_options_null.jsonl");
+    QCOMPARE(absent.size(), EventKindCount);
+    for (qsizetype i = 0; i < absent.size(); ++i) {
+        const Result<AppEvent> a = codec::decode(absent.at(i));
+        const Result<AppEvent> n = codec::decode(nulls.at(i));
+        QVERIFY(a.ok() && n.ok());
+        QCOMPARE(a.value(), n.value());
+        QCOMPARE(codec::encode(a.value()), nulls.at(i));
+    }
+}
+
+void TestEventCodec::timestampsAreInstants()
+{
+    const QList<QByteArray> lines = fixtureLines("timestamps.tsv");
+    QVERIFY(lines.size() >= 10);
+    for (const QByteArray &line : lines) {
+        const QList<QByteArray> cols = line.split('\t');
+        const std::optional<qint64> ns = timestamp::parseNanos(QString::fromUtf8(cols.at(0)));
+        QVERIFY2(ns.has_value(), cols.at(0).constData());
+        QCOMPARE(*ns, cols.at(1).toLongLong());
+    }
+    for (const QString &bad : {u""_s, u"yesterday"_s, u"2026-13-01T00:00:00Z"_s, u"2026-02-30T00:00:00Z"_s,
+                               u"2026-11-26T03:04Z"_s, u"2026-11-26T03:04:05.Z"_s, u"2026-11-26T03:04:05+0100"_s,
+                               u"2026-11-26T24:00:00Z"_s, u"2026-11-26T03:04:05Z trailing"_s})
+        QVERIFY2(!timestamp::parseNanos(bad).has_value(), qPrintable(bad));
+    // Ordered as instants, not as text: "+00:00" sorts after "Z" as text, yet is the same moment.
+    QCOMPARE(timestamp::parseNanos(u"2026-11-26T03:04:05+00:00"_s), timestamp::parseNanos(u"2026-11-26T03:04:05Z"_s));
+    QVERIFY(*timestamp::parseNanos(u"2026-11-26T03:04:05.123456+00:00"_s) > *timestamp::parseNanos(u"2026-11-26T03:04:05.123Z"_s));
+    // Far cutoffs saturate instead of wrapping.
+    QCOMPARE(*timestamp::parseNanos(u"2999-01-01T00:00:00Z"_s), std::numeric_limits<qint64>::max());
 }
 
 QTEST_GUILESS_MAIN(TestEventCodec)
