@@ -317,6 +317,11 @@ int tailCommand(const QStringList &args)
         }
     });
     QObject::connect(&sub, &Subscriber::errorOccurred, &sub, [&](const Error &e) { fail(e.message); });
+    QObject::connect(&sub, &Subscriber::logWentBack, &sub, [&](qint64 was, qint64 head) {
+        // Loud, on stderr, and then on: the new log is printed from its start.
+        fail(u"the event log went back in time: its newest id is %1, but %2 had been read; it was reset or "
+             "replaced. Following it again from its start."_s.arg(head).arg(was));
+    });
     sub.start();
     exitStatus = QCoreApplication::exec();
     return exitStatus;

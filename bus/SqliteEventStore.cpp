@@ -751,7 +751,10 @@ QFuture<Result<qint64>> SqliteEventStore::headId()
 {
     return read<qint64>([](SqliteConnection &conn) -> Result<qint64> {
         QSqlQuery q(conn.database());
-        if (!conn.prepareAndExec(q, u"SELECT max(id) FROM app_events"_s))
+        // The newest id ever handed out: after a prune of every row the log has
+        // not gone back in time, and AUTOINCREMENT remembers where it was.
+        if (!conn.prepareAndExec(q, u"SELECT max(coalesce((SELECT max(id) FROM app_events), 0), "
+                                    "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'app_events'), 0))"_s))
             return conn.lastError(q, u"cannot read the last id"_s);
         const qint64 head = q.next() ? q.value(0).toLongLong() : 0;
         q.finish();

@@ -2,6 +2,8 @@
 
 #include "Logging.h"
 
+using namespace Qt::StringLiterals;
+
 namespace eventdesk {
 
 Subscriber::Subscriber(EventStore &store, Notifier &notifier, Options options, QObject *parent)
@@ -11,8 +13,14 @@ Subscriber::Subscriber(EventStore &store, Notifier &notifier, Options options, Q
 {
     m_retry.setSingleShot(true);
     connect(&m_retry, &QTimer::timeout, this, &Subscriber::fetch);
+    m_headCheck.setInterval(5000);
+    connect(&m_headCheck, &QTimer::timeout, this, &Subscriber::checkHead);
     connect(&notifier, &Notifier::eventsAvailable, this, [this](qint64 headId) {
-        if (headId > 0 && headId <= m_cursor)
+        if (headId > 0 && headId < m_cursor) {
+            checkHead();  // a head behind us: the log may have gone back
+            return;
+        }
+        if (headId > 0 && headId == m_cursor)
             return;  // nothing new for us
         fetch();
     });
@@ -86,7 +94,30 @@ void Subscriber::fetch()
             return;
         }
         m_caughtUp = true;
+        if (m_cursor > 0 && !m_headCheck.isActive())
+            m_headCheck.start();
         Q_EMIT caughtUp(m_cursor);
+    });
+}
+
+void Subscriber::checkHead()
+{
+    if (!m_started || m_checkingHead || m_cursor == 0)
+        return;
+    m_checkingHead = true;
+    m_store.headId().then(this, [this](const Result<qint64> &head) {
+        m_checkingHead = false;
+        if (!head || *head >= m_cursor)
+            return;
+        const qint64 was = m_cursor;
+        qCWarning(lcStore).noquote() << "the event log went back in time: newest id" << *head << "but subscriber"
+                                     << (m_options.name.isEmpty() ? u"(live)"_s : m_options.name) << "had read up to" << was
+                                     << "- the log was reset or replaced; reading it again from its start";
+        m_cursor = 0;
+        if (!m_options.name.isEmpty())
+            m_store.saveCursor(m_options.name, 0);
+        Q_EMIT logWentBack(was, *head);
+        fetch();
     });
 }
 

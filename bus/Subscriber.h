@@ -3,6 +3,9 @@
 // A named subscriber persists its cursor after each batch it delivered, so after
 // a restart it resumes where it stopped: nothing lost, nothing twice.
 // Undecodable rows are delivered too (with their error) and never stop it.
+// A log that went back in time (a Redis without persistence restarted, a
+// database replaced by a shorter one: the head is behind the cursor) is
+// reported with logWentBack and read again from its new start, never skipped.
 #pragma once
 
 #include "Ports.h"
@@ -37,10 +40,14 @@ Q_SIGNALS:
     void eventsReceived(const QList<eventdesk::StoredEvent> &events);
     // Read everything there was (for now).
     void caughtUp(qint64 cursor);
+    // The log's newest id is behind what this subscriber had read: it was reset
+    // or replaced. The subscriber carries on from the new start.
+    void logWentBack(qint64 cursor, qint64 head);
     void errorOccurred(const eventdesk::Error &error);
 
 private:
     void fetch();
+    void checkHead();
 
     EventStore &m_store;
     Options m_options;
@@ -49,7 +56,9 @@ private:
     bool m_busy = false;
     bool m_again = false;
     bool m_caughtUp = false;
+    bool m_checkingHead = false;
     QTimer m_retry;
+    QTimer m_headCheck;  // now and then, while caught up: is the head still ahead of us?
 };
 
 } // namespace eventdesk

@@ -6,6 +6,8 @@
 #include "SqliteEventStore.h"
 #include "TestSupport.h"
 
+#include "Timestamp.h"
+#include "RowFormat.h"
 #include <QAbstractItemModelTester>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -24,6 +26,7 @@ private Q_SLOTS:
     void liveRowsAreCoalescedAndBounded();
     void filtersRunInTheStore();
     void liveRowsAfterAJumpKeepTheLogInOrder();
+    void timeFilterComparesInstants();
 
 private:
     QTemporaryDir m_dir;
@@ -172,6 +175,54 @@ void TestEventLogModel::liveRowsAfterAJumpKeepTheLogInOrder()
     QTRY_COMPARE(jumped.size(), 2);
     model.showNewest();
     QTRY_VERIFY(!model.hasNewer() && model.rowCount() > 0 && model.eventAt(model.rowCount() - 1)->id == head + 21);
+}
+
+// The window's time filter on rows stamped as the engine stamps them: an
+// instant, whatever the offset and precision; live rows are held to the same.
+void TestEventLogModel::timeFilterComparesInstants()
+{
+    QTemporaryDir dir;
+    SqliteOptions o;
+    o.path = dir.filePath(u"times.db"_s);
+    SqliteEventStore store(o);
+    QVERIFY(store.openAndWait().ok());
+    BusNotifier notifier(0);
+    StoreEventBus bus(store, notifier);
+    QList<rows::ImportedRow> rowsIn;
+    for (const QString &at : {u"2026-11-26T03:04:05+00:00"_s, u"2026-11-26T03:04:05.190137281+00:00"_s,
+                              u"2026-11-26T05:04:06.5+02:00"_s}) {
+        rows::ImportedRow r;
+        r.event = test::sampleEvent(EventKind::StoryEventCreated, true);
+        r.createdAt = at;
+        rowsIn.append(r);
+    }
+    QVERIFY(await(store.importRows(rowsIn, false)).ok());
+    EventLogModel model(store, notifier);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy loaded(&model, &EventLogModel::loaded);
+    QTRY_COMPARE(loaded.size(), 1);
+    const auto shown = [&] {
+        QList<qint64> ids;
+        for (int r = 0; r < model.rowCount(); ++r)
+            ids.append(model.eventAt(r)->id);
+        return ids;
+    };
+    EventQuery q;
+    q.createdFrom = timestamp::parseNanos(u"2026-11-26T03:04:05.123Z"_s);
+    model.setQuery(q);
+    QTRY_COMPARE(loaded.size(), 2);
+    QCOMPARE(shown(), (QList<qint64>{2, 3}));
+    q.createdFrom = timestamp::parseNanos(u"2026-11-26T03:04:05Z"_s);
+    q.createdTo = timestamp::parseNanos(u"2026-11-26T03:04:06.5Z"_s);
+    model.setQuery(q);
+    QTRY_COMPARE(loaded.size(), 3);
+    QCOMPARE(shown(), (QList<qint64>{1, 2}));
+    // A live row stamped now is outside this window and stays out; with no upper bound it comes in.
+    QVERIFY(await(bus.publish(test::sampleEvent(EventKind::StoryEventCreated, true))).ok());
+    q.createdTo.reset();
+    model.setQuery(q);
+    QTRY_COMPARE(loaded.size(), 4);
+    QCOMPARE(shown(), (QList<qint64>{1, 2, 3, 4}));
 }
 
 QTEST_MAIN(TestEventLogModel)

@@ -48,6 +48,10 @@ EventLogModel::EventLogModel(EventStore &store, Notifier &notifier, QObject *par
     store.headId().then(this, [this, wakes](const Result<qint64> &head) {
         m_live = std::make_unique<Subscriber>(m_store, *wakes, Subscriber::Options{.startAfter = head ? head.value() : 0});
         connect(m_live.get(), &Subscriber::eventsReceived, this, &EventLogModel::onLive);
+        connect(m_live.get(), &Subscriber::logWentBack, this, [this](qint64 was, qint64 head) {
+            Q_EMIT logWentBack(was, head);
+            reload();  // the rows on screen belong to the old log
+        });
         m_live->start();
     });
     reload();

@@ -60,6 +60,8 @@ public:
     static QColor categoryColor(Category category);
 
 Q_SIGNALS:
+    // The log went back in time (a reset Redis, a replaced file); the model has reloaded.
+    void logWentBack(qint64 cursor, qint64 head);
     void loaded();                 // a new filter's first page is in
     void olderLoaded(int rows);    // rows prepended at the top
     void rowsAppendedLive(int rows);

@@ -66,6 +66,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_statusRate(new QLabel(this))
     , m_statusServer(new QLabel(this))
     , m_viewingAs(new QLabel(this))
+    , m_logReset(new QLabel(this))
     , m_filterDelay(new QTimer(this))
 {
     setWindowTitle(tr("EventDesk — %1").arg(QFileInfo(deps.location).fileName()));
@@ -93,6 +94,19 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     m_viewingAs->setVisible(false);
     m_viewingAs->setStyleSheet(u"background:#fff3cd;color:#7a5b00;padding:4px"_s);
     topLayout->addWidget(m_viewingAs);
+    m_logReset->setVisible(false);
+    m_logReset->setWordWrap(true);
+    m_logReset->setTextFormat(Qt::RichText);
+    m_logReset->setStyleSheet(u"background:#f8d7da;color:#721c24;padding:6px"_s);
+    connect(m_logReset, &QLabel::linkActivated, m_logReset, &QWidget::hide);
+    connect(m_model, &EventLogModel::logWentBack, this, [this](qint64 was, qint64 head) {
+        m_logReset->setText(tr("<b>The event log went back in time.</b> Its newest event is now %1, but %2 had "
+                               "been shown: the database was replaced or the Redis stream was reset. The log "
+                               "below is the new one. <a href=\"#\">Dismiss</a>")
+                                .arg(QLocale().toString(head), QLocale().toString(was)));
+        m_logReset->setVisible(true);
+    });
+    topLayout->addWidget(m_logReset);
     topLayout->addWidget(m_view);
     splitter->addWidget(top);
     splitter->addWidget(m_detail);

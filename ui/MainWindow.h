@@ -109,6 +109,7 @@ private:
     QLabel *m_statusRate;
     QLabel *m_statusServer;
     QLabel *m_viewingAs;
+    QLabel *m_logReset;  // "the log went back in time" until dismissed
     QList<qint64> m_recentArrivals;  // ms timestamps of live rows, for events per minute
     QTimer *m_filterDelay;
     QSystemTrayIcon *m_tray = nullptr;

@@ -157,6 +157,15 @@ Result<bool> SessionServer::listen()
     m_liveHead = head.result() ? head.result().value() : 0;
     m_live = std::make_unique<Subscriber>(m_store, m_notifier, Subscriber::Options{.startAfter = m_liveHead});
     connect(m_live.get(), &Subscriber::eventsReceived, this, &SessionServer::receive);
+    connect(m_live.get(), &Subscriber::logWentBack, this, [this](qint64 was, qint64 head) {
+        // The log was reset or replaced: everyone is brought along to its new start.
+        qCWarning(lcSession).noquote() << "the event log went back in time (newest id" << head << "after" << was
+                                       << "); clients follow it from its new start";
+        m_liveHead = 0;
+        for (const auto &c : m_clients)
+            c->cursor = 0;
+        Q_EMIT logWentBack(was, head);
+    });
     m_live->start();
     m_heartbeat.start(1000);
     qCInfo(lcSession).noquote() << "listening on" << url().toString();

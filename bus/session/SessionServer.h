@@ -126,6 +126,8 @@ public:
 Q_SIGNALS:
     void clientsChanged();
     void refusalsChanged();
+    // The event log went back in time (reset or replaced); the session follows its new start.
+    void logWentBack(qint64 cursor, qint64 head);
     void errorOccurred(const eventdesk::Error &error);
 
 private:
