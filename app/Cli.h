@@ -78,6 +78,7 @@ int exportCommand(const QStringList &args);
 int importCommand(const QStringList &args);
 int statsCommand(const QStringList &args);
 int challengeCommand(const QStringList &args);
+int nameCommand(const QStringList &args);
 int pruneCommand(const QStringList &args);
 int serveCommand(const QStringList &args);
 int replayCommand(const QStringList &args);

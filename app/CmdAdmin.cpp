@@ -202,3 +202,54 @@ int pruneCommand(const QStringList &args)
 }
 
 } // namespace eventdesk::app
+
+namespace eventdesk::app {
+
+int nameCommand(const QStringList &args)
+{
+    CommandParser p(u"name"_s,
+                    u"Give a world or a character a display name. The engine wants UUIDs for ids; the window, the "
+                    "session and its players show these names instead."_s,
+                    u"set|list"_s, u"set ID NAME (an empty NAME forgets it); list: show them."_s);
+    const QCommandLineOption kindOption(u"kind"_s, u"What the id is: world or character (default character)."_s, u"kind"_s,
+                                        u"character"_s);
+    p.addOption(kindOption);
+    if (auto status = p.parse(args))
+        return *status;
+    const QStringList positional = p.parser().positionalArguments();
+    if (positional.isEmpty() || (positional.first() != u"set"_s && positional.first() != u"list"_s))
+        return usage(u"name needs 'set ID NAME' or 'list'"_s);
+    if (positional.first() == u"set"_s) {
+        if (positional.size() != 3)
+            return usage(u"name set needs an id and a name (quote a name with spaces)"_s);
+        const QString kind = p.parser().value(kindOption);
+        if (kind != u"world"_s && kind != u"character"_s)
+            return usage(u"--kind must be world or character, not '%1'"_s.arg(kind.left(20)));
+        const QString id = positional.at(1).trimmed();
+        if (id.isEmpty() || id.size() > 200)
+            return usage(u"name set needs an id of 1 to 200 characters"_s);
+        auto opened = LocalBus::open(p.busConfig());
+        if (!opened)
+            return failWith(opened.error());
+        const Result<bool> r = wait(opened.value()->sqlite()->setDisplayName(kind, id, positional.at(2)));
+        if (!r)
+            return fail(r.error().message);
+        return ExitOk;
+    }
+    if (positional.size() != 1)
+        return usage(u"name list takes no arguments"_s);
+    auto opened = LocalBus::open(p.busConfig(true));
+    if (!opened)
+        return failWith(opened.error());
+    const auto r = wait(opened.value()->sqlite()->displayNames());
+    if (!r)
+        return fail(r.error().message);
+    QStringList lines;
+    for (auto it = r->begin(); it != r->end(); ++it)
+        lines.append(u"%1  %2\n"_s.arg(it.key(), it.value()));
+    lines.sort();
+    printOut(lines.join(QString()).toUtf8());
+    return ExitOk;
+}
+
+} // namespace eventdesk::app

@@ -1,6 +1,8 @@
 // publish, tail, export, import.
 #include "Cli.h"
 
+#include "Ids.h"
+
 #include "EventCodec.h"
 #include "RowFormat.h"
 #include "Subscriber.h"
@@ -157,7 +159,10 @@ int publishCommand(const QStringList &args)
     CommandParser p(u"publish"_s, u"Publish events and print each new id on its own line."_s, u"[file]"_s,
                     u"JSON lines of AppEvents ('-' or nothing: standard input)."_s);
     const QCommandLineOption jsonOption(u"json"_s, u"One AppEvent as JSON (repeatable)."_s, u"json"_s);
+    const QCommandLineOption strictIdsOption(u"strict-ids"_s,
+                                             u"Refuse events whose ids are not UUIDs (the engine's own rule)."_s);
     p.addOption(jsonOption);
+    p.addOption(strictIdsOption);
     if (auto status = p.parse(args))
         return *status;
     if (p.parser().positionalArguments().size() > 1)
@@ -171,12 +176,40 @@ int publishCommand(const QStringList &args)
     LocalBus &bus = *opened.value();
 
     int bad = 0;
+    const bool strictIds = p.parser().isSet(strictIdsOption);
+    // Does this log use UUIDs throughout (as the engine does)? Looked at once, on
+    // the newest rows, the first time an event with other ids comes along.
+    std::optional<bool> logUsesUuids;
+    const auto usesUuids = [&] {
+        if (!logUsesUuids) {
+            EventQuery newest;
+            newest.newestFirst = true;
+            newest.limit = 200;
+            const auto page = wait(bus.store().fetchPage(newest));
+            bool all = page.ok() && !page->isEmpty();
+            for (const StoredEvent &row : page.ok() ? page.value() : QList<StoredEvent>())
+                all = all && row.event && ids::nonUuidIds(*row.event).isEmpty();
+            logUsesUuids = all;
+        }
+        return *logUsesUuids;
+    };
     const auto publishOne = [&](const QByteArray &text, const QString &where) -> bool {
         Result<AppEvent> event = rows::eventFromImportLine(text);
         if (!event) {
             ++bad;
             fail(where + event.error().message);
             return true;
+        }
+        if (const QStringList notUuids = ids::nonUuidIds(*event); !notUuids.isEmpty()) {
+            if (strictIds) {
+                ++bad;
+                fail(where + u"not published: ids that are not UUIDs (%1); the engine refuses them"_s.arg(notUuids.join(u", "_s)));
+                return true;
+            }
+            if (usesUuids())
+                std::fprintf(stderr, "eventdesk: warning: %sids that are not UUIDs (%s) in a log whose ids are all UUIDs; "
+                                     "the engine's readers refuse them (--strict-ids refuses them here)\n",
+                             qPrintable(where), qPrintable(notUuids.join(u", "_s)));
         }
         const PublishResult r = wait(bus.bus().publish(*event));
         if (!r) {

@@ -95,6 +95,17 @@ int serveCommand(const QStringList &args)
     SessionServer server(bus.store(), bus.bus(), bus.notifier(), bus.sqlite(), config);
     if (Result<bool> listening = server.listen(); !listening)
         return fail(listening.error().message);
+    // Display names (character_name in ChallengeResolved), kept current as the DM names things.
+    QTimer names;
+    const auto loadNames = [&] {
+        bus.sqlite()->displayNames().then(&server, [&server](const Result<QHash<QString, QString>> &r) {
+            if (r)
+                server.setDisplayNames(r.value());
+        });
+    };
+    QObject::connect(&names, &QTimer::timeout, &server, loadNames);
+    names.start(10000);
+    loadNames();
     quitOnSignals();
     std::fprintf(stderr, "eventdesk: database %s\neventdesk: join code %s\neventdesk: DM token %s\n",
                  qPrintable(bus.location()), qPrintable(server.joinCode()), qPrintable(server.dmToken()));

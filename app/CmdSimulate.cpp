@@ -2,6 +2,8 @@
 // screenshots and benchmarks.
 #include "Cli.h"
 
+#include "Ids.h"
+
 #include "Producers.h"
 
 #include <QCoreApplication>
@@ -42,7 +44,7 @@ int simulateCommand(const QStringList &args)
 {
     CommandParser p(u"simulate"_s, u"Play a realistic game session onto the bus: story beats, narrative triggers, "
                                    "challenge rolls per character, image generation and text suggestion jobs."_s);
-    const QCommandLineOption worldOption(u"world"_s, u"The world (repeatable; default w1)."_s, u"world"_s);
+    const QCommandLineOption worldOption(u"world"_s, u"The world, by name or UUID (repeatable; default Ravenmoor)."_s, u"world"_s);
     const QCommandLineOption playersOption(u"players"_s, u"Player characters per world (default 4)."_s, u"n"_s);
     const QCommandLineOption rateOption(u"rate"_s, u"Game actions per second (default 2)."_s, u"r"_s);
     const QCommandLineOption durationOption(u"duration"_s, u"How long: 30s, 5m, 1h (default 30s)."_s, u"d"_s);
@@ -69,14 +71,34 @@ int simulateCommand(const QStringList &args)
     if (!duration)
         return usage(u"--duration must look like 30s, 5m or 1h"_s);
     const qint64 durationMs = *duration * 1000;
-    QStringList worlds = parser.values(worldOption);
-    if (worlds.isEmpty())
-        worlds = {u"w1"_s};
+    QStringList worldNames = parser.values(worldOption);
+    if (worldNames.isEmpty())
+        worldNames = {u"Ravenmoor"_s};
 
     auto opened = LocalBus::open(p.busConfig());
     if (!opened)
         return failWith(opened.error());
     LocalBus &bus = *opened.value();
+
+    // Every id is a UUID, as the engine wants; the names go to EventDesk's own
+    // display names, so the window and the players read "Aria in Ravenmoor".
+    static const QStringList characterNames = {u"Aria"_s, u"Borin"_s, u"Cass"_s, u"Dane"_s, u"Elowen"_s, u"Fenn"_s,
+                                               u"Garrick"_s, u"Hesper"_s, u"Ilsa"_s, u"Joss"_s, u"Kael"_s, u"Lune"_s};
+    QStringList worlds;
+    QHash<QString, QStringList> cast;  // world id → its characters' ids
+    for (const QString &name : std::as_const(worldNames)) {
+        const QString worldId = ids::isUuid(name) ? name : ids::worldUuid(name);
+        worlds.append(worldId);
+        if (!ids::isUuid(name))
+            wait(bus.sqlite()->setDisplayName(u"world"_s, worldId, name));
+        for (qint64 i = 0; i < *players; ++i) {
+            const QString who = characterNames.at(int(i % characterNames.size()))
+                + (i >= characterNames.size() ? u" %1"_s.arg(i / characterNames.size() + 1) : QString());
+            const QString characterId = ids::characterUuid(worldId, who);
+            cast[worldId].append(characterId);
+            wait(bus.sqlite()->setDisplayName(u"character"_s, characterId, who));
+        }
+    }
 
     QRandomGenerator rng(*seed ? quint32(*seed) : QRandomGenerator::system()->generate());
     const QString sessionId = QUuid::createUuid().toString(QUuid::WithoutBraces);
@@ -95,7 +117,10 @@ int simulateCommand(const QStringList &args)
                 ++failures;
         });
     };
-    const auto character = [&] { return u"pc%1"_s.arg(1 + rng.bounded(int(*players))); };
+    const auto character = [&](const QString &world) {
+        const QStringList &ids = cast[world];
+        return ids.at(rng.bounded(int(ids.size())));
+    };
 
     QTimer beat;
     beat.setInterval(std::max(1, int(1000.0 / rate)));
@@ -107,7 +132,7 @@ int simulateCommand(const QStringList &args)
             track(story.record(world, StoryKind(rng.bounded(StoryKindCount))));
         } else if (roll < 60) {
             const QString name = challengesNames.at(rng.bounded(int(challengesNames.size())));
-            track(challenges.resolve(std::nullopt, name, world, character(), 8 + rng.bounded(10), rng.bounded(-2, 6),
+            track(challenges.resolve(std::nullopt, name, world, character(world), 8 + rng.bounded(10), rng.bounded(-2, 6),
                                      sessionId).published);
         } else if (roll < 70) {
             const Scene &s = scenes().at(rng.bounded(int(scenes().size())));
@@ -115,11 +140,11 @@ int simulateCommand(const QStringList &args)
                                           s.outcomes.at(rng.bounded(int(s.outcomes.size()))), sessionId));
         } else if (roll < 85) {
             static const QStringList assets = {u"portrait"_s, u"token"_s, u"backdrop"_s};
-            generation.queue(rng.bounded(2) ? u"character"_s : u"location"_s, character(),
+            generation.queue(u"character"_s, character(world),
                              assets.at(rng.bounded(int(assets.size()))), sessionId);
         } else {
             static const QStringList fields = {u"npc_name"_s, u"location_description"_s, u"tavern_name"_s};
-            suggestions.request(fields.at(rng.bounded(int(fields.size()))), character(), world);
+            suggestions.request(fields.at(rng.bounded(int(fields.size()))), character(world), world);
         }
     });
     beat.start();
@@ -135,7 +160,7 @@ int simulateCommand(const QStringList &args)
         QTimer::singleShot(10000, &beat, &QCoreApplication::quit);
     });
     std::fprintf(stderr, "eventdesk: simulating %lld s of play in %s (%lld players, %.1f actions/s)\n",
-                 qlonglong(durationMs / 1000), qPrintable(worlds.join(u", "_s)), qlonglong(*players), rate);
+                 qlonglong(durationMs / 1000), qPrintable(worldNames.join(u", "_s)), qlonglong(*players), rate);
     QCoreApplication::exec();
     std::fprintf(stderr, "eventdesk: %lld actions played%s\n", qlonglong(actions),
                  failures ? qPrintable(u", %1 publishes failed"_s.arg(failures)) : "");

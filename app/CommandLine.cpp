@@ -33,6 +33,7 @@ const QList<CommandInfo> &commands()
         {u"prune"_s, u"archive and delete events older than a cutoff"_s, pruneCommand},
         {u"stats"_s, u"counts per type and world, rates, challenge success"_s, statsCommand},
         {u"challenge"_s, u"add or list a world's challenges"_s, challengeCommand},
+        {u"name"_s, u"give a world or character (a UUID) a display name"_s, nameCommand},
         {u"forward"_s, u"bridge a database's app_events into a Redis stream, each row once"_s, forwardCommand},
         {u"simulate"_s, u"play a realistic game session onto the bus"_s, simulateCommand},
     };

@@ -68,12 +68,18 @@ QList<Migration> migrations()
              u"CREATE TABLE IF NOT EXISTS eventdesk_archives (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, "
              "target TEXT NOT NULL, cutoff TEXT NOT NULL, first_id INTEGER, last_id INTEGER, rows INTEGER NOT NULL)"_s,
          }},
+        {2,
+         {
+             // Display names for the UUIDs of worlds and characters (the engine wants UUIDs; people read names).
+             u"CREATE TABLE IF NOT EXISTS eventdesk_names (id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+             "name TEXT NOT NULL, updated_at TEXT NOT NULL)"_s,
+         }},
     };
 }
 
 } // namespace
 
-const int SqliteConnection::SchemaVersion = 1;
+const int SqliteConnection::SchemaVersion = 2;
 
 namespace {
 

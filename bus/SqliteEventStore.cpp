@@ -957,6 +957,33 @@ QFuture<Result<QList<Challenge>>> SqliteEventStore::challenges(const QString &wo
     });
 }
 
+QFuture<Result<bool>> SqliteEventStore::setDisplayName(const QString &kind, const QString &id, const QString &name)
+{
+    return write([kind, id, name = name.trimmed()](SqliteConnection &conn) -> std::optional<Error> {
+        if (name.isEmpty())
+            return conn.exec(u"DELETE FROM eventdesk_names WHERE id = ?"_s, {id});
+        return conn.exec(u"INSERT INTO eventdesk_names(id, kind, name, updated_at) VALUES(?, ?, ?, ?) "
+                         "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, name = excluded.name, "
+                         "updated_at = excluded.updated_at"_s,
+                         {id, kind, name.left(200), timestamp::now()});
+    });
+}
+
+QFuture<Result<QHash<QString, QString>>> SqliteEventStore::displayNames()
+{
+    return read<QHash<QString, QString>>([](SqliteConnection &conn) -> Result<QHash<QString, QString>> {
+        QSqlQuery q(conn.database());
+        q.setForwardOnly(true);
+        if (!conn.prepareAndExec(q, u"SELECT id, name FROM eventdesk_names"_s))
+            return conn.lastError(q, u"cannot read display names"_s);
+        QHash<QString, QString> out;
+        while (q.next())
+            out.insert(q.value(0).toString(), q.value(1).toString());
+        q.finish();
+        return out;
+    });
+}
+
 QFuture<Result<std::optional<Challenge>>> SqliteEventStore::challenge(const QString &id)
 {
     return read<std::optional<Challenge>>([id](SqliteConnection &conn) -> Result<std::optional<Challenge>> {

@@ -10,6 +10,7 @@
 #include "RowFormat.h"
 #include "SqliteConnection.h"
 
+#include <QHash>
 #include <QObject>
 
 #include <atomic>
@@ -106,6 +107,9 @@ public:
     QFuture<Result<bool>> updateChallenge(const Challenge &challenge);
     QFuture<Result<bool>> removeChallenge(const QString &id);
     QFuture<Result<QList<Challenge>>> challenges(const QString &worldId = {});  // empty: every world
+    // Display names of worlds and characters (kind "world" or "character"); an empty name forgets it.
+    QFuture<Result<bool>> setDisplayName(const QString &kind, const QString &id, const QString &name);
+    QFuture<Result<QHash<QString, QString>>> displayNames();  // id → name
     QFuture<Result<std::optional<Challenge>>> challenge(const QString &id);
 
     // Runs fn(connection) on the writer thread inside BEGIN IMMEDIATE … COMMIT,

@@ -8,6 +8,7 @@ Usage: session_client_test.py path/to/eventdesk"""
 
 import asyncio
 import json
+import re
 import os
 import ssl
 import subprocess
@@ -154,6 +155,9 @@ async def main(url, challenge_id):
     check(1 <= resolved["roll"] <= 20 and resolved["total"] == resolved["roll"] + 3 and resolved["modifier"] == 3
           and resolved["success"] == (resolved["total"] >= 15) and resolved.get("session_id"),
           "ChallengeRoll rolls d20 + modifier against the difficulty")
+    check(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", resolved["character_id"])
+          and resolved["character_name"] == "pc7",
+          f"a character named in a roll gets a UUID, and keeps its name for display ({resolved['character_id']})")
     await p1.send(json.dumps({"type": "ChallengeRoll", "challenge_id": "nope", "character_id": "pc7", "modifier": 0}))
     err = (await until(p1, lambda m: m["type"] == "Error"))[-1]
     check(err["code"] == "not_found", "unknown challenge: not_found")

@@ -8,6 +8,7 @@
 
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QRegularExpression>
 #include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -71,6 +72,7 @@ private Q_SLOTS:
     void importIsAllOrNothing();
     void importKeepsWhatItCarries();
     void timeFiltersCompareInstants();
+    void idsAreUuidsAndNamesAreNames();
     void csvExport();
     void pruneWithDryRun();
     void statsAndChallenges();
@@ -333,6 +335,53 @@ void TestCli::timeFiltersCompareInstants()
     QCOMPARE(ids({u"--since"_s, u"2026-11-26T04:04:06+01:00"_s, u"--until"_s, u"2026-11-26T03:04:06.500000001Z"_s}),
              (QList<qint64>{9}));
     QCOMPARE(ids({u"--since"_s, u"2026-11-26"_s}), (QList<qint64>{7, 8, 9}));
+}
+
+// Every id EventDesk makes is a UUID (the engine refuses others); people read
+// display names. Other ids are warned about in a UUID log, refused with --strict-ids.
+void TestCli::idsAreUuidsAndNamesAreNames()
+{
+    const QString path = db(u"uuids.db"_s);
+    Run r = run({u"simulate"_s, u"--db"_s, path, u"--world"_s, u"Ravenmoor"_s, u"--players"_s, u"3"_s, u"--rate"_s, u"200"_s,
+                 u"--duration"_s, u"1s"_s, u"--seed"_s, u"5"_s});
+    QCOMPARE(r.exitCode, 0);
+    const QRegularExpression uuid(u"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"_s);
+    const Run tail = run({u"tail"_s, u"--db"_s, path, u"--format"_s, u"jsonl"_s});
+    int checked = 0;
+    for (const QByteArray &line : tail.out.trimmed().split('\n')) {
+        const QJsonObject event = QJsonDocument::fromJson(line).object().value(u"event"_s).toObject();
+        for (auto it = event.begin(); it != event.end(); ++it) {
+            if (it.key().endsWith(u"_id"_s) && it.value().isString()) {
+                QVERIFY2(uuid.match(it.value().toString()).hasMatch(), line.constData());
+                ++checked;
+            }
+        }
+    }
+    QVERIFY(checked > 50);
+    r = run({u"name"_s, u"list"_s, u"--db"_s, path});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.contains("  Ravenmoor\n") && r.out.contains("  Aria\n") && r.out.contains("  Cass\n"), r.out);
+    // A name of one's own, and forgetting it.
+    const QByteArray someId = "0b7e0000-5a1c-4c2e-9f3a-1d2e3f4a5b6c";
+    QCOMPARE(run({u"name"_s, u"set"_s, u"--db"_s, path, QString::fromLatin1(someId), u"Mira Vale"_s}).exitCode, 0);
+    QVERIFY(run({u"name"_s, u"list"_s, u"--db"_s, path}).out.contains(QByteArray(someId + "  Mira Vale\n")));
+    QCOMPARE(run({u"name"_s, u"set"_s, u"--db"_s, path, QString::fromLatin1(someId), QString()}).exitCode, 0);
+    QVERIFY(!run({u"name"_s, u"list"_s, u"--db"_s, path}).out.contains(someId));
+    QCOMPARE(run({u"name"_s, u"set"_s, u"--db"_s, path, QString::fromLatin1(someId)}).exitCode, 2);
+    QCOMPARE(run({u"name"_s, u"set"_s, u"--db"_s, path, u"--kind"_s, u"dragon"_s, QString::fromLatin1(someId), u"x"_s}).exitCode, 2);
+    // Into this all-UUID log, "pc-7" is published with a warning; --strict-ids refuses it.
+    const QByteArray plain = R"({"type":"StoryEventCreated","story_event_id":"s-1","world_id":"w-plain","event_type":"dialogue"})";
+    r = run({u"publish"_s, u"--db"_s, path, u"--json"_s, QString::fromUtf8(plain)});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.err.contains("warning") && r.err.contains("world_id=w-plain") && r.err.contains("story_event_id=s-1"), r.err);
+    r = run({u"publish"_s, u"--db"_s, path, u"--strict-ids"_s, u"--json"_s, QString::fromUtf8(plain)});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("not UUIDs") && r.out.isEmpty(), r.err);
+    // A log that never used UUIDs gets no warning.
+    const QString other = db(u"plain.db"_s);
+    QCOMPARE(run({u"publish"_s, u"--db"_s, other, u"--json"_s, QString::fromUtf8(plain)}).exitCode, 0);
+    r = run({u"publish"_s, u"--db"_s, other, u"--json"_s, QString::fromUtf8(plain)});
+    QVERIFY2(!r.err.contains("warning"), r.err);
 }
 
 void TestCli::csvExport()

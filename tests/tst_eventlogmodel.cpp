@@ -27,6 +27,7 @@ private Q_SLOTS:
     void filtersRunInTheStore();
     void liveRowsAfterAJumpKeepTheLogInOrder();
     void timeFilterComparesInstants();
+    void displayNamesInsteadOfUuids();
 
 private:
     QTemporaryDir m_dir;
@@ -223,6 +224,31 @@ void TestEventLogModel::timeFilterComparesInstants()
     model.setQuery(q);
     QTRY_COMPARE(loaded.size(), 4);
     QCOMPARE(shown(), (QList<qint64>{1, 2, 3, 4}));
+}
+
+// The window names worlds and characters; the UUIDs stay in the data (and the detail pane).
+void TestEventLogModel::displayNamesInsteadOfUuids()
+{
+    QTemporaryDir dir;
+    SqliteOptions o;
+    o.path = dir.filePath(u"names.db"_s);
+    SqliteEventStore store(o);
+    QVERIFY(store.openAndWait().ok());
+    BusNotifier notifier(0);
+    const QString world = u"3f2a1b4c-0000-4000-8000-000000000001"_s, who = u"3f2a1b4c-0000-4000-8000-000000000002"_s;
+    QVERIFY(await(store.append({events::ChallengeResolved{std::nullopt, u"Climb the wall"_s, world, who, true, 15, 17, std::nullopt}})).ok());
+    EventLogModel model(store, notifier);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QTRY_COMPARE(model.rowCount(), 1);
+    const QModelIndex worldCell = model.index(0, EventLogModel::WorldColumn), summary = model.index(0, EventLogModel::SummaryColumn);
+    QCOMPARE(worldCell.data().toString(), world);
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    model.setDisplayNames({{world, u"Ravenmoor"_s}, {who, u"Aria"_s}});
+    QCOMPARE(changed.size(), 1);
+    QCOMPARE(worldCell.data().toString(), u"Ravenmoor"_s);
+    QVERIFY(worldCell.data(Qt::ToolTipRole).toString().contains(world));
+    QVERIFY2(summary.data().toString().contains(u"Aria"_s) && !summary.data().toString().contains(who), qPrintable(summary.data().toString()));
+    QCOMPARE(worldCell.data(EventLogModel::RawValueRole).toString(), world);  // filters and sorting keep the id
 }
 
 QTEST_MAIN(TestEventLogModel)

@@ -1,5 +1,6 @@
 #include "EventLogModel.h"
 
+#include "EventCodec.h"
 #include "Subscriber.h"
 
 #include <QColor>
@@ -58,6 +59,33 @@ EventLogModel::EventLogModel(EventStore &store, Notifier &notifier, QObject *par
 }
 
 EventLogModel::~EventLogModel() = default;
+
+void EventLogModel::setDisplayNames(QHash<QString, QString> names)
+{
+    if (names == m_names)
+        return;
+    m_names = std::move(names);
+    if (!m_rows.isEmpty())
+        Q_EMIT dataChanged(index(0, WorldColumn), index(rowCount() - 1, SummaryColumn));
+}
+
+QString EventLogModel::displaySummary(const AppEvent &event) const
+{
+    QString text = event.summary();
+    if (m_names.isEmpty())
+        return text;
+    // Only the event's own ids are looked up: a handful per row, never every name.
+    const QJsonObject fields = codec::fieldsToJson(event);
+    for (auto it = fields.begin(); it != fields.end(); ++it) {
+        if (!it.key().endsWith(u"_id"_s) || !it.value().isString())
+            continue;
+        const QString id = it.value().toString();
+        const auto name = m_names.constFind(id);
+        if (!id.isEmpty() && name != m_names.constEnd())
+            text.replace(id, *name);
+    }
+    return text;
+}
 
 QColor EventLogModel::categoryColor(Category category)
 {
@@ -123,9 +151,13 @@ QVariant EventLogModel::data(const QModelIndex &index, int role) const
         case WorldColumn:
             if (!e->event)
                 return u"?"_s;
-            return e->event->worldId().isEmpty() ? u"—"_s : e->event->worldId();
+            if (e->event->worldId().isEmpty())
+                return u"—"_s;
+            if (role == Qt::ToolTipRole && m_names.contains(e->event->worldId()))
+                return u"%1 (%2)"_s.arg(displayName(e->event->worldId()), e->event->worldId());
+            return displayName(e->event->worldId());
         case SummaryColumn:
-            return e->event ? e->event->summary() : u"Undecodable: %1"_s.arg(e->decodeError);
+            return e->event ? displaySummary(*e->event) : u"Undecodable: %1"_s.arg(e->decodeError);
         case ProcessedColumn: return e->processed ? u"✓"_s : QString();
         }
     }

@@ -8,6 +8,7 @@
 #include "Ports.h"
 
 #include <QAbstractTableModel>
+#include <QHash>
 #include <QTimer>
 
 namespace eventdesk {
@@ -31,6 +32,11 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
     // Replaces the filter and reloads the newest page that matches it.
+    // Display names by id (worlds, characters): shown instead of the UUIDs in
+    // the World column and the summaries; the detail pane keeps the UUIDs.
+    void setDisplayNames(QHash<QString, QString> names);
+    QString displayName(const QString &id) const { return m_names.value(id, id); }
+    QString displaySummary(const AppEvent &event) const;
     void setQuery(const EventQuery &query);
     const EventQuery &query() const { return m_query; }
     // Loads the page before the oldest row held (the view reached the top).
@@ -90,6 +96,7 @@ private:
     int m_maxRows = 20000;
     int m_pageSize = 500;
     qint64 m_matching = -1;
+    QHash<QString, QString> m_names;
 };
 
 } // namespace eventdesk

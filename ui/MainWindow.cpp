@@ -1,6 +1,12 @@
 #include "MainWindow.h"
 
 #include "Timestamp.h"
+#include "Ids.h"
+#include "EventCodec.h"
+#include <QJsonObject>
+#include <QFormLayout>
+#include <QDialogButtonBox>
+#include <QDialog>
 
 #include "ChallengesDialog.h"
 #include "DetailPane.h"
@@ -197,8 +203,13 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     connect(m_model, &EventLogModel::loaded, this, [this] {
         if (isFollowing())
             m_view->scrollToBottom();
+        refreshNames();
         refreshWorlds();
     });
+    // Names given elsewhere (the command line, a session's rolls) show up within seconds.
+    auto *namesTick = new QTimer(this);
+    connect(namesTick, &QTimer::timeout, this, &MainWindow::refreshNames);
+    namesTick->start(10000);
     connect(m_model, &EventLogModel::olderLoaded, this, [this](int rows) {
         // Keep what the DM was looking at in place.
         m_view->verticalScrollBar()->setValue(m_view->verticalScrollBar()->value() + rows * m_view->verticalHeader()->defaultSectionSize());
@@ -354,8 +365,17 @@ void MainWindow::buildActions()
             world.clear();
         auto *dialog = new TriggerDialog(m_deps.bus, world, this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);
-        connect(dialog, &TriggerDialog::published, this, [this](qint64 id) {
-            showMessage(tr("Published event %1").arg(id));
+        connect(dialog, &TriggerDialog::published, this, [this](qint64 id, const QStringList &plainIds) {
+            // Into a log of UUIDs (the engine's), other ids are worth a warning: its readers refuse them.
+            bool uuidLog = m_model->rowCount() > 1;
+            for (int r = 0; r < m_model->rowCount() && uuidLog; ++r)
+                if (const StoredEvent *e = m_model->eventAt(r); e && e->event && e->id != id)
+                    uuidLog = ids::nonUuidIds(*e->event).isEmpty();
+            if (!plainIds.isEmpty() && uuidLog)
+                showMessage(tr("Published event %1 — warning: ids that are not UUIDs (%2); the engine's readers refuse them")
+                                .arg(id).arg(plainIds.join(u", "_s)));
+            else
+                showMessage(tr("Published event %1").arg(id));
             if (m_deps.book)
                 m_deps.book->audit(u"dm"_s, u"trigger"_s, u"event %1"_s.arg(id));
             QTimer::singleShot(300, this, &MainWindow::refreshAudit);
@@ -372,8 +392,10 @@ void MainWindow::buildActions()
     events->addAction(tr("&Replay selected to the session…"), QKeySequence(u"Ctrl+R"_s), this, &MainWindow::replaySelected);
     events->addAction(tr("Re-publish a &copy…"), this, &MainWindow::republishSelected);
     events->addSeparator();
-    if (m_deps.book)
+    if (m_deps.book) {
         events->addAction(tr("C&hallenges…"), QKeySequence(u"Ctrl+H"_s), this, &MainWindow::openChallenges);
+        events->addAction(tr("&Name a world or character…"), this, &MainWindow::nameSomething);
+    }
     events->addSeparator();
     events->addAction(tr("&Filter"), QKeySequence::Find, this, [this] { m_text->setFocus(); m_text->selectAll(); });
     events->addAction(tr("F&ollow"), QKeySequence(u"Ctrl+L"_s), this, [this] { setFollowing(!isFollowing()); });
@@ -469,6 +491,59 @@ void MainWindow::exportFiltered(const QString &path)
     (*step)(0);
 }
 
+// A display name for a world's or a character's UUID, offered from the selected
+// event's ids. The dialog's fields are read before it goes.
+void MainWindow::nameSomething()
+{
+    if (!m_deps.book)
+        return;
+    QStringList offered;
+    QString kind = u"character"_s;
+    if (const QList<const StoredEvent *> sel = selectedEvents(); !sel.isEmpty() && sel.first()->event) {
+        const QJsonObject fields = codec::fieldsToJson(*sel.first()->event);
+        for (const char *key : {"character_id", "world_id", "entity_id"})
+            if (const QString id = fields.value(QLatin1StringView(key)).toString(); !id.isEmpty())
+                offered.append(id);
+        if (!fields.contains(u"character_id"_s) && fields.contains(u"world_id"_s))
+            kind = u"world"_s;
+    }
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Name a world or character"));
+    auto *form = new QFormLayout(&dialog);
+    auto *id = new QComboBox(&dialog);
+    id->setEditable(true);
+    id->addItems(offered);
+    auto *what = new QComboBox(&dialog);
+    what->addItem(tr("Character"), u"character"_s);
+    what->addItem(tr("World"), u"world"_s);
+    what->setCurrentIndex(kind == u"world"_s ? 1 : 0);
+    auto *name = new QLineEdit(&dialog);
+    name->setPlaceholderText(tr("Aria, Ravenmoor, …"));
+    name->setText(m_names.value(id->currentText()));
+    connect(id, &QComboBox::currentTextChanged, name, [this, name](const QString &text) { name->setText(m_names.value(text)); });
+    form->addRow(tr("Id (UUID)"), id);
+    form->addRow(tr("It is a"), what);
+    form->addRow(tr("Name"), name);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, [&] {
+        if (!id->currentText().trimmed().isEmpty())
+            dialog.accept();
+    });
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    const QString theId = id->currentText().trimmed(), theKind = what->currentData().toString(), theName = name->text().trimmed();
+    m_deps.book->setDisplayName(theKind, theId, theName).then(this, [this, theId, theName](const Result<bool> &r) {
+        if (!r) {
+            showMessage(r.error().message);
+            return;
+        }
+        showMessage(theName.isEmpty() ? tr("%1 has no display name now").arg(theId) : tr("%1 is now shown as %2").arg(theId, theName));
+        refreshNames();
+    });
+}
+
 void MainWindow::openChallenges()
 {
     if (!m_deps.book)
@@ -540,6 +615,21 @@ void MainWindow::applyFilters()
     settings.setValue(u"filter/since"_s, m_since->currentData());
 }
 
+void MainWindow::refreshNames()
+{
+    if (!m_deps.book)
+        return;
+    m_deps.book->displayNames().then(this, [this](const Result<QHash<QString, QString>> &r) {
+        if (!r || r.value() == m_names)
+            return;
+        m_names = r.value();
+        m_model->setDisplayNames(m_names);
+        if (m_deps.server)
+            m_deps.server->setDisplayNames(m_names);
+        refreshWorlds();
+    });
+}
+
 void MainWindow::refreshWorlds()
 {
     m_deps.store.distinctWorlds().then(this, [this](const Result<QStringList> &r) {
@@ -550,8 +640,10 @@ void MainWindow::refreshWorlds()
         m_world->clear();
         m_world->addItem(tr("All worlds"), QString());
         m_world->addItem(tr("(no world)"), QString::fromLatin1(NoWorld));
-        for (const QString &w : r.value())
-            m_world->addItem(w, w);
+        for (const QString &w : r.value()) {
+            m_world->addItem(m_model->displayName(w), w);
+            m_world->setItemData(m_world->count() - 1, w, Qt::ToolTipRole);
+        }
         const int i = m_world->findData(current);
         m_world->setCurrentIndex(i >= 0 ? i : 0);
         if (i < 0 && !current.isEmpty())

@@ -78,6 +78,8 @@ private:
     void buildActions();
     void applyFilters();
     void refreshWorlds();
+    void refreshNames();
+    void nameSomething();  // display names of worlds and characters, from EventDesk's own tables
     void refreshAudit();
     void updateStatus();
     void onSelection();
@@ -109,7 +111,8 @@ private:
     QLabel *m_statusRate;
     QLabel *m_statusServer;
     QLabel *m_viewingAs;
-    QLabel *m_logReset;  // "the log went back in time" until dismissed
+    QLabel *m_logReset;
+    QHash<QString, QString> m_names;  // "the log went back in time" until dismissed
     QList<qint64> m_recentArrivals;  // ms timestamps of live rows, for events per minute
     QTimer *m_filterDelay;
     QSystemTrayIcon *m_tray = nullptr;

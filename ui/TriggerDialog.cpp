@@ -1,5 +1,7 @@
 #include "TriggerDialog.h"
 
+#include "Ids.h"
+
 #include "EventCodec.h"
 
 #include <QCheckBox>
@@ -155,13 +157,14 @@ void TriggerDialog::publish()
         return;
     }
     m_buttons->setEnabled(false);
-    m_bus.publish(*e).then(this, [this](const PublishResult &r) {
+    const QStringList plainIds = ids::nonUuidIds(*e);
+    m_bus.publish(*e).then(this, [this, plainIds](const PublishResult &r) {
         m_buttons->setEnabled(true);
         if (!r) {
             m_problem->setText(tr("Not published: %1").arg(r.error().message));
             return;
         }
-        Q_EMIT published(r.value());
+        Q_EMIT published(r.value(), plainIds);
         accept();
     });
 }

@@ -29,7 +29,8 @@ public:
     void publish();
 
 Q_SIGNALS:
-    void published(qint64 id);
+    // plainIds: the event's ids that are not UUIDs ("world_id=w1"), for a warning.
+    void published(qint64 id, const QStringList &plainIds);
 
 private:
     void rebuild();

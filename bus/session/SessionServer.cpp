@@ -1,5 +1,6 @@
 #include "SessionServer.h"
 
+#include "Ids.h"
 #include "Logging.h"
 #include "SqliteEventStore.h"
 #include "Subscriber.h"
@@ -91,7 +92,7 @@ SessionServer::SessionServer(EventStore &store, EventBus &bus, Notifier &notifie
     , m_challengeBook(challengeBook)
     , m_config(std::move(config))
     , m_transport(transportLimits(m_config))
-    , m_dice(m_config.seed ? m_config.seed : QRandomGenerator::system()->generate())
+    , m_challenges(bus, m_config.seed)
 {
     if (m_config.joinCode.isEmpty())
         m_config.joinCode = newJoinCode();
@@ -606,11 +607,20 @@ void SessionServer::handle(Client *c, const protocol::ChallengeRoll &m)
             return;
         }
         const Challenge &ch = *r.value();
-        const qint64 roll = m_dice.bounded(1, 21);
-        const qint64 total = roll + m.modifier;
-        const AppEvent event = events::ChallengeResolved{ch.id, ch.name, ch.worldId, m.characterId, total >= ch.difficulty,
-                                                         roll, total, m_config.sessionId};
-        m_bus.publish(event).then(this, [this, id](const PublishResult &published) {
+        // The engine wants UUIDs: a character the player named ("Aria") gets a
+        // stable name-based id in that world, and its name is kept for display.
+        QString characterId = m.characterId;
+        if (!ids::isUuid(characterId)) {
+            characterId = ids::characterUuid(ch.worldId, m.characterId);
+            if (m_names.value(characterId) != m.characterId.trimmed()) {
+                m_names.insert(characterId, m.characterId.trimmed());
+                m_challengeBook->setDisplayName(u"character"_s, characterId, m.characterId);
+            }
+        }
+        // The roll itself is the producer's (d20 + modifier against the difficulty).
+        ChallengeRollOutcome outcome = m_challenges.resolve(ch.id, ch.name, ch.worldId, characterId, ch.difficulty,
+                                                            m.modifier, m_config.sessionId);
+        outcome.published.then(this, [this, id](const PublishResult &published) {
             if (Client *c = find(id)) {
                 if (published)
                     send(c, textFrame(protocol::published(published.value())));

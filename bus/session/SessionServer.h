@@ -11,6 +11,7 @@
 #pragma once
 
 #include "Ports.h"
+#include "Producers.h"
 #include "SessionProtocol.h"
 #include "Transport.h"
 
@@ -171,7 +172,7 @@ private:
     QList<StoredEvent> m_outbox;  // live events gathered for one dispatch
     QTimer m_outboxTimer;
     qint64 m_liveHead = 0;  // the last id dispatched live
-    QRandomGenerator m_dice;
+    ChallengeService m_challenges;
     QTimer m_heartbeat;
     QHash<QString, QString> m_names;
     QHash<QString, JoinFailures> m_joinFailures;  // by address
