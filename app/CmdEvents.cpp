@@ -336,28 +336,43 @@ int tailCommand(const QStringList &args)
     const auto head = wait(bus.store().headId());
     if (!head)
         return fail(head.error().message);
-    Subscriber sub(bus.store(), bus.notifier(), {.startAfter = std::max(cursor, head.value())});
+    qint64 startAfter = std::max(cursor, head.value());
+    LocalBus *current = &bus;
+    std::unique_ptr<LocalBus> reopened;
     EventQuery live = query;
     live.afterId = 0;
     live.beforeId = toId > 0 ? toId + 1 : 0;
-    int exitStatus = ExitOk;
-    QObject::connect(&sub, &Subscriber::eventsReceived, &sub, [&](const QList<StoredEvent> &batch) {
-        for (const StoredEvent &row : batch) {
-            if (live.matches(row) && !print(row)) {
-                QCoreApplication::exit(ExitOk);
-                return;
+    constexpr int FileReplaced = 1000;  // an exit code of the loop below, never of the command
+    for (;;) {
+        Subscriber sub(current->store(), current->notifier(), {.startAfter = startAfter});
+        QObject::connect(&sub, &Subscriber::eventsReceived, &sub, [&](const QList<StoredEvent> &batch) {
+            for (const StoredEvent &row : batch) {
+                if (live.matches(row) && !print(row)) {
+                    QCoreApplication::exit(ExitOk);
+                    return;
+                }
             }
-        }
-    });
-    QObject::connect(&sub, &Subscriber::errorOccurred, &sub, [&](const Error &e) { fail(e.message); });
-    QObject::connect(&sub, &Subscriber::logWentBack, &sub, [&](qint64 was, qint64 head) {
-        // Loud, on stderr, and then on: the new log is printed from its start.
-        fail(u"the event log went back in time: its newest id is %1, but %2 had been read; it was reset or "
-             "replaced. Following it again from its start."_s.arg(head).arg(was));
-    });
-    sub.start();
-    exitStatus = QCoreApplication::exec();
-    return exitStatus;
+        });
+        QObject::connect(&sub, &Subscriber::errorOccurred, &sub, [&](const Error &e) { fail(e.message); });
+        QObject::connect(&sub, &Subscriber::logWentBack, &sub, [&](qint64 was, qint64 newest) {
+            // Loud, on stderr, and then on: the new log is printed from its start.
+            fail(u"the event log went back in time: its newest id is %1, but %2 had been read; it was reset or "
+                 "replaced. Following it again from its start."_s.arg(newest).arg(was));
+        });
+        if (SqliteEventStore *file = current->redis() ? nullptr : current->sqlite())
+            QObject::connect(file, &SqliteEventStore::fileReplaced, &sub, [] { QCoreApplication::exit(FileReplaced); });
+        sub.start();
+        const int rc = QCoreApplication::exec();
+        if (rc != FileReplaced)
+            return rc;
+        fail(u"the database file %1 was replaced by another file; following the new one from its start"_s.arg(current->location()));
+        auto next = LocalBus::open(p.busConfig(false));
+        if (!next)
+            return failWith(next.error());
+        reopened = std::move(next).value();
+        current = reopened.get();
+        startAfter = 0;
+    }
 }
 
 int exportCommand(const QStringList &args)

@@ -15,6 +15,8 @@
 
 #include <sqlite3.h>
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <deque>
 
@@ -425,6 +427,10 @@ public:
             || !prep("SELECT max(id) FROM app_events", &m_maxId))
             return m_conn->errorFromCode(sqlite3_errcode(db), u"cannot prepare the reader's statements"_s);
         m_lastDataVersion = dataVersion();
+        m_path = QFile::encodeName(options.path);
+        struct stat st {};
+        if (::stat(m_path.constData(), &st) == 0)
+            m_fileId = {st.st_dev, st.st_ino};
         if (options.dataVersionPollMs > 0)
             m_poll.start(options.dataVersionPollMs);
         return true;
@@ -461,6 +467,17 @@ private:
     // wrote itself are announced.
     void pollDataVersion()
     {
+        // Another file now under this name (the engine's database replaced): our
+        // connections still read the old one, so this is said once, loudly; the
+        // user of the store reopens it to follow the new file.
+        if (!m_replaced && m_fileId.second != 0) {
+            struct stat st {};
+            if (::stat(m_path.constData(), &st) == 0 && (st.st_dev != m_fileId.first || st.st_ino != m_fileId.second)) {
+                m_replaced = true;
+                qCWarning(lcStore).noquote() << QString::fromLocal8Bit(m_path) << "was replaced on disk by another file";
+                Q_EMIT m_store->fileReplaced();
+            }
+        }
         const qint64 v = dataVersion();
         if (v == m_lastDataVersion)
             return;
@@ -489,6 +506,9 @@ private:
     sqlite3_stmt *m_dataVersion = nullptr;
     qint64 m_lastDataVersion = -1;
     qint64 m_lastAnnounced = 0;
+    QByteArray m_path;
+    std::pair<dev_t, ino_t> m_fileId{0, 0};
+    bool m_replaced = false;
     QTimer m_poll;
 };
 

@@ -127,6 +127,9 @@ public:
 Q_SIGNALS:
     // Another process (or connection) committed rows past what this store wrote.
     void externalRowsDetected(qint64 headId);
+    // The file at this store's path is no longer the one it opened (replaced by
+    // another): what it reads is the old file until it is opened again.
+    void fileReplaced();
     // Another process holds the database's write lock and writes are waiting
     // (true), or they went through or gave up (false).
     void writesWaiting(bool waiting);

@@ -77,6 +77,7 @@ private Q_SLOTS:
     void pruneWithDryRun();
     void statsAndChallenges();
     void tailFollowSeesAnotherProcess();
+    void tailFollowSeesTheFileReplaced();
     void simulatePlaysASession();
     void replayThroughARunningServer();
     void serveWithBadTlsFiles();
@@ -458,6 +459,33 @@ void TestCli::tailFollowSeesAnotherProcess()
     QTRY_COMPARE_WITH_TIMEOUT(tail.state(), QProcess::NotRunning, 10000);  // --limit 3 reached
     QCOMPARE(tail.exitCode(), 0);
     QVERIFY(tail.readLine().startsWith("{\"id\":3,"));
+}
+
+// The engine's database replaced by another file while tail follows it: said on
+// stderr, then the new file is followed from its start, nothing skipped.
+void TestCli::tailFollowSeesTheFileReplaced()
+{
+    const QString path = db(u"replaced.db"_s), other = db(u"replacement.db"_s);
+    QCOMPARE(run({u"publish"_s, u"--db"_s, path}, line(EventKind::StoryEventCreated) + line(EventKind::StoryEventCreated)
+                                                      + line(EventKind::StoryEventCreated)).exitCode, 0);
+    QCOMPARE(run({u"publish"_s, u"--db"_s, other}, line(EventKind::ChallengeResolved) + line(EventKind::ChallengeResolved)).exitCode, 0);
+    QProcess tail;
+    tail.start(QStringLiteral(EVENTDESK_BINARY), {u"tail"_s, u"--db"_s, path, u"--follow"_s, u"--format"_s, u"jsonl"_s,
+                                                 u"--limit"_s, u"5"_s});
+    QByteArray before;
+    QTRY_COMPARE_WITH_TIMEOUT((before += tail.readAllStandardOutput()).count('\n'), 3, 10000);
+    // As a tool would: the new file renamed over the old one.
+    QFile::remove(path + u"-wal"_s);
+    QFile::remove(path + u"-shm"_s);
+    QVERIFY(std::rename(QFile::encodeName(other).constData(), QFile::encodeName(path).constData()) == 0);
+    QTRY_COMPARE_WITH_TIMEOUT(tail.state(), QProcess::NotRunning, 15000);  // --limit 5 reached with the new file's two
+    QCOMPARE(tail.exitCode(), 0);
+    const QByteArray err = tail.readAllStandardError(), out = tail.readAllStandardOutput();
+    QVERIFY2(err.contains("was replaced by another file"), err.constData());
+    const QList<QByteArray> lines = out.trimmed().split('\n');
+    QCOMPARE(lines.size(), 2);
+    QVERIFY2(lines.at(0).startsWith("{\"id\":1,\"event_type\":\"ChallengeResolved\"") && lines.at(1).startsWith("{\"id\":2,"),
+             out.constData());
 }
 
 void TestCli::simulatePlaysASession()

@@ -104,11 +104,23 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     m_logReset->setWordWrap(true);
     m_logReset->setTextFormat(Qt::RichText);
     m_logReset->setStyleSheet(u"background:#f8d7da;color:#721c24;padding:6px"_s);
-    connect(m_logReset, &QLabel::linkActivated, m_logReset, &QWidget::hide);
+    connect(m_logReset, &QLabel::linkActivated, this, [this](const QString &link) {
+        m_logReset->hide();
+        if (link == u"#reopen"_s && m_deps.book)
+            Q_EMIT openDatabaseRequested(m_deps.book->location());
+    });
+    if (m_deps.book) {
+        connect(m_deps.book, &SqliteEventStore::fileReplaced, this, [this] {
+            m_logReset->setText(tr("<b>The database file was replaced on disk</b> by another program. What you see "
+                                   "is the old file. <a href=\"#reopen\">Reopen it</a> to follow the new one, or "
+                                   "<a href=\"#dismiss\">dismiss</a>."));
+            m_logReset->setVisible(true);
+        });
+    }
     connect(m_model, &EventLogModel::logWentBack, this, [this](qint64 was, qint64 head) {
         m_logReset->setText(tr("<b>The event log went back in time.</b> Its newest event is now %1, but %2 had "
                                "been shown: the database was replaced or the Redis stream was reset. The log "
-                               "below is the new one. <a href=\"#\">Dismiss</a>")
+                               "below is the new one. <a href=\"#dismiss\">Dismiss</a>")
                                 .arg(QLocale().toString(head), QLocale().toString(was)));
         m_logReset->setVisible(true);
     });
