@@ -55,7 +55,10 @@ EventLogModel::EventLogModel(EventStore &store, Notifier &notifier, QObject *par
         });
         m_live->start();
     });
-    reload();
+    // The first page is asked for from the event loop, not from here: a store
+    // that answers at once would otherwise reset the model and emit loaded()
+    // before whoever constructs it has connected to it.
+    QMetaObject::invokeMethod(this, [this] { reload(); }, Qt::QueuedConnection);
 }
 
 EventLogModel::~EventLogModel() = default;
