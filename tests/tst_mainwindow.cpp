@@ -3,6 +3,7 @@
 #include "BusNotifier.h"
 #include "ChallengesDialog.h"
 #include "EventLogModel.h"
+#include "Ids.h"
 #include "MainWindow.h"
 #include "Producers.h"
 #include "Projector.h"
@@ -16,6 +17,9 @@
 #include "TriggerDialog.h"
 
 #include <QApplication>
+#include <QMenu>
+#include <QDialogButtonBox>
+#include <QInputDialog>
 #include <QElapsedTimer>
 #include <QProcess>
 #include <QSettings>
@@ -51,6 +55,7 @@ private Q_SLOTS:
     void triggeringThroughTheForm();
     void hostingAndKicking();
     void quickActionsThroughTheProducers();
+    void quickRollThroughItsDialog();
     void exportingTheFilteredRows();
     void timeRangeFilter();
     void editingChallenges();
@@ -189,6 +194,65 @@ void TestMainWindow::quickActionsThroughTheProducers()
     quick->requestSuggestion(u"npc_name"_s, u"Ravenmoor"_s);
     QTRY_VERIFY_WITH_TIMEOUT(lastEvent()->eventType == u"SuggestionCompleted"_s
                                  || lastEvent()->eventType == u"SuggestionFailed"_s, 20000);
+}
+
+// Quick → Roll a challenge as a DM does it: the real modal loop, a refusal shown
+// in the dialog while it stays open, then the roll. (The fields were once read
+// after the dialog had deleted them: a crash on OK.)
+void TestMainWindow::quickRollThroughItsDialog()
+{
+    QuickActions *quick = m_window->quickActions();
+    QAction *roll = nullptr;
+    for (QAction *a : quick->menu()->actions())
+        if (a->text().contains(u"Roll a challenge"_s))
+            roll = a;
+    QVERIFY(roll);
+    EventLogModel *model = m_window->model();
+    const qint64 before = model->eventAt(model->rowCount() - 1)->id;
+    bool sawError = false, filled = false;
+    int step = 0;
+    // Answers whatever modal dialog is up: the world question, then the roll form twice.
+    std::function<void()> answer = [&] {
+        QWidget *modal = QApplication::activeModalWidget();
+        if (!modal) {
+            if (step < 40) {
+                ++step;
+                QTimer::singleShot(50, answer);
+            }
+            return;
+        }
+        if (auto *input = qobject_cast<QInputDialog *>(modal)) {
+            input->setTextValue(u"Ravenmoor"_s);
+            input->accept();
+        } else {
+            auto *character = modal->findChild<QLineEdit *>();
+            auto *modifier = modal->findChild<QSpinBox *>();
+            auto *ok = modal->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok);
+            if (!filled) {
+                ok->click();  // no character yet: refused in the dialog, which stays open
+                const auto labels = modal->findChildren<QLabel *>();
+                sawError = std::any_of(labels.begin(), labels.end(), [](QLabel *l) {
+                    return l->isVisible() && l->text().contains(u"Name the character"_s);
+                });
+                character->setText(u"Aria"_s);
+                modifier->setValue(2);
+                filled = true;
+            }
+            ok->click();
+            return;
+        }
+        QTimer::singleShot(50, answer);
+    };
+    QTimer::singleShot(0, answer);
+    roll->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(model->eventAt(model->rowCount() - 1)->id > before
+                                 && model->eventAt(model->rowCount() - 1)->eventType == u"ChallengeResolved"_s, 10000);
+    QVERIFY(sawError);
+    const auto *r = model->eventAt(model->rowCount() - 1)->event->as<events::ChallengeResolved>();
+    // A character typed by name is a UUID in the log, and "Aria" on screen.
+    QCOMPARE(r->characterId, ids::characterUuid(u"Ravenmoor"_s, u"Aria"_s));
+    QCOMPARE(*r->total, *r->roll + 2);
+    QTRY_COMPARE(await(m_store->displayNames()).value().value(r->characterId), u"Aria"_s);
 }
 
 void TestMainWindow::exportingTheFilteredRows()

@@ -103,7 +103,7 @@ private Q_SLOTS:
             QProcess::execute(u"chattr"_s, {u"-i"_s, std::exchange(m_immutable, QString())});
     }
     void createsTheEngineSchema();
-    void publishIsDurableThenNotifies();
+    void publishIsReadableElsewhereThenNotifies();
     void everyVariantRoundTrips();
     void batchIsAllOrNothing();
     void groupCommitKeepsCallOrder();
@@ -137,7 +137,7 @@ void TestSqliteEventStore::createsTheEngineSchema()
     QCOMPARE(out, QByteArray("wal\n1\n"));
 }
 
-void TestSqliteEventStore::publishIsDurableThenNotifies()
+void TestSqliteEventStore::publishIsReadableElsewhereThenNotifies()
 {
     const QString path = freshPath();
     auto store = openStore(path);
@@ -149,7 +149,7 @@ void TestSqliteEventStore::publishIsDurableThenNotifies()
     const PublishResult r = await(bus.publish(test::sampleEvent(EventKind::ChallengeResolved, true)));
     QVERIFY(r.ok());
     QCOMPARE(r.value(), 1);
-    // On disk, seen by a separate connection, the moment the id is known.
+    // Committed: another connection (another process) reads it the moment the id is known.
     QByteArray out;
     QCOMPARE(test::runPython(u"import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
                              "print(c.execute('select event_type, payload, created_at, processed from app_events where id=1').fetchone())"_s,

@@ -1,5 +1,7 @@
 #include "QuickActions.h"
 
+#include "Ids.h"
+
 #include <QComboBox>
 #include <QDialog>
 #include <QDialogButtonBox>
@@ -202,7 +204,14 @@ void QuickActions::askRoll()
                          bonus = modifier->value();
                      }))
             return;
-        rollChallenge(r->at(index), who, bonus);
+        // The engine wants UUIDs: a character typed by name gets its stable
+        // name-based id in this world, and the name is kept for display.
+        QString characterId = who;
+        if (!ids::isUuid(who)) {
+            characterId = ids::characterUuid(world, who);
+            m_book->setDisplayName(u"character"_s, characterId, who);
+        }
+        rollChallenge(r->at(index), characterId, bonus);
     });
 }
 
