@@ -298,11 +298,14 @@ void TestMainWindow::timeRangeFilter()
     EventLogModel *model = m_window->model();
     QComboBox *since = m_window->timeFilter();
     const qint64 before = model->rowCount();
+    QSignalSpy reloaded(model, &EventLogModel::loaded);
     since->setCurrentIndex(since->findData(15 * 60));
     Q_EMIT since->activated(since->currentIndex());
-    // Everything here was just written: all of it is within 15 minutes.
+    // Everything here was just written: all of it is within 15 minutes (checked
+    // once the filtered page is in, not before).
     QTRY_COMPARE(model->query().createdFrom.has_value(), true);
-    QTRY_COMPARE(model->rowCount(), before);
+    QTRY_VERIFY(reloaded.size() >= 1);
+    QCOMPARE(model->rowCount(), before);
     // An event from last year is outside it.
     QVERIFY(await(m_store->appendRaw({{u"StoryEventCreated"_s,
                                        QByteArray(R"({"type":"StoryEventCreated","story_event_id":"old","world_id":"Ravenmoor","event_type":"x"})")}}))
@@ -370,18 +373,16 @@ void TestMainWindow::lockedDatabaseKeepsTheWindowAlive()
         {m_store->location()}, this);
     QVERIFY(holder->waitForReadyRead(10000));
     QLabel *waiting = m_window->writesWaitingLabel();
-    QElapsedTimer painting;
-    painting.start();
-    qint64 longestGapMs = 0;
-    qint64 last = 0;
+    // Repaints counted while the publish waits: a frozen window would paint once, after.
+    int paintsWhileWaiting = 0;
+    QFuture<PublishResult> published = m_bus->publish(events::StoryEventCreated{u"held"_s, u"Ravenmoor"_s, u"dialogue"_s});
     QTimer tick;
     connect(&tick, &QTimer::timeout, this, [&] {
-        longestGapMs = std::max(longestGapMs, painting.elapsed() - last);
-        last = painting.elapsed();
         m_window->repaint();
+        if (!published.isFinished())
+            ++paintsWhileWaiting;
     });
     tick.start(20);
-    QFuture<PublishResult> published = m_bus->publish(events::StoryEventCreated{u"held"_s, u"Ravenmoor"_s, u"dialogue"_s});
     QTRY_VERIFY(waiting->isVisible());
     QVERIFY(waiting->text().contains(u"locked"_s));
     QVERIFY(!published.isFinished());
@@ -389,8 +390,8 @@ void TestMainWindow::lockedDatabaseKeepsTheWindowAlive()
     QVERIFY2(published.result().ok(), test::why(published.result()).constData());
     QTRY_VERIFY(!waiting->isVisible());
     holder->waitForFinished();
-    // The event loop kept turning while writes waited (not a speed goal: a frozen loop would stop for seconds).
-    QVERIFY2(longestGapMs < 2500, QByteArray::number(longestGapMs).constData());
+    // The event loop kept turning while writes waited.
+    QVERIFY2(paintsWhileWaiting >= 5, QByteArray::number(paintsWhileWaiting).constData());
 }
 
 void TestMainWindow::pruningWithAPreview()
