@@ -120,6 +120,7 @@ private Q_SLOTS:
     void clientLimitAndKick();
     void refusalsAreCountedWithoutTheSecret();
     void pendingConnectionsHaveTheirOwnBudget();
+    void stoppingTellsThePlayers();
     void codesAndTokens();
 };
 
@@ -386,6 +387,17 @@ void TestSessionServer::pendingConnectionsHaveTheirOwnBudget()
     QTRY_COMPARE_WITH_TIMEOUT(m_server->pendingConnections(), 0, 15000);
     QVERIFY(m_server->transportCounters().handshakeTimeouts >= 3);
     QCOMPARE(m_server->clientCount(), 4);
+}
+
+// Stop hosting: players are told the session ended (1001), not cut off.
+void TestSessionServer::stoppingTellsThePlayers()
+{
+    startServer();
+    auto a = join(u"player"_s, u"w1"_s);
+    QVERIFY(a);
+    m_server->close();
+    QTRY_COMPARE(a->closeCode, 1001);
+    QVERIFY(!m_server->isListening());
 }
 
 void TestSessionServer::codesAndTokens()

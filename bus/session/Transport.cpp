@@ -589,8 +589,10 @@ void Transport::close()
         m_listener->close();
     m_listener.reset();
     const QList<Connection *> all = findChildren<Connection *>(Qt::FindDirectChildrenOnly);
-    for (Connection *c : all)
+    for (Connection *c : all) {
+        c->m_socket->flush();  // what fits now (a close frame the session just sent) still goes out
         c->abort();
+    }
     m_pending.clear();
     m_pendingPerAddress.clear();
 }
