@@ -361,7 +361,9 @@ int tailCommand(const QStringList &args)
         });
         if (SqliteEventStore *file = current->redis() ? nullptr : current->sqlite())
             QObject::connect(file, &SqliteEventStore::fileReplaced, &sub, [] { QCoreApplication::exit(FileReplaced); });
-        sub.start();
+        // Started from inside the loop: a first batch that is already there is
+        // printed (and --limit may end the command) while exec() runs, not before.
+        QMetaObject::invokeMethod(&sub, &Subscriber::start, Qt::QueuedConnection);
         const int rc = QCoreApplication::exec();
         if (rc != FileReplaced)
             return rc;

@@ -69,7 +69,8 @@ int forwardCommand(const QStringList &args)
         std::fprintf(stderr, "eventdesk: forward: %s (retrying)\n", qPrintable(e.message));
     });
     quitOnSignals();
-    forwarder.start();
+    // From inside the loop: with --once, a forwarder that finishes at once quits a running loop.
+    QMetaObject::invokeMethod(&forwarder, &Forwarder::start, Qt::QueuedConnection);
     QCoreApplication::exec();
     return status;
 }
