@@ -104,6 +104,12 @@ int serveCommand(const QStringList &args)
         });
     };
     QObject::connect(&names, &QTimer::timeout, &server, loadNames);
+    if (SqliteEventStore *file = bus.redis() ? nullptr : bus.sqlite())
+        QObject::connect(file, &SqliteEventStore::fileReplaced, &server, [file] {
+            std::fprintf(stderr, "eventdesk: the database file %s was replaced by another file; this session still "
+                                 "serves the old one: restart serve to follow the new one\n",
+                         qPrintable(file->location()));
+        });
     names.start(10000);
     loadNames();
     quitOnSignals();
