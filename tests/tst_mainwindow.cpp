@@ -56,6 +56,7 @@ private Q_SLOTS:
     void hostingAndKicking();
     void quickActionsThroughTheProducers();
     void quickRollThroughItsDialog();
+    void namingAWorldThroughItsDialog();
     void exportingTheFilteredRows();
     void timeRangeFilter();
     void editingChallenges();
@@ -253,6 +254,34 @@ void TestMainWindow::quickRollThroughItsDialog()
     QCOMPARE(r->characterId, ids::characterUuid(u"Ravenmoor"_s, u"Aria"_s));
     QCOMPARE(*r->total, *r->roll + 2);
     QTRY_COMPARE(await(m_store->displayNames()).value().value(r->characterId), u"Aria"_s);
+}
+
+// Events → Name a world or character, through the real modal loop: the World
+// column and the world filter then show the name, the data keeps the id.
+void TestMainWindow::namingAWorldThroughItsDialog()
+{
+    QAction *name = nullptr;
+    for (QAction *a : m_window->findChildren<QAction *>())
+        if (a->text().contains(u"Name a world or character"_s))
+            name = a;
+    QVERIFY(name);
+    QTimer::singleShot(0, this, [] {
+        QWidget *modal = QApplication::activeModalWidget();
+        QVERIFY(modal);
+        const auto combos = modal->findChildren<QComboBox *>();
+        QComboBox *id = combos.value(0), *kind = combos.value(1);
+        id->setEditText(u"Sunken Isles"_s);
+        kind->setCurrentIndex(1);  // a world
+        for (QLineEdit *e : modal->findChildren<QLineEdit *>())
+            if (e != id->lineEdit())
+                e->setText(u"The Sunken Isles"_s);
+        modal->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok)->click();
+    });
+    name->trigger();
+    QTRY_COMPARE(await(m_store->displayNames()).value().value(u"Sunken Isles"_s), u"The Sunken Isles"_s);
+    QComboBox *world = m_window->worldFilter();
+    QTRY_VERIFY(world->findText(u"The Sunken Isles"_s) >= 0);
+    QCOMPARE(world->itemData(world->findText(u"The Sunken Isles"_s)).toString(), u"Sunken Isles"_s);
 }
 
 void TestMainWindow::exportingTheFilteredRows()
