@@ -233,6 +233,8 @@ int main(int argc, char *argv[])
     const int rate = 1000;
     std::printf("EventDesk session fan-out benchmark (%s): %d events/s for %d s\n", quick ? "quick" : "full", rate, seconds);
 
+    // A round that delivered nothing measured nothing: the benchmark then fails (never on time).
+    QStringList nothingDelivered;
     // Baseline: a bare QWebSocketServer broadcasting to 100 clients.
     {
         QWebSocketServer bare(u"bare"_s, QWebSocketServer::NonSecureMode);
@@ -253,6 +255,8 @@ int main(int argc, char *argv[])
         });
         std::printf("baseline, bare QWebSocketServer, 100 clients: delivered %lld/%lld, p50 %.2f ms, p99 %.2f ms\n",
                     qlonglong(b.delivered), qlonglong(b.expected), b.p50, b.p99);
+        if (b.delivered == 0)
+            nothingDelivered.append(u"the baseline"_s);
     }
 
     QTemporaryDir dir;
@@ -287,6 +291,8 @@ int main(int argc, char *argv[])
                     f.expected ? 100.0 * double(f.delivered) / double(f.expected) : 0.0, f.p50, f.p99, f.max,
                     qlonglong(f.rssStartKb / 1024), qlonglong(f.rssEndKb / 1024), qlonglong(f.rssPeakKb / 1024));
         std::fflush(stdout);
+        if (f.delivered == 0)
+            nothingDelivered.append(u"%1 clients"_s.arg(clients));
         // Close the session and let the sockets' deferred deletes and the
         // store's last replies run before the objects go, in order.
         server.close();
@@ -294,6 +300,11 @@ int main(int argc, char *argv[])
         settle.start();
         while (settle.elapsed() < 200)
             QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+    }
+    if (!nothingDelivered.isEmpty()) {
+        std::fprintf(stderr, "bench_fanout: nothing was delivered (%s): no figure measured\n",
+                     qPrintable(nothingDelivered.join(u", "_s)));
+        return 1;
     }
     return 0;
 }
