@@ -395,6 +395,21 @@ void TestCli::csvExport()
     QVERIFY(r.out.startsWith("id,created_at,event_type,world_id,session_id,summary,processed,processed_at,payload\r\n"));
     QVERIFY2(r.out.contains(",\"w,1\","), r.out);
     QVERIFY2(r.out.contains("\"\"hi\"\""), r.out);
+    // A CSV reader written elsewhere (Python's csv) reads one row back, the
+    // newline inside its field and all, and its payload is the event again.
+    const QString file = m_dir.filePath(u"tricky.csv"_s);
+    QCOMPARE(run({u"export"_s, u"--db"_s, path, u"--format"_s, u"csv"_s, u"-o"_s, file}).exitCode, 0);
+    QByteArray parsed;
+    QCOMPARE(test::runPython(u"import csv,json,sys\n"
+                             "rows=list(csv.reader(open(sys.argv[1],newline='',encoding='utf-8')))\n"
+                             "print(len(rows)); print(json.dumps(rows[1][3])); print(rows[1][8])"_s,
+                             {file}, &parsed), 0);
+    const QList<QByteArray> lines = parsed.trimmed().split('\n');
+    QCOMPARE(lines.value(0), QByteArray("2"));  // the header and one row, not split at the newline
+    QCOMPARE(lines.value(1), QByteArray("\"w,1\""));
+    const Result<AppEvent> back = codec::decode(lines.value(2));
+    QVERIFY(back.ok());
+    QCOMPARE(back.value(), tricky);
 }
 
 void TestCli::pruneWithDryRun()
