@@ -120,15 +120,29 @@ void TestRetention::archivesThenDeletesInPages()
     PruneOptions o;
     o.cutoff = QDateTime(QDate(2026, 6, 1), QTime(0, 0), Qt::UTC);
     o.archivePath = m_dir.filePath(u"a1.jsonl.gz"_s);
+    // What should go: processed rows older than the cutoff, as the export form.
+    EventQuery old;
+    old.createdTo = timestamp::nanos(o.cutoff);
+    old.limit = 100000;
+    QList<QByteArray> expected;
+    for (const StoredEvent &e : await(m_store->fetchPage(old)).value())
+        if (e.processed)
+            expected.append(rows::toJsonLine(e));
+    QCOMPARE(expected.size(), 1875);
     const auto r = await(prune(*m_store, o));
     QVERIFY2(r.ok(), qPrintable(r.ok() ? QString() : r.error().message));
     QCOMPARE(r->deleted, 1875);
     QCOMPARE(r->transactions, 2);  // pages of at most 1,000
     QCOMPARE(await(m_store->count({})).value(), 2510 - 1875);
 
+    // The archive is gzip (not plain text that gzread would also accept) and
+    // holds exactly the rows that were deleted, row for row.
+    QFile archive(o.archivePath);
+    QVERIFY(archive.open(QIODevice::ReadOnly));
+    QCOMPARE(archive.read(2), QByteArray("\x1f\x8b"));
     const auto lines = readArchive(o.archivePath);
     QVERIFY(lines.ok());
-    QCOMPARE(lines->size(), 1875);
+    QCOMPARE(lines.value(), expected);
     for (const QByteArray &line : lines.value())
         QVERIFY(rows::eventFromImportLine(line).ok());
     // Every unprocessed row stayed.
