@@ -13,8 +13,6 @@ Subscriber::Subscriber(EventStore &store, Notifier &notifier, Options options, Q
 {
     m_retry.setSingleShot(true);
     connect(&m_retry, &QTimer::timeout, this, &Subscriber::fetch);
-    m_headCheck.setInterval(5000);
-    connect(&m_headCheck, &QTimer::timeout, this, &Subscriber::checkHead);
     connect(&notifier, &Notifier::eventsAvailable, this, [this](qint64 headId) {
         if (headId > 0 && headId < m_cursor) {
             checkHead();  // a head behind us: the log may have gone back
@@ -22,6 +20,7 @@ Subscriber::Subscriber(EventStore &store, Notifier &notifier, Options options, Q
         }
         if (headId > 0 && headId == m_cursor)
             return;  // nothing new for us
+        m_woken = true;
         fetch();
     });
 }
@@ -74,6 +73,7 @@ void Subscriber::fetch()
         }
         const QList<StoredEvent> &batch = r.value();
         if (!batch.isEmpty()) {
+            m_woken = false;
             m_caughtUp = false;
             for (const StoredEvent &e : batch) {
                 if (!e.isDecoded())
@@ -94,8 +94,10 @@ void Subscriber::fetch()
             return;
         }
         m_caughtUp = true;
-        if (m_cursor > 0 && !m_headCheck.isActive())
-            m_headCheck.start();
+        // Woken, yet nothing past the cursor: the log may have gone back in
+        // time (a reset or replaced log wakes us with rows we already "had").
+        if (batch.isEmpty() && std::exchange(m_woken, false))
+            checkHead();
         Q_EMIT caughtUp(m_cursor);
     });
 }

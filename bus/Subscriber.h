@@ -57,8 +57,8 @@ private:
     bool m_again = false;
     bool m_caughtUp = false;
     bool m_checkingHead = false;
+    bool m_woken = false;  // a wake asked for the fetch under way
     QTimer m_retry;
-    QTimer m_headCheck;  // now and then, while caught up: is the head still ahead of us?
 };
 
 } // namespace eventdesk

@@ -56,6 +56,20 @@ Result<AppEvent> eventFromImportLine(QByteArrayView line)
     return codec::fromJson(o);
 }
 
+namespace {
+// A time field of the row form: absent or null, or RFC 3339 text kept as written.
+std::optional<Error> optionalTime(const QJsonObject &o, QLatin1StringView key, QString &out)
+{
+    const QJsonValue v = o.value(key);
+    if (v.isUndefined() || v.isNull())
+        return std::nullopt;
+    if (!v.isString() || !timestamp::parseNanos(v.toString()))
+        return Error{ErrorCode::InvalidEvent, QString(key), u"field \"%1\" must be an RFC 3339 time or null"_s.arg(key)};
+    out = v.toString();
+    return std::nullopt;
+}
+} // namespace
+
 Result<ImportedRow> rowFromImportLine(QByteArrayView line)
 {
     Result<AppEvent> event = eventFromImportLine(line);
@@ -70,24 +84,16 @@ Result<ImportedRow> rowFromImportLine(QByteArrayView line)
     if (!id.isDouble() || id.toDouble() != double(id.toInteger()) || id.toInteger() < 1)
         return Error{ErrorCode::InvalidEvent, u"id"_s, u"field \"id\" must be a positive integer"_s};
     row.id = id.toInteger();
-    const QJsonValue created = o.value("created_at"_L1);
-    if (!created.isUndefined() && !created.isNull()) {
-        if (!created.isString() || !timestamp::parseNanos(created.toString()))
-            return Error{ErrorCode::InvalidEvent, u"created_at"_s, u"field \"created_at\" must be an RFC 3339 time"_s};
-        row.createdAt = created.toString();
-    }
+    if (auto e = optionalTime(o, "created_at"_L1, row.createdAt))
+        return *e;
     const QJsonValue processed = o.value("processed"_L1);
     if (!processed.isUndefined() && !processed.isNull()) {
         if (!processed.isBool())
             return Error{ErrorCode::InvalidEvent, u"processed"_s, u"field \"processed\" must be true or false"_s};
         row.processed = processed.toBool();
     }
-    const QJsonValue processedAt = o.value("processed_at"_L1);
-    if (!processedAt.isUndefined() && !processedAt.isNull()) {
-        if (!processedAt.isString() || !timestamp::parseNanos(processedAt.toString()))
-            return Error{ErrorCode::InvalidEvent, u"processed_at"_s, u"field \"processed_at\" must be an RFC 3339 time or null"_s};
-        row.processedAt = processedAt.toString();
-    }
+    if (auto e = optionalTime(o, "processed_at"_L1, row.processedAt))
+        return *e;
     return row;
 }
 
