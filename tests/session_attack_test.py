@@ -11,6 +11,7 @@ bounded in count and time. Every case prints its figure and checks its bound:
   unmasked         an unmasked client frame is closed with 1002
   dm-burst         a DM publishes a burst of 50 events without rate_limited
   tls              the pending budget and the mask rule hold behind wss://
+  malformed        every other refusal of the transport: bad HTTP, bad frames
 
 Usage: session_attack_test.py path/to/eventdesk [case ...]"""
 
@@ -466,6 +467,63 @@ async def tls(tmp):
         server.stop()
 
 
+async def http_status(port, request):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    data = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    return data.split(b"\r\n", 1)[0]
+
+
+async def frames_after_handshake(port, payload):
+    """Handshake, then payload; every server frame until the connection ends."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(HANDSHAKE)
+    await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    writer.write(payload)
+    data = b""
+    try:
+        while True:
+            chunk = await asyncio.wait_for(reader.read(4096), 5)
+            if not chunk:
+                break
+            data += chunk
+    except (asyncio.TimeoutError, ConnectionError):
+        pass
+    writer.close()
+    return read_frames(data)
+
+
+async def malformed(tmp):
+    server = Server(tmp, "malformed")
+    try:
+        check(b" 404 " in await http_status(server.port, b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n"),
+              "a plain GET is answered 404")
+        check(b" 405 " in await http_status(server.port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
+              "another method is answered 405")
+        check(b" 431 " in await http_status(server.port, b"GET / HTTP/1.1\r\nX: " + b"a" * 9000 + b"\r\n\r\n"),
+              "a request head over 8 KiB is answered 431")
+        check(b" 400 " in await http_status(server.port, b"NOT HTTP AT ALL\r\n\r\n"), "garbage is answered 400")
+        check(b" 426 " in await http_status(server.port, HANDSHAKE.replace(b"Version: 13", b"Version: 8")),
+              "another WebSocket version is answered 426")
+        bad_utf8 = await frames_after_handshake(server.port, frame(b'{"type":"Join","name":"\xff\xfe"}'))
+        check(close_code_of(bad_utf8) == 1007, f"text that is not UTF-8 is closed with 1007 ({close_code_of(bad_utf8)})")
+        reserved = await frames_after_handshake(server.port, bytes([0xC1]) + frame(b"{}")[1:])
+        check(close_code_of(reserved) == 1002, "a frame with reserved bits set is closed with 1002")
+        stray = await frames_after_handshake(server.port, bytes([0x80]) + frame(b"{}")[1:])
+        check(close_code_of(stray) == 1002, "a continuation with no message is closed with 1002")
+        # A Join in two fragments is one message; a ping gets its payload back.
+        join = join_message()
+        first = bytes([0x01]) + frame(join[:10])[1:]
+        rest = bytes([0x80]) + frame(join[10:])[1:]
+        ping = bytes([0x89]) + frame(b"hello")[1:]
+        got = await frames_after_handshake(server.port, first + rest + ping + frame(b"\x03\xe8", opcode=0x8))
+        check(any(op == 1 and b"Joined" in p for op, p in got), "a fragmented Join is put together and joins")
+        check((0xA, b"hello") in got, "a ping is answered with a pong carrying its payload")
+    finally:
+        server.stop()
+
+
 CASES = {
     "refused-memory": refused_memory,
     "idle-slots": idle_slots,
@@ -474,6 +532,7 @@ CASES = {
     "unmasked": unmasked,
     "dm-burst": dm_burst,
     "tls": tls,
+    "malformed": malformed,
 }
 
 
