@@ -1,6 +1,7 @@
 #include "BusSetup.h"
 
 #include <QDir>
+#include <QFileInfo>
 #include <QStandardPaths>
 
 using namespace Qt::StringLiterals;
@@ -30,9 +31,16 @@ Result<std::unique_ptr<LocalBus>> LocalBus::open(const BusConfig &config)
     options.path = config.databasePath;
     if (options.path.isEmpty()) {
         options.path = defaultDatabasePath();
-        options.createDirectory = true;
+        options.createDirectory = true;  // the embedded default: always there
     }
     options.readOnly = config.readOnly;
+    if (config.readOnlyIfUnwritable && QFileInfo::exists(options.path) && !isWritableDatabase(options.path))
+        options.readOnly = true;
+    // Read commands use EventDesk's own database only if it is there; the
+    // window (even on a read-only log) and writing commands make it.
+    options.deskWritable = !config.readOnly;
+    options.create = config.create && !options.readOnly;
+    options.createInExisting = config.createInExisting;
     options.dataVersionPollMs = config.dataVersionPollMs;
 
     std::unique_ptr<LocalBus> bus(new LocalBus);
@@ -47,10 +55,15 @@ Result<std::unique_ptr<LocalBus>> LocalBus::open(const BusConfig &config)
         QObject::connect(bus->m_redis.get(), &RedisEventStore::externalRowsDetected, bus->m_notifier.get(),
                          &BusNotifier::externalRowsDetected);
         bus->m_store = bus->m_redis.get();
+        bus->m_retention = std::make_unique<LogRetention>(*bus->m_redis, QFileInfo(options.path).absolutePath(),
+                                                          bus->m_sqlite->desk());
     } else {
         QObject::connect(bus->m_sqlite.get(), &SqliteEventStore::externalRowsDetected, bus->m_notifier.get(),
                          &BusNotifier::externalRowsDetected);
         bus->m_store = bus->m_sqlite.get();
+        bus->m_retention = std::make_unique<LogRetention>(*bus->m_sqlite);
+        if (config.index)
+            bus->m_sqlite->startIndexing();
     }
     bus->m_bus = std::make_unique<StoreEventBus>(*bus->m_store, *bus->m_notifier);
     return bus;

@@ -2,13 +2,16 @@
 // notifier, wired together. The GUI, the commands and `serve` all start here,
 // so choosing a backend is a configuration change only.
 //
-// On SQLite the database holds the events and EventDesk's own tables. With
-// --bus redis://… the events live in a Redis stream and EventDesk's own tables
-// (challenges, audit log, projections) stay in the local database.
+// On SQLite the database holds the events, and EventDesk's own database beside
+// it holds everything else (row index, challenges, audit log, projections).
+// With --bus redis://… the events live in a Redis stream and EventDesk's own
+// database is the one beside the local database.
 #pragma once
 
 #include "BusNotifier.h"
+#include "DeskPorts.h"
 #include "Ports.h"
+#include "Retention.h"
 #include "RedisEventStore.h"
 #include "SqliteEventStore.h"
 
@@ -22,6 +25,10 @@ struct BusConfig {
     QString databasePath;      // empty: the default database under the user's data folder
     QString busUrl;            // empty or sqlite: the database; redis://… for Redis Streams
     bool readOnly = false;
+    bool readOnlyIfUnwritable = false;  // the window: a file it cannot write is opened read-only
+    bool create = true;                 // a missing --db file becomes a new database (never when read-only)
+    bool createInExisting = false;      // --create: an empty file or one without app_events gets the table
+    bool index = false;                 // fill and follow the row index (the window, serve)
     int fallbackPollMs = 30000;
     int dataVersionPollMs = 250;
 };
@@ -35,8 +42,14 @@ public:
     static Result<std::unique_ptr<LocalBus>> open(const BusConfig &config);
 
     EventStore &store() { return *m_store; }
-    // EventDesk's own tables (and, on SQLite, the events too).
+    // The local database (on SQLite, the events too).
     SqliteEventStore *sqlite() { return m_sqlite.get(); }
+    // EventDesk's own database beside it; null when read-only and none exists yet.
+    DeskDatabase *desk() { return m_sqlite->desk(); }
+    // The ports the window and the commands use beyond the event log.
+    DeskBook *book() { return m_sqlite->desk(); }
+    LogWatch *watch() { return m_sqlite.get(); }
+    Retention &retention() { return *m_retention; }
     // The Redis stream when the bus is on Redis, else null.
     RedisEventStore *redis() { return m_redis.get(); }
     Notifier &notifier() { return *m_notifier; }
@@ -51,6 +64,7 @@ private:
     std::unique_ptr<StoreEventBus> m_bus;
     std::unique_ptr<SqliteEventStore> m_sqlite;
     std::unique_ptr<RedisEventStore> m_redis;
+    std::unique_ptr<LogRetention> m_retention;
     EventStore *m_store = nullptr;
 };
 

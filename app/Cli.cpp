@@ -21,6 +21,8 @@ const QCommandLineOption listenOption(u"listen"_s, u"Session server address (def
 const QCommandLineOption joinCodeOption(u"join-code"_s, u"The players' join code."_s, u"code"_s);
 const QCommandLineOption dmTokenOption(u"dm-token"_s, u"The DM token (or EVENTDESK_DM_TOKEN)."_s, u"token"_s);
 const QCommandLineOption verboseOption(u"verbose"_s, u"Log what the bus does on stderr."_s);
+const QCommandLineOption createOption(u"create"_s, u"Make --db a new database even if the file is empty or is an SQLite "
+                                                   "file without an app_events table (otherwise such a file is refused)."_s);
 
 int signalPipe[2] = {-1, -1};
 
@@ -52,7 +54,7 @@ CommandParser::CommandParser(const QString &command, const QString &description,
 {
     m_parser.setApplicationDescription(description);
     m_parser.addOption(m_help);
-    for (const QCommandLineOption &o : {dbOption, busOption, listenOption, joinCodeOption, dmTokenOption, verboseOption})
+    for (const QCommandLineOption &o : {dbOption, busOption, listenOption, joinCodeOption, dmTokenOption, verboseOption, createOption})
         m_parser.addOption(o);
     if (!positional.isEmpty())
         m_parser.addPositionalArgument(positional, positionalHelp);
@@ -92,6 +94,7 @@ BusConfig CommandParser::busConfig(bool readOnly) const
     c.databasePath = m_parser.value(dbOption);
     c.busUrl = m_parser.value(busOption);
     c.readOnly = readOnly;
+    c.createInExisting = m_parser.isSet(createOption);
     return c;
 }
 

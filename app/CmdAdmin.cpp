@@ -109,7 +109,7 @@ int challengeCommand(const QStringList &args)
         auto opened = LocalBus::open(p.busConfig());
         if (!opened)
             return failWith(opened.error());
-        const Result<Challenge> r = wait(opened.value()->sqlite()->addChallenge(world, name, int(*difficulty)));
+        const Result<Challenge> r = wait(opened.value()->book()->addChallenge(world, name, int(*difficulty)));
         if (!r)
             return r.error().code == ErrorCode::Usage ? usage(r.error().message) : fail(r.error().message);
         printOut(r->id.toUtf8() + '\n');
@@ -122,7 +122,8 @@ int challengeCommand(const QStringList &args)
     auto opened = LocalBus::open(p.busConfig(true));
     if (!opened)
         return failWith(opened.error());
-    const auto r = wait(opened.value()->sqlite()->challenges(p.parser().value(worldOption)));
+    DeskBook *book = opened.value()->book();  // none yet: no challenges either
+    const auto r = book ? wait(book->challenges(p.parser().value(worldOption))) : Result<QList<Challenge>>(QList<Challenge>{});
     if (!r)
         return fail(r.error().message);
     QByteArray out;
@@ -174,12 +175,11 @@ int pruneCommand(const QStringList &args)
     if (!options.archivePath.isEmpty() && QFileInfo::exists(options.archivePath))
         return fail(u"the archive %1 exists already; choose another file"_s.arg(options.archivePath));
 
-    auto opened = LocalBus::open(p.busConfig());
+    auto opened = LocalBus::open(p.busConfig(options.dryRun));  // a dry run only reads
     if (!opened)
         return failWith(opened.error());
     LocalBus &bus = *opened.value();
-    const Result<PruneReport> r = wait(bus.redis() ? pruneStream(*bus.redis(), options, QFileInfo(bus.sqlite()->location()).absolutePath(), bus.sqlite())
-                                                   : prune(*bus.sqlite(), options));
+    const Result<PruneReport> r = wait(bus.retention().prune(options));
     if (!r)
         return fail(r.error().message);
     const PruneReport &rep = r.value();
@@ -231,7 +231,7 @@ int nameCommand(const QStringList &args)
         auto opened = LocalBus::open(p.busConfig());
         if (!opened)
             return failWith(opened.error());
-        const Result<bool> r = wait(opened.value()->sqlite()->setDisplayName(kind, id, positional.at(2)));
+        const Result<bool> r = wait(opened.value()->book()->setDisplayName(kind, id, positional.at(2)));
         if (!r)
             return fail(r.error().message);
         return ExitOk;
@@ -241,7 +241,8 @@ int nameCommand(const QStringList &args)
     auto opened = LocalBus::open(p.busConfig(true));
     if (!opened)
         return failWith(opened.error());
-    const auto r = wait(opened.value()->sqlite()->displayNames());
+    DeskBook *book = opened.value()->book();
+    const auto r = book ? wait(book->displayNames()) : Result<QHash<QString, QString>>(QHash<QString, QString>{});
     if (!r)
         return fail(r.error().message);
     QStringList lines;

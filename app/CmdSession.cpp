@@ -86,19 +86,21 @@ int serveCommand(const QStringList &args)
     config.transport.maxPendingPerAddress = int(*maxPendingPerAddress);
     config.seed = quint32(*seed);
 
-    auto opened = LocalBus::open(p.busConfig());
+    BusConfig busConfig = p.busConfig();
+    busConfig.index = true;  // the row index follows the log while serving
+    auto opened = LocalBus::open(busConfig);
     if (!opened)
         return failWith(opened.error());
     LocalBus &bus = *opened.value();
-    Projector projector(bus.store(), bus.notifier(), *bus.sqlite());
+    Projector projector(bus.store(), bus.notifier(), *bus.desk());
     projector.start();
-    SessionServer server(bus.store(), bus.bus(), bus.notifier(), bus.sqlite(), config);
+    SessionServer server(bus.store(), bus.bus(), bus.notifier(), bus.book(), config);
     if (Result<bool> listening = server.listen(); !listening)
         return fail(listening.error().message);
     // Display names (character_name in ChallengeResolved), kept current as the DM names things.
     QTimer names;
     const auto loadNames = [&] {
-        bus.sqlite()->displayNames().then(&server, [&server](const Result<QHash<QString, QString>> &r) {
+        bus.book()->displayNames().then(&server, [&server](const Result<QHash<QString, QString>> &r) {
             if (r)
                 server.setDisplayNames(r.value());
         });

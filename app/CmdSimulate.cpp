@@ -90,13 +90,13 @@ int simulateCommand(const QStringList &args)
         const QString worldId = ids::isUuid(name) ? name : ids::worldUuid(name);
         worlds.append(worldId);
         if (!ids::isUuid(name))
-            wait(bus.sqlite()->setDisplayName(u"world"_s, worldId, name));
+            wait(bus.book()->setDisplayName(u"world"_s, worldId, name));
         for (qint64 i = 0; i < *players; ++i) {
             const QString who = characterNames.at(int(i % characterNames.size()))
                 + (i >= characterNames.size() ? u" %1"_s.arg(i / characterNames.size() + 1) : QString());
             const QString characterId = ids::characterUuid(worldId, who);
             cast[worldId].append(characterId);
-            wait(bus.sqlite()->setDisplayName(u"character"_s, characterId, who));
+            wait(bus.book()->setDisplayName(u"character"_s, characterId, who));
         }
     }
 

@@ -31,17 +31,20 @@ public:
         BusConfig config;
         config.databasePath = path;
         config.busUrl = busUrl;
+        config.readOnlyIfUnwritable = true;  // a database the DM may not write is still shown
+        config.index = true;
         auto bus = LocalBus::open(config);
         if (!bus)
             return bus.error();
         std::unique_ptr<Desk> d(new Desk);
         d->m_bus = std::move(bus).value();
-        d->m_projector = std::make_unique<Projector>(d->m_bus->store(), d->m_bus->notifier(), *d->m_bus->sqlite());
+        d->m_projector = std::make_unique<Projector>(d->m_bus->store(), d->m_bus->notifier(), *d->m_bus->desk());
         d->m_projector->start();
         d->m_server = std::make_unique<SessionServer>(d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
-                                                      d->m_bus->sqlite(), session);
+                                                      d->m_bus->book(), session);
         d->m_window = std::make_unique<MainWindow>(MainWindowDeps{d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
-                                                                  d->m_bus->sqlite(), d->m_bus->redis(), d->m_server.get(), d->m_bus->location(),
+                                                                  d->m_bus->book(), d->m_bus->watch(), &d->m_bus->retention(),
+                                                                  d->m_server.get(), d->m_bus->location(),
                                                                   d->m_projector.get()});
         if (RedisEventStore *redis = d->m_bus->redis()) {
             // Losing Redis is shown, not a dialog: publishes fail until it is back.

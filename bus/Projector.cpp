@@ -117,7 +117,7 @@ std::optional<Error> applyRow(SqliteConnection &conn, const StoredEvent &row)
 
 const QString Projector::CursorName = u"eventdesk.projections"_s;
 
-Projector::Projector(EventStore &source, Notifier &notifier, SqliteEventStore &target, QObject *parent)
+Projector::Projector(EventStore &source, Notifier &notifier, DeskDatabase &target, QObject *parent)
     : QObject(parent)
     , m_source(source)
     , m_target(target)

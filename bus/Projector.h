@@ -7,7 +7,7 @@
 #pragma once
 
 #include "Ports.h"
-#include "SqliteEventStore.h"
+#include "DeskDatabase.h"
 
 #include <QObject>
 
@@ -56,7 +56,7 @@ class Projector final : public QObject
     Q_DISABLE_COPY_MOVE(Projector)
 public:
     // Reads from `source` (any EventStore), writes to `target`'s eventdesk_ tables.
-    Projector(EventStore &source, Notifier &notifier, SqliteEventStore &target, QObject *parent = nullptr);
+    Projector(EventStore &source, Notifier &notifier, DeskDatabase &target, QObject *parent = nullptr);
 
     void start();
     qint64 cursor() const { return m_cursor; }
@@ -78,7 +78,7 @@ private:
     void pump();
 
     EventStore &m_source;
-    SqliteEventStore &m_target;
+    DeskDatabase &m_target;
     qint64 m_cursor = 0;
     bool m_started = false;
     bool m_busy = false;

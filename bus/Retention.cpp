@@ -23,6 +23,7 @@ struct PruneState {
     PruneOptions options;
     PruneReport report;
     qint64 afterId = 0;
+    QList<qint64> lastPageIds;  // deleted by the last page: the row index forgets them
     gzFile archive = nullptr;
     int fd = -1;
     QPromise<Result<PruneReport>> promise;
@@ -91,6 +92,7 @@ std::optional<Error> prunePage(SqliteConnection &conn, PruneState &s, bool *done
         ids.append(row.id);
     }
     q.finish();
+    s.lastPageIds.clear();
     if (ids.isEmpty()) {
         *done = true;
         return std::nullopt;
@@ -117,6 +119,7 @@ std::optional<Error> prunePage(SqliteConnection &conn, PruneState &s, bool *done
     s.report.lastId = ids.last();
     s.report.deleted += ids.size();
     s.afterId = ids.last();
+    s.lastPageIds = ids;
     ++s.report.transactions;
     *done = ids.size() < qBound(1, s.options.pageSize, 1000);
     return std::nullopt;
@@ -157,19 +160,22 @@ void nextPage(SqliteEventStore &store, const std::shared_ptr<PruneState> &s)
                 finish(s, e);
                 return;
             }
+            DeskDatabase *desk = store.desk();
+            if (desk && !s->lastPageIds.isEmpty())
+                desk->forgetIndexed(s->lastPageIds);
             if (!*done) {
                 nextPage(store, s);
                 return;
             }
-            if (s->report.deleted > 0) {
+            if (s->report.deleted > 0 && desk) {
                 const PruneReport rep = s->report;
-                store.write([rep, s](SqliteConnection &conn) {
+                desk->write([rep, s](SqliteConnection &conn) {
                     return conn.exec(u"INSERT INTO eventdesk_archives(at, target, cutoff, first_id, last_id, rows) "
                                      "VALUES(?, ?, ?, ?, ?, ?)"_s,
                                      {timestamp::now(), rep.archivePath, cutoffText(s->options), rep.firstId, rep.lastId,
                                       rep.deleted});
                 });
-                store.audit(s->options.actor, u"prune"_s,
+                desk->audit(s->options.actor, u"prune"_s,
                             u"deleted %1 events (ids %2–%3) created before %4; archive %5"_s.arg(rep.deleted)
                                 .arg(rep.firstId).arg(rep.lastId).arg(cutoffText(s->options), rep.archivePath));
             }
@@ -185,7 +191,7 @@ QFuture<Result<PruneReport>> prune(SqliteEventStore &store, const PruneOptions &
     QFuture<Result<PruneReport>> future = s->promise.future();
     if (future.isFinished())
         return future;  // refused before starting
-    if (store.options().readOnly) {
+    if (store.options().readOnly && !options.dryRun) {
         finish(s, Error{ErrorCode::Usage, {}, u"the database is open read-only"_s});
         return future;
     }
@@ -244,7 +250,7 @@ QFuture<Result<PruneReport>> prune(SqliteEventStore &store, const PruneOptions &
 namespace {
 
 // The pages of a stream prune, once the deletable prefix is known.
-void nextStreamPage(RedisEventStore &store, const std::shared_ptr<PruneState> &s, qint64 upTo, SqliteEventStore *book)
+void nextStreamPage(RedisEventStore &store, const std::shared_ptr<PruneState> &s, qint64 upTo, DeskBook *book)
 {
     const int pageSize = qBound(1, s->options.pageSize, 1000);
     store.fetchSince(s->afterId, pageSize).then([&store, s, upTo, book](const Result<QList<StoredEvent>> &page) {
@@ -303,7 +309,7 @@ void nextStreamPage(RedisEventStore &store, const std::shared_ptr<PruneState> &s
 } // namespace
 
 QFuture<Result<PruneReport>> pruneStream(RedisEventStore &store, const PruneOptions &options, const QString &archiveDir,
-                                         SqliteEventStore *book)
+                                         DeskBook *book)
 {
     auto s = startPrune(options);
     QFuture<Result<PruneReport>> future = s->promise.future();
@@ -355,6 +361,13 @@ QFuture<Result<PruneReport>> pruneStream(RedisEventStore &store, const PruneOpti
             nextStreamPage(store, s, walk->prefixEnd, book);
         });
     return future;
+}
+
+QFuture<Result<PruneReport>> LogRetention::prune(const PruneOptions &options)
+{
+    if (m_stream)
+        return pruneStream(*m_stream, options, m_archiveDir, m_book);
+    return eventdesk::prune(*m_file, options);
 }
 
 Result<QList<QByteArray>> readArchive(const QString &path)

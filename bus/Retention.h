@@ -6,32 +6,15 @@
 // marked processed (the engine never marks any): there age alone decides.
 #pragma once
 
+#include "DeskPorts.h"
 #include "RedisEventStore.h"
 #include "SqliteEventStore.h"
 
 namespace eventdesk {
 
-struct PruneOptions {
-    QDateTime cutoff;          // events created before this go
-    bool includeUnprocessed = false;
-    bool dryRun = false;       // count only
-    QString archivePath;       // .jsonl.gz; empty: next to the database, named by the time
-    int pageSize = 1000;       // rows per transaction (1..1000)
-    QString actor = QStringLiteral("eventdesk");  // for the audit log
-};
-
-struct PruneReport {
-    qint64 matched = 0;          // rows older than the cutoff
-    qint64 keptUnprocessed = 0;  // of those, kept because processed = 0
-    bool ageAlone = false;       // no row of the log was ever processed: unprocessed ones go too
-    qint64 deleted = 0;          // archived and deleted (0 on a dry run)
-    qint64 firstId = 0;
-    qint64 lastId = 0;
-    int transactions = 0;
-    QString archivePath;
-};
-
 // Runs on the store's writer thread, page by page; the future resolves when done.
+// The archive bookkeeping, the audit entry and the row index are in the
+// store's own database (its desk).
 QFuture<Result<PruneReport>> prune(SqliteEventStore &store, const PruneOptions &options);
 
 // The same on a Redis stream, which can only be trimmed from its start: the
@@ -40,11 +23,25 @@ QFuture<Result<PruneReport>> prune(SqliteEventStore &store, const PruneOptions &
 // page synced before the trim that removes it; audited in book when given.
 // An empty archivePath puts the archive in archiveDir.
 QFuture<Result<PruneReport>> pruneStream(RedisEventStore &store, const PruneOptions &options, const QString &archiveDir,
-                                         SqliteEventStore *book);
+                                         DeskBook *book);
+
+// The Retention port over either, chosen once by the composition root.
+class LogRetention final : public Retention
+{
+public:
+    explicit LogRetention(SqliteEventStore &file) : m_file(&file) {}
+    LogRetention(RedisEventStore &stream, QString archiveDir, DeskBook *book)
+        : m_stream(&stream), m_archiveDir(std::move(archiveDir)), m_book(book) {}
+    QFuture<Result<PruneReport>> prune(const PruneOptions &options) override;
+
+private:
+    SqliteEventStore *m_file = nullptr;
+    RedisEventStore *m_stream = nullptr;
+    QString m_archiveDir;
+    DeskBook *m_book = nullptr;
+};
 
 // Reads an archive back (for checks and for restoring with `import`).
 Result<QList<QByteArray>> readArchive(const QString &path);
 
 } // namespace eventdesk
-
-Q_DECLARE_METATYPE(eventdesk::PruneReport)

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "Ports.h"
-#include "SqliteEventStore.h"
+#include "DeskPorts.h"
 
 #include <functional>
 

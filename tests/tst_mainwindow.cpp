@@ -74,6 +74,7 @@ private:
     std::unique_ptr<StoreEventBus> m_bus;
     std::unique_ptr<SessionServer> m_server;
     std::unique_ptr<Projector> m_projector;
+    std::unique_ptr<LogRetention> m_retention;
     std::unique_ptr<MainWindow> m_window;
 };
 
@@ -111,16 +112,18 @@ void TestMainWindow::initTestCase()
                 await(publisher.publish({BatchFailed{batch, u"character"_s, u"pc2"_s, u"portrait"_s, u"GPU out of memory"_s}, std::nullopt, std::nullopt}));
         }
     }
-    QVERIFY(await(m_store->addChallenge(u"Ravenmoor"_s, u"Pick the lock"_s, 15)).ok());
+    QVERIFY(await(m_store->desk()->addChallenge(u"Ravenmoor"_s, u"Pick the lock"_s, 15)).ok());
 
     SessionConfig config;
     config.joinCode = u"RAVEN7K3"_s;
     config.dmToken = u"0123456789abcdef0123456789abcdef"_s;
-    m_server = std::make_unique<SessionServer>(*m_store, *m_bus, *m_notifier, m_store.get(), config);
-    m_projector = std::make_unique<Projector>(*m_store, *m_notifier, *m_store);
+    m_server = std::make_unique<SessionServer>(*m_store, *m_bus, *m_notifier, m_store->desk(), config);
+    m_projector = std::make_unique<Projector>(*m_store, *m_notifier, *m_store->desk());
+    m_retention = std::make_unique<LogRetention>(*m_store);
     m_projector->start();
     QTRY_VERIFY(m_projector->cursor() > 100);
-    m_window = std::make_unique<MainWindow>(MainWindowDeps{*m_store, *m_bus, *m_notifier, m_store.get(), nullptr, m_server.get(), o.path,
+    m_window = std::make_unique<MainWindow>(MainWindowDeps{*m_store, *m_bus, *m_notifier, m_store->desk(), m_store.get(), m_retention.get(),
+                                                           m_server.get(), o.path,
                                                            m_projector.get()});
     m_window->resize(1400, 820);
     m_window->show();
@@ -178,7 +181,7 @@ void TestMainWindow::quickActionsThroughTheProducers()
     QTRY_COMPARE(done.size(), 2);
     QTRY_VERIFY(lastEvent()->eventType == u"NarrativeEventTriggered"_s);
 
-    const Challenge lock = await(m_store->challenges(u"Ravenmoor"_s)).value().first();
+    const Challenge lock = await(m_store->desk()->challenges(u"Ravenmoor"_s)).value().first();
     quick->rollChallenge(lock, u"pc9"_s, 3);
     QTRY_COMPARE(done.size(), 3);
     QTRY_VERIFY(lastEvent()->eventType == u"ChallengeResolved"_s);
@@ -253,7 +256,7 @@ void TestMainWindow::quickRollThroughItsDialog()
     // A character typed by name is a UUID in the log, and "Aria" on screen.
     QCOMPARE(r->characterId, ids::characterUuid(u"Ravenmoor"_s, u"Aria"_s));
     QCOMPARE(*r->total, *r->roll + 2);
-    QTRY_COMPARE(await(m_store->displayNames()).value().value(r->characterId), u"Aria"_s);
+    QTRY_COMPARE(await(m_store->desk()->displayNames()).value().value(r->characterId), u"Aria"_s);
 }
 
 // Events → Name a world or character, through the real modal loop: the World
@@ -278,7 +281,7 @@ void TestMainWindow::namingAWorldThroughItsDialog()
         modal->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok)->click();
     });
     name->trigger();
-    QTRY_COMPARE(await(m_store->displayNames()).value().value(u"Sunken Isles"_s), u"The Sunken Isles"_s);
+    QTRY_COMPARE(await(m_store->desk()->displayNames()).value().value(u"Sunken Isles"_s), u"The Sunken Isles"_s);
     QComboBox *world = m_window->worldFilter();
     QTRY_VERIFY(world->findText(u"The Sunken Isles"_s) >= 0);
     QCOMPARE(world->itemData(world->findText(u"The Sunken Isles"_s)).toString(), u"Sunken Isles"_s);
@@ -353,7 +356,7 @@ void TestMainWindow::timeRangeFilter()
 
 void TestMainWindow::editingChallenges()
 {
-    ChallengesDialog dialog(*m_store, {u"Ravenmoor"_s, u"Sunken Isles"_s}, u"Ravenmoor"_s, m_window.get());
+    ChallengesDialog dialog(*m_store->desk(), {u"Ravenmoor"_s, u"Sunken Isles"_s}, u"Ravenmoor"_s, m_window.get());
     QTableWidget *table = dialog.table();
     QTRY_COMPARE(table->rowCount(), 1);  // "Pick the lock", from initTestCase
     dialog.addChallenge(u"Swim the strait"_s, 14);
@@ -367,7 +370,7 @@ void TestMainWindow::editingChallenges()
     table->item(row, 0)->setText(u"Swim the stormy strait"_s);
     qobject_cast<QSpinBox *>(table->cellWidget(row, 1))->setValue(18);
     QTRY_VERIFY([&] {
-        const auto list = await(m_store->challenges(u"Ravenmoor"_s)).value();
+        const auto list = await(m_store->desk()->challenges(u"Ravenmoor"_s)).value();
         return std::any_of(list.begin(), list.end(), [](const Challenge &c) { return c.name == u"Swim the stormy strait"_s && c.difficulty == 18; });
     }());
     // Remove it again.
@@ -375,9 +378,9 @@ void TestMainWindow::editingChallenges()
     auto *remove = dialog.findChildren<QPushButton *>().at(1);
     QCOMPARE(remove->text(), tr("&Remove"));
     remove->click();
-    QTRY_COMPARE(await(m_store->challenges(u"Ravenmoor"_s))->size(), 1);
+    QTRY_COMPARE(await(m_store->desk()->challenges(u"Ravenmoor"_s))->size(), 1);
     QTRY_COMPARE(table->rowCount(), 1);
-    const auto audit = await(m_store->auditLog(20)).value();
+    const auto audit = await(m_store->desk()->auditLog(20)).value();
     QVERIFY(std::any_of(audit.begin(), audit.end(), [](const AuditEntry &a) { return a.action == u"challenge edit"_s; }));
 }
 
@@ -436,7 +439,8 @@ void TestMainWindow::pruningWithAPreview()
     QVERIFY(await(book.write([](SqliteConnection &conn) {
                       return conn.exec(u"UPDATE app_events SET created_at = '2024-01-01T00:00:00.000Z', processed = (id <= 8)"_s);
                   })).ok());
-    PruneDialog dialog(book, nullptr, m_window.get());
+    LogRetention retention(book);
+    PruneDialog dialog(retention, m_window.get());
     QTRY_COMPARE(dialog.previewCount(), 8);
     QVERIFY(dialog.preview()->text().contains(u"4 older one"_s));
     QVERIFY(dialog.pruneButton()->isEnabled());

@@ -40,7 +40,7 @@ void TestProjector::projectsLiveAndResumes()
                              roll(u"w2"_s, u"pc9"_s, true), test::sampleEvent(EventKind::StoryEventCreated, true)};
     QVERIFY(await(bus.publishBatch(first)).ok());
 
-    auto projector = std::make_unique<Projector>(store, notifier, store);
+    auto projector = std::make_unique<Projector>(store, notifier, *store.desk());
     QSignalSpy projected(projector.get(), &Projector::projected);
     projector->start();
     QTRY_COMPARE(projector->cursor(), 5);
@@ -91,7 +91,7 @@ void TestProjector::projectsLiveAndResumes()
     QCOMPARE(total, 11);
 
     // A restart resumes from the projection's own cursor: nothing counted twice.
-    projector = std::make_unique<Projector>(store, notifier, store);
+    projector = std::make_unique<Projector>(store, notifier, *store.desk());
     projector->start();
     QVERIFY(await(bus.publish(roll(u"w1"_s, u"pc1"_s, true))).ok());
     QTRY_COMPARE(projector->cursor(), 12);

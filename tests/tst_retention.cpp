@@ -150,7 +150,7 @@ void TestRetention::archivesThenDeletesInPages()
     q.createdTo = timestamp::nanos(o.cutoff);
     for (const StoredEvent &e : await(m_store->fetchPage(q)).value())
         QVERIFY(!e.processed);
-    const auto audit = await(m_store->auditLog(5));
+    const auto audit = await(m_store->desk()->auditLog(5));
     QCOMPARE(audit->first().action, u"prune"_s);
     QVERIFY(audit->first().detail.contains(u"1875"_s));
 }

@@ -80,7 +80,7 @@ private:
         config.joinCode = JoinCode;
         config.dmToken = DmToken;
         config.seed = 7;
-        m_server = std::make_unique<SessionServer>(*m_store, *m_bus, *m_notifier, m_store.get(), config);
+        m_server = std::make_unique<SessionServer>(*m_store, *m_bus, *m_notifier, m_store->desk(), config);
         QVERIFY(m_server->listen().ok());
     }
 
@@ -325,8 +325,8 @@ void TestSessionServer::clientLimitAndKick()
     QVERIFY(changed.size() >= 1);
     QVERIFY(!m_server->kick(u"nobody"_s));
     // The audit entry is written on the store's writer thread: wait for it.
-    QTRY_VERIFY(!await(m_store->auditLog(5))->isEmpty());
-    QCOMPARE(await(m_store->auditLog(5))->first().action, u"kick"_s);
+    QTRY_VERIFY(!await(m_store->desk()->auditLog(5))->isEmpty());
+    QCOMPARE(await(m_store->desk()->auditLog(5))->first().action, u"kick"_s);
 }
 
 void TestSessionServer::refusalsAreCountedWithoutTheSecret()

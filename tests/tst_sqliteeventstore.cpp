@@ -568,21 +568,21 @@ void TestSqliteEventStore::cursorsOnlyMoveForward()
 void TestSqliteEventStore::challengesAndAudit()
 {
     auto store = openStore(freshPath());
-    const auto c = await(store->addChallenge(u"w1"_s, u"Pick the lock"_s, 15));
+    const auto c = await(store->desk()->addChallenge(u"w1"_s, u"Pick the lock"_s, 15));
     QVERIFY(c.ok());
-    QVERIFY(!await(store->addChallenge(u"w1"_s, u"Pick the lock"_s, 12)).ok());
-    QVERIFY(!await(store->addChallenge(u"w1"_s, u"Lift the gate"_s, 99)).ok());
-    QVERIFY(await(store->addChallenge(u"w2"_s, u"Pick the lock"_s, 10)).ok());
-    QCOMPARE(await(store->challenges(u"w1"_s))->size(), 1);
-    QCOMPARE(await(store->challenges())->size(), 2);
+    QVERIFY(!await(store->desk()->addChallenge(u"w1"_s, u"Pick the lock"_s, 12)).ok());
+    QVERIFY(!await(store->desk()->addChallenge(u"w1"_s, u"Lift the gate"_s, 99)).ok());
+    QVERIFY(await(store->desk()->addChallenge(u"w2"_s, u"Pick the lock"_s, 10)).ok());
+    QCOMPARE(await(store->desk()->challenges(u"w1"_s))->size(), 1);
+    QCOMPARE(await(store->desk()->challenges())->size(), 2);
     Challenge changed = c.value();
     changed.difficulty = 18;
-    QVERIFY(await(store->updateChallenge(changed)).ok());
-    QCOMPARE(await(store->challenge(c->id)).value()->difficulty, 18);
-    QVERIFY(!await(store->challenge(u"nope"_s)).value().has_value());
+    QVERIFY(await(store->desk()->updateChallenge(changed)).ok());
+    QCOMPARE(await(store->desk()->challenge(c->id)).value()->difficulty, 18);
+    QVERIFY(!await(store->desk()->challenge(u"nope"_s)).value().has_value());
 
-    QVERIFY(await(store->audit(u"dm"_s, u"replay"_s, u"ids 1-5 to 3 clients"_s)).ok());
-    const auto log = await(store->auditLog(10));
+    QVERIFY(await(store->desk()->audit(u"dm"_s, u"replay"_s, u"ids 1-5 to 3 clients"_s)).ok());
+    const auto log = await(store->desk()->auditLog(10));
     QCOMPARE(log->size(), 1);
     QCOMPARE(log->first().action, u"replay"_s);
 }

@@ -18,7 +18,7 @@ namespace {
 enum Column { NameColumn, DifficultyColumn, IdColumn, ColumnCount };
 }
 
-ChallengesDialog::ChallengesDialog(SqliteEventStore &book, const QStringList &worlds, const QString &world, QWidget *parent)
+ChallengesDialog::ChallengesDialog(DeskBook &book, const QStringList &worlds, const QString &world, QWidget *parent)
     : QDialog(parent)
     , m_book(book)
     , m_world(new QComboBox(this))

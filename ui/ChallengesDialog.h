@@ -2,7 +2,7 @@
 // with ChallengeRoll. Edits go straight to EventDesk's own table and are audited.
 #pragma once
 
-#include "SqliteEventStore.h"
+#include "DeskPorts.h"
 
 #include <QDialog>
 
@@ -17,7 +17,7 @@ class ChallengesDialog final : public QDialog
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(ChallengesDialog)
 public:
-    ChallengesDialog(SqliteEventStore &book, const QStringList &worlds, const QString &world, QWidget *parent = nullptr);
+    ChallengesDialog(DeskBook &book, const QStringList &worlds, const QString &world, QWidget *parent = nullptr);
 
     QTableWidget *table() const { return m_table; }
     // Adds a challenge to the chosen world (also what the Add button does).
@@ -31,7 +31,7 @@ private:
     void commitRow(int row);
     void removeSelected();
 
-    SqliteEventStore &m_book;
+    DeskBook &m_book;
     QComboBox *m_world;
     QTableWidget *m_table;
     QLabel *m_status;

@@ -43,10 +43,17 @@ DetailPane::DetailPane(QWidget *parent)
     show(nullptr);
 }
 
+void DetailPane::setWritable(bool writable)
+{
+    m_writable = writable;
+    m_processed->setToolTip(writable ? QString() : tr("The database is open read-only"));
+    m_processed->setEnabled(writable && m_id != 0);
+}
+
 void DetailPane::show(const StoredEvent *e)
 {
     m_copy->setEnabled(e != nullptr);
-    m_processed->setEnabled(e != nullptr);
+    m_processed->setEnabled(e != nullptr && m_writable);
     if (!e) {
         m_id = 0;
         m_title->setText(tr("<i>Select an event to see everything it says.</i>"));

@@ -20,6 +20,8 @@ public:
     explicit DetailPane(QWidget *parent = nullptr);
     void show(const StoredEvent *event);  // nullptr: nothing selected
     qint64 eventId() const { return m_id; }
+    // A read-only log: the processed toggle is off, and says why.
+    void setWritable(bool writable);
 
 Q_SIGNALS:
     void processedToggled(qint64 id, bool processed);
@@ -32,6 +34,7 @@ private:
     QByteArray m_raw;
     qint64 m_id = 0;
     bool m_isProcessed = false;
+    bool m_writable = true;
 };
 
 } // namespace eventdesk

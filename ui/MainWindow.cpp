@@ -18,7 +18,6 @@
 #include "RowFormat.h"
 #include "SessionPanel.h"
 #include "SessionServer.h"
-#include "SqliteEventStore.h"
 #include "TriggerDialog.h"
 
 #include <QCloseEvent>
@@ -69,13 +68,16 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_follow(new QToolButton(this))
     , m_count(new QLabel(this))
     , m_statusDb(new QLabel(this))
+    , m_statusIndex(new QLabel(this))
     , m_statusRate(new QLabel(this))
     , m_statusServer(new QLabel(this))
     , m_viewingAs(new QLabel(this))
     , m_logReset(new QLabel(this))
     , m_filterDelay(new QTimer(this))
 {
-    setWindowTitle(tr("EventDesk — %1").arg(QFileInfo(deps.location).fileName()));
+    const bool readOnly = deps.watch && deps.watch->isReadOnly();
+    setWindowTitle(readOnly ? tr("EventDesk — %1 (read-only)").arg(QFileInfo(deps.location).fileName())
+                            : tr("EventDesk — %1").arg(QFileInfo(deps.location).fileName()));
     setWindowIcon(QIcon(u":/eventdesk/icons/eventdesk.svg"_s));
 
     m_view->setModel(m_model);
@@ -106,11 +108,11 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     m_logReset->setStyleSheet(u"background:#f8d7da;color:#721c24;padding:6px"_s);
     connect(m_logReset, &QLabel::linkActivated, this, [this](const QString &link) {
         m_logReset->hide();
-        if (link == u"#reopen"_s && m_deps.book)
-            Q_EMIT openDatabaseRequested(m_deps.book->location());
+        if (link == u"#reopen"_s)
+            Q_EMIT openDatabaseRequested(m_deps.location);
     });
-    if (m_deps.book) {
-        connect(m_deps.book, &SqliteEventStore::fileReplaced, this, [this] {
+    if (m_deps.watch) {
+        connect(m_deps.watch, &LogWatch::fileReplaced, this, [this] {
             m_logReset->setText(tr("<b>The database file was replaced on disk</b> by another program. What you see "
                                    "is the old file. <a href=\"#reopen\">Reopen it</a> to follow the new one, or "
                                    "<a href=\"#dismiss\">dismiss</a>."));
@@ -179,14 +181,32 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     m_statusLock->setVisible(false);
     m_statusLock->setStyleSheet(u"color:#9a3412;font-weight:bold"_s);
     m_statusLock->setText(tr("Database locked by another program — writes are waiting"));
-    if (deps.book) {
+    if (deps.watch) {
         // Another process holding the write lock: say so, keep painting, no dialog.
-        connect(deps.book, &SqliteEventStore::writesWaiting, this, [this](bool waiting) {
+        connect(deps.watch, &LogWatch::writesWaiting, this, [this](bool waiting) {
             m_statusLock->setVisible(waiting);
         });
     }
     statusBar()->addPermanentWidget(m_statusServer);
-    m_statusDb->setText(tr("Database: %1").arg(deps.location));
+    m_statusDb->setText(readOnly ? tr("Database: %1 — read-only").arg(deps.location) : tr("Database: %1").arg(deps.location));
+    statusBar()->addPermanentWidget(m_statusIndex);
+    m_statusIndex->setVisible(false);
+    if (deps.watch) {
+        // The row index the filters read, built in the background on first open.
+        connect(deps.watch, &LogWatch::indexProgress, this, [this](qint64 done, qint64 head) {
+            const bool building = head > 0 && done < head;
+            m_statusIndex->setVisible(building);
+            if (building) {
+                m_statusIndex->setText(tr("Indexing %1 %").arg(int(done * 100 / head)));
+                m_statusIndex->setToolTip(tr("Building the index the filters use: %L1 of %L2 events. Filters work "
+                                             "meanwhile, more slowly.").arg(done).arg(head));
+            } else if (m_indexing) {
+                refreshWorlds();  // the whole log's worlds are known now
+            }
+            m_indexing = building;
+        });
+    }
+    m_detail->setWritable(!readOnly);
 
     connect(&deps.notifier, &Notifier::eventsAvailable, this, [this] { m_totalStale = true; });
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &MainWindow::onSelection);
@@ -365,7 +385,7 @@ void MainWindow::buildActions()
         if (!path.isEmpty())
             exportFiltered(path);
     });
-    if (m_deps.book && !m_deps.book->options().readOnly)
+    if (m_deps.retention && !isReadOnly())
         file->addAction(tr("&Prune old events…"), this, &MainWindow::openPrune);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
@@ -433,6 +453,17 @@ void MainWindow::buildActions()
         }
     });
 
+    if (isReadOnly()) {
+        // Nothing that would write to the log: say why instead of failing later.
+        const QString why = tr("The database is open read-only");
+        for (QAction *a : {trigger, m_quick->menu()->menuAction()}) {
+            a->setEnabled(false);
+            a->setToolTip(why);
+        }
+        for (QAction *a : events->actions())
+            if (a->text() == tr("Re-publish a &copy…"))
+                a->setEnabled(false);
+    }
     auto *bar = addToolBar(tr("Actions"));
     bar->setObjectName(u"actionBar"_s);
     bar->addAction(trigger);
@@ -441,6 +472,7 @@ void MainWindow::buildActions()
     quickButton->setToolTip(tr("Record a story event, trigger a narrative event, roll a challenge, queue a job"));
     quickButton->setMenu(m_quick->menu());
     quickButton->setPopupMode(QToolButton::InstantPopup);
+    quickButton->setEnabled(!isReadOnly());
     bar->addWidget(quickButton);
 }
 
@@ -577,9 +609,9 @@ void MainWindow::openChallenges()
 
 void MainWindow::openPrune()
 {
-    if (!m_deps.book)
+    if (!m_deps.retention)
         return;
-    auto *dialog = new PruneDialog(*m_deps.book, m_deps.stream, this);
+    auto *dialog = new PruneDialog(*m_deps.retention, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &PruneDialog::pruned, this, [this](const PruneReport &report) {
         showMessage(tr("Pruned %n event(s); archive %1", nullptr, int(report.deleted)).arg(report.archivePath));

@@ -3,6 +3,7 @@
 // It lays out and connects; the models and the bus do the work.
 #pragma once
 
+#include "DeskPorts.h"
 #include "Ports.h"
 
 #include <QMainWindow>
@@ -24,15 +25,14 @@ class Projector;
 class QuickActions;
 class SessionPanel;
 class SessionServer;
-class SqliteEventStore;
-class RedisEventStore;
 
 struct MainWindowDeps {
     EventStore &store;
     EventBus &bus;
     Notifier &notifier;
-    SqliteEventStore *book = nullptr;  // EventDesk's own tables: challenges, audit log (and the events on SQLite)
-    RedisEventStore *stream = nullptr; // the Redis stream, when the events live there
+    DeskBook *book = nullptr;          // EventDesk's own records: challenges, audit log, display names
+    LogWatch *watch = nullptr;         // the log's file: read-only, replaced, locked, row index progress
+    Retention *retention = nullptr;    // prune, on whichever store the events live in
     SessionServer *server = nullptr;
     QString location;
     Projector *projector = nullptr;    // the insight panel, when projections run
@@ -55,6 +55,9 @@ public:
     QLineEdit *textFilter() const { return m_text; }
     QComboBox *timeFilter() const { return m_since; }
     QLabel *writesWaitingLabel() const { return m_statusLock; }
+    QLabel *indexLabel() const { return m_statusIndex; }
+    // The log cannot be written here: the writing actions are off.
+    bool isReadOnly() const { return m_deps.watch && m_deps.watch->isReadOnly(); }
     QList<EventKind> notifyKinds() const { return m_notifyKinds; }
     void setNotifyKinds(const QList<EventKind> &kinds);
     // Writes the rows matching the current filter (all of them, not just the
@@ -105,9 +108,11 @@ private:
     QLabel *m_statusTotal;
     bool m_counting = false;
     bool m_totalStale = true;   // the log changed since the last total
+    bool m_indexing = false;    // the row index is being built
     QToolButton *m_follow;
     QLabel *m_count;
     QLabel *m_statusDb;
+    QLabel *m_statusIndex;
     QLabel *m_statusRate;
     QLabel *m_statusServer;
     QLabel *m_viewingAs;

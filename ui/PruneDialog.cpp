@@ -16,10 +16,9 @@ using namespace Qt::StringLiterals;
 
 namespace eventdesk {
 
-PruneDialog::PruneDialog(SqliteEventStore &book, RedisEventStore *stream, QWidget *parent)
+PruneDialog::PruneDialog(Retention &retention, QWidget *parent)
     : QDialog(parent)
-    , m_book(book)
-    , m_stream(stream)
+    , m_retention(retention)
     , m_days(new QSpinBox(this))
     , m_force(new QCheckBox(tr("Also events not processed yet"), this))
     , m_preview(new QLabel(this))
@@ -67,9 +66,7 @@ PruneOptions PruneDialog::options(bool dryRun) const
 
 QFuture<Result<PruneReport>> PruneDialog::run(const PruneOptions &o)
 {
-    if (m_stream)
-        return pruneStream(*m_stream, o, QFileInfo(m_book.location()).absolutePath(), &m_book);
-    return prune(m_book, o);
+    return m_retention.prune(o);
 }
 
 void PruneDialog::refreshPreview()

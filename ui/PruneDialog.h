@@ -2,9 +2,7 @@
 // with a preview of how many go and how many stay before anything happens.
 #pragma once
 
-#include "RedisEventStore.h"
-#include "Retention.h"
-#include "SqliteEventStore.h"
+#include "DeskPorts.h"
 
 #include <QDialog>
 
@@ -20,8 +18,7 @@ class PruneDialog final : public QDialog
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(PruneDialog)
 public:
-    // stream: prune that Redis stream instead of the book's own events.
-    PruneDialog(SqliteEventStore &book, RedisEventStore *stream, QWidget *parent = nullptr);
+    explicit PruneDialog(Retention &retention, QWidget *parent = nullptr);
 
     QSpinBox *days() const { return m_days; }
     QCheckBox *force() const { return m_force; }
@@ -40,8 +37,7 @@ private:
     QFuture<Result<PruneReport>> run(const PruneOptions &options);
     void refreshPreview();
 
-    SqliteEventStore &m_book;
-    RedisEventStore *m_stream;
+    Retention &m_retention;
     QSpinBox *m_days;
     QCheckBox *m_force;
     QLabel *m_preview;

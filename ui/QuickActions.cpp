@@ -65,7 +65,7 @@ QString pretty(const QString &snake)
 
 } // namespace
 
-QuickActions::QuickActions(EventBus &bus, SqliteEventStore *book, std::function<QString()> currentWorld, QWidget *parent)
+QuickActions::QuickActions(EventBus &bus, DeskBook *book, std::function<QString()> currentWorld, QWidget *parent)
     : QObject(parent)
     , m_bus(bus)
     , m_book(book)

@@ -6,7 +6,7 @@
 
 #include "GenerationEvent.h"
 #include "Producers.h"
-#include "SqliteEventStore.h"
+#include "DeskPorts.h"
 
 #include <QObject>
 
@@ -24,7 +24,7 @@ class QuickActions final : public QObject
     Q_DISABLE_COPY_MOVE(QuickActions)
 public:
     // currentWorld: the world the DM is looking at ("" when none is chosen).
-    QuickActions(EventBus &bus, SqliteEventStore *book, std::function<QString()> currentWorld, QWidget *parent);
+    QuickActions(EventBus &bus, DeskBook *book, std::function<QString()> currentWorld, QWidget *parent);
     ~QuickActions() override;
 
     // The "Quick" menu: each entry asks for what it needs, then publishes.
@@ -50,7 +50,7 @@ private:
     void report(QFuture<PublishResult> published, const QString &what);
 
     EventBus &m_bus;
-    SqliteEventStore *m_book;
+    DeskBook *m_book;
     std::function<QString()> m_currentWorld;
     QWidget *m_parent;
     QMenu *m_menu;

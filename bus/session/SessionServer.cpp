@@ -2,7 +2,7 @@
 
 #include "Ids.h"
 #include "Logging.h"
-#include "SqliteEventStore.h"
+#include "DeskPorts.h"
 #include "Subscriber.h"
 
 #include <QPointer>
@@ -83,7 +83,7 @@ struct SessionServer::Client {
     qint64 unsentBytes() const { return (conn ? conn->bytesToWrite() : 0) + pendingBytes; }
 };
 
-SessionServer::SessionServer(EventStore &store, EventBus &bus, Notifier &notifier, SqliteEventStore *challengeBook,
+SessionServer::SessionServer(EventStore &store, EventBus &bus, Notifier &notifier, DeskBook *challengeBook,
                              SessionConfig config, QObject *parent)
     : QObject(parent)
     , m_store(store)

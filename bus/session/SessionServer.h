@@ -27,7 +27,7 @@
 
 namespace eventdesk {
 
-class SqliteEventStore;
+class DeskBook;
 class Subscriber;
 
 struct SessionConfig {
@@ -85,7 +85,7 @@ class SessionServer final : public QObject
     Q_DISABLE_COPY_MOVE(SessionServer)
 public:
     // challengeBook (optional) holds the DM's challenges and the audit log.
-    SessionServer(EventStore &store, EventBus &bus, Notifier &notifier, SqliteEventStore *challengeBook,
+    SessionServer(EventStore &store, EventBus &bus, Notifier &notifier, DeskBook *challengeBook,
                   SessionConfig config, QObject *parent = nullptr);
     ~SessionServer() override;
 
@@ -163,7 +163,7 @@ private:
     EventStore &m_store;
     EventBus &m_bus;
     Notifier &m_notifier;
-    SqliteEventStore *m_challengeBook;
+    DeskBook *m_challengeBook;
     SessionConfig m_config;
     session::Transport m_transport;
     std::unique_ptr<Subscriber> m_live;

@@ -278,7 +278,7 @@ int main(int argc, char *argv[])
         // connections that have not joined yet must hold them all.
         config.transport.maxPending = 4000;
         config.transport.maxPendingPerAddress = 4000;
-        SessionServer server(store, bus, notifier, &store, config);
+        SessionServer server(store, bus, notifier, store.desk(), config);
         server.listen();
         const Figures f = drive(server.url(), clients, rate, seconds, config.dmToken, [&](qint64 sentNs) {
             AppEvent e = events::ChallengeResolved{std::nullopt, u"Pick the lock"_s, u"w1"_s, u"pc7"_s, true, 14, 17, std::nullopt};

@@ -88,8 +88,8 @@ int main(int argc, char *argv[])
     store.openAndWait();
     BusNotifier notifier(0);
     StoreEventBus bus(store, notifier);
-    SessionServer server(store, bus, notifier, &store, {});
-    MainWindow window(MainWindowDeps{store, bus, notifier, &store, nullptr, &server, o.path});
+    SessionServer server(store, bus, notifier, store.desk(), {});
+    MainWindow window(MainWindowDeps{store, bus, notifier, store.desk(), &store, nullptr, &server, o.path});
     window.resize(1280, 800);
     window.show();
     waitFor([&] { return window.model()->rowCount() > 0; });

@@ -12,6 +12,7 @@
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QThread>
+#include <QUrl>
 
 #include <sqlite3.h>
 
@@ -34,54 +35,6 @@ constexpr char CreateAppEvents[] = R"(CREATE TABLE IF NOT EXISTS app_events (
   processed INTEGER NOT NULL DEFAULT 0,
   processed_at TEXT
 ))";
-
-struct Migration {
-    int version;
-    QStringList statements;
-};
-
-QList<Migration> migrations()
-{
-    return {
-        {1,
-         {
-             u"CREATE INDEX IF NOT EXISTS eventdesk_app_events_type ON app_events(event_type, id)"_s,
-             u"CREATE INDEX IF NOT EXISTS eventdesk_app_events_world ON app_events(%1, id)"_s.arg(QLatin1StringView(WorldSql)),
-             u"CREATE INDEX IF NOT EXISTS eventdesk_app_events_created ON app_events(created_at)"_s,
-             u"CREATE TABLE IF NOT EXISTS eventdesk_cursors (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL, "
-             "updated_at TEXT NOT NULL)"_s,
-             u"CREATE TABLE IF NOT EXISTS eventdesk_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, "
-             "actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL)"_s,
-             u"CREATE TABLE IF NOT EXISTS eventdesk_challenges (id TEXT PRIMARY KEY, world_id TEXT NOT NULL, "
-             "name TEXT NOT NULL, difficulty INTEGER NOT NULL, created_at TEXT NOT NULL, UNIQUE(world_id, name))"_s,
-             u"CREATE TABLE IF NOT EXISTS eventdesk_stats_minute (minute TEXT NOT NULL, event_type TEXT NOT NULL, "
-             "world_id TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(minute, event_type, world_id))"_s,
-             u"CREATE TABLE IF NOT EXISTS eventdesk_challenge_stats (world_id TEXT NOT NULL, character_id TEXT NOT NULL, "
-             "attempts INTEGER NOT NULL, successes INTEGER NOT NULL, PRIMARY KEY(world_id, character_id))"_s,
-             u"CREATE TABLE IF NOT EXISTS eventdesk_jobs (kind TEXT NOT NULL, job_id TEXT NOT NULL, "
-             "world_id TEXT NOT NULL, label TEXT NOT NULL, status TEXT NOT NULL, progress INTEGER, "
-             "queued_at TEXT, updated_at TEXT NOT NULL, finished_at TEXT, duration_ms INTEGER, error TEXT, "
-             "PRIMARY KEY(kind, job_id))"_s,
-             u"CREATE TABLE IF NOT EXISTS eventdesk_timeline (event_id INTEGER PRIMARY KEY, world_id TEXT NOT NULL, "
-             "created_at TEXT NOT NULL, event_type TEXT NOT NULL, summary TEXT NOT NULL)"_s,
-             u"CREATE INDEX IF NOT EXISTS eventdesk_timeline_world ON eventdesk_timeline(world_id, event_id)"_s,
-             u"CREATE TABLE IF NOT EXISTS eventdesk_archives (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, "
-             "target TEXT NOT NULL, cutoff TEXT NOT NULL, first_id INTEGER, last_id INTEGER, rows INTEGER NOT NULL)"_s,
-         }},
-        {2,
-         {
-             // Display names for the UUIDs of worlds and characters (the engine wants UUIDs; people read names).
-             u"CREATE TABLE IF NOT EXISTS eventdesk_names (id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
-             "name TEXT NOT NULL, updated_at TEXT NOT NULL)"_s,
-         }},
-    };
-}
-
-} // namespace
-
-const int SqliteConnection::SchemaVersion = 2;
-
-namespace {
 
 void instantFunction(sqlite3_context *context, int, sqlite3_value **argv)
 {
@@ -147,43 +100,33 @@ SqliteConnection::~SqliteConnection()
     QSqlDatabase::removeDatabase(name);
 }
 
-Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const SqliteOptions &options, const QString &role,
-                                                                 bool migrateSchema)
+bool isWritableDatabase(const QString &path)
 {
-    if (options.path.isEmpty())
-        return Error{ErrorCode::Usage, {}, u"no database path given"_s};
-    const QFileInfo info(options.path);
-    const QDir dir = info.absoluteDir();
-    if (!dir.exists()) {
-        if (!options.createDirectory || options.readOnly)
-            return storageError(u"the folder %1 does not exist"_s.arg(QDir::toNativeSeparators(dir.path())));
-        if (!QDir().mkpath(dir.path()))
-            return storageError(u"cannot create the folder %1"_s.arg(QDir::toNativeSeparators(dir.path())));
-    }
-    if (info.exists()) {
-        if (!info.isFile())
-            return storageError(u"%1 is not a file"_s.arg(options.path));
-        // Only stat() here: opening and closing our own descriptor on the file
-        // would drop every POSIX lock SQLite holds on it in this process, and
-        // another process would then take the WAL away from under us.
-        if (info.size() > 0 && info.size() < 512)
-            return storageError(u"%1 is not an SQLite database (%2 bytes is too short to be one)"_s.arg(options.path).arg(info.size()));
-        if (!options.readOnly && !info.isWritable())
-            return storageError(u"%1 is read-only: open it read-only to inspect it"_s.arg(options.path));
-    } else if (options.readOnly || !options.createIfMissing) {
-        return storageError(u"%1 does not exist"_s.arg(options.path));
-    }
+    const QFileInfo info(path);
+    const QFileInfo folder(info.absolutePath());
+    return (!info.exists() || info.isWritable()) && folder.isWritable();
+}
 
-    const QString name = u"eventdesk-%1-%2"_s.arg(role).arg(connectionCounter.fetchAndAddRelaxed(1));
+Result<std::unique_ptr<SqliteConnection>> SqliteConnection::connect(const SqliteOptions &options, const QString &role,
+                                                                    const QString &name, bool snapshot)
+{
     QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, name);
     if (!db.isValid()) {
         QSqlDatabase::removeDatabase(name);
         return storageError(u"the Qt SQLite driver (QSQLITE) is not installed"_s);
     }
-    db.setDatabaseName(options.path);
     QString connectOptions = u"QSQLITE_BUSY_TIMEOUT=%1"_s.arg(options.busyTimeoutMs);
     if (options.readOnly)
         connectOptions += u";QSQLITE_OPEN_READONLY"_s;
+    if (snapshot) {
+        // immutable=1: SQLite reads the file as it is, without the shared
+        // memory index it cannot create in a folder it may not write.
+        connectOptions += u";QSQLITE_OPEN_URI"_s;
+        const QByteArray path = QUrl::toPercentEncoding(QFileInfo(options.path).absoluteFilePath(), "/");
+        db.setDatabaseName(u"file:%1?immutable=1"_s.arg(QString::fromLatin1(path)));
+    } else {
+        db.setDatabaseName(options.path);
+    }
     db.setConnectOptions(connectOptions);
     if (!db.open()) {
         const QString why = db.lastError().text();
@@ -194,22 +137,138 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const SqliteOpt
     auto *handle = *static_cast<sqlite3 *const *>(db.driver()->handle().data());
     registerSqlFunctions(handle);
     std::unique_ptr<SqliteConnection> conn(new SqliteConnection(std::exchange(db, QSqlDatabase()), handle, options));
+    conn->m_snapshot = snapshot;
+    Q_UNUSED(role);
+    return conn;
+}
 
-    // The first statements touch the file: a corrupt one fails here, clearly.
+Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const SqliteOptions &options, const QString &role,
+                                                                 bool prepare)
+{
+    if (options.path.isEmpty())
+        return Error{ErrorCode::Usage, {}, u"no database path given"_s};
+    const QString unchanged = u"; nothing was changed"_s;
+    const QFileInfo info(options.path);
+    const QDir dir = info.absoluteDir();
+    if (!dir.exists()) {
+        if (!options.createDirectory || options.readOnly || !prepare)
+            return storageError(u"the folder %1 does not exist"_s.arg(QDir::toNativeSeparators(dir.path())));
+        if (!QDir().mkpath(dir.path()))
+            return storageError(u"cannot create the folder %1"_s.arg(QDir::toNativeSeparators(dir.path())));
+    }
+    const bool isNew = !info.exists();
+    if (!isNew) {
+        if (!info.isFile())
+            return storageError(u"%1 is not a file"_s.arg(options.path));
+        // Only stat() here: opening and closing our own descriptor on the file
+        // would drop every POSIX lock SQLite holds on it in this process, and
+        // another process would then take the WAL away from under us.
+        if (info.size() == 0 && !(options.createInExisting && prepare && !options.readOnly))
+            return storageError(u"%1 is an empty file, not a database%2 (--create makes it one)"_s.arg(options.path, unchanged));
+        if (info.size() > 0 && info.size() < 512)
+            return storageError(u"%1 is not an SQLite database (%2 bytes is too short to be one)%3"_s.arg(options.path)
+                                    .arg(info.size()).arg(unchanged));
+        if (!options.readOnly && !isWritableDatabase(options.path))
+            return storageError(u"%1 is read-only here: its file or folder cannot be written (read commands and the "
+                                "window can still open it)"_s.arg(options.path));
+    } else if (options.readOnly || !options.create || !prepare) {
+        return storageError(u"there is no database at %1"_s.arg(options.path));
+    }
+
+    const QString name = u"eventdesk-%1-%2"_s.arg(role).arg(connectionCounter.fetchAndAddRelaxed(1));
+    auto opened = connect(options, role, name, false);
+    if (!opened)
+        return opened.error();
+    std::unique_ptr<SqliteConnection> conn = std::move(opened).value();
+
+    // The first statement touches the file: a corrupt one fails here, clearly.
     QString why;
-    int rc = conn->execRaw("SELECT count(*) FROM sqlite_master", &why);
+    const auto probe = [&why](SqliteConnection &c) {
+        const int code = sqlite3_exec(c.handle(), "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+        why = QString::fromUtf8(sqlite3_errmsg(c.handle()));
+        return code;
+    };
+    int rc = probe(*conn);
+    if (options.readOnly && (rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY || (rc & 0xff) == SQLITE_READONLY)) {
+        // A WAL database in a folder we cannot write: read it as a snapshot.
+        conn.reset();
+        opened = connect(options, role, name + u"-snapshot"_s, true);
+        if (!opened)
+            return opened.error();
+        conn = std::move(opened).value();
+        rc = probe(*conn);
+        if (rc == SQLITE_OK)
+            qCInfo(lcStore).noquote() << options.path << "is in a folder this process cannot write: read as a snapshot";
+    }
     if (rc == SQLITE_NOTADB)
-        return storageError(u"%1 is not an SQLite database"_s.arg(options.path));
+        return storageError(u"%1 is not an SQLite database%2"_s.arg(options.path, unchanged));
     if (rc != SQLITE_OK)
         return storageError(u"%1 cannot be read: %2"_s.arg(options.path, why));
     // Look before touching anything: a foreign app_events is reported, not altered.
     bool hasTable = false;
     if (auto e = conn->checkEngineTable(&hasTable))
-        return *e;
-    if (!hasTable && (options.readOnly || !migrateSchema))
-        return storageError(u"%1 has no app_events table"_s.arg(options.path));
-    if (!options.readOnly) {
-        // Switching to WAL needs a moment alone with the file; the engine may be writing.
+        return Error{e->code, e->field, e->message + unchanged};
+    const bool mayCreate = prepare && !options.readOnly && (isNew || options.createInExisting);
+    if (!hasTable && !mayCreate)
+        return storageError(u"%1 has no app_events table: it is not an engine database%2%3"_s.arg(
+            options.path, unchanged, options.readOnly ? QString() : u" (--create adds the table)"_s));
+
+    sqlite3_stmt *appId = nullptr;
+    if (sqlite3_prepare_v2(conn->handle(), "PRAGMA application_id", -1, &appId, nullptr) == SQLITE_OK
+        && sqlite3_step(appId) == SQLITE_ROW)
+        conn->m_owned = sqlite3_column_int(appId, 0) == EventDeskApplicationId;
+    sqlite3_finalize(appId);
+
+    if (!hasTable) {
+        // A database EventDesk makes: the engine's table, WAL (readers and the
+        // writer never wait on each other), and EventDesk's mark.
+        if (isNew || info.size() == 0) {
+            for (int attempt = 0; attempt < 40; ++attempt) {
+                rc = conn->execRaw("PRAGMA journal_mode=WAL", &why);
+                if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+                    break;
+                QThread::msleep(25);
+            }
+            if (rc != SQLITE_OK)
+                return storageError(u"cannot switch %1 to WAL mode: %2"_s.arg(options.path, why));
+            conn->execRaw(QByteArray("PRAGMA application_id=" + QByteArray::number(EventDeskApplicationId)).constData());
+            conn->m_owned = true;
+        }
+        if (auto e = conn->exec(QString::fromLatin1(CreateAppEvents)))
+            return *e;
+        qCInfo(lcStore).noquote() << "created the app_events table in" << options.path;
+    }
+    if (!conn->m_owned) {
+        // The engine's file: closing our last connection must not checkpoint its
+        // WAL into it (the engine does that when it likes).
+        sqlite3_db_config(conn->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    }
+    if (!options.readOnly)
+        conn->execRaw(options.synchronousFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    qCDebug(lcStore).noquote() << "opened" << options.path << "as" << name << (conn->m_owned ? "(EventDesk's)" : "(the engine's)");
+    return conn;
+}
+
+Result<std::unique_ptr<SqliteConnection>> SqliteConnection::openDesk(const QString &path, bool readOnly, const QString &role)
+{
+    SqliteOptions options;
+    options.path = path;
+    options.readOnly = readOnly;
+    const QFileInfo info(path);
+    if (!info.exists() && readOnly)
+        return storageError(u"there is no database at %1"_s.arg(path));
+    if (!info.absoluteDir().exists() && !QDir().mkpath(info.absolutePath()))
+        return storageError(u"cannot create the folder %1"_s.arg(QDir::toNativeSeparators(info.absolutePath())));
+    const QString name = u"eventdesk-%1-%2"_s.arg(role).arg(connectionCounter.fetchAndAddRelaxed(1));
+    auto opened = connect(options, role, name, false);
+    if (!opened)
+        return opened.error();
+    std::unique_ptr<SqliteConnection> conn = std::move(opened).value();
+    QString why;
+    if (const int rc = conn->execRaw("SELECT count(*) FROM sqlite_master", &why); rc != SQLITE_OK)
+        return storageError(u"EventDesk's own database %1 cannot be read: %2"_s.arg(path, why));
+    if (!readOnly) {
+        int rc = SQLITE_BUSY;
         for (int attempt = 0; attempt < 40; ++attempt) {
             rc = conn->execRaw("PRAGMA journal_mode=WAL", &why);
             if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
@@ -217,18 +276,10 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const SqliteOpt
             QThread::msleep(25);
         }
         if (rc != SQLITE_OK)
-            return storageError(u"cannot switch %1 to WAL mode: %2"_s.arg(options.path, why));
-        conn->execRaw(options.synchronousFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+            return storageError(u"cannot switch %1 to WAL mode: %2"_s.arg(path, why));
+        conn->execRaw("PRAGMA synchronous=NORMAL");
     }
-    if (!hasTable) {
-        if (auto e = conn->exec(QString::fromLatin1(CreateAppEvents)))
-            return *e;
-    }
-    if (migrateSchema && !options.readOnly) {
-        if (auto e = conn->migrate())
-            return *e;
-    }
-    qCDebug(lcStore).noquote() << "opened" << options.path << "as" << name;
+    conn->m_owned = true;
     return conn;
 }
 
@@ -270,50 +321,6 @@ std::optional<Error> SqliteConnection::checkEngineTable(bool *exists)
         const bool known = std::any_of(expected.begin(), expected.end(), [&](const auto &e) { return e.first == it.key(); });
         if (!known && it->notNull && !it->hasDefault)
             return storageError(shape + u"extra column %1 is NOT NULL without a default"_s.arg(it.key()));
-    }
-    return std::nullopt;
-}
-
-std::optional<Error> SqliteConnection::migrate()
-{
-    if (auto e = exec(u"CREATE TABLE IF NOT EXISTS eventdesk_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"_s))
-        return e;
-    QSqlQuery q(m_db);
-    if (!prepareAndExec(q, u"SELECT value FROM eventdesk_meta WHERE key = 'schema_version'"_s))
-        return lastError(q, u"cannot read the EventDesk schema version"_s);
-    const int current = q.next() ? q.value(0).toInt() : 0;
-    q.finish();
-    if (current > SchemaVersion)
-        return storageError(u"%1 was written by a newer EventDesk (schema %2, this one knows %3)"_s
-                                .arg(m_options.path).arg(current).arg(SchemaVersion));
-    for (const Migration &m : migrations()) {
-        if (m.version <= current)
-            continue;
-        QString why;
-        int rc = SQLITE_BUSY;
-        for (int attempt = 0; attempt < 100 && rc == SQLITE_BUSY; ++attempt) {
-            rc = execRaw("BEGIN IMMEDIATE", &why);
-            if (rc == SQLITE_BUSY)
-                QThread::msleep(50);
-        }
-        if (rc != SQLITE_OK)
-            return storageError(u"cannot migrate %1: %2"_s.arg(m_options.path, why));
-        for (const QString &sql : m.statements) {
-            if (auto e = exec(sql)) {
-                execRaw("ROLLBACK");
-                return e;
-            }
-        }
-        if (auto e = exec(u"INSERT OR REPLACE INTO eventdesk_meta(key, value) VALUES('schema_version', ?)"_s,
-                          {QString::number(m.version)})) {
-            execRaw("ROLLBACK");
-            return e;
-        }
-        if (execRaw("COMMIT", &why) != SQLITE_OK) {
-            execRaw("ROLLBACK");
-            return storageError(u"cannot migrate %1: %2"_s.arg(m_options.path, why));
-        }
-        qCInfo(lcStore).noquote() << "migrated" << m_options.path << "to schema" << m.version;
     }
     return std::nullopt;
 }

@@ -1,11 +1,16 @@
-// The EventStore port on SQLite (DESIGN §4). Two connections, each on its own
-// worker thread: a writer that appends with group commit (queued publishes share
-// one BEGIN IMMEDIATE … COMMIT, each still durable before its future resolves)
-// and retries a locked database with backoff instead of freezing; and a reader
-// for pages, counts and subscriber batches, which also polls PRAGMA data_version
-// to notice rows other processes commit.
+// The EventStore port on SQLite (DESIGN §4), over the engine's app_events.
+// Two connections to the log, each on its own worker thread: a writer that
+// appends with group commit (queued publishes share one BEGIN IMMEDIATE …
+// COMMIT, each still durable before its future resolves) and retries a locked
+// database with backoff instead of freezing; and a reader for pages, counts and
+// subscriber batches, which also polls PRAGMA data_version to notice rows other
+// processes commit. Everything else of EventDesk's (the row index, cursors,
+// challenges, …) is in its own database beside the log (DeskDatabase): the
+// log's file only ever gets the rows EventDesk publishes and processed marks.
 #pragma once
 
+#include "DeskDatabase.h"
+#include "DeskPorts.h"
 #include "Ports.h"
 #include "RowFormat.h"
 #include "SqliteConnection.h"
@@ -24,44 +29,7 @@ class SqliteReader;
 class SqliteCheckpointer;
 template <typename T> class WorkerThread;
 
-struct AuditEntry {
-    qint64 id = 0;
-    QDateTime at;
-    QString actor;
-    QString action;
-    QString detail;
-};
-
-struct Challenge {
-    QString id;
-    QString worldId;
-    QString name;
-    int difficulty = 10;
-};
-
-struct BusStatistics {
-    struct Count {
-        QString key;   // a type, or a world ("" for events without one)
-        qint64 count = 0;
-    };
-    struct ChallengeRate {
-        QString worldId;
-        QString characterId;
-        qint64 attempts = 0;
-        qint64 successes = 0;
-    };
-    qint64 total = 0;
-    qint64 headId = 0;
-    QDateTime firstAt;
-    QDateTime lastAt;
-    qint64 lastHour = 0;
-    qint64 lastDay = 0;
-    QList<Count> perType;
-    QList<Count> perWorld;
-    QList<ChallengeRate> challenges;
-};
-
-class SqliteEventStore final : public QObject, public EventStore
+class SqliteEventStore final : public LogWatch, public EventStore, public StatisticsSource
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(SqliteEventStore)
@@ -69,13 +37,23 @@ public:
     explicit SqliteEventStore(SqliteOptions options, QObject *parent = nullptr);
     ~SqliteEventStore() override;
 
-    // Opens both connections (the writer creates and migrates the schema).
-    // Nothing else may be called until this has succeeded.
+    // Opens the log (the writer creates a new database where allowed) and then
+    // EventDesk's own database beside it. Nothing else may be called until
+    // this has succeeded.
     QFuture<Result<bool>> open();
     // open() and wait: for the command line and tests.
     Result<bool> openAndWait();
 
     const SqliteOptions &options() const { return m_options; }
+    // EventDesk's own database (challenges, audit, names, projections, the row
+    // index); null when read-only and none exists yet.
+    DeskDatabase *desk() const { return m_desk.get(); }
+    // Fill the row index in the background and follow new rows (the window, serve).
+    void startIndexing();
+
+    // LogWatch
+    bool isReadOnly() const override { return m_options.readOnly; }
+    QString deskLocation() const override { return m_desk ? m_desk->path() : QString(); }
 
     // EventStore
     QFuture<BatchPublishResult> append(const QList<AppEvent> &events) override;
@@ -97,24 +75,12 @@ public:
     QFuture<BatchPublishResult> importRows(const QList<rows::ImportedRow> &rows, bool keepIds);
     QFuture<BatchPublishResult> appendRaw(const QList<std::pair<QString, QByteArray>> &rows);
 
-    // Counts per type and world, recent rates, challenge success by world and character.
-    QFuture<Result<BusStatistics>> statistics();
-
-    // EventDesk's own tables.
-    QFuture<Result<qint64>> audit(const QString &actor, const QString &action, const QString &detail);
-    QFuture<Result<QList<AuditEntry>>> auditLog(int limit, qint64 beforeId = 0);
-    QFuture<Result<Challenge>> addChallenge(const QString &worldId, const QString &name, int difficulty);
-    QFuture<Result<bool>> updateChallenge(const Challenge &challenge);
-    QFuture<Result<bool>> removeChallenge(const QString &id);
-    QFuture<Result<QList<Challenge>>> challenges(const QString &worldId = {});  // empty: every world
-    // Display names of worlds and characters (kind "world" or "character"); an empty name forgets it.
-    QFuture<Result<bool>> setDisplayName(const QString &kind, const QString &id, const QString &name);
-    QFuture<Result<QHash<QString, QString>>> displayNames();  // id → name
-    QFuture<Result<std::optional<Challenge>>> challenge(const QString &id);
+    // StatisticsSource: counted on the log itself.
+    QFuture<Result<BusStatistics>> statistics() override;
 
     // Runs fn(connection) on the writer thread inside BEGIN IMMEDIATE … COMMIT,
     // queued in order with appends and retried while the database is locked.
-    // A returned Error rolls back. For projections and retention in bus/.
+    // A returned Error rolls back. For retention in bus/ (the log's own rows).
     using WriteFn = std::function<std::optional<Error>(SqliteConnection &)>;
     QFuture<Result<bool>> write(WriteFn fn);
     // The same, for a write that produces a value (an id, a count).
@@ -127,12 +93,6 @@ public:
 Q_SIGNALS:
     // Another process (or connection) committed rows past what this store wrote.
     void externalRowsDetected(qint64 headId);
-    // The file at this store's path is no longer the one it opened (replaced by
-    // another): what it reads is the old file until it is opened again.
-    void fileReplaced();
-    // Another process holds the database's write lock and writes are waiting
-    // (true), or they went through or gave up (false).
-    void writesWaiting(bool waiting);
 
 private:
     friend class SqliteWriter;
@@ -145,6 +105,7 @@ private:
     std::unique_ptr<WorkerThread<SqliteWriter>> m_writer;
     std::unique_ptr<WorkerThread<SqliteReader>> m_reader;
     std::unique_ptr<WorkerThread<SqliteCheckpointer>> m_checkpointer;
+    std::unique_ptr<DeskDatabase> m_desk;
 };
 
 } // namespace eventdesk

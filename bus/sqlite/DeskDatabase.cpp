@@ -1,0 +1,477 @@
+#include "DeskDatabase.h"
+
+#include "DeskWorker.h"
+#include "Logging.h"
+#include "Timestamp.h"
+
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFileInfo>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QSqlRecord>
+#include <QStandardPaths>
+#include <QThread>
+#include <QUuid>
+
+#include <sqlite3.h>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk {
+
+namespace {
+
+Error storageError(const QString &message) { return Error{ErrorCode::Storage, {}, message}; }
+
+// EventDesk's tables. The names are those an older EventDesk used inside the
+// engine's file, so that moving them out is a copy, column for column.
+const QStringList &schema()
+{
+    static const QStringList statements = {
+        u"CREATE TABLE IF NOT EXISTS eventdesk_cursors (name TEXT PRIMARY KEY, last_id INTEGER NOT NULL, "
+        "updated_at TEXT NOT NULL)"_s,
+        u"CREATE TABLE IF NOT EXISTS eventdesk_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, "
+        "actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL)"_s,
+        u"CREATE TABLE IF NOT EXISTS eventdesk_challenges (id TEXT PRIMARY KEY, world_id TEXT NOT NULL, "
+        "name TEXT NOT NULL, difficulty INTEGER NOT NULL, created_at TEXT NOT NULL, UNIQUE(world_id, name))"_s,
+        u"CREATE TABLE IF NOT EXISTS eventdesk_stats_minute (minute TEXT NOT NULL, event_type TEXT NOT NULL, "
+        "world_id TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY(minute, event_type, world_id))"_s,
+        u"CREATE TABLE IF NOT EXISTS eventdesk_challenge_stats (world_id TEXT NOT NULL, character_id TEXT NOT NULL, "
+        "attempts INTEGER NOT NULL, successes INTEGER NOT NULL, PRIMARY KEY(world_id, character_id))"_s,
+        u"CREATE TABLE IF NOT EXISTS eventdesk_jobs (kind TEXT NOT NULL, job_id TEXT NOT NULL, "
+        "world_id TEXT NOT NULL, label TEXT NOT NULL, status TEXT NOT NULL, progress INTEGER, "
+        "queued_at TEXT, updated_at TEXT NOT NULL, finished_at TEXT, duration_ms INTEGER, error TEXT, "
+        "PRIMARY KEY(kind, job_id))"_s,
+        u"CREATE TABLE IF NOT EXISTS eventdesk_timeline (event_id INTEGER PRIMARY KEY, world_id TEXT NOT NULL, "
+        "created_at TEXT NOT NULL, event_type TEXT NOT NULL, summary TEXT NOT NULL)"_s,
+        u"CREATE INDEX IF NOT EXISTS eventdesk_timeline_world ON eventdesk_timeline(world_id, event_id)"_s,
+        u"CREATE TABLE IF NOT EXISTS eventdesk_archives (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, "
+        "target TEXT NOT NULL, cutoff TEXT NOT NULL, first_id INTEGER, last_id INTEGER, rows INTEGER NOT NULL)"_s,
+        u"CREATE TABLE IF NOT EXISTS eventdesk_names (id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+        "name TEXT NOT NULL, updated_at TEXT NOT NULL)"_s,
+        // The row index: what the filters need, small. world and type are keys
+        // into eventdesk_keys (kind 0: world, "" for none; kind 1: type); at is
+        // created_at as nanoseconds since the epoch (NULL when unreadable).
+        u"CREATE TABLE IF NOT EXISTS eventdesk_keys (k INTEGER PRIMARY KEY, kind INTEGER NOT NULL, "
+        "value TEXT NOT NULL, UNIQUE(kind, value))"_s,
+        u"CREATE TABLE IF NOT EXISTS eventdesk_rows (id INTEGER PRIMARY KEY, world INTEGER NOT NULL, "
+        "type INTEGER NOT NULL, at INTEGER, processed INTEGER NOT NULL)"_s,
+        u"CREATE INDEX IF NOT EXISTS eventdesk_rows_world ON eventdesk_rows(world, id)"_s,
+        u"CREATE INDEX IF NOT EXISTS eventdesk_rows_type ON eventdesk_rows(type, id)"_s,
+        u"CREATE INDEX IF NOT EXISTS eventdesk_rows_at ON eventdesk_rows(at)"_s,
+    };
+    return statements;
+}
+
+// The tables an older EventDesk kept in the engine's file, moved out on first open.
+const QStringList OldTables = {u"eventdesk_cursors"_s,       u"eventdesk_audit"_s, u"eventdesk_challenges"_s,
+                               u"eventdesk_stats_minute"_s,  u"eventdesk_challenge_stats"_s,
+                               u"eventdesk_jobs"_s,          u"eventdesk_timeline"_s, u"eventdesk_archives"_s,
+                               u"eventdesk_names"_s};
+
+QString besidePath(const QString &enginePath) { return QFileInfo(enginePath).absoluteFilePath() + u".eventdesk"_s; }
+
+QString dataFolderPath(const QString &enginePath)
+{
+    const QFileInfo info(enginePath);
+    const QString canonical = info.exists() ? info.canonicalFilePath() : info.absoluteFilePath();
+    const QByteArray hash = QCryptographicHash::hash(canonical.toUtf8(), QCryptographicHash::Sha1).toHex().left(16);
+    return QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation))
+        .filePath(u"desks/%1-%2.eventdesk"_s.arg(info.fileName(), QString::fromLatin1(hash)));
+}
+
+} // namespace
+
+const int DeskDatabase::SchemaVersion = 3;
+
+QString DeskDatabase::pathFor(const QString &enginePath)
+{
+    const QString beside = besidePath(enginePath);
+    if (QFileInfo::exists(beside) || isWritableDatabase(beside))
+        return beside;
+    return dataFolderPath(enginePath);
+}
+
+QString DeskDatabase::existingPathFor(const QString &enginePath)
+{
+    for (const QString &p : {besidePath(enginePath), dataFolderPath(enginePath)})
+        if (QFileInfo(p).isFile())
+            return p;
+    return {};
+}
+
+// --- the worker ---------------------------------------------------------------
+
+DeskWorker::DeskWorker(DeskDatabase *desk)
+    : m_desk(desk)
+{
+    m_retry.setSingleShot(true);
+    connect(&m_retry, &QTimer::timeout, this, &DeskWorker::step);
+}
+
+QObject *deskContext(DeskWorker *worker) { return worker; }
+SqliteConnection *deskConnection(DeskWorker *worker) { return worker ? worker->connection() : nullptr; }
+
+Result<bool> DeskWorker::open()
+{
+    auto conn = SqliteConnection::openDesk(m_desk->m_path, m_desk->m_readOnly, u"desk"_s);
+    if (!conn)
+        return conn.error();
+    m_conn = std::move(conn).value();
+    if (m_desk->m_readOnly)
+        return true;
+    if (auto e = createSchema())
+        return *e;
+    if (auto e = moveOldTables())
+        return *e;
+    return true;
+}
+
+std::optional<Error> DeskWorker::transaction(const DeskDatabase::WriteFn &fn)
+{
+    if (!m_conn)
+        return Error{ErrorCode::Unavailable, {}, u"EventDesk's own database is not open"_s};
+    if (m_desk->m_readOnly)
+        return Error{ErrorCode::Usage, {}, u"EventDesk's own database is open read-only"_s};
+    QString why;
+    int rc = SQLITE_BUSY;
+    // Only another EventDesk on the same log shares this file, briefly.
+    for (int attempt = 0; attempt < 250 && (rc == SQLITE_BUSY || rc == SQLITE_LOCKED); ++attempt) {
+        rc = m_conn->execRaw("BEGIN IMMEDIATE", &why);
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+            QThread::msleep(20);
+    }
+    if (rc != SQLITE_OK)
+        return m_conn->errorFromCode(rc, u"cannot write to %1"_s.arg(m_desk->m_path));
+    std::optional<Error> err = fn(*m_conn);
+    if (!err) {
+        if (const int commit = m_conn->execRaw("COMMIT", &why); commit != SQLITE_OK)
+            err = m_conn->errorFromCode(commit, u"cannot commit to %1"_s.arg(m_desk->m_path));
+    }
+    if (err)
+        m_conn->execRaw("ROLLBACK");
+    return err;
+}
+
+std::optional<Error> DeskWorker::createSchema()
+{
+    return transaction([](SqliteConnection &conn) -> std::optional<Error> {
+        if (auto e = conn.exec(u"CREATE TABLE IF NOT EXISTS eventdesk_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"_s))
+            return e;
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT value FROM eventdesk_meta WHERE key = 'schema_version'"_s))
+            return conn.lastError(q, u"cannot read the schema version"_s);
+        const int current = q.next() ? q.value(0).toInt() : 0;
+        q.finish();
+        if (current > DeskDatabase::SchemaVersion)
+            return storageError(u"%1 was written by a newer EventDesk (schema %2, this one knows %3)"_s.arg(
+                conn.options().path).arg(current).arg(DeskDatabase::SchemaVersion));
+        for (const QString &sql : schema())
+            if (auto e = conn.exec(sql))
+                return e;
+        return conn.exec(u"INSERT OR REPLACE INTO eventdesk_meta(key, value) VALUES('schema_version', ?)"_s,
+                         {QString::number(DeskDatabase::SchemaVersion)});
+    });
+}
+
+// An older EventDesk kept its tables inside the engine's file. They are copied
+// here once (read through a read-only connection: that file is not changed)
+// and left where they were.
+std::optional<Error> DeskWorker::moveOldTables()
+{
+    QSqlQuery q(m_conn->database());
+    if (!m_conn->prepareAndExec(q, u"SELECT value FROM eventdesk_meta WHERE key = 'moved_from_log'"_s))
+        return m_conn->lastError(q, u"cannot read EventDesk's own database"_s);
+    const bool done = q.next();
+    q.finish();
+    if (done || !QFileInfo::exists(m_desk->m_engine.path))
+        return std::nullopt;
+    SqliteOptions options = m_desk->m_engine;
+    options.readOnly = true;
+    auto engine = SqliteConnection::open(options, u"desk-move"_s, false);
+    if (!engine)
+        return std::nullopt;  // not readable as a log: nothing of ours can be in it
+    SqliteConnection &old = *engine.value();
+    QSqlQuery tables(old.database());
+    QStringList present;
+    if (old.prepareAndExec(tables, u"SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'eventdesk\\_%' ESCAPE '\\'"_s))
+        while (tables.next())
+            present.append(tables.value(0).toString());
+    tables.finish();
+    qint64 copied = 0;
+    const auto copy = [&](SqliteConnection &conn) -> std::optional<Error> {
+        for (const QString &table : OldTables) {
+            if (!present.contains(table))
+                continue;
+            QSqlQuery from(old.database());
+            from.setForwardOnly(true);
+            if (!old.prepareAndExec(from, u"SELECT * FROM %1"_s.arg(table)))
+                return old.lastError(from, u"cannot read %1 from %2"_s.arg(table, old.options().path));
+            const int columns = from.record().count();
+            QStringList marks;
+            for (int i = 0; i < columns; ++i)
+                marks.append(u"?"_s);
+            QSqlQuery to(conn.database());
+            if (!to.prepare(u"INSERT OR IGNORE INTO %1 VALUES(%2)"_s.arg(table, marks.join(u','))))
+                return conn.lastError(to, u"cannot copy %1"_s.arg(table));
+            while (from.next()) {
+                for (int i = 0; i < columns; ++i)
+                    to.bindValue(i, from.value(i));
+                if (!to.exec())
+                    return conn.lastError(to, u"cannot copy %1"_s.arg(table));
+                ++copied;
+            }
+            from.finish();
+            to.finish();
+        }
+        return conn.exec(u"INSERT OR REPLACE INTO eventdesk_meta(key, value) VALUES('moved_from_log', ?)"_s,
+                         {timestamp::now()});
+    };
+    if (auto e = transaction(copy))
+        return e;
+    if (copied > 0)
+        qCInfo(lcStore).noquote() << "moved" << copied << "rows of EventDesk's own tables out of" << old.options().path
+                                  << "into" << m_desk->m_path << "(the old tables are left as they were)";
+    return std::nullopt;
+}
+
+// --- the desk -----------------------------------------------------------------
+
+DeskDatabase::DeskDatabase(QString path, SqliteOptions engine, bool readOnly, QObject *parent)
+    : QObject(parent)
+    , m_path(std::move(path))
+    , m_engine(std::move(engine))
+    , m_readOnly(readOnly)
+{
+}
+
+DeskDatabase::~DeskDatabase()
+{
+    if (m_thread)
+        m_thread->stop();
+}
+
+DeskWorker *DeskDatabase::worker() const { return m_thread ? m_thread->object() : nullptr; }
+
+QFuture<Result<bool>> DeskDatabase::open()
+{
+    if (m_thread)
+        return QtFuture::makeReadyFuture(Result<bool>(Error{ErrorCode::Usage, {}, u"already open"_s}));
+    m_thread = std::make_unique<WorkerThread<DeskWorker>>(u"eventdesk-desk"_s);
+    DeskWorker *w = m_thread->create(this);
+    return runOn<Result<bool>>(w, [w] { return w->open(); });
+}
+
+QFuture<Result<bool>> DeskDatabase::write(WriteFn fn)
+{
+    DeskWorker *w = worker();
+    if (!w)
+        return QtFuture::makeReadyFuture(Result<bool>(Error{ErrorCode::Unavailable, {}, u"EventDesk's own database is not open"_s}));
+    return runOn<Result<bool>>(w, [w, fn = std::move(fn)]() -> Result<bool> {
+        if (auto e = w->transaction(fn))
+            return *e;
+        return true;
+    });
+}
+
+void DeskDatabase::startIndexing()
+{
+    if (DeskWorker *w = worker())
+        QMetaObject::invokeMethod(w, [w] { w->startIndexing(); }, Qt::QueuedConnection);
+}
+
+void DeskDatabase::wakeIndex()
+{
+    if (DeskWorker *w = worker())
+        QMetaObject::invokeMethod(w, [w] { w->wake(); }, Qt::QueuedConnection);
+}
+
+void DeskDatabase::setIndexedProcessed(const QList<qint64> &ids, bool processed)
+{
+    if (DeskWorker *w = worker())
+        QMetaObject::invokeMethod(w, [w, ids, processed] { w->setProcessed(ids, processed); }, Qt::QueuedConnection);
+}
+
+void DeskDatabase::forgetIndexed(const QList<qint64> &ids)
+{
+    if (DeskWorker *w = worker())
+        QMetaObject::invokeMethod(w, [w, ids] { w->forget(ids); }, Qt::QueuedConnection);
+}
+
+QFuture<Result<qint64>> DeskDatabase::indexNow()
+{
+    DeskWorker *w = worker();
+    if (!w || m_readOnly)
+        return QtFuture::makeReadyFuture(Result<qint64>(Error{ErrorCode::Unavailable, {}, u"no writable index"_s}));
+    auto promise = std::make_shared<QPromise<Result<qint64>>>();
+    promise->start();
+    QFuture<Result<qint64>> f = promise->future();
+    QMetaObject::invokeMethod(w, [w, promise] { w->addWaiter(promise); }, Qt::QueuedConnection);
+    return f;
+}
+
+QFuture<Result<qint64>> DeskDatabase::loadCursor(const QString &name)
+{
+    // On the desk's one thread, after any save queued before it.
+    return read<qint64>([name](SqliteConnection &conn) -> Result<qint64> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT last_id FROM eventdesk_cursors WHERE name = ?"_s, {name}))
+            return conn.lastError(q, u"cannot read the cursor of %1"_s.arg(name));
+        const qint64 id = q.next() ? q.value(0).toLongLong() : 0;
+        q.finish();
+        return id;
+    });
+}
+
+QFuture<Result<bool>> DeskDatabase::saveCursor(const QString &name, qint64 lastId)
+{
+    return write([name, lastId](SqliteConnection &conn) {
+        // Cursors only move forward, whatever order saves arrive in.
+        return conn.exec(u"INSERT INTO eventdesk_cursors(name, last_id, updated_at) VALUES(?, ?, ?) "
+                         "ON CONFLICT(name) DO UPDATE SET last_id = max(last_id, excluded.last_id), "
+                         "updated_at = excluded.updated_at"_s,
+                         {name, lastId, timestamp::now()});
+    });
+}
+
+QFuture<Result<qint64>> DeskDatabase::audit(const QString &actor, const QString &action, const QString &detail)
+{
+    return writeValue<qint64>([=](SqliteConnection &conn) -> Result<qint64> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"INSERT INTO eventdesk_audit(at, actor, action, detail) VALUES(?, ?, ?, ?)"_s,
+                                 {timestamp::now(), actor, action, detail}))
+            return conn.lastError(q, u"cannot write the audit log"_s);
+        const qint64 id = q.lastInsertId().toLongLong();
+        q.finish();
+        return id;
+    });
+}
+
+QFuture<Result<QList<AuditEntry>>> DeskDatabase::auditLog(int limit, qint64 beforeId)
+{
+    return read<QList<AuditEntry>>([limit, beforeId](SqliteConnection &conn) -> Result<QList<AuditEntry>> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT id, at, actor, action, detail FROM eventdesk_audit WHERE id < ? "
+                                    "ORDER BY id DESC LIMIT ?"_s,
+                                 {beforeId > 0 ? beforeId : std::numeric_limits<qint64>::max(), qBound(1, limit, 100000)}))
+            return conn.lastError(q, u"cannot read the audit log"_s);
+        QList<AuditEntry> out;
+        while (q.next())
+            out.append({q.value(0).toLongLong(), timestamp::parse(q.value(1).toString()), q.value(2).toString(),
+                        q.value(3).toString(), q.value(4).toString()});
+        q.finish();
+        return out;
+    });
+}
+
+QFuture<Result<Challenge>> DeskDatabase::addChallenge(const QString &worldId, const QString &name, int difficulty)
+{
+    if (worldId.trimmed().isEmpty() || name.trimmed().isEmpty())
+        return QtFuture::makeReadyFuture(Result<Challenge>(Error{ErrorCode::Usage, {}, u"a challenge needs a world and a name"_s}));
+    if (difficulty < 1 || difficulty > 40)
+        return QtFuture::makeReadyFuture(Result<Challenge>(Error{ErrorCode::Usage, u"difficulty"_s, u"difficulty must be 1..40"_s}));
+    const Challenge c{QUuid::createUuid().toString(QUuid::WithoutBraces), worldId.trimmed(), name.trimmed(), difficulty};
+    return write([c](SqliteConnection &conn) -> std::optional<Error> {
+               QSqlQuery q(conn.database());
+               if (!conn.prepareAndExec(q, u"INSERT INTO eventdesk_challenges(id, world_id, name, difficulty, created_at) "
+                                           "VALUES(?, ?, ?, ?, ?)"_s,
+                                        {c.id, c.worldId, c.name, c.difficulty, timestamp::now()})) {
+                   if (q.lastError().text().contains("UNIQUE"_L1))
+                       return Error{ErrorCode::Usage, u"name"_s,
+                                    u"world %1 already has a challenge named \"%2\""_s.arg(c.worldId, c.name)};
+                   return conn.lastError(q, u"cannot add the challenge"_s);
+               }
+               q.finish();
+               return std::nullopt;
+           })
+        .then([c](const Result<bool> &r) -> Result<Challenge> {
+            if (!r)
+                return r.error();
+            return c;
+        });
+}
+
+QFuture<Result<bool>> DeskDatabase::updateChallenge(const Challenge &c)
+{
+    if (c.difficulty < 1 || c.difficulty > 40 || c.name.trimmed().isEmpty())
+        return QtFuture::makeReadyFuture(Result<bool>(Error{ErrorCode::Usage, {}, u"a challenge needs a name and a difficulty 1..40"_s}));
+    return write([c](SqliteConnection &conn) -> std::optional<Error> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"UPDATE eventdesk_challenges SET name = ?, difficulty = ? WHERE id = ?"_s,
+                                 {c.name.trimmed(), c.difficulty, c.id}))
+            return conn.lastError(q, u"cannot change the challenge"_s);
+        const bool found = q.numRowsAffected() > 0;
+        q.finish();
+        if (!found)
+            return Error{ErrorCode::NotFound, {}, u"no challenge %1"_s.arg(c.id)};
+        return std::nullopt;
+    });
+}
+
+QFuture<Result<bool>> DeskDatabase::removeChallenge(const QString &id)
+{
+    return write([id](SqliteConnection &conn) {
+        return conn.exec(u"DELETE FROM eventdesk_challenges WHERE id = ?"_s, {id});
+    });
+}
+
+QFuture<Result<QList<Challenge>>> DeskDatabase::challenges(const QString &worldId)
+{
+    return read<QList<Challenge>>([worldId](SqliteConnection &conn) -> Result<QList<Challenge>> {
+        QSqlQuery q(conn.database());
+        const bool all = worldId.isEmpty();
+        if (!conn.prepareAndExec(q, u"SELECT id, world_id, name, difficulty FROM eventdesk_challenges "_s
+                                        + (all ? QString() : u"WHERE world_id = ? "_s) + u"ORDER BY world_id, name"_s,
+                                 all ? QVariantList{} : QVariantList{worldId}))
+            return conn.lastError(q, u"cannot list challenges"_s);
+        QList<Challenge> out;
+        while (q.next())
+            out.append({q.value(0).toString(), q.value(1).toString(), q.value(2).toString(), q.value(3).toInt()});
+        q.finish();
+        return out;
+    });
+}
+
+QFuture<Result<bool>> DeskDatabase::setDisplayName(const QString &kind, const QString &id, const QString &name)
+{
+    return write([kind, id, name = name.trimmed()](SqliteConnection &conn) -> std::optional<Error> {
+        if (name.isEmpty())
+            return conn.exec(u"DELETE FROM eventdesk_names WHERE id = ?"_s, {id});
+        return conn.exec(u"INSERT INTO eventdesk_names(id, kind, name, updated_at) VALUES(?, ?, ?, ?) "
+                         "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, name = excluded.name, "
+                         "updated_at = excluded.updated_at"_s,
+                         {id, kind, name.left(200), timestamp::now()});
+    });
+}
+
+QFuture<Result<QHash<QString, QString>>> DeskDatabase::displayNames()
+{
+    return read<QHash<QString, QString>>([](SqliteConnection &conn) -> Result<QHash<QString, QString>> {
+        QSqlQuery q(conn.database());
+        q.setForwardOnly(true);
+        if (!conn.prepareAndExec(q, u"SELECT id, name FROM eventdesk_names"_s))
+            return conn.lastError(q, u"cannot read display names"_s);
+        QHash<QString, QString> out;
+        while (q.next())
+            out.insert(q.value(0).toString(), q.value(1).toString());
+        q.finish();
+        return out;
+    });
+}
+
+QFuture<Result<std::optional<Challenge>>> DeskDatabase::challenge(const QString &id)
+{
+    return read<std::optional<Challenge>>([id](SqliteConnection &conn) -> Result<std::optional<Challenge>> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT id, world_id, name, difficulty FROM eventdesk_challenges WHERE id = ?"_s, {id}))
+            return conn.lastError(q, u"cannot read the challenge"_s);
+        std::optional<Challenge> c;
+        if (q.next())
+            c = Challenge{q.value(0).toString(), q.value(1).toString(), q.value(2).toString(), q.value(3).toInt()};
+        q.finish();
+        return c;
+    });
+}
+
+} // namespace eventdesk

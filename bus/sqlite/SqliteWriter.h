@@ -1,0 +1,87 @@
+// The log's writer and checkpointer, each on a worker thread of the store
+// (SqliteEventStore.h). Private to bus/sqlite.
+#pragma once
+
+#include "SqliteEventStore.h"
+
+#include <QElapsedTimer>
+#include <QMutex>
+#include <QPromise>
+#include <QTimer>
+
+#include <deque>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace eventdesk {
+
+struct WriteJob {
+    // An append: rows of (event_type, payload).
+    QList<std::pair<QString, QByteArray>> rows;
+    std::shared_ptr<QPromise<BatchPublishResult>> appendPromise;
+    // Any other write: fn in its own transaction.
+    SqliteEventStore::WriteFn fn;
+    std::shared_ptr<QPromise<Result<bool>>> writePromise;
+    QElapsedTimer queued;
+
+    bool isAppend() const { return appendPromise != nullptr; }
+};
+
+// Appends with group commit: consecutive queued appends share one
+// BEGIN IMMEDIATE … COMMIT (at most 1,000 rows), each durable before its
+// future resolves; a locked database is retried with backoff, never waited on.
+class SqliteWriter final : public QObject
+{
+public:
+    SqliteWriter(std::atomic<qint64> *knownHead, SqliteEventStore *store);
+    ~SqliteWriter() override;
+
+    Result<bool> open(const SqliteOptions &options);
+    // EventDesk made the file: it may checkpoint it (the engine's own file is left to the engine).
+    bool ownsFile() const { return m_conn && m_conn->ownedByEventDesk(); }
+    void enqueue(WriteJob job);  // any thread
+
+private:
+    void drain();
+    void commitAppends(qsizetype take);
+    void commitWrite();
+    std::vector<WriteJob> popFront(qsizetype n);
+    void failFront(qsizetype n, const Error &error);
+    void failAll(const Error &error);
+    static void fail(WriteJob &job, const Error &error);
+    static int walHook(void *self, sqlite3 *, const char *, int pages);
+    void setWaiting(bool waiting);
+
+    std::unique_ptr<SqliteConnection> m_conn;
+    sqlite3_stmt *m_insert = nullptr;
+    std::atomic<qint64> *m_knownHead;
+    SqliteEventStore *m_store;
+    bool m_waiting = false;
+    int m_checkpointAskedAt = 0;  // WAL pages when a checkpoint was last asked for
+    QMutex m_mutex;
+    std::deque<WriteJob> m_queue;
+    bool m_scheduled = false;
+    QTimer m_retry;
+    int m_backoffMs = 0;
+    int m_budgetMs = 5000;
+};
+
+// WAL checkpoints on a thread and connection of their own: inside COMMIT
+// (SQLite's default) a publish would wait for them, and on the reader they
+// would hold up subscriber reads. PASSIVE: copies what no reader still needs,
+// never waits for a lock. Only for a database EventDesk made.
+class SqliteCheckpointer final : public QObject
+{
+public:
+    explicit SqliteCheckpointer(QString path) : m_path(std::move(path)) {}
+    ~SqliteCheckpointer() override;
+    void checkpoint();
+
+private:
+    QString m_path;
+    sqlite3 *m_db = nullptr;
+};
+
+} // namespace eventdesk
