@@ -38,7 +38,7 @@ Result<std::unique_ptr<LocalBus>> LocalBus::open(const BusConfig &config)
         options.readOnly = true;
     // Read commands use EventDesk's own database only if it is there; the
     // window (even on a read-only log) and writing commands make it.
-    options.deskWritable = !config.readOnly;
+    options.deskWritable = !config.readOnly || config.deskEvenIfReadOnly;
     options.create = config.create && !options.readOnly;
     options.createInExisting = config.createInExisting;
     options.dataVersionPollMs = config.dataVersionPollMs;

@@ -29,6 +29,7 @@ struct BusConfig {
     bool create = true;                 // a missing --db file becomes a new database (never when read-only)
     bool createInExisting = false;      // --create: an empty file or one without app_events gets the table
     bool index = false;                 // fill and follow the row index (the window, serve)
+    bool deskEvenIfReadOnly = false;    // a read-only log with a writable desk of its own (index)
     int fallbackPollMs = 30000;
     int dataVersionPollMs = 250;
 };

@@ -79,6 +79,7 @@ int importCommand(const QStringList &args);
 int statsCommand(const QStringList &args);
 int challengeCommand(const QStringList &args);
 int nameCommand(const QStringList &args);
+int indexCommand(const QStringList &args);
 int pruneCommand(const QStringList &args);
 int serveCommand(const QStringList &args);
 int replayCommand(const QStringList &args);

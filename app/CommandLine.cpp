@@ -34,6 +34,7 @@ const QList<CommandInfo> &commands()
         {u"stats"_s, u"counts per type and world, rates, challenge success"_s, statsCommand},
         {u"challenge"_s, u"add or list a world's challenges"_s, challengeCommand},
         {u"name"_s, u"give a world or character (a UUID) a display name"_s, nameCommand},
+        {u"index"_s, u"build the row index the filters read, with progress (the log is only read)"_s, indexCommand},
         {u"forward"_s, u"bridge a database's app_events into a Redis stream, each row once"_s, forwardCommand},
         {u"simulate"_s, u"play a realistic game session onto the bus"_s, simulateCommand},
     };
@@ -48,7 +49,7 @@ QString overview()
     for (const CommandInfo &c : commands())
         text += u"  %1  %2\n"_s.arg(c.name, -10).arg(c.summary);
     text += u"\nCommon options: --db PATH, --bus URL, --listen HOST:PORT, --join-code CODE,\n"
-            "--dm-token TOKEN (or EVENTDESK_DM_TOKEN), --verbose.\n"
+            "--dm-token TOKEN (or EVENTDESK_DM_TOKEN), --create, --verbose.\n"
             "Run 'eventdesk COMMAND --help' for a command's options.\n"_s;
     return text;
 }

@@ -52,14 +52,13 @@ const QStringList &schema()
         "name TEXT NOT NULL, updated_at TEXT NOT NULL)"_s,
         // The row index: what the filters need, small. world and type are keys
         // into eventdesk_keys (kind 0: world, "" for none; kind 1: type); at is
-        // created_at as nanoseconds since the epoch (NULL when unreadable).
+        // created_at in whole seconds since 2000-01-01 UTC, rounded down (NULL
+        // when unreadable; RowIndex.cpp decides a bound's own second exactly). The three indexes are made after a first build, sorted,
+        // which packs their pages (the budget is 64 bytes a row).
         u"CREATE TABLE IF NOT EXISTS eventdesk_keys (k INTEGER PRIMARY KEY, kind INTEGER NOT NULL, "
         "value TEXT NOT NULL, UNIQUE(kind, value))"_s,
         u"CREATE TABLE IF NOT EXISTS eventdesk_rows (id INTEGER PRIMARY KEY, world INTEGER NOT NULL, "
         "type INTEGER NOT NULL, at INTEGER, processed INTEGER NOT NULL)"_s,
-        u"CREATE INDEX IF NOT EXISTS eventdesk_rows_world ON eventdesk_rows(world, id)"_s,
-        u"CREATE INDEX IF NOT EXISTS eventdesk_rows_type ON eventdesk_rows(type, id)"_s,
-        u"CREATE INDEX IF NOT EXISTS eventdesk_rows_at ON eventdesk_rows(at)"_s,
     };
     return statements;
 }
@@ -119,12 +118,13 @@ Result<bool> DeskWorker::open()
     if (!conn)
         return conn.error();
     m_conn = std::move(conn).value();
-    if (m_desk->m_readOnly)
-        return true;
-    if (auto e = createSchema())
-        return *e;
-    if (auto e = moveOldTables())
-        return *e;
+    if (!m_desk->m_readOnly) {
+        if (auto e = createSchema())
+            return *e;
+        if (auto e = moveOldTables())
+            return *e;
+    }
+    loadIndexState();
     return true;
 }
 
@@ -279,6 +279,12 @@ void DeskDatabase::startIndexing()
 {
     if (DeskWorker *w = worker())
         QMetaObject::invokeMethod(w, [w] { w->startIndexing(); }, Qt::QueuedConnection);
+}
+
+void DeskDatabase::setIndexRate(int rowsPerSecond)
+{
+    if (DeskWorker *w = worker())
+        QMetaObject::invokeMethod(w, [w, rowsPerSecond] { w->setMaxRate(rowsPerSecond); }, Qt::QueuedConnection);
 }
 
 void DeskDatabase::wakeIndex()

@@ -71,6 +71,8 @@ public:
     // The row index. start: fill it from the log in the background (resuming
     // where a previous run stopped) and follow new rows after each wake().
     void startIndexing();
+    // At most this many rows a second while catching up (0: no limit).
+    void setIndexRate(int rowsPerSecond);
     void wakeIndex();  // any thread: rows may have been added
     void setIndexedProcessed(const QList<qint64> &ids, bool processed);
     void forgetIndexed(const QList<qint64> &ids);

@@ -27,7 +27,9 @@ public:
     std::optional<Error> transaction(const DeskDatabase::WriteFn &fn);
 
     // Row index (RowIndex.cpp).
+    void loadIndexState();
     void startIndexing();
+    void setMaxRate(int rowsPerSecond) { m_maxRate = rowsPerSecond; }
     void wake();
     void addWaiter(std::shared_ptr<QPromise<Result<qint64>>> promise);
     std::optional<Error> setProcessed(const QList<qint64> &ids, bool processed);
@@ -50,6 +52,7 @@ private:
     sqlite3_stmt *m_chunk = nullptr;
     QHash<QString, qint64> m_keys[2];  // world, type → key
     bool m_indexing = false;
+    int m_maxRate = 0;  // rows a second while catching up; 0: as fast as it goes
     bool m_scheduled = false;
     QTimer m_retry;
     std::vector<std::shared_ptr<QPromise<Result<qint64>>>> m_waiters;

@@ -18,7 +18,16 @@ namespace eventdesk {
 namespace {
 
 constexpr int ChunkRows = 5000;
+// Further behind than this, rows go in without the secondary indexes, which
+// are made afterwards in one sorted pass: packed pages, and a faster build.
+constexpr qint64 BulkRows = 100000;
 enum KeyKind { WorldKey = 0, TypeKey = 1 };
+
+const char *const SecondaryIndexes[][2] = {
+    {"eventdesk_rows_world", "CREATE INDEX IF NOT EXISTS eventdesk_rows_world ON eventdesk_rows(world, id)"},
+    {"eventdesk_rows_type", "CREATE INDEX IF NOT EXISTS eventdesk_rows_type ON eventdesk_rows(type, id)"},
+    {"eventdesk_rows_at", "CREATE INDEX IF NOT EXISTS eventdesk_rows_at ON eventdesk_rows(at)"},
+};
 
 QString text(sqlite3_stmt *stmt, int col)
 {
@@ -48,13 +57,14 @@ QString metaText(SqliteConnection &conn, const QString &key)
 
 std::optional<Error> setMeta(SqliteConnection &conn, const QString &key, const QVariant &value)
 {
-    return conn.exec(u"INSERT OR REPLACE INTO eventdesk_meta(key, value) VALUES(?, ?)"_s, {key, value});
+    return conn.exec(u"INSERT OR REPLACE INTO eventdesk_meta(key, value) VALUES(?, coalesce(?, ''))"_s, {key, value});
 }
 
 struct IndexedRow {
     qint64 id;
     QString type;
     QString world;
+    bool noWorld;  // SQL NULL: no world_id, or a payload that is not JSON
     std::optional<qint64> at;
     bool processed;
     QString signature;  // created_at|event_type: tells this log from another with the same ids
@@ -64,19 +74,36 @@ struct IndexedRow {
 
 namespace rowindex {
 
+qint64 indexSecond(qint64 nanos)
+{
+    constexpr qint64 Billion = 1000000000;
+    constexpr qint64 Y2K = 946684800;  // 2000-01-01T00:00:00Z: seconds since fit in 4 bytes until 2068
+    const qint64 seconds = nanos >= 0 ? nanos / Billion : -((-nanos + Billion - 1) / Billion);
+    return seconds - Y2K;
+}
+
 QString conditions(const EventQuery &query, QVariantList &values)
 {
     QString sql;
     const auto keyList = [&](int kind, const QStringList &names) {
         QStringList marks;
         for (const QString &n : names) {
-            marks.append(u"coalesce(?, '')"_s);  // a null QString binds as NULL; "" is "no world"
+            marks.append(u"?"_s);
             values.append(n);
         }
         return u"(SELECT k FROM desk.eventdesk_keys WHERE kind = %1 AND value IN (%2))"_s.arg(kind).arg(marks.join(u','));
     };
-    if (!query.worlds.isEmpty())
-        sql += u" AND r.world IN "_s + keyList(WorldKey, query.worlds);  // "" is the key of "no world"
+    if (!query.worlds.isEmpty()) {
+        // "" in the filter is "no world": a payload without a world_id (or not JSON), kept as 0.
+        QStringList named = query.worlds;
+        const bool none = named.removeAll(QString()) > 0;
+        QStringList parts;
+        if (!named.isEmpty())
+            parts.append(u"r.world IN "_s + keyList(WorldKey, named));
+        if (none)
+            parts.append(u"r.world = 0"_s);
+        sql += u" AND ("_s + parts.join(u" OR "_s) + u')';
+    }
     QStringList types;
     if (!query.kinds.isEmpty()) {
         for (EventKind k : query.kinds)
@@ -87,13 +114,18 @@ QString conditions(const EventQuery &query, QVariantList &values)
     }
     if (!types.isEmpty())
         sql += u" AND r.type IN "_s + keyList(TypeKey, types);
+    // at is in whole seconds (4 bytes, not 8): a row in the bound's own
+    // second is decided on its exact created_at, read from the log.
+    const QString exact = u"eventdesk_instant((SELECT created_at FROM main.app_events WHERE id = r.id))"_s;
     if (query.createdFrom) {
-        sql += u" AND r.at >= ?"_s;
-        values.append(*query.createdFrom);
+        const qint64 second = indexSecond(*query.createdFrom);
+        sql += u" AND r.at >= ? AND (r.at > ? OR %1 >= ?)"_s.arg(exact);
+        values << second << second << *query.createdFrom;
     }
     if (query.createdTo) {
-        sql += u" AND r.at < ?"_s;
-        values.append(*query.createdTo);
+        const qint64 second = indexSecond(*query.createdTo);
+        sql += u" AND r.at <= ? AND (r.at < ? OR %1 < ?)"_s.arg(exact);
+        values << second << second << *query.createdTo;
     }
     if (query.afterId > 0) {
         sql += u" AND r.id > ?"_s;
@@ -108,12 +140,16 @@ QString conditions(const EventQuery &query, QVariantList &values)
 
 } // namespace rowindex
 
+void DeskWorker::loadIndexState()
+{
+    m_desk->m_indexedTo.store(metaValue(*m_conn, u"index_to"_s));
+}
+
 void DeskWorker::startIndexing()
 {
     if (m_desk->m_readOnly || !m_conn)
         return;
     m_indexing = true;
-    m_desk->m_indexedTo.store(metaValue(*m_conn, u"index_to"_s));
     wake();
 }
 
@@ -158,11 +194,24 @@ void DeskWorker::step()
     }
     Q_EMIT m_desk->indexProgress(done, std::max(done, head));
     if (*more) {
+        if (m_maxRate > 0) {
+            m_retry.start(int(1000LL * ChunkRows / m_maxRate));  // gentler on a busy disk
+            return;
+        }
         m_scheduled = true;
         QMetaObject::invokeMethod(this, &DeskWorker::step, Qt::QueuedConnection);
-    } else {
-        settleWaiters(done);
+        return;
     }
+    // Caught up: the filters' indexes (made now, in one sorted pass, after a bulk build).
+    if (auto e = transaction([](SqliteConnection &conn) -> std::optional<Error> {
+            for (const auto &index : SecondaryIndexes)
+                if (auto failed = conn.exec(QString::fromLatin1(index[1])))
+                    return failed;
+            return std::nullopt;
+        })) {
+        qCWarning(lcStore).noquote() << "row index:" << e->message;
+    }
+    settleWaiters(done);
 }
 
 std::optional<Error> DeskWorker::openEngineReader()
@@ -260,10 +309,11 @@ Result<bool> DeskWorker::indexChunk()
     sqlite3_bind_int64(m_chunk, 1, upTo);
     sqlite3_bind_int(m_chunk, 2, ChunkRows);
     while ((rc = sqlite3_step(m_chunk)) == SQLITE_ROW) {
-        IndexedRow row{sqlite3_column_int64(m_chunk, 0), text(m_chunk, 1), text(m_chunk, 2), std::nullopt,
+        IndexedRow row{sqlite3_column_int64(m_chunk, 0), text(m_chunk, 1), text(m_chunk, 2),
+                       sqlite3_column_type(m_chunk, 2) == SQLITE_NULL, std::nullopt,
                        sqlite3_column_int(m_chunk, 4) != 0, text(m_chunk, 5)};
         if (sqlite3_column_type(m_chunk, 3) != SQLITE_NULL)
-            row.at = sqlite3_column_int64(m_chunk, 3);
+            row.at = rowindex::indexSecond(sqlite3_column_int64(m_chunk, 3));
         rows.push_back(std::move(row));
     }
     sqlite3_reset(m_chunk);  // the read transaction ends here: the engine never waits on us
@@ -274,14 +324,20 @@ Result<bool> DeskWorker::indexChunk()
         return false;
     }
 
+    const bool bulk = head - upTo > BulkRows;
     auto err = transaction([&](SqliteConnection &conn) -> std::optional<Error> {
+        if (bulk) {
+            for (const auto &index : SecondaryIndexes)
+                if (auto e = conn.exec(u"DROP INDEX IF EXISTS %1"_s.arg(QLatin1StringView(index[0]))))
+                    return e;
+        }
         sqlite3_stmt *insert = nullptr;
         if (sqlite3_prepare_v2(conn.handle(), "INSERT OR REPLACE INTO eventdesk_rows(id, world, type, at, processed) "
                                               "VALUES(?1, ?2, ?3, ?4, ?5)", -1, &insert, nullptr) != SQLITE_OK)
             return conn.errorFromCode(sqlite3_errcode(conn.handle()), u"cannot prepare the index"_s);
         std::optional<Error> failed;
         for (const IndexedRow &row : rows) {
-            const Result<qint64> world = keyFor(WorldKey, row.world);
+            const Result<qint64> world = row.noWorld ? Result<qint64>(qint64(0)) : keyFor(WorldKey, row.world);
             const Result<qint64> type = keyFor(TypeKey, row.type);
             if (!world || !type) {
                 failed = world ? type.error() : world.error();

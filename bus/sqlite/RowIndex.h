@@ -16,4 +16,7 @@ namespace eventdesk::rowindex {
 // the log). Starts with " AND ", or is empty.
 QString conditions(const EventQuery &query, QVariantList &values);
 
+// The index keeps created_at in whole seconds since 2000-01-01 UTC (rounded down).
+qint64 indexSecond(qint64 nanos);
+
 } // namespace eventdesk::rowindex
