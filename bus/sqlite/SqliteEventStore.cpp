@@ -566,7 +566,7 @@ QFuture<Result<QStringList>> SqliteEventStore::distinctWorlds()
 {
     return read<QStringList>([](SqliteConnection &conn) -> Result<QStringList> {
         // The worlds of the row index, and of the newest rows not indexed yet
-        // (at most the newest 200,000: without an index the list fills in as
+        // (at most the newest 20,000: without an index the list fills in as
         // the index is built, instead of scanning the whole log).
         const qint64 upTo = indexedTo(conn);
         QSet<QString> worlds;
@@ -579,7 +579,7 @@ QFuture<Result<QStringList>> SqliteEventStore::distinctWorlds()
                 worlds.insert(q.value(0).toString());
         }
         if (!conn.prepareAndExec(q, u"SELECT DISTINCT w FROM (SELECT %1 AS w FROM app_events WHERE id > ? "
-                                    "ORDER BY id DESC LIMIT 200000) WHERE w IS NOT NULL"_s.arg(QLatin1StringView(WorldSql)),
+                                    "ORDER BY id DESC LIMIT 20000) WHERE w IS NOT NULL"_s.arg(QLatin1StringView(WorldSql)),
                                  {upTo}))
             return conn.lastError(q, u"cannot list worlds"_s);
         while (q.next())
