@@ -8,88 +8,45 @@ namespace eventdesk {
 
 Forwarder::Forwarder(EventStore &source, Notifier &sourceNotifier, RedisEventStore &target, Options options, QObject *parent)
     : QObject(parent)
-    , m_source(source)
     , m_target(target)
     , m_options(std::move(options))
-{
-    m_retry.setSingleShot(true);
     // After a failure the cursor is read again: the batch may have landed
     // even though its reply did not.
-    connect(&m_retry, &QTimer::timeout, this, &Forwarder::loadCursor);
+    , m_pump(source, [this] { return m_target.forwardCursor(m_options.sourceName); },
+             [this](const QList<StoredEvent> &rows) { return forward(rows); },
+             CursorPump::Options{m_options.batchSize, m_options.retryMs, 30000, true}, this)
+{
     connect(&sourceNotifier, &Notifier::eventsAvailable, this, [this] {
-        if (m_ready)
-            pump();
+        if (m_pump.isStarted())
+            m_pump.wake();
+    });
+    connect(&m_pump, &CursorPump::loaded, this, [this](qint64 cursor) { Q_EMIT progressed(cursor, m_forwarded); });
+    connect(&m_pump, &CursorPump::advanced, this, [this](qint64 cursor) { Q_EMIT progressed(cursor, m_forwarded); });
+    connect(&m_pump, &CursorPump::caughtUp, this, &Forwarder::caughtUp);
+    connect(&m_pump, &CursorPump::failed, this, [this](const Error &error) {
+        qCWarning(lcRedis) << "forward:" << error.message << "- retrying";
+        Q_EMIT errorOccurred(error);
     });
 }
 
 void Forwarder::start()
 {
-    loadCursor();
+    m_pump.start();
 }
 
-void Forwarder::loadCursor()
+// One script call appends the rows not forwarded yet and moves the cursor in
+// Redis with them: each source row lands once.
+QFuture<Result<bool>> Forwarder::forward(const QList<StoredEvent> &rows)
 {
-    m_ready = false;
-    m_target.forwardCursor(m_options.sourceName).then(this, [this](const Result<qint64> &r) {
-        if (!r) {
-            failed(r.error());
-            return;
-        }
-        m_cursor = r.value();
-        m_ready = true;
-        Q_EMIT progressed(m_cursor, m_forwarded);
-        pump();
-    });
-}
-
-void Forwarder::failed(const Error &error)
-{
-    m_busy = false;
-    m_ready = false;
-    m_backoffMs = m_backoffMs ? qMin(m_backoffMs * 2, 30000) : m_options.retryMs;
-    qCWarning(lcRedis) << "forward:" << error.message << "- retrying in" << m_backoffMs << "ms";
-    Q_EMIT errorOccurred(error);
-    m_retry.start(m_backoffMs);
-}
-
-void Forwarder::pump()
-{
-    if (m_busy) {
-        m_again = true;
-        return;
-    }
-    m_busy = true;
-    m_again = false;
-    m_source.fetchSince(m_cursor, m_options.batchSize).then(this, [this](const Result<QList<StoredEvent>> &rows) {
-        if (!rows) {
-            failed(rows.error());
-            return;
-        }
-        if (rows->isEmpty()) {
-            m_busy = false;
-            m_backoffMs = 0;
-            Q_EMIT caughtUp(m_cursor);
-            if (m_again)
-                pump();
-            return;
-        }
-        QList<RedisRow> out;
-        out.reserve(rows->size());
-        for (const StoredEvent &e : rows.value())
-            out.append(RedisRow{e.eventType, e.payload, e.createdAtText, e.event ? e.event->worldId() : QString(), e.id});
-        const qint64 last = rows->last().id;
-        m_target.appendForwarded(m_options.sourceName, out).then(this, [this, last](const BatchPublishResult &ids) {
-            if (!ids) {
-                failed(ids.error());
-                return;
-            }
-            m_cursor = last;
-            m_forwarded += ids->size();
-            m_busy = false;
-            m_backoffMs = 0;
-            Q_EMIT progressed(m_cursor, m_forwarded);
-            pump();  // more may be waiting: go until a read comes back empty
-        });
+    QList<RedisRow> out;
+    out.reserve(rows.size());
+    for (const StoredEvent &e : rows)
+        out.append(RedisRow{e.eventType, e.payload, e.createdAtText, e.event ? e.event->worldId() : QString(), e.id});
+    return m_target.appendForwarded(m_options.sourceName, out).then(this, [this](const BatchPublishResult &ids) -> Result<bool> {
+        if (!ids)
+            return ids.error();
+        m_forwarded += ids->size();
+        return true;
     });
 }
 

@@ -5,6 +5,7 @@
 // Rows go as written (type, payload, created_at), decodable or not.
 #pragma once
 
+#include "CursorPump.h"
 #include "Ports.h"
 #include "RedisEventStore.h"
 
@@ -28,7 +29,7 @@ public:
               QObject *parent = nullptr);
 
     void start();
-    qint64 cursor() const { return m_cursor; }
+    qint64 cursor() const { return m_pump.cursor(); }
     qint64 forwarded() const { return m_forwarded; }
 
 Q_SIGNALS:
@@ -39,20 +40,12 @@ Q_SIGNALS:
     void errorOccurred(const eventdesk::Error &error);
 
 private:
-    void loadCursor();
-    void pump();
-    void failed(const Error &error);
+    QFuture<Result<bool>> forward(const QList<StoredEvent> &rows);
 
-    EventStore &m_source;
     RedisEventStore &m_target;
     Options m_options;
-    qint64 m_cursor = 0;
+    CursorPump m_pump;
     qint64 m_forwarded = 0;
-    bool m_ready = false;
-    bool m_busy = false;
-    bool m_again = false;
-    int m_backoffMs = 0;
-    QTimer m_retry;
 };
 
 } // namespace eventdesk

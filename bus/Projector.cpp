@@ -119,81 +119,39 @@ const QString Projector::CursorName = u"eventdesk.projections"_s;
 
 Projector::Projector(EventStore &source, Notifier &notifier, DeskDatabase &target, QObject *parent)
     : QObject(parent)
-    , m_source(source)
     , m_target(target)
+    , m_pump(source, [this] { return m_target.loadCursor(CursorName); },
+             [this](const QList<StoredEvent> &rows) { return project(rows); }, CursorPump::Options{BatchSize, 1000, 1000, false},
+             this)
 {
     connect(&notifier, &Notifier::eventsAvailable, this, [this](qint64 head) {
-        if (head == 0 || head > m_cursor)
-            pump();
+        if (head == 0 || head > m_pump.cursor())
+            m_pump.wake();
+    });
+    connect(&m_pump, &CursorPump::advanced, this, &Projector::projected);
+    connect(&m_pump, &CursorPump::failed, this, [this](const Error &error) {
+        qCWarning(lcStore).noquote() << "projections not updated:" << error.message;
+        Q_EMIT errorOccurred(error);
     });
 }
 
 void Projector::start()
 {
-    if (m_started || m_busy)
-        return;
-    m_busy = true;
-    m_target.loadCursor(CursorName).then(this, [this](const Result<qint64> &r) {
-        m_busy = false;
-        if (!r) {
-            Q_EMIT errorOccurred(r.error());
-            QTimer::singleShot(1000, this, &Projector::start);
-            return;
-        }
-        m_cursor = *r;
-        m_started = true;
-        pump();
-    });
+    m_pump.start();
 }
 
-void Projector::pump()
+// The rows and the cursor past them in one transaction: applied once each.
+QFuture<Result<bool>> Projector::project(const QList<StoredEvent> &rows)
 {
-    if (!m_started)
-        return;
-    if (m_busy) {
-        m_again = true;
-        return;
-    }
-    m_busy = true;
-    m_again = false;
-    m_source.fetchSince(m_cursor, BatchSize).then(this, [this](const Result<QList<StoredEvent>> &batch) {
-        if (!batch) {
-            m_busy = false;
-            Q_EMIT errorOccurred(batch.error());
-            QTimer::singleShot(1000, this, &Projector::pump);
-            return;
+    const qint64 last = rows.last().id;
+    return m_target.write([rows, last](SqliteConnection &conn) -> std::optional<Error> {
+        for (const StoredEvent &row : rows) {
+            if (auto e = applyRow(conn, row))
+                return e;
         }
-        if (batch->isEmpty()) {
-            m_busy = false;
-            if (m_again)
-                pump();
-            return;
-        }
-        const QList<StoredEvent> rows = batch.value();
-        const qint64 last = rows.last().id;
-        m_target
-            .write([rows, last](SqliteConnection &conn) -> std::optional<Error> {
-                for (const StoredEvent &row : rows) {
-                    if (auto e = applyRow(conn, row))
-                        return e;
-                }
-                return conn.exec(u"INSERT INTO eventdesk_cursors(name, last_id, updated_at) VALUES(?, ?, ?) "
-                                 "ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id, updated_at = excluded.updated_at"_s,
-                                 {CursorName, last, timestamp::now()});
-            })
-            .then(this, [this, last, full = rows.size() >= BatchSize](const Result<bool> &written) {
-                m_busy = false;
-                if (!written) {
-                    qCWarning(lcStore).noquote() << "projections not updated:" << written.error().message;
-                    Q_EMIT errorOccurred(written.error());
-                    QTimer::singleShot(1000, this, &Projector::pump);
-                    return;
-                }
-                m_cursor = last;
-                Q_EMIT projected(m_cursor);
-                if (full || m_again)
-                    pump();
-            });
+        return conn.exec(u"INSERT INTO eventdesk_cursors(name, last_id, updated_at) VALUES(?, ?, ?) "
+                         "ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id, updated_at = excluded.updated_at"_s,
+                         {CursorName, last, timestamp::now()});
     });
 }
 

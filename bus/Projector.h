@@ -7,6 +7,7 @@
 #pragma once
 
 #include "Ports.h"
+#include "CursorPump.h"
 #include "DeskDatabase.h"
 
 #include <QObject>
@@ -59,7 +60,7 @@ public:
     Projector(EventStore &source, Notifier &notifier, DeskDatabase &target, QObject *parent = nullptr);
 
     void start();
-    qint64 cursor() const { return m_cursor; }
+    qint64 cursor() const { return m_pump.cursor(); }
 
     static const QString CursorName;
 
@@ -75,14 +76,10 @@ Q_SIGNALS:
     void errorOccurred(const eventdesk::Error &error);
 
 private:
-    void pump();
+    QFuture<Result<bool>> project(const QList<StoredEvent> &rows);
 
-    EventStore &m_source;
     DeskDatabase &m_target;
-    qint64 m_cursor = 0;
-    bool m_started = false;
-    bool m_busy = false;
-    bool m_again = false;
+    CursorPump m_pump;
 };
 
 } // namespace eventdesk

@@ -223,7 +223,7 @@ QFuture<Result<PruneReport>> prune(SqliteEventStore &store, const PruneOptions &
              c.unprocessed = q.value(1).toLongLong();
              q.finish();
              return c;
-         })
+         }, SqliteEventStore::Lane::Scans)
         .then([&store, s](const Result<Counts> &counts) {
             if (!counts) {
                 finish(s, counts.error());

@@ -10,116 +10,83 @@ Subscriber::Subscriber(EventStore &store, Notifier &notifier, Options options, Q
     : QObject(parent)
     , m_store(store)
     , m_options(std::move(options))
+    , m_pump(store, [this] { return loadCursor(); }, [this](const QList<StoredEvent> &batch) { return deliver(batch); },
+             CursorPump::Options{m_options.batchSize, m_options.retryMs, m_options.retryMs, false}, this)
 {
-    m_retry.setSingleShot(true);
-    connect(&m_retry, &QTimer::timeout, this, &Subscriber::fetch);
     connect(&notifier, &Notifier::eventsAvailable, this, [this](qint64 headId) {
-        if (headId > 0 && headId < m_cursor) {
+        if (headId > 0 && headId < m_pump.cursor()) {
             checkHead();  // a head behind us: the log may have gone back
             return;
         }
-        if (headId > 0 && headId == m_cursor)
+        if (headId > 0 && headId == m_pump.cursor() && m_pump.isStarted())
             return;  // nothing new for us
         m_woken = true;
-        fetch();
+        m_pump.wake();
+    });
+    connect(&m_pump, &CursorPump::failed, this, [this](const Error &error) {
+        qCWarning(lcStore).noquote() << "subscriber" << m_options.name << "cannot read:" << error.message;
+        Q_EMIT errorOccurred(error);
+    });
+    connect(&m_pump, &CursorPump::caughtUp, this, [this](qint64 cursor, bool emptyRead) {
+        m_caughtUp = true;
+        // Woken, yet nothing past the cursor: the log may have gone back in
+        // time (a reset or replaced log wakes us with rows we already "had").
+        if (emptyRead && std::exchange(m_woken, false))
+            checkHead();
+        Q_EMIT caughtUp(cursor);
     });
 }
 
 void Subscriber::start()
 {
-    if (m_started)
-        return;
-    if (m_options.startAfter || m_options.name.isEmpty()) {
-        m_cursor = m_options.startAfter.value_or(0);
-        m_started = true;
-        fetch();
-        return;
-    }
-    m_busy = true;
-    m_store.loadCursor(m_options.name).then(this, [this](const Result<qint64> &r) {
-        m_busy = false;
-        if (!r) {
-            qCWarning(lcStore).noquote() << "subscriber" << m_options.name << "cannot load its cursor:" << r.error().message;
-            Q_EMIT errorOccurred(r.error());
-            m_retry.start(m_options.retryMs);
-            return;
-        }
-        m_cursor = *r;
-        m_started = true;
-        fetch();
-    });
+    m_pump.start();
 }
 
-void Subscriber::fetch()
+QFuture<Result<qint64>> Subscriber::loadCursor()
 {
-    if (!m_started) {
-        if (!m_busy)
-            start();
-        return;
+    if (m_options.startAfter || m_options.name.isEmpty())
+        return QtFuture::makeReadyFuture(Result<qint64>(m_options.startAfter.value_or(0)));
+    return m_store.loadCursor(m_options.name);
+}
+
+QFuture<Result<bool>> Subscriber::deliver(const QList<StoredEvent> &batch)
+{
+    m_woken = false;
+    m_caughtUp = false;
+    for (const StoredEvent &e : batch) {
+        if (!e.isDecoded())
+            qCWarning(lcStore).noquote() << "event" << e.id << "does not decode:" << e.decodeError;
     }
-    if (m_busy) {
-        m_again = true;
-        return;
+    Q_EMIT eventsReceived(batch);
+    if (!m_options.name.isEmpty()) {
+        // The handlers ran; the cursor is saved behind them (never ahead).
+        const QString name = m_options.name;
+        m_store.saveCursor(name, batch.last().id).then([name](const Result<bool> &saved) {
+            if (!saved)
+                qCWarning(lcStore).noquote() << "subscriber" << name << "cannot save its cursor:" << saved.error().message;
+        });
     }
-    m_busy = true;
-    m_again = false;
-    m_store.fetchSince(m_cursor, m_options.batchSize).then(this, [this](const Result<QList<StoredEvent>> &r) {
-        m_busy = false;
-        if (!r) {
-            qCWarning(lcStore).noquote() << "subscriber" << m_options.name << "cannot read:" << r.error().message;
-            Q_EMIT errorOccurred(r.error());
-            m_retry.start(m_options.retryMs);
-            return;
-        }
-        const QList<StoredEvent> &batch = r.value();
-        if (!batch.isEmpty()) {
-            m_woken = false;
-            m_caughtUp = false;
-            for (const StoredEvent &e : batch) {
-                if (!e.isDecoded())
-                    qCWarning(lcStore).noquote() << "event" << e.id << "does not decode:" << e.decodeError;
-            }
-            Q_EMIT eventsReceived(batch);
-            m_cursor = batch.last().id;
-            if (!m_options.name.isEmpty()) {
-                const QString name = m_options.name;
-                m_store.saveCursor(name, m_cursor).then([name](const Result<bool> &saved) {
-                    if (!saved)
-                        qCWarning(lcStore).noquote() << "subscriber" << name << "cannot save its cursor:" << saved.error().message;
-                });
-            }
-        }
-        if (batch.size() >= m_options.batchSize || m_again) {
-            fetch();
-            return;
-        }
-        m_caughtUp = true;
-        // Woken, yet nothing past the cursor: the log may have gone back in
-        // time (a reset or replaced log wakes us with rows we already "had").
-        if (batch.isEmpty() && std::exchange(m_woken, false))
-            checkHead();
-        Q_EMIT caughtUp(m_cursor);
-    });
+    return QtFuture::makeReadyFuture(Result<bool>(true));
 }
 
 void Subscriber::checkHead()
 {
-    if (!m_started || m_checkingHead || m_cursor == 0)
+    const qint64 cursor = m_pump.cursor();
+    if (!m_pump.isStarted() || m_checkingHead || cursor == 0)
         return;
     m_checkingHead = true;
     m_store.headId().then(this, [this](const Result<qint64> &head) {
         m_checkingHead = false;
-        if (!head || *head >= m_cursor)
+        const qint64 was = m_pump.cursor();
+        if (!head || *head >= was)
             return;
-        const qint64 was = m_cursor;
         qCWarning(lcStore).noquote() << "the event log went back in time: newest id" << *head << "but subscriber"
                                      << (m_options.name.isEmpty() ? u"(live)"_s : m_options.name) << "had read up to" << was
                                      << "- the log was reset or replaced; reading it again from its start";
-        m_cursor = 0;
         if (!m_options.name.isEmpty())
             m_store.saveCursor(m_options.name, 0);
         Q_EMIT logWentBack(was, *head);
-        fetch();
+        m_pump.restartFrom(0);
     });
 }
 

@@ -8,6 +8,7 @@
 // reported with logWentBack and read again from its new start, never skipped.
 #pragma once
 
+#include "CursorPump.h"
 #include "Ports.h"
 
 #include <QObject>
@@ -31,7 +32,7 @@ public:
 
     // Loads the cursor (named subscribers) and catches up.
     void start();
-    qint64 cursor() const { return m_cursor; }
+    qint64 cursor() const { return m_pump.cursor(); }
     bool isCaughtUp() const { return m_caughtUp; }
     const QString &name() const { return m_options.name; }
 
@@ -46,19 +47,16 @@ Q_SIGNALS:
     void errorOccurred(const eventdesk::Error &error);
 
 private:
-    void fetch();
+    QFuture<Result<qint64>> loadCursor();
+    QFuture<Result<bool>> deliver(const QList<StoredEvent> &batch);
     void checkHead();
 
     EventStore &m_store;
     Options m_options;
-    qint64 m_cursor = 0;
-    bool m_started = false;
-    bool m_busy = false;
-    bool m_again = false;
+    CursorPump m_pump;
     bool m_caughtUp = false;
     bool m_checkingHead = false;
-    bool m_woken = false;  // a wake asked for the fetch under way
-    QTimer m_retry;
+    bool m_woken = false;  // a wake asked for the read under way
 };
 
 } // namespace eventdesk

@@ -1,6 +1,7 @@
 #include "SqliteEventStore.h"
 
-#include "RowIndex.h"
+#include "LogQueries.h"
+#include "SqliteReader.h"
 #include "SqliteWriter.h"
 
 #include "EventCodec.h"
@@ -29,293 +30,11 @@ namespace eventdesk {
 
 namespace {
 
-constexpr char SelectColumns[] = "SELECT id, event_type, payload, created_at, processed, processed_at FROM app_events";
-
 Error notOpen() { return Error{ErrorCode::Unavailable, {}, u"the event store is not open"_s}; }
-
-QString columnText(sqlite3_stmt *stmt, int col)
-{
-    const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(stmt, col));
-    return text ? QString::fromUtf8(text, sqlite3_column_bytes(stmt, col)) : QString();
-}
-
-StoredEvent rowFrom(sqlite3_stmt *stmt)
-{
-    StoredEvent e;
-    e.id = sqlite3_column_int64(stmt, 0);
-    e.eventType = columnText(stmt, 1);
-    const auto *payload = static_cast<const char *>(sqlite3_column_blob(stmt, 2));
-    e.payload = QByteArray(payload, sqlite3_column_bytes(stmt, 2));
-    e.createdAtText = columnText(stmt, 3);
-    e.createdAt = timestamp::parse(e.createdAtText);
-    e.processed = sqlite3_column_int(stmt, 4) != 0;
-    if (sqlite3_column_type(stmt, 5) != SQLITE_NULL)
-        e.processedAt = timestamp::parse(columnText(stmt, 5));
-    e.decode();
-    return e;
-}
-
-StoredEvent rowFrom(const QSqlQuery &q)
-{
-    StoredEvent e;
-    e.id = q.value(0).toLongLong();
-    e.eventType = q.value(1).toString();
-    e.payload = q.value(2).toString().toUtf8();
-    e.createdAtText = q.value(3).toString();
-    e.createdAt = timestamp::parse(e.createdAtText);
-    e.processed = q.value(4).toInt() != 0;
-    if (!q.value(5).isNull())
-        e.processedAt = timestamp::parse(q.value(5).toString());
-    e.decode();
-    return e;
-}
-
-// A case-insensitive substring of a column, with LIKE's wildcards escaped.
-QString textCondition(const QString &text, const QString &column, QVariantList &values)
-{
-    QString escaped = text;
-    escaped.replace(u'\\', u"\\\\"_s).replace(u'%', u"\\%"_s).replace(u'_', u"\\_"_s);
-    values.append(QString(u'%' + escaped + u'%'));
-    return column + u" LIKE ? ESCAPE '\\'"_s;
-}
-
-// Rows up to this id are in the attached row index, which belongs to this log
-// (the row at that id is the one indexed); 0 when there is no usable index.
-qint64 indexedTo(SqliteConnection &conn)
-{
-    const char sql[] = "SELECT CAST(m.value AS INTEGER) FROM desk.eventdesk_meta m WHERE m.key = 'index_to' "
-                       "AND (SELECT value FROM desk.eventdesk_meta WHERE key = 'index_sig') IS "
-                       "(SELECT created_at || '|' || event_type FROM main.app_events WHERE id = CAST(m.value AS INTEGER))";
-    sqlite3_stmt *stmt = nullptr;
-    qint64 upTo = 0;
-    if (sqlite3_prepare_v2(conn.handle(), sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
-        upTo = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);  // no desk attached: the statement does not prepare, and there is no index
-    return upTo;
-}
-
-// A query split at the indexed id: the rows up to it are found through the
-// index, the newer ones by scanning the log.
-struct SplitQuery {
-    EventQuery indexed;  // ids <= upTo
-    EventQuery tail;     // ids > upTo
-    bool useIndex = false;
-};
-
-SplitQuery split(const EventQuery &query, qint64 upTo)
-{
-    SplitQuery q{query, query, false};
-    q.tail.afterId = std::max(query.afterId, upTo);
-    if (upTo > 0) {
-        q.indexed.beforeId = query.beforeId > 0 ? std::min(query.beforeId, upTo + 1) : upTo + 1;
-        q.useIndex = q.indexed.afterId + 1 < q.indexed.beforeId;
-    }
-    return q;
-}
-
-QString indexedSql(const EventQuery &query, QVariantList &values, bool count)
-{
-    QString sql = count && query.text.isEmpty()
-        ? u"SELECT count(*) FROM desk.eventdesk_rows r WHERE 1"_s
-        : (count ? u"SELECT count(*)"_s : u"SELECT a.id, a.event_type, a.payload, a.created_at, a.processed, a.processed_at"_s)
-            + u" FROM desk.eventdesk_rows r CROSS JOIN app_events a ON a.id = r.id WHERE 1"_s;
-    sql += rowindex::conditions(query, values);
-    if (!query.text.isEmpty())
-        sql += u" AND "_s + textCondition(query.text, u"a.payload"_s, values);
-    return sql;
-}
-
-// WHERE clause and its values for a query (no ORDER/LIMIT).
-std::pair<QString, QVariantList> whereFor(const EventQuery &query)
-{
-    QStringList conds;
-    QVariantList values;
-    const QString world = QLatin1StringView(WorldSql);
-    if (!query.worlds.isEmpty()) {
-        QStringList named;
-        bool noWorld = false;
-        for (const QString &w : query.worlds) {
-            if (w.isEmpty()) {
-                noWorld = true;
-            } else {
-                named.append(u"?"_s);
-                values.append(w);
-            }
-        }
-        QStringList parts;
-        if (!named.isEmpty())
-            parts.append(world + u" IN ("_s + named.join(u',') + u')');
-        if (noWorld)
-            parts.append(world + u" IS NULL"_s);
-        conds.append(u'(' + parts.join(u" OR "_s) + u')');
-    }
-    if (!query.kinds.isEmpty()) {
-        QStringList marks;
-        for (EventKind k : query.kinds) {
-            marks.append(u"?"_s);
-            values.append(catalog::name(k));
-        }
-        conds.append(u"event_type IN ("_s + marks.join(u',') + u')');
-    } else if (!query.includeUndecodable) {
-        QStringList marks;
-        for (const VariantSpec &v : catalog::variants()) {
-            marks.append(u"?"_s);
-            values.append(v.name);
-        }
-        conds.append(u"event_type IN ("_s + marks.join(u',') + u')');
-    }
-    if (query.createdFrom)
-        conds.append(createdAtLeastSql(*query.createdFrom, values));
-    if (query.createdTo)
-        conds.append(createdBeforeSql(*query.createdTo, values));
-    if (!query.text.isEmpty())
-        conds.append(textCondition(query.text, u"payload"_s, values));
-    if (query.afterId > 0) {
-        conds.append(u"id > ?"_s);
-        values.append(query.afterId);
-    }
-    if (query.beforeId > 0) {
-        conds.append(u"id < ?"_s);
-        values.append(query.beforeId);
-    }
-    return {conds.isEmpty() ? QString() : u" WHERE "_s + conds.join(u" AND "_s), values};
-}
 
 } // namespace
 
-// --- reader -------------------------------------------------------------------
-
-class SqliteReader final : public QObject
-{
-public:
-    SqliteReader(SqliteEventStore *store, std::atomic<qint64> *knownHead)
-        : m_store(store)
-        , m_knownHead(knownHead)
-    {
-        connect(&m_poll, &QTimer::timeout, this, &SqliteReader::pollDataVersion);
-    }
-    ~SqliteReader() override
-    {
-        if (m_since)
-            sqlite3_finalize(m_since);
-        if (m_maxId)
-            sqlite3_finalize(m_maxId);
-        if (m_dataVersion)
-            sqlite3_finalize(m_dataVersion);
-    }
-
-    Result<bool> open(const SqliteOptions &options, const QString &deskPath)
-    {
-        SqliteOptions readerOptions = options;
-        readerOptions.create = false;  // the writer made it
-        auto conn = SqliteConnection::open(readerOptions, u"reader"_s, false);
-        if (!conn)
-            return conn.error();
-        m_conn = std::move(conn).value();
-        sqlite3 *db = m_conn->handle();
-        if (!deskPath.isEmpty()) {
-            // The row index is read in the same statements as the log.
-            sqlite3_stmt *attach = nullptr;
-            const QByteArray path = deskPath.toUtf8();
-            if (sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS desk", -1, &attach, nullptr) == SQLITE_OK) {
-                sqlite3_bind_text(attach, 1, path.constData(), int(path.size()), SQLITE_TRANSIENT);
-                if (sqlite3_step(attach) != SQLITE_DONE)
-                    qCWarning(lcStore).noquote() << "cannot read the row index in" << deskPath << ":" << sqlite3_errmsg(db);
-            }
-            sqlite3_finalize(attach);
-        }
-        const auto prep = [db](const char *sql, sqlite3_stmt **stmt) {
-            return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, nullptr) == SQLITE_OK;
-        };
-        const QByteArray since = QByteArray(SelectColumns) + " WHERE id > ?1 ORDER BY id LIMIT ?2";
-        if (!prep(since.constData(), &m_since) || !prep("PRAGMA data_version", &m_dataVersion)
-            || !prep("SELECT max(id) FROM app_events", &m_maxId))
-            return m_conn->errorFromCode(sqlite3_errcode(db), u"cannot prepare the reader's statements"_s);
-        m_lastDataVersion = dataVersion();
-        m_path = QFile::encodeName(options.path);
-        struct stat st {};
-        if (::stat(m_path.constData(), &st) == 0)
-            m_fileId = {st.st_dev, st.st_ino};
-        if (options.dataVersionPollMs > 0)
-            m_poll.start(options.dataVersionPollMs);
-        return true;
-    }
-
-    SqliteConnection *connection() const { return m_conn.get(); }
-
-    Result<QList<StoredEvent>> fetchSince(qint64 afterId, int limit)
-    {
-        QList<StoredEvent> out;
-        sqlite3_bind_int64(m_since, 1, afterId);
-        sqlite3_bind_int(m_since, 2, qBound(1, limit, 100000));
-        int rc;
-        while ((rc = sqlite3_step(m_since)) == SQLITE_ROW)
-            out.append(rowFrom(m_since));
-        sqlite3_reset(m_since);  // ends the read transaction: never pins the WAL
-        if (rc != SQLITE_DONE)
-            return m_conn->errorFromCode(rc, u"cannot read events"_s);
-        return out;
-    }
-
-private:
-    qint64 dataVersion()
-    {
-        qint64 v = -1;
-        if (sqlite3_step(m_dataVersion) == SQLITE_ROW)
-            v = sqlite3_column_int64(m_dataVersion, 0);
-        sqlite3_reset(m_dataVersion);
-        return v;
-    }
-
-    // PRAGMA data_version changes when another connection (any process)
-    // commits; only then is max(id) read, and only rows past what this store
-    // wrote itself are announced.
-    void pollDataVersion()
-    {
-        // Another file now under this name (the engine's database replaced): our
-        // connections still read the old one, so this is said once, loudly; the
-        // user of the store reopens it to follow the new file.
-        if (!m_replaced && m_fileId.second != 0) {
-            struct stat st {};
-            if (::stat(m_path.constData(), &st) == 0 && (st.st_dev != m_fileId.first || st.st_ino != m_fileId.second)) {
-                m_replaced = true;
-                qCWarning(lcStore).noquote() << QString::fromLocal8Bit(m_path) << "was replaced on disk by another file";
-                Q_EMIT m_store->fileReplaced();
-            }
-        }
-        const qint64 v = dataVersion();
-        if (v == m_lastDataVersion)
-            return;
-        m_lastDataVersion = v;
-        qint64 head = 0;
-        const int rc = sqlite3_step(m_maxId);
-        if (rc == SQLITE_ROW)
-            head = sqlite3_column_int64(m_maxId, 0);
-        sqlite3_reset(m_maxId);
-        if (rc != SQLITE_ROW) {
-            m_lastDataVersion = -1;  // locked or failing: look again next tick
-            return;
-        }
-        if (head > m_knownHead->load() && head > m_lastAnnounced) {
-            m_lastAnnounced = head;
-            qCDebug(lcNotify) << "rows from another connection up to" << head;
-            Q_EMIT m_store->externalRowsDetected(head);
-        }
-    }
-
-    SqliteEventStore *m_store;
-    std::atomic<qint64> *m_knownHead;
-    std::unique_ptr<SqliteConnection> m_conn;
-    sqlite3_stmt *m_since = nullptr;
-    sqlite3_stmt *m_maxId = nullptr;
-    sqlite3_stmt *m_dataVersion = nullptr;
-    qint64 m_lastDataVersion = -1;
-    qint64 m_lastAnnounced = 0;
-    QByteArray m_path;
-    std::pair<dev_t, ino_t> m_fileId{0, 0};
-    bool m_replaced = false;
-    QTimer m_poll;
-};
+using namespace logsql;
 
 // --- the store ----------------------------------------------------------------
 
@@ -332,6 +51,8 @@ SqliteEventStore::~SqliteEventStore()
         m_writer->stop();
     if (m_reader)
         m_reader->stop();
+    if (m_scanner)
+        m_scanner->stop();
     if (m_checkpointer)
         m_checkpointer->stop();
 }
@@ -342,8 +63,10 @@ QFuture<Result<bool>> SqliteEventStore::open()
         return QtFuture::makeReadyFuture(Result<bool>(Error{ErrorCode::Usage, {}, u"the store is already open"_s}));
     m_writer = std::make_unique<WorkerThread<SqliteWriter>>(u"eventdesk-sql-writer"_s);
     m_reader = std::make_unique<WorkerThread<SqliteReader>>(u"eventdesk-sql-reader"_s);
+    m_scanner = std::make_unique<WorkerThread<SqliteReader>>(u"eventdesk-sql-scanner"_s);
     SqliteWriter *writer = m_writer->create(&m_knownHead, this);
     SqliteReader *reader = m_reader->create(this, &m_knownHead);
+    SqliteReader *scanner = m_scanner->create(this, &m_knownHead);
     const SqliteOptions options = m_options;
     // The writer creates the log where allowed; then EventDesk's own database
     // (which may copy an older release's tables out of the log); then the reader.
@@ -368,6 +91,12 @@ QFuture<Result<bool>> SqliteEventStore::open()
         }
     }
     const QString attach = m_desk ? m_desk->path() : QString();
+    SqliteOptions scanOptions = options;
+    scanOptions.dataVersionPollMs = 0;  // the page reader follows the file
+    if (Result<bool> scanning = runOn<Result<bool>>(scanner, [scanner, scanOptions, attach] {
+            return scanner->open(scanOptions, attach);
+        }).result(); !scanning)
+        return QtFuture::makeReadyFuture(scanning);
     return runOn<Result<bool>>(reader, [reader, options, attach] { return reader->open(options, attach); });
 }
 
@@ -390,14 +119,16 @@ void SqliteEventStore::requestCheckpoint()
         QMetaObject::invokeMethod(c, [c] { c->checkpoint(); }, Qt::QueuedConnection);
 }
 
-QObject *SqliteEventStore::readerContext() const
+QObject *SqliteEventStore::readerContext(Lane lane) const
 {
-    return m_reader ? m_reader->object() : nullptr;
+    const auto &thread = lane == Lane::Pages ? m_reader : m_scanner;
+    return thread ? thread->object() : nullptr;
 }
 
-SqliteConnection *SqliteEventStore::readerConnection() const
+SqliteConnection *SqliteEventStore::readerConnection(Lane lane) const
 {
-    return m_reader && m_reader->object() ? m_reader->object()->connection() : nullptr;
+    const auto &thread = lane == Lane::Pages ? m_reader : m_scanner;
+    return thread && thread->object() ? thread->object()->connection() : nullptr;
 }
 
 QFuture<BatchPublishResult> SqliteEventStore::append(const QList<AppEvent> &events)
@@ -494,7 +225,7 @@ QFuture<Result<bool>> SqliteEventStore::write(WriteFn fn)
 
 QFuture<Result<QList<StoredEvent>>> SqliteEventStore::fetchSince(qint64 afterId, int limit)
 {
-    if (!readerConnection())
+    if (!readerConnection(Lane::Pages))
         return QtFuture::makeReadyFuture(Result<QList<StoredEvent>>(notOpen()));
     SqliteReader *reader = m_reader->object();
     return runOn<Result<QList<StoredEvent>>>(reader, [reader, afterId, limit] { return reader->fetchSince(afterId, limit); });
@@ -559,7 +290,7 @@ QFuture<Result<qint64>> SqliteEventStore::count(const EventQuery &query)
         n += q.next() ? q.value(0).toLongLong() : 0;
         q.finish();
         return n;
-    });
+    }, Lane::Scans);
 }
 
 QFuture<Result<QStringList>> SqliteEventStore::distinctWorlds()
@@ -589,7 +320,7 @@ QFuture<Result<QStringList>> SqliteEventStore::distinctWorlds()
         out.removeAll(QString());
         out.sort();
         return out;
-    });
+    }, Lane::Scans);
 }
 
 QFuture<Result<qint64>> SqliteEventStore::headId()
@@ -694,7 +425,7 @@ QFuture<Result<BusStatistics>> SqliteEventStore::statistics()
             st.challenges.append({q.value(0).toString(), q.value(1).toString(), q.value(2).toLongLong(), q.value(3).toLongLong()});
         q.finish();
         return st;
-    });
+    }, Lane::Scans);
 }
 
 } // namespace eventdesk

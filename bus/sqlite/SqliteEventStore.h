@@ -86,9 +86,13 @@ public:
     // The same, for a write that produces a value (an id, a count).
     template <typename T>
     QFuture<Result<T>> writeValue(std::function<Result<T>(SqliteConnection &)> fn);
-    // Runs fn(connection) on the reader thread.
+    // Runs fn(connection) on a reader thread: Pages for what a person waits
+    // on (pages, subscriber batches); Scans for what may read the whole log
+    // (counts, the world list, statistics), so that a page never queues
+    // behind a scan of a big log.
+    enum class Lane { Pages, Scans };
     template <typename T>
-    QFuture<Result<T>> read(std::function<Result<T>(SqliteConnection &)> fn);
+    QFuture<Result<T>> read(std::function<Result<T>(SqliteConnection &)> fn, Lane lane = Lane::Pages);
 
 Q_SIGNALS:
     // Another process (or connection) committed rows past what this store wrote.
@@ -97,13 +101,14 @@ Q_SIGNALS:
 private:
     friend class SqliteWriter;
     void requestCheckpoint();  // any thread
-    QObject *readerContext() const;
-    SqliteConnection *readerConnection() const;
+    QObject *readerContext(Lane lane) const;
+    SqliteConnection *readerConnection(Lane lane) const;
 
     SqliteOptions m_options;
     std::atomic<qint64> m_knownHead{0};  // the last id this store's writer committed
     std::unique_ptr<WorkerThread<SqliteWriter>> m_writer;
     std::unique_ptr<WorkerThread<SqliteReader>> m_reader;
+    std::unique_ptr<WorkerThread<SqliteReader>> m_scanner;
     std::unique_ptr<WorkerThread<SqliteCheckpointer>> m_checkpointer;
     std::unique_ptr<DeskDatabase> m_desk;
 };
@@ -130,12 +135,12 @@ QFuture<Result<T>> SqliteEventStore::writeValue(std::function<Result<T>(SqliteCo
 }
 
 template <typename T>
-QFuture<Result<T>> SqliteEventStore::read(std::function<Result<T>(SqliteConnection &)> fn)
+QFuture<Result<T>> SqliteEventStore::read(std::function<Result<T>(SqliteConnection &)> fn, Lane lane)
 {
-    SqliteConnection *conn = readerConnection();
+    SqliteConnection *conn = readerConnection(lane);
     if (!conn)
         return QtFuture::makeReadyFuture(Result<T>(Error{ErrorCode::Unavailable, {}, QStringLiteral("the store is not open")}));
-    return runOn<Result<T>>(readerContext(), [conn, fn = std::move(fn)] { return fn(*conn); });
+    return runOn<Result<T>>(readerContext(lane), [conn, fn = std::move(fn)] { return fn(*conn); });
 }
 
 } // namespace eventdesk

@@ -1,0 +1,160 @@
+#include "LogQueries.h"
+
+#include "EventCatalog.h"
+#include "RowIndex.h"
+#include "Timestamp.h"
+
+#include <sqlite3.h>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk::logsql {
+
+namespace {
+
+QString columnText(sqlite3_stmt *stmt, int col)
+{
+    const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(stmt, col));
+    return text ? QString::fromUtf8(text, sqlite3_column_bytes(stmt, col)) : QString();
+}
+
+} // namespace
+
+StoredEvent rowFrom(sqlite3_stmt *stmt)
+{
+    StoredEvent e;
+    e.id = sqlite3_column_int64(stmt, 0);
+    e.eventType = columnText(stmt, 1);
+    const auto *payload = static_cast<const char *>(sqlite3_column_blob(stmt, 2));
+    e.payload = QByteArray(payload, sqlite3_column_bytes(stmt, 2));
+    e.createdAtText = columnText(stmt, 3);
+    e.createdAt = timestamp::parse(e.createdAtText);
+    e.processed = sqlite3_column_int(stmt, 4) != 0;
+    if (sqlite3_column_type(stmt, 5) != SQLITE_NULL)
+        e.processedAt = timestamp::parse(columnText(stmt, 5));
+    e.decode();
+    return e;
+}
+
+StoredEvent rowFrom(const QSqlQuery &q)
+{
+    StoredEvent e;
+    e.id = q.value(0).toLongLong();
+    e.eventType = q.value(1).toString();
+    e.payload = q.value(2).toString().toUtf8();
+    e.createdAtText = q.value(3).toString();
+    e.createdAt = timestamp::parse(e.createdAtText);
+    e.processed = q.value(4).toInt() != 0;
+    if (!q.value(5).isNull())
+        e.processedAt = timestamp::parse(q.value(5).toString());
+    e.decode();
+    return e;
+}
+
+// A case-insensitive substring of a column, with LIKE's wildcards escaped.
+QString textCondition(const QString &text, const QString &column, QVariantList &values)
+{
+    QString escaped = text;
+    escaped.replace(u'\\', u"\\\\"_s).replace(u'%', u"\\%"_s).replace(u'_', u"\\_"_s);
+    values.append(QString(u'%' + escaped + u'%'));
+    return column + u" LIKE ? ESCAPE '\\'"_s;
+}
+
+// Rows up to this id are in the attached row index, which belongs to this log
+// (the row at that id is the one indexed); 0 when there is no usable index.
+qint64 indexedTo(SqliteConnection &conn)
+{
+    const char sql[] = "SELECT CAST(m.value AS INTEGER) FROM desk.eventdesk_meta m WHERE m.key = 'index_to' "
+                       "AND (SELECT value FROM desk.eventdesk_meta WHERE key = 'index_sig') IS "
+                       "(SELECT created_at || '|' || event_type FROM main.app_events WHERE id = CAST(m.value AS INTEGER))";
+    sqlite3_stmt *stmt = nullptr;
+    qint64 upTo = 0;
+    if (sqlite3_prepare_v2(conn.handle(), sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+        upTo = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);  // no desk attached: the statement does not prepare, and there is no index
+    return upTo;
+}
+
+// A query split at the indexed id: the rows up to it are found through the
+// index, the newer ones by scanning the log.
+
+SplitQuery split(const EventQuery &query, qint64 upTo)
+{
+    SplitQuery q{query, query, false};
+    q.tail.afterId = std::max(query.afterId, upTo);
+    if (upTo > 0) {
+        q.indexed.beforeId = query.beforeId > 0 ? std::min(query.beforeId, upTo + 1) : upTo + 1;
+        q.useIndex = q.indexed.afterId + 1 < q.indexed.beforeId;
+    }
+    return q;
+}
+
+QString indexedSql(const EventQuery &query, QVariantList &values, bool count)
+{
+    QString sql = count && query.text.isEmpty()
+        ? u"SELECT count(*) FROM desk.eventdesk_rows r WHERE 1"_s
+        : (count ? u"SELECT count(*)"_s : u"SELECT a.id, a.event_type, a.payload, a.created_at, a.processed, a.processed_at"_s)
+            + u" FROM desk.eventdesk_rows r CROSS JOIN app_events a ON a.id = r.id WHERE 1"_s;
+    sql += rowindex::conditions(query, values);
+    if (!query.text.isEmpty())
+        sql += u" AND "_s + textCondition(query.text, u"a.payload"_s, values);
+    return sql;
+}
+
+// WHERE clause and its values for a query (no ORDER/LIMIT).
+std::pair<QString, QVariantList> whereFor(const EventQuery &query)
+{
+    QStringList conds;
+    QVariantList values;
+    const QString world = QLatin1StringView(WorldSql);
+    if (!query.worlds.isEmpty()) {
+        QStringList named;
+        bool noWorld = false;
+        for (const QString &w : query.worlds) {
+            if (w.isEmpty()) {
+                noWorld = true;
+            } else {
+                named.append(u"?"_s);
+                values.append(w);
+            }
+        }
+        QStringList parts;
+        if (!named.isEmpty())
+            parts.append(world + u" IN ("_s + named.join(u',') + u')');
+        if (noWorld)
+            parts.append(world + u" IS NULL"_s);
+        conds.append(u'(' + parts.join(u" OR "_s) + u')');
+    }
+    if (!query.kinds.isEmpty()) {
+        QStringList marks;
+        for (EventKind k : query.kinds) {
+            marks.append(u"?"_s);
+            values.append(catalog::name(k));
+        }
+        conds.append(u"event_type IN ("_s + marks.join(u',') + u')');
+    } else if (!query.includeUndecodable) {
+        QStringList marks;
+        for (const VariantSpec &v : catalog::variants()) {
+            marks.append(u"?"_s);
+            values.append(v.name);
+        }
+        conds.append(u"event_type IN ("_s + marks.join(u',') + u')');
+    }
+    if (query.createdFrom)
+        conds.append(createdAtLeastSql(*query.createdFrom, values));
+    if (query.createdTo)
+        conds.append(createdBeforeSql(*query.createdTo, values));
+    if (!query.text.isEmpty())
+        conds.append(textCondition(query.text, u"payload"_s, values));
+    if (query.afterId > 0) {
+        conds.append(u"id > ?"_s);
+        values.append(query.afterId);
+    }
+    if (query.beforeId > 0) {
+        conds.append(u"id < ?"_s);
+        values.append(query.beforeId);
+    }
+    return {conds.isEmpty() ? QString() : u" WHERE "_s + conds.join(u" AND "_s), values};
+}
+
+} // namespace eventdesk::logsql

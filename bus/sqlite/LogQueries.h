@@ -1,0 +1,39 @@
+// The SQL of the log's reads, shared by the store's reader connections: rows
+// as StoredEvents, a query's WHERE clause over app_events, and the split of a
+// query at the row index (rows up to the indexed id through EventDesk's own
+// database, attached as "desk"; the newer ones by scanning the log).
+#pragma once
+
+#include "Ports.h"
+#include "SqliteConnection.h"
+
+#include <QSqlQuery>
+#include <QString>
+#include <QVariantList>
+
+struct sqlite3_stmt;
+
+namespace eventdesk::logsql {
+
+inline constexpr char SelectColumns[] = "SELECT id, event_type, payload, created_at, processed, processed_at FROM app_events";
+
+StoredEvent rowFrom(sqlite3_stmt *stmt);
+StoredEvent rowFrom(const QSqlQuery &q);
+// A case-insensitive substring of a column, with LIKE's wildcards escaped.
+QString textCondition(const QString &text, const QString &column, QVariantList &values);
+// Rows up to this id are in the attached row index, which belongs to this log;
+// 0 when there is no usable index.
+qint64 indexedTo(SqliteConnection &conn);
+
+struct SplitQuery {
+    EventQuery indexed;  // ids <= upTo
+    EventQuery tail;     // ids > upTo
+    bool useIndex = false;
+};
+SplitQuery split(const EventQuery &query, qint64 upTo);
+// The indexed part's statement: its rows (or count(*)), no ORDER/LIMIT.
+QString indexedSql(const EventQuery &query, QVariantList &values, bool count);
+// WHERE clause and its values for a query over app_events (no ORDER/LIMIT).
+std::pair<QString, QVariantList> whereFor(const EventQuery &query);
+
+} // namespace eventdesk::logsql

@@ -1,0 +1,157 @@
+// The log's reader: a connection on a worker thread of the store for pages,
+// counts and subscriber batches; the one that follows the file also polls
+// PRAGMA data_version for other processes' commits and notices a replaced
+// file. Private to bus/sqlite.
+#pragma once
+
+#include "LogQueries.h"
+#include "SqliteEventStore.h"
+
+#include "Logging.h"
+
+#include <QFile>
+#include <QTimer>
+
+#include <sqlite3.h>
+
+#include <sys/stat.h>
+
+namespace eventdesk {
+
+using logsql::rowFrom;
+using logsql::SelectColumns;
+
+class SqliteReader final : public QObject
+{
+public:
+    SqliteReader(SqliteEventStore *store, std::atomic<qint64> *knownHead)
+        : m_store(store)
+        , m_knownHead(knownHead)
+    {
+        connect(&m_poll, &QTimer::timeout, this, &SqliteReader::pollDataVersion);
+    }
+    ~SqliteReader() override
+    {
+        if (m_since)
+            sqlite3_finalize(m_since);
+        if (m_maxId)
+            sqlite3_finalize(m_maxId);
+        if (m_dataVersion)
+            sqlite3_finalize(m_dataVersion);
+    }
+
+    Result<bool> open(const SqliteOptions &options, const QString &deskPath)
+    {
+        SqliteOptions readerOptions = options;
+        readerOptions.create = false;  // the writer made it
+        auto conn = SqliteConnection::open(readerOptions, QStringLiteral("reader"), false);
+        if (!conn)
+            return conn.error();
+        m_conn = std::move(conn).value();
+        sqlite3 *db = m_conn->handle();
+        if (!deskPath.isEmpty()) {
+            // The row index is read in the same statements as the log.
+            sqlite3_stmt *attach = nullptr;
+            const QByteArray path = deskPath.toUtf8();
+            if (sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS desk", -1, &attach, nullptr) == SQLITE_OK) {
+                sqlite3_bind_text(attach, 1, path.constData(), int(path.size()), SQLITE_TRANSIENT);
+                if (sqlite3_step(attach) != SQLITE_DONE)
+                    qCWarning(lcStore).noquote() << "cannot read the row index in" << deskPath << ":" << sqlite3_errmsg(db);
+            }
+            sqlite3_finalize(attach);
+        }
+        const auto prep = [db](const char *sql, sqlite3_stmt **stmt) {
+            return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, nullptr) == SQLITE_OK;
+        };
+        const QByteArray since = QByteArray(SelectColumns) + " WHERE id > ?1 ORDER BY id LIMIT ?2";
+        if (!prep(since.constData(), &m_since) || !prep("PRAGMA data_version", &m_dataVersion)
+            || !prep("SELECT max(id) FROM app_events", &m_maxId))
+            return m_conn->errorFromCode(sqlite3_errcode(db), QStringLiteral("cannot prepare the reader's statements"));
+        m_lastDataVersion = dataVersion();
+        m_path = QFile::encodeName(options.path);
+        struct stat st {};
+        if (::stat(m_path.constData(), &st) == 0)
+            m_fileId = {st.st_dev, st.st_ino};
+        if (options.dataVersionPollMs > 0)
+            m_poll.start(options.dataVersionPollMs);
+        return true;
+    }
+
+    SqliteConnection *connection() const { return m_conn.get(); }
+
+    Result<QList<StoredEvent>> fetchSince(qint64 afterId, int limit)
+    {
+        QList<StoredEvent> out;
+        sqlite3_bind_int64(m_since, 1, afterId);
+        sqlite3_bind_int(m_since, 2, qBound(1, limit, 100000));
+        int rc;
+        while ((rc = sqlite3_step(m_since)) == SQLITE_ROW)
+            out.append(rowFrom(m_since));
+        sqlite3_reset(m_since);  // ends the read transaction: never pins the WAL
+        if (rc != SQLITE_DONE)
+            return m_conn->errorFromCode(rc, QStringLiteral("cannot read events"));
+        return out;
+    }
+
+private:
+    qint64 dataVersion()
+    {
+        qint64 v = -1;
+        if (sqlite3_step(m_dataVersion) == SQLITE_ROW)
+            v = sqlite3_column_int64(m_dataVersion, 0);
+        sqlite3_reset(m_dataVersion);
+        return v;
+    }
+
+    // PRAGMA data_version changes when another connection (any process)
+    // commits; only then is max(id) read, and only rows past what this store
+    // wrote itself are announced.
+    void pollDataVersion()
+    {
+        // Another file now under this name (the engine's database replaced): our
+        // connections still read the old one, so this is said once, loudly; the
+        // user of the store reopens it to follow the new file.
+        if (!m_replaced && m_fileId.second != 0) {
+            struct stat st {};
+            if (::stat(m_path.constData(), &st) == 0 && (st.st_dev != m_fileId.first || st.st_ino != m_fileId.second)) {
+                m_replaced = true;
+                qCWarning(lcStore).noquote() << QString::fromLocal8Bit(m_path) << "was replaced on disk by another file";
+                Q_EMIT m_store->fileReplaced();
+            }
+        }
+        const qint64 v = dataVersion();
+        if (v == m_lastDataVersion)
+            return;
+        m_lastDataVersion = v;
+        qint64 head = 0;
+        const int rc = sqlite3_step(m_maxId);
+        if (rc == SQLITE_ROW)
+            head = sqlite3_column_int64(m_maxId, 0);
+        sqlite3_reset(m_maxId);
+        if (rc != SQLITE_ROW) {
+            m_lastDataVersion = -1;  // locked or failing: look again next tick
+            return;
+        }
+        if (head > m_knownHead->load() && head > m_lastAnnounced) {
+            m_lastAnnounced = head;
+            qCDebug(lcNotify) << "rows from another connection up to" << head;
+            Q_EMIT m_store->externalRowsDetected(head);
+        }
+    }
+
+    SqliteEventStore *m_store;
+    std::atomic<qint64> *m_knownHead;
+    std::unique_ptr<SqliteConnection> m_conn;
+    sqlite3_stmt *m_since = nullptr;
+    sqlite3_stmt *m_maxId = nullptr;
+    sqlite3_stmt *m_dataVersion = nullptr;
+    qint64 m_lastDataVersion = -1;
+    qint64 m_lastAnnounced = 0;
+    QByteArray m_path;
+    std::pair<dev_t, ino_t> m_fileId{0, 0};
+    bool m_replaced = false;
+    QTimer m_poll;
+};
+
+
+} // namespace eventdesk
