@@ -42,10 +42,7 @@ int indexCommand(const QStringList &args)
     QElapsedTimer clock, shown;
     clock.start();
     shown.start();
-    qint64 firstSeen = -1;
     QObject::connect(desk, &DeskDatabase::indexProgress, desk, [&](qint64 done, qint64 head) {
-        if (firstSeen < 0)
-            firstSeen = done;
         if (quiet || (shown.elapsed() < 500 && done < head))
             return;
         shown.restart();

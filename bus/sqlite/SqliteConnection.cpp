@@ -223,14 +223,8 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const SqliteOpt
         // A database EventDesk makes: the engine's table, WAL (readers and the
         // writer never wait on each other), and EventDesk's mark.
         if (isNew || info.size() == 0) {
-            for (int attempt = 0; attempt < 40; ++attempt) {
-                rc = conn->execRaw("PRAGMA journal_mode=WAL", &why);
-                if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
-                    break;
-                QThread::msleep(25);
-            }
-            if (rc != SQLITE_OK)
-                return storageError(u"cannot switch %1 to WAL mode: %2"_s.arg(options.path, why));
+            if (auto e = conn->switchToWal())
+                return *e;
             conn->execRaw(QByteArray("PRAGMA application_id=" + QByteArray::number(EventDeskApplicationId)).constData());
             conn->m_owned = true;
         }
@@ -268,15 +262,8 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::openDesk(const QStri
     if (const int rc = conn->execRaw("SELECT count(*) FROM sqlite_master", &why); rc != SQLITE_OK)
         return storageError(u"EventDesk's own database %1 cannot be read: %2"_s.arg(path, why));
     if (!readOnly) {
-        int rc = SQLITE_BUSY;
-        for (int attempt = 0; attempt < 40; ++attempt) {
-            rc = conn->execRaw("PRAGMA journal_mode=WAL", &why);
-            if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
-                break;
-            QThread::msleep(25);
-        }
-        if (rc != SQLITE_OK)
-            return storageError(u"cannot switch %1 to WAL mode: %2"_s.arg(path, why));
+        if (auto e = conn->switchToWal())
+            return *e;
         conn->execRaw("PRAGMA synchronous=NORMAL");
     }
     conn->m_owned = true;
@@ -322,6 +309,22 @@ std::optional<Error> SqliteConnection::checkEngineTable(bool *exists)
         if (!known && it->notNull && !it->hasDefault)
             return storageError(shape + u"extra column %1 is NOT NULL without a default"_s.arg(it.key()));
     }
+    return std::nullopt;
+}
+
+std::optional<Error> SqliteConnection::switchToWal()
+{
+    // Switching needs a moment alone with the file; another connection may be writing.
+    QString why;
+    int rc = SQLITE_BUSY;
+    for (int attempt = 0; attempt < 40; ++attempt) {
+        rc = execRaw("PRAGMA journal_mode=WAL", &why);
+        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+            break;
+        QThread::msleep(25);
+    }
+    if (rc != SQLITE_OK)
+        return storageError(u"cannot switch %1 to WAL mode: %2"_s.arg(m_options.path, why));
     return std::nullopt;
 }
 

@@ -11,7 +11,10 @@
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QString>
+#include <QFuture>
 #include <QVariantList>
+
+#include <functional>
 
 #include <memory>
 
@@ -84,6 +87,8 @@ public:
     // Returns the SQLite result code; SQLITE_BUSY means "try again later".
     int execRaw(const char *sql, QString *errorMessage = nullptr);
     Error errorFromCode(int rc, const QString &what) const;
+    // WAL for a database EventDesk makes (its own, or a new log), retried while busy.
+    std::optional<Error> switchToWal();
 
     // EventDesk made this file (its application_id), so it may tune it.
     bool ownedByEventDesk() const { return m_owned; }
@@ -104,5 +109,22 @@ private:
     bool m_owned = false;
     bool m_snapshot = false;
 };
+
+// A write that produces a value (an id, a count) over a store's write(fn),
+// which runs fn in a transaction and resolves with Result<bool>.
+template <typename T, typename Write>
+QFuture<Result<T>> valueOfWrite(Write write, std::function<Result<T>(SqliteConnection &)> fn)
+{
+    auto value = std::make_shared<Result<T>>();
+    return write([fn = std::move(fn), value](SqliteConnection &conn) -> std::optional<Error> {
+               *value = fn(conn);
+               return value->ok() ? std::nullopt : std::optional<Error>(value->error());
+           })
+        .then([value](const Result<bool> &written) -> Result<T> {
+            if (!written)
+                return written.error();
+            return *value;
+        });
+}
 
 } // namespace eventdesk

@@ -122,16 +122,7 @@ namespace eventdesk {
 template <typename T>
 QFuture<Result<T>> SqliteEventStore::writeValue(std::function<Result<T>(SqliteConnection &)> fn)
 {
-    auto value = std::make_shared<Result<T>>();
-    return write([fn = std::move(fn), value](SqliteConnection &conn) -> std::optional<Error> {
-               *value = fn(conn);
-               return value->ok() ? std::nullopt : std::optional<Error>(value->error());
-           })
-        .then([value](const Result<bool> &written) -> Result<T> {
-            if (!written)
-                return written.error();
-            return *value;
-        });
+    return valueOfWrite<T>([this](auto write) { return this->write(std::move(write)); }, std::move(fn));
 }
 
 template <typename T>
