@@ -24,9 +24,11 @@
 #include <QJsonObject>
 #include <QMenuBar>
 #include <QProcess>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QSqlQuery>
+#include <QStandardPaths>
 #include <QTest>
 #include <QTimeZone>
 
@@ -196,7 +198,12 @@ private:
     QList<EventQuery> sampleQueries() const;
 
 private Q_SLOTS:
-    void initTestCase() { QVERIFY(m_dir.isValid()); }
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QSettings().clear();
+        QVERIFY(m_dir.isValid());
+    }
     void readCommandsLeaveTheFileAlone_data();
     void readCommandsLeaveTheFileAlone();
     void serveLeavesTheFileAlone();
@@ -208,6 +215,7 @@ private Q_SLOTS:
     void readsNeverCreateAFile();
     void readsFromAReadOnlyFolder();
     void windowOnAReadOnlyLog();
+    void filtersAreRememberedPerDatabase();
     void indexAnswersEqualTheScan();
     void indexResumesAfterAKill();
     void indexStartsOverForAReplacedFile();
@@ -563,6 +571,44 @@ void TestEngineFile::windowOnAReadOnlyLog()
     QVERIFY2(published.error().message.contains(u"read-only"_s), qPrintable(published.error().message));
     window.close();
     QCOMPARE(fingerprint(db), before);
+}
+
+void TestEngineFile::filtersAreRememberedPerDatabase()
+{
+    // A world chosen in one campaign's log is restored there, and nowhere else.
+    const QString first = path(u"filters-a.db"_s);
+    const QString second = path(u"filters-b.db"_s);
+    for (const QString &db : {first, second}) {
+        Engine engine(db);
+        engine.add(60);
+    }
+    auto openWindow = [](const QString &db, auto &&check) {
+        SqliteOptions o;
+        o.path = db;
+        SqliteEventStore store(o);
+        QVERIFY(store.openAndWait().ok());
+        BusNotifier notifier(0);
+        StoreEventBus bus(store, notifier);
+        MainWindow window(MainWindowDeps{store, bus, notifier, store.desk(), &store, nullptr, nullptr, db});
+        window.show();
+        QTRY_VERIFY(window.worldFilter()->findData(worldUuid(2)) >= 0);
+        check(window);
+        window.close();
+    };
+    openWindow(first, [](MainWindow &window) {
+        QComboBox *world = window.worldFilter();
+        world->setCurrentIndex(world->findData(worldUuid(2)));
+        Q_EMIT world->activated(world->currentIndex());
+        QTRY_VERIFY(window.model()->matchingCount() > 0 && window.model()->matchingCount() < 60);
+    });
+    openWindow(second, [](MainWindow &window) {
+        QCOMPARE(window.worldFilter()->currentData().toString(), QString());
+        QTRY_COMPARE(window.model()->rowCount(), 60);
+    });
+    openWindow(first, [](MainWindow &window) {
+        QCOMPARE(window.worldFilter()->currentData().toString(), worldUuid(2));
+        QTRY_VERIFY(window.model()->matchingCount() > 0 && window.model()->matchingCount() < 60);
+    });
 }
 
 void TestEngineFile::indexAnswersEqualTheScan()

@@ -34,6 +34,7 @@
 #include <QMessageBox>
 #include <QScrollBar>
 #include <QSaveFile>
+#include <QCryptographicHash>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
@@ -280,11 +281,21 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     restoreState(settings.value(u"window/state"_s).toByteArray());
     if (!settings.contains(u"window/geometry"_s))
         resize(1280, 780);
-    m_text->setText(settings.value(u"filter/text"_s).toString());
-    const int type = m_type->findData(settings.value(u"filter/type"_s));
+    // Filters are remembered per database: a world of one campaign means
+    // nothing in another's log.
+    m_text->setText(settings.value(filterKey(u"text")).toString());
+    const int type = m_type->findData(settings.value(filterKey(u"type")));
     if (type >= 0)
         m_type->setCurrentIndex(type);
-    const int since = m_since->findData(settings.value(u"filter/since"_s));
+    // The world list arrives later; the remembered world filters from the first page.
+    m_world->addItem(tr("All worlds"), QString());
+    m_world->addItem(tr("(no world)"), QString::fromLatin1(NoWorld));
+    if (const QString world = settings.value(filterKey(u"world")).toString(); !world.isEmpty()) {
+        if (world != QLatin1StringView(NoWorld))
+            m_world->addItem(m_model->displayName(world), world);
+        m_world->setCurrentIndex(m_world->findData(world));
+    }
+    const int since = m_since->findData(settings.value(filterKey(u"since")));
     if (since >= 0)
         m_since->setCurrentIndex(since);
     refreshWorlds();
@@ -294,6 +305,13 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
 }
 
 MainWindow::~MainWindow() = default;
+
+QString MainWindow::filterKey(QStringView name) const
+{
+    const QByteArray where = m_deps.location.toUtf8();
+    const QByteArray id = QCryptographicHash::hash(where, QCryptographicHash::Sha1).toHex().left(16);
+    return u"filters/%1/%2"_s.arg(QString::fromLatin1(id), name);
+}
 
 void MainWindow::buildFilterBar()
 {
@@ -653,10 +671,10 @@ void MainWindow::applyFilters()
     m_count->setText(tr("counting…"));
     m_model->setQuery(q);
     QSettings settings;
-    settings.setValue(u"filter/world"_s, world);
-    settings.setValue(u"filter/type"_s, type);
-    settings.setValue(u"filter/text"_s, q.text);
-    settings.setValue(u"filter/since"_s, m_since->currentData());
+    settings.setValue(filterKey(u"world"), world);
+    settings.setValue(filterKey(u"type"), type);
+    settings.setValue(filterKey(u"text"), q.text);
+    settings.setValue(filterKey(u"since"), m_since->currentData());
 }
 
 void MainWindow::refreshNames()
@@ -679,8 +697,7 @@ void MainWindow::refreshWorlds()
     m_deps.store.distinctWorlds().then(this, [this](const Result<QStringList> &r) {
         if (!r)
             return;
-        const QString current = m_world->count() ? m_world->currentData().toString()
-                                                 : QSettings().value(u"filter/world"_s).toString();
+        const QString current = m_world->currentData().toString();
         m_world->clear();
         m_world->addItem(tr("All worlds"), QString());
         m_world->addItem(tr("(no world)"), QString::fromLatin1(NoWorld));
@@ -688,10 +705,15 @@ void MainWindow::refreshWorlds()
             m_world->addItem(m_model->displayName(w), w);
             m_world->setItemData(m_world->count() - 1, w, Qt::ToolTipRole);
         }
-        const int i = m_world->findData(current);
-        m_world->setCurrentIndex(i >= 0 ? i : 0);
-        if (i < 0 && !current.isEmpty())
-            applyFilters();
+        int i = m_world->findData(current);
+        if (i < 0 && !current.isEmpty()) {
+            // The chosen world stays chosen though the list does not (yet)
+            // name it: the list comes from the index and the newest rows.
+            m_world->addItem(m_model->displayName(current), current);
+            m_world->setItemData(m_world->count() - 1, current, Qt::ToolTipRole);
+            i = m_world->count() - 1;
+        }
+        m_world->setCurrentIndex(i);
     });
 }
 

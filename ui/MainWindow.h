@@ -81,6 +81,7 @@ private:
     void buildActions();
     void applyFilters();
     void refreshWorlds();
+    QString filterKey(QStringView name) const;
     void refreshNames();
     void nameSomething();  // display names of worlds and characters, from EventDesk's own tables
     void refreshAudit();
