@@ -26,11 +26,14 @@ namespace {
 class Desk
 {
 public:
-    static Result<std::unique_ptr<Desk>> open(const QString &path, const QString &busUrl, const SessionConfig &session)
+    // create: the DM asked for a new database (File → New database…).
+    static Result<std::unique_ptr<Desk>> open(const QString &path, const QString &busUrl, const SessionConfig &session,
+                                             bool create = false)
     {
         BusConfig config;
         config.databasePath = path;
         config.busUrl = busUrl;
+        config.createInExisting = create;
         config.readOnlyIfUnwritable = true;  // a database the DM may not write is still shown
         config.index = true;
         auto bus = LocalBus::open(config);
@@ -95,8 +98,8 @@ int runGui(int argc, char *argv[])
                                             : QProcessEnvironment::systemEnvironment().value(u"EVENTDESK_DM_TOKEN"_s);
     std::unique_ptr<Desk> desk;
     QString busUrl = parser.value(bus);
-    std::function<bool(const QString &)> openDesk = [&](const QString &path) -> bool {
-        auto opened = Desk::open(path, busUrl, session);
+    std::function<bool(const QString &, bool)> openDesk = [&](const QString &path, bool create) -> bool {
+        auto opened = Desk::open(path, busUrl, session, create);
         if (!opened) {
             QMessageBox::critical(desk ? desk->window() : nullptr, QObject::tr("EventDesk"),
                                   QObject::tr("Cannot open the database.\n\n%1").arg(opened.error().message));
@@ -116,14 +119,21 @@ int runGui(int argc, char *argv[])
             // database file chosen in the window is inspected on its own.
             QMetaObject::invokeMethod(qApp, [&, next] {
                 const QString previous = std::exchange(busUrl, QString());
-                if (!openDesk(next))
+                if (!openDesk(next, false))
+                    busUrl = previous;
+            }, Qt::QueuedConnection);
+        });
+        QObject::connect(desk->window(), &MainWindow::newDatabaseRequested, desk->window(), [&](const QString &next) {
+            QMetaObject::invokeMethod(qApp, [&, next] {
+                const QString previous = std::exchange(busUrl, QString());
+                if (!openDesk(next, true))
                     busUrl = previous;
             }, Qt::QueuedConnection);
         });
         desk->window()->show();
         return true;
     };
-    if (!openDesk(parser.value(db)))
+    if (!openDesk(parser.value(db), false))
         return ExitFailure;
     return QApplication::exec();
 }

@@ -34,6 +34,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLineEdit>
+#include <QFileDialog>
+#include <QMessageBox>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTableView>
@@ -57,6 +59,7 @@ private Q_SLOTS:
     void quickActionsThroughTheProducers();
     void quickRollThroughItsDialog();
     void namingAWorldThroughItsDialog();
+    void newDatabaseThroughItsDialog();
     void exportingTheFilteredRows();
     void timeRangeFilter();
     void editingChallenges();
@@ -287,6 +290,75 @@ void TestMainWindow::namingAWorldThroughItsDialog()
     QCOMPARE(world->itemData(world->findText(u"The Sunken Isles"_s)).toString(), u"Sunken Isles"_s);
 }
 
+// Runs act on the next modal dialog of type D as soon as it shows (or gives up after 5 s).
+template <typename D, typename F>
+static void whenModal(QObject *context, F act, int triesLeft = 500)
+{
+    QTimer::singleShot(10, context, [context, act, triesLeft] {
+        if (auto *dialog = qobject_cast<D *>(QApplication::activeModalWidget()); dialog && dialog->isVisible())
+            act(dialog);
+        else if (triesLeft > 0)
+            whenModal<D>(context, act, triesLeft - 1);
+    });
+}
+
+// As a DM would: the name typed into the dialog's file name box, then Save.
+static void typeFileName(QFileDialog *dialog, const QString &path)
+{
+    auto *edit = dialog->findChild<QLineEdit *>(u"fileNameEdit"_s);
+    QVERIFY(edit);
+    // Set, not typed key by key: typed paths open the dialog's completer popup,
+    // which takes the click meant for Save.
+    edit->setText(path);
+    auto *buttons = dialog->findChild<QDialogButtonBox *>(u"buttonBox"_s);
+    QVERIFY(buttons && !buttons->buttons().isEmpty());
+    for (QAbstractButton *b : buttons->buttons()) {
+        if (buttons->buttonRole(b) != QDialogButtonBox::AcceptRole)
+            continue;
+        // The dialog enables Save once its file model has read the folder.
+        QTRY_VERIFY_WITH_TIMEOUT(b->isEnabled(), 5000);
+        b->click();
+    }
+}
+
+void TestMainWindow::newDatabaseThroughItsDialog()
+{
+    QAction *create = nullptr;
+    for (QAction *a : m_window->findChildren<QAction *>())
+        if (a->text() == u"&New database…"_s)
+            create = a;
+    QVERIFY(create);
+    QSignalSpy requested(m_window.get(), &MainWindow::newDatabaseRequested);
+    // Through the real file dialog: a new name is asked for.
+    const QString fresh = m_dir.filePath(u"new-campaign.db"_s);
+    whenModal<QFileDialog>(this, [fresh](QFileDialog *dialog) {
+        typeFileName(dialog, fresh);
+    });
+    create->trigger();
+    QTRY_COMPARE(requested.size(), 1);
+    QCOMPARE(requested.first().at(0).toString(), fresh);
+    // An existing database is never taken for a new one: it is said, and nothing is asked for.
+    const QString existing = m_dir.filePath(u"notes.db"_s);
+    {
+        QFile f(existing);
+        QVERIFY(f.open(QIODevice::WriteOnly) && f.write("the DM's notes, not a database\n") > 0);
+    }
+    bool told = false;
+    whenModal<QFileDialog>(this, [this, existing, &told](QFileDialog *dialog) {
+        whenModal<QMessageBox>(this, [&told](QMessageBox *box) {
+            told = box->text().contains(u"already exists"_s);
+            box->buttons().constFirst()->click();
+        });
+        typeFileName(dialog, existing);
+    });
+    create->trigger();
+    QVERIFY(told);
+    QCOMPARE(requested.size(), 1);
+    QFile notes(existing);
+    QVERIFY(notes.open(QIODevice::ReadOnly));
+    QCOMPARE(notes.readAll(), QByteArray("the DM's notes, not a database\n"));
+}
+
 void TestMainWindow::exportingTheFilteredRows()
 {
     // Every matching row, not only the loaded window: a small window forces paging.
@@ -380,8 +452,10 @@ void TestMainWindow::editingChallenges()
     remove->click();
     QTRY_COMPARE(await(m_store->desk()->challenges(u"Ravenmoor"_s))->size(), 1);
     QTRY_COMPARE(table->rowCount(), 1);
-    const auto audit = await(m_store->desk()->auditLog(20)).value();
-    QVERIFY(std::any_of(audit.begin(), audit.end(), [](const AuditEntry &a) { return a.action == u"challenge edit"_s; }));
+    QTRY_VERIFY([&] {
+        const auto audit = await(m_store->desk()->auditLog(20)).value();
+        return std::any_of(audit.begin(), audit.end(), [](const AuditEntry &a) { return a.action == u"challenge edit"_s; });
+    }());
 }
 
 void TestMainWindow::notificationsTheDmPicks()

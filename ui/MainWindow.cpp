@@ -1,16 +1,10 @@
 #include "MainWindow.h"
 
-#include "Timestamp.h"
-#include "Ids.h"
-#include "EventCodec.h"
-#include <QJsonObject>
-#include <QFormLayout>
-#include <QDialogButtonBox>
-#include <QDialog>
-
 #include "ChallengesDialog.h"
 #include "DetailPane.h"
+#include "EventCodec.h"
 #include "EventLogModel.h"
+#include "Ids.h"
 #include "InsightPanel.h"
 #include "Logging.h"
 #include "PruneDialog.h"
@@ -18,23 +12,28 @@
 #include "RowFormat.h"
 #include "SessionPanel.h"
 #include "SessionServer.h"
+#include "Timestamp.h"
 #include "TriggerDialog.h"
 
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QCryptographicHash>
 #include <QDateTime>
+#include <QDialog>
+#include <QDialogButtonBox>
 #include <QDockWidget>
 #include <QFileDialog>
+#include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
-#include <QScrollBar>
 #include <QSaveFile>
-#include <QCryptographicHash>
+#include <QScrollBar>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
@@ -381,265 +380,6 @@ void MainWindow::buildFilterBar()
     });
 }
 
-void MainWindow::buildActions()
-{
-    auto *file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("&Open database…"), QKeySequence::Open, this, &MainWindow::openDatabase);
-    QMenu *recent = file->addMenu(tr("Open &recent"));
-    connect(recent, &QMenu::aboutToShow, this, [this, recent] {
-        recent->clear();
-        const QStringList paths = QSettings().value(u"recentDatabases"_s).toStringList();
-        for (const QString &path : paths) {
-            QAction *a = recent->addAction(path, this, [this, path] { Q_EMIT openDatabaseRequested(path); });
-            a->setEnabled(QFileInfo::exists(path));
-        }
-        if (paths.isEmpty())
-            recent->addAction(tr("(none yet)"))->setEnabled(false);
-    });
-    file->addSeparator();
-    file->addAction(tr("&Export the filtered events…"), QKeySequence(u"Ctrl+E"_s), this, [this] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Export the filtered events"), u"events.jsonl"_s,
-                                                          tr("JSON lines (*.jsonl);;CSV (*.csv)"));
-        if (!path.isEmpty())
-            exportFiltered(path);
-    });
-    if (m_deps.retention && !isReadOnly())
-        file->addAction(tr("&Prune old events…"), this, &MainWindow::openPrune);
-    file->addSeparator();
-    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
-
-    auto *events = menuBar()->addMenu(tr("&Events"));
-    QAction *trigger = events->addAction(tr("&Trigger an event…"), QKeySequence(u"Ctrl+T"_s), this, [this] {
-        QString world = m_world->currentData().toString();
-        if (world.startsWith(QLatin1Char(NoWorld[0])))
-            world.clear();
-        auto *dialog = new TriggerDialog(m_deps.bus, world, this);
-        dialog->setAttribute(Qt::WA_DeleteOnClose);
-        connect(dialog, &TriggerDialog::published, this, [this](qint64 id, const QStringList &plainIds) {
-            // Into a log of UUIDs (the engine's), other ids are worth a warning: its readers refuse them.
-            bool uuidLog = m_model->rowCount() > 1;
-            for (int r = 0; r < m_model->rowCount() && uuidLog; ++r)
-                if (const StoredEvent *e = m_model->eventAt(r); e && e->event && e->id != id)
-                    uuidLog = ids::nonUuidIds(*e->event).isEmpty();
-            if (!plainIds.isEmpty() && uuidLog)
-                showMessage(tr("Published event %1 — warning: ids that are not UUIDs (%2); the engine's readers refuse them")
-                                .arg(id).arg(plainIds.join(u", "_s)));
-            else
-                showMessage(tr("Published event %1").arg(id));
-            if (m_deps.book)
-                m_deps.book->audit(u"dm"_s, u"trigger"_s, u"event %1"_s.arg(id));
-            QTimer::singleShot(300, this, &MainWindow::refreshAudit);
-        });
-        dialog->open();
-    });
-    m_quick = new QuickActions(m_deps.bus, m_deps.book, [this] {
-        const QString world = m_world->currentData().toString();
-        return world == QLatin1StringView(NoWorld) ? QString() : world;
-    }, this);
-    connect(m_quick, &QuickActions::done, this, &MainWindow::showMessage);
-    connect(m_quick, &QuickActions::failed, this, &MainWindow::showMessage);
-    menuBar()->addMenu(m_quick->menu());
-    events->addAction(tr("&Replay selected to the session…"), QKeySequence(u"Ctrl+R"_s), this, &MainWindow::replaySelected);
-    events->addAction(tr("Re-publish a &copy…"), this, &MainWindow::republishSelected);
-    events->addSeparator();
-    if (m_deps.book) {
-        events->addAction(tr("C&hallenges…"), QKeySequence(u"Ctrl+H"_s), this, &MainWindow::openChallenges);
-        events->addAction(tr("&Name a world or character…"), this, &MainWindow::nameSomething);
-    }
-    events->addSeparator();
-    events->addAction(tr("&Filter"), QKeySequence::Find, this, [this] { m_text->setFocus(); m_text->selectAll(); });
-    events->addAction(tr("F&ollow"), QKeySequence(u"Ctrl+L"_s), this, [this] { setFollowing(!isFollowing()); });
-
-    auto *settingsMenu = menuBar()->addMenu(tr("&Settings"));
-    QMenu *notify = settingsMenu->addMenu(tr("&Notify me about"));
-    for (const VariantSpec &v : catalog::variants()) {
-        QAction *a = notify->addAction(v.name);
-        a->setCheckable(true);
-        a->setData(int(v.kind));
-        connect(a, &QAction::toggled, this, [this, kind = v.kind](bool on) {
-            QList<EventKind> kinds = m_notifyKinds;
-            kinds.removeAll(kind);
-            if (on)
-                kinds.append(kind);
-            setNotifyKinds(kinds);
-        });
-    }
-    connect(notify, &QMenu::aboutToShow, this, [this, notify] {
-        for (QAction *a : notify->actions()) {
-            const QSignalBlocker block(a);
-            a->setChecked(m_notifyKinds.contains(EventKind(a->data().toInt())));
-        }
-    });
-
-    if (isReadOnly()) {
-        // Nothing that would write to the log: say why instead of failing later.
-        const QString why = tr("The database is open read-only");
-        for (QAction *a : {trigger, m_quick->menu()->menuAction()}) {
-            a->setEnabled(false);
-            a->setToolTip(why);
-        }
-        for (QAction *a : events->actions())
-            if (a->text() == tr("Re-publish a &copy…"))
-                a->setEnabled(false);
-    }
-    auto *bar = addToolBar(tr("Actions"));
-    bar->setObjectName(u"actionBar"_s);
-    bar->addAction(trigger);
-    auto *quickButton = new QToolButton(this);
-    quickButton->setText(tr("Quick"));
-    quickButton->setToolTip(tr("Record a story event, trigger a narrative event, roll a challenge, queue a job"));
-    quickButton->setMenu(m_quick->menu());
-    quickButton->setPopupMode(QToolButton::InstantPopup);
-    quickButton->setEnabled(!isReadOnly());
-    bar->addWidget(quickButton);
-}
-
-void MainWindow::setNotifyKinds(const QList<EventKind> &kinds)
-{
-    m_notifyKinds = kinds;
-    QStringList names;
-    for (EventKind k : kinds)
-        names.append(catalog::name(k));
-    QSettings().setValue(u"notify/kinds"_s, names);
-}
-
-void MainWindow::exportFiltered(const QString &path)
-{
-    auto file = std::make_shared<QSaveFile>(path);
-    if (!file->open(QIODevice::WriteOnly)) {
-        showMessage(tr("Cannot write %1: %2").arg(path, file->errorString()));
-        return;
-    }
-    const bool csv = path.endsWith(u".csv"_s, Qt::CaseInsensitive);
-    if (csv)
-        file->write(rows::csvHeader());
-    EventQuery q = m_model->query();
-    q.newestFirst = false;
-    q.limit = 2000;
-    auto written = std::make_shared<qint64>(0);
-    // Page by page, oldest first, so the window stays responsive on a big log.
-    auto step = std::make_shared<std::function<void(qint64)>>();
-    *step = [this, file, q, csv, written, path, weakStep = std::weak_ptr(step)](qint64 afterId) mutable {
-        EventQuery page = q;
-        page.afterId = std::max(q.afterId, afterId);
-        // The pending page holds the function alive; when the chain ends, it goes.
-        m_deps.store.fetchPage(page).then(this, [this, file, csv, written, path, self = weakStep.lock(), limit = q.limit](const Result<QList<StoredEvent>> &r) {
-            if (!r) {
-                file->cancelWriting();
-                showMessage(tr("Export stopped: %1").arg(r.error().message));
-                return;
-            }
-            QByteArray chunk;
-            for (const StoredEvent &e : r.value())
-                chunk += csv ? rows::toCsvRow(e) : rows::toJsonLine(e) + '\n';
-            if (file->write(chunk) != chunk.size()) {
-                file->cancelWriting();
-                showMessage(tr("Export stopped: cannot write %1: %2").arg(path, file->errorString()));
-                return;
-            }
-            *written += r->size();
-            if (r->size() == limit) {
-                (*self)(r->last().id);
-                return;
-            }
-            if (!file->commit()) {
-                showMessage(tr("Export failed: %1").arg(file->errorString()));
-                return;
-            }
-            showMessage(tr("Exported %n event(s) to %1", nullptr, int(*written)).arg(path));
-            Q_EMIT exported(*written, path);
-        });
-    };
-    (*step)(0);
-}
-
-// A display name for a world's or a character's UUID, offered from the selected
-// event's ids. The dialog's fields are read before it goes.
-void MainWindow::nameSomething()
-{
-    if (!m_deps.book)
-        return;
-    QStringList offered;
-    QString kind = u"character"_s;
-    if (const QList<const StoredEvent *> sel = selectedEvents(); !sel.isEmpty() && sel.first()->event) {
-        const QJsonObject fields = codec::fieldsToJson(*sel.first()->event);
-        for (const char *key : {"character_id", "world_id", "entity_id"})
-            if (const QString id = fields.value(QLatin1StringView(key)).toString(); !id.isEmpty())
-                offered.append(id);
-        if (!fields.contains(u"character_id"_s) && fields.contains(u"world_id"_s))
-            kind = u"world"_s;
-    }
-    QDialog dialog(this);
-    dialog.setWindowTitle(tr("Name a world or character"));
-    auto *form = new QFormLayout(&dialog);
-    auto *id = new QComboBox(&dialog);
-    id->setEditable(true);
-    id->addItems(offered);
-    auto *what = new QComboBox(&dialog);
-    what->addItem(tr("Character"), u"character"_s);
-    what->addItem(tr("World"), u"world"_s);
-    what->setCurrentIndex(kind == u"world"_s ? 1 : 0);
-    auto *name = new QLineEdit(&dialog);
-    name->setPlaceholderText(tr("Aria, Ravenmoor, …"));
-    name->setText(m_names.value(id->currentText()));
-    connect(id, &QComboBox::currentTextChanged, name, [this, name](const QString &text) { name->setText(m_names.value(text)); });
-    form->addRow(tr("Id (UUID)"), id);
-    form->addRow(tr("It is a"), what);
-    form->addRow(tr("Name"), name);
-    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
-    form->addRow(buttons);
-    connect(buttons, &QDialogButtonBox::accepted, &dialog, [&] {
-        if (!id->currentText().trimmed().isEmpty())
-            dialog.accept();
-    });
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    if (dialog.exec() != QDialog::Accepted)
-        return;
-    const QString theId = id->currentText().trimmed(), theKind = what->currentData().toString(), theName = name->text().trimmed();
-    m_deps.book->setDisplayName(theKind, theId, theName).then(this, [this, theId, theName](const Result<bool> &r) {
-        if (!r) {
-            showMessage(r.error().message);
-            return;
-        }
-        showMessage(theName.isEmpty() ? tr("%1 has no display name now").arg(theId) : tr("%1 is now shown as %2").arg(theId, theName));
-        refreshNames();
-    });
-}
-
-void MainWindow::openChallenges()
-{
-    if (!m_deps.book)
-        return;
-    QStringList worlds;
-    for (int i = 0; i < m_world->count(); ++i) {
-        const QString w = m_world->itemData(i).toString();
-        if (!w.isEmpty() && w != QLatin1StringView(NoWorld))
-            worlds.append(w);
-    }
-    QString world = m_world->currentData().toString();
-    if (world == QLatin1StringView(NoWorld))
-        world.clear();
-    auto *dialog = new ChallengesDialog(*m_deps.book, worlds, world, this);
-    dialog->setAttribute(Qt::WA_DeleteOnClose);
-    connect(dialog, &ChallengesDialog::changed, this, [this] { QTimer::singleShot(300, this, &MainWindow::refreshAudit); });
-    dialog->open();
-}
-
-void MainWindow::openPrune()
-{
-    if (!m_deps.retention)
-        return;
-    auto *dialog = new PruneDialog(*m_deps.retention, this);
-    dialog->setAttribute(Qt::WA_DeleteOnClose);
-    connect(dialog, &PruneDialog::pruned, this, [this](const PruneReport &report) {
-        showMessage(tr("Pruned %n event(s); archive %1", nullptr, int(report.deleted)).arg(report.archivePath));
-        m_model->setQuery(m_model->query());  // reload what is left
-        m_totalStale = true;
-        QTimer::singleShot(300, this, &MainWindow::refreshAudit);
-    });
-    dialog->open();
-}
-
 bool MainWindow::isFollowing() const { return m_follow->isChecked(); }
 
 void MainWindow::setFollowing(bool follow) { m_follow->setChecked(follow); }
@@ -767,66 +507,6 @@ void MainWindow::onSelection()
 {
     const QList<const StoredEvent *> events = selectedEvents();
     m_detail->show(events.size() == 1 ? events.first() : nullptr);
-}
-
-void MainWindow::replaySelected()
-{
-    const QList<const StoredEvent *> events = selectedEvents();
-    if (events.isEmpty()) {
-        showMessage(tr("Select the events to replay first"));
-        return;
-    }
-    if (!m_deps.server || !m_deps.server->isListening()) {
-        showMessage(tr("Start hosting first: replay re-sends events to the connected players"));
-        return;
-    }
-    int audience = 0;
-    for (const StoredEvent *e : events)
-        if (e->event)
-            audience = std::max(audience, m_deps.server->audienceFor(*e->event));
-    if (QMessageBox::question(this, tr("Replay"),
-                              tr("Re-send %n event(s) to the session? Up to %1 connected client(s) will receive them, marked as a replay.",
-                                 nullptr, int(events.size())).arg(audience))
-        != QMessageBox::Yes)
-        return;
-    for (const StoredEvent *e : events)
-        m_deps.server->replay(e->id, e->id, {}, u"dm"_s);
-    showMessage(tr("Replayed %n event(s)", nullptr, int(events.size())));
-    QTimer::singleShot(300, this, &MainWindow::refreshAudit);
-}
-
-void MainWindow::republishSelected()
-{
-    const QList<const StoredEvent *> events = selectedEvents();
-    QList<AppEvent> copies;
-    for (const StoredEvent *e : events)
-        if (e->event)
-            copies.append(*e->event);
-    if (copies.isEmpty()) {
-        showMessage(tr("Select decodable events to re-publish"));
-        return;
-    }
-    if (QMessageBox::question(this, tr("Re-publish"), tr("Publish %n copy(ies) as new event(s)?", nullptr, int(copies.size())))
-        != QMessageBox::Yes)
-        return;
-    m_deps.bus.publishBatch(copies).then(this, [this](const BatchPublishResult &r) {
-        if (!r) {
-            showMessage(tr("Not published: %1").arg(r.error().message));
-            return;
-        }
-        showMessage(tr("Published copies as %1–%2").arg(r->first()).arg(r->last()));
-        if (m_deps.book)
-            m_deps.book->audit(u"dm"_s, u"republish"_s, u"new events %1–%2"_s.arg(r->first()).arg(r->last()));
-        QTimer::singleShot(300, this, &MainWindow::refreshAudit);
-    });
-}
-
-void MainWindow::openDatabase()
-{
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open an app_events database"), QString(),
-                                                      tr("SQLite databases (*.db *.sqlite *.sqlite3);;All files (*)"));
-    if (!path.isEmpty())
-        Q_EMIT openDatabaseRequested(path);
 }
 
 void MainWindow::viewAs(const QString &role, const QString &world)

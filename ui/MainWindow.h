@@ -71,6 +71,8 @@ public:
 
 Q_SIGNALS:
     void openDatabaseRequested(const QString &path);
+    // File → New database…: an empty or absent file to become a new event log.
+    void newDatabaseRequested(const QString &path);
     void exported(qint64 rows, const QString &path);
 
 protected:
@@ -81,6 +83,7 @@ private:
     void buildActions();
     void applyFilters();
     void refreshWorlds();
+    void newDatabase();
     QString filterKey(QStringView name) const;
     void refreshNames();
     void nameSomething();  // display names of worlds and characters, from EventDesk's own tables
