@@ -2,6 +2,7 @@
 
 #include "BusSetup.h"
 #include "Cli.h"
+#include "DeskPorts.h"
 #include "MainWindow.h"
 #include "Projector.h"
 #include "SessionServer.h"
@@ -44,7 +45,7 @@ public:
         d->m_projector = std::make_unique<Projector>(d->m_bus->store(), d->m_bus->notifier(), *d->m_bus->desk());
         d->m_projector->start();
         d->m_server = std::make_unique<SessionServer>(d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
-                                                      d->m_bus->book(), session);
+                                                      d->m_bus->book(), SessionServer::withStoredJoinCode(session, d->m_bus->book()));
         d->m_window = std::make_unique<MainWindow>(MainWindowDeps{d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
                                                                   d->m_bus->book(), d->m_bus->watch(), &d->m_bus->retention(),
                                                                   d->m_server.get(), d->m_bus->location(),

@@ -70,6 +70,9 @@ public:
     // Display names of worlds and characters (kind "world" or "character"); an empty name forgets it.
     virtual QFuture<Result<bool>> setDisplayName(const QString &kind, const QString &id, const QString &name) = 0;
     virtual QFuture<Result<QHash<QString, QString>>> displayNames() = 0;  // id → name
+    // The DM's settings for this database (the session's join code, …); empty: not set.
+    virtual QFuture<Result<QString>> setting(const QString &key) = 0;
+    virtual QFuture<Result<bool>> setSetting(const QString &key, const QString &value) = 0;
     // Nothing can be written (a read-only database): the window disables writing actions.
     virtual bool isReadOnly() const = 0;
 };

@@ -4,6 +4,7 @@
 // and left as they were; reads never create a file and work from a read-only
 // folder; the row index gives the answers a scan gives, resumes after a kill,
 // and starts over for a replaced file; an older release's tables move out.
+#include "Banners.h"
 #include "BusNotifier.h"
 #include "EventCodec.h"
 #include "EventLogModel.h"
@@ -28,6 +29,7 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QSqlQuery>
+#include <QTableView>
 #include <QStandardPaths>
 #include <QTest>
 #include <QTimeZone>
@@ -216,6 +218,7 @@ private Q_SLOTS:
     void readsFromAReadOnlyFolder();
     void windowOnAReadOnlyLog();
     void filtersAreRememberedPerDatabase();
+    void anEmptyLogSaysWhatToDo();
     void indexAnswersEqualTheScan();
     void indexResumesAfterAKill();
     void indexStartsOverForAReplacedFile();
@@ -609,6 +612,25 @@ void TestEngineFile::filtersAreRememberedPerDatabase()
         QCOMPARE(window.worldFilter()->currentData().toString(), worldUuid(2));
         QTRY_VERIFY(window.model()->matchingCount() > 0 && window.model()->matchingCount() < 60);
     });
+}
+
+void TestEngineFile::anEmptyLogSaysWhatToDo()
+{
+    SqliteOptions o;
+    o.path = path(u"empty.db"_s);
+    SqliteEventStore store(o);
+    QVERIFY(store.openAndWait().ok());
+    BusNotifier notifier(0);
+    StoreEventBus bus(store, notifier);
+    MainWindow window(MainWindowDeps{store, bus, notifier, store.desk(), &store, nullptr, nullptr, o.path});
+    window.show();
+    QTRY_VERIFY(window.emptyState()->isVisible());
+    QCOMPARE(window.emptyState()->title(), u"No events yet"_s);
+    // The first event replaces the advice with the log.
+    QVERIFY(await(bus.publishBatch({sampleEvent(EventKind::StoryEventCreated, true)})).ok());
+    QTRY_COMPARE(window.model()->rowCount(), 1);
+    QTRY_VERIFY(!window.emptyState()->isVisible());
+    QVERIFY(window.view()->isVisible());
 }
 
 void TestEngineFile::indexAnswersEqualTheScan()

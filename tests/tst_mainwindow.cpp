@@ -1,5 +1,6 @@
 // The DM's window driven through its widgets, offscreen: filtering, triggering,
 // hosting and kicking a player; and screenshots of it during a simulated session.
+#include "Banners.h"
 #include "BusNotifier.h"
 #include "ChallengesDialog.h"
 #include "EventLogModel.h"
@@ -159,11 +160,28 @@ void TestMainWindow::filteringThroughTheFilterBar()
     for (int r = 0; r < model->rowCount(); ++r)
         QCOMPARE(model->eventAt(r)->event->as<events::ChallengeResolved>()->characterId, u"pc3"_s);
 
-    // Back to everything.
-    m_window->textFilter()->clear();
-    type->setCurrentIndex(0);
-    world->setCurrentIndex(0);
-    Q_EMIT world->activated(0);
+    // The active filter is said above the log, in words.
+    QTRY_VERIFY(m_window->filterBanner()->isVisible());
+    const QString said = m_window->filterBanner()->text();
+    QVERIFY2(said.contains(u"Ravenmoor"_s) && said.contains(u"Challenge"_s) && said.contains(u"pc3"_s), qPrintable(said));
+    // No match: the empty state offers to clear, and its link does.
+    m_window->textFilter()->setText(u"no-such-thing-anywhere"_s);
+    QTRY_VERIFY(m_window->emptyState()->isVisible());
+    QCOMPARE(m_window->emptyState()->title(), u"No event matches the filter"_s);
+    Q_EMIT m_window->emptyState()->linkActivated(u"#clear"_s);
+    QTRY_VERIFY(!model->isLoading() && model->rowCount() > 100);
+    QVERIFY(!m_window->emptyState()->isVisible());
+    QVERIFY(!m_window->filterBanner()->isVisible());
+    QCOMPARE(world->currentIndex(), 0);
+    QCOMPARE(type->currentIndex(), 0);
+    QVERIFY(m_window->textFilter()->text().isEmpty());
+
+    // Clear filters on the banner does the same.
+    world->setCurrentIndex(world->findData(u"Ravenmoor"_s));
+    Q_EMIT world->activated(world->currentIndex());
+    QTRY_VERIFY(m_window->filterBanner()->isVisible());
+    m_window->filterBanner()->button()->click();
+    QTRY_VERIFY(!m_window->filterBanner()->isVisible());
     QTRY_VERIFY(model->rowCount() > 100);
 }
 
@@ -569,8 +587,63 @@ void TestMainWindow::hostingAndKicking()
     QCOMPARE(clients->item(0, 2)->text(), u"Ravenmoor"_s);
     saveShot(u"session"_s);
 
+    // View as Alice: exactly what she receives, said in a banner; Esc leaves it.
+    const auto button = [this](const QString &text) {
+        for (QPushButton *b : m_window->sessionPanel()->findChildren<QPushButton *>())
+            if (b->text() == text)
+                return b;
+        return static_cast<QPushButton *>(nullptr);
+    };
+    EventLogModel *model = m_window->model();
+    const EventQuery before = model->query();
+    clients->selectRow(0);
+    button(u"View as"_s)->click();
+    QVERIFY(m_window->viewAsBanner()->isVisible());
+    QVERIFY2(m_window->viewAsBanner()->text().contains(u"Alice"_s) && m_window->viewAsBanner()->text().contains(u"player"_s),
+             qPrintable(m_window->viewAsBanner()->text()));
+    QCOMPARE(model->query().worlds, QStringList{u"Ravenmoor"_s});
+    QVERIFY(!model->query().kinds.contains(EventKind::GenerationBatchQueued));  // players do not get jobs
+    QTRY_VERIFY(!model->isLoading() && model->rowCount() > 0);
+    for (int r = 0; r < model->rowCount(); ++r)
+        QVERIFY(session::mayReceive(session::Role::Player, u"Ravenmoor"_s, *model->eventAt(r)->event));
+    m_window->activateWindow();
+    QTest::keyClick(m_window.get(), Qt::Key_Escape);
+    QVERIFY(!m_window->viewAsBanner()->isVisible());
+    QCOMPARE(model->query(), before);
+    // A filter changed while viewing as a client ends that view, visibly.
+    button(u"View as"_s)->click();
+    QVERIFY(m_window->viewAsBanner()->isVisible());
+    QComboBox *since = m_window->findChildren<QComboBox *>().at(2);
+    Q_EMIT since->activated(since->currentIndex());
+    QVERIFY(!m_window->viewAsBanner()->isVisible());
+    QVERIFY(m_window->statusBar()->currentMessage().contains(u"view as"_s));
+
+    // Kick asks first: Cancel keeps her, Kick removes her.
     QSignalSpy closed(&player, &QWebSocket::disconnected);
     clients->selectRow(0);
+    whenModal<QMessageBox>(this, [](QMessageBox *box) {
+        QVERIFY(box->text().contains(u"Alice"_s));
+        box->button(QMessageBox::Cancel)->click();
+    });
+    QVERIFY(!m_window->sessionPanel()->kickSelected());
+    QVERIFY(!closed.wait(300));
+    // Quitting and stopping ask too while she is connected, naming how many.
+    bool askedToQuit = false;
+    whenModal<QMessageBox>(this, [&askedToQuit](QMessageBox *box) {
+        askedToQuit = box->text().contains(u"1 player"_s);
+        box->button(QMessageBox::Cancel)->click();
+    });
+    m_window->close();
+    QVERIFY(askedToQuit);
+    QVERIFY(m_window->isVisible());
+    whenModal<QMessageBox>(this, [](QMessageBox *box) { box->button(QMessageBox::Cancel)->click(); });
+    QVERIFY(!m_window->sessionPanel()->stopHosting());
+    QVERIFY(m_server->isListening());
+    whenModal<QMessageBox>(this, [](QMessageBox *box) {
+        for (QAbstractButton *b : box->buttons())
+            if (b->text() == u"Kick"_s)
+                b->click();
+    });
     QVERIFY(m_window->sessionPanel()->kickSelected());
     QVERIFY(closed.wait(5000));
     QCOMPARE(int(player.closeCode()), 1008);

@@ -122,6 +122,7 @@ private Q_SLOTS:
     void pendingConnectionsHaveTheirOwnBudget();
     void stoppingTellsThePlayers();
     void codesAndTokens();
+    void joinCodeStaysWithTheDatabase();
 };
 
 void TestSessionServer::routingMatrix()
@@ -412,6 +413,29 @@ void TestSessionServer::codesAndTokens()
     }
     QVERIFY(codes.size() > 195);
     QCOMPARE(SessionServer::newDmToken().size(), 32);  // 128 bits, hex
+}
+
+void TestSessionServer::joinCodeStaysWithTheDatabase()
+{
+    startServer();
+    DeskBook *book = m_store->desk();
+    // First use: a code is made and kept; every later launch gets the same one.
+    const SessionConfig first = SessionServer::withStoredJoinCode({}, book);
+    QCOMPARE(first.joinCode.size(), 8);
+    QCOMPARE(SessionServer::withStoredJoinCode({}, book).joinCode, first.joinCode);
+    // One given on the command line wins, and is not stored.
+    SessionConfig given;
+    given.joinCode = u"GIVEN234"_s;
+    QCOMPARE(SessionServer::withStoredJoinCode(given, book).joinCode, u"GIVEN234"_s);
+    QCOMPARE(SessionServer::withStoredJoinCode({}, book).joinCode, first.joinCode);
+    // New replaces it for good.
+    SessionServer server(*m_store, *m_bus, *m_notifier, book, SessionServer::withStoredJoinCode({}, book));
+    QCOMPARE(server.joinCode(), first.joinCode);
+    const QString renewed = server.regenerateJoinCode();
+    QVERIFY(renewed != first.joinCode);
+    QTRY_COMPARE(SessionServer::withStoredJoinCode({}, book).joinCode, renewed);
+    // Without EventDesk's own database there is nothing to keep: a fresh code each time.
+    QVERIFY(SessionServer::withStoredJoinCode({}, nullptr).joinCode.isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TestSessionServer)

@@ -1,6 +1,7 @@
 #include "MainWindow.h"
 
 #include "ChallengesDialog.h"
+#include "Banners.h"
 #include "DetailPane.h"
 #include "EventCodec.h"
 #include "EventLogModel.h"
@@ -30,11 +31,15 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSaveFile>
 #include <QScrollBar>
 #include <QSettings>
+#include <QPushButton>
+#include <QShortcut>
+#include <QStackedWidget>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QSystemTrayIcon>
@@ -71,7 +76,10 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_statusIndex(new QLabel(this))
     , m_statusRate(new QLabel(this))
     , m_statusServer(new QLabel(this))
-    , m_viewingAs(new QLabel(this))
+    , m_viewAsBanner(new Banner(Banner::Tone::Notice, tr("Exit"), this))
+    , m_filterBanner(new Banner(Banner::Tone::Neutral, tr("Clear filters"), this))
+    , m_empty(new EmptyState(this))
+    , m_logStack(new QStackedWidget(this))
     , m_logReset(new QLabel(this))
     , m_filterDelay(new QTimer(this))
 {
@@ -99,16 +107,25 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     auto *top = new QWidget(this);
     auto *topLayout = new QVBoxLayout(top);
     topLayout->setContentsMargins(0, 0, 0, 0);
-    m_viewingAs->setVisible(false);
-    m_viewingAs->setStyleSheet(u"background:#fff3cd;color:#7a5b00;padding:4px"_s);
-    topLayout->addWidget(m_viewingAs);
+    m_viewAsBanner->setVisible(false);
+    m_viewAsBanner->button()->setToolTip(tr("Back to the whole log (Esc)"));
+    connect(m_viewAsBanner, &Banner::buttonClicked, this, [this] { endViewAs(); });
+    auto *escape = new QShortcut(QKeySequence(Qt::Key_Escape), this);
+    connect(escape, &QShortcut::activated, this, [this] {
+        if (m_viewingAsClient)
+            endViewAs();
+    });
+    topLayout->addWidget(m_viewAsBanner);
+    m_filterBanner->setVisible(false);
+    connect(m_filterBanner, &Banner::buttonClicked, this, &MainWindow::clearFilters);
+    topLayout->addWidget(m_filterBanner);
     m_logReset->setVisible(false);
     m_logReset->setWordWrap(true);
     m_logReset->setTextFormat(Qt::RichText);
     m_logReset->setStyleSheet(u"background:#f8d7da;color:#721c24;padding:6px"_s);
     connect(m_logReset, &QLabel::linkActivated, this, [this](const QString &link) {
         m_logReset->hide();
-        if (link == u"#reopen"_s)
+        if (link == u"#reopen"_s && mayEndSession(tr("Reopen the database")))
             Q_EMIT openDatabaseRequested(m_deps.location);
     });
     if (m_deps.watch) {
@@ -127,7 +144,22 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
         m_logReset->setVisible(true);
     });
     topLayout->addWidget(m_logReset);
-    topLayout->addWidget(m_view);
+    m_logStack->addWidget(m_view);
+    m_logStack->addWidget(m_empty);
+    connect(m_empty, &EmptyState::linkActivated, this, [this](const QString &link) {
+        if (link == u"#clear"_s)
+            clearFilters();
+        else if (link == u"#open"_s)
+            openDatabase();
+        else if (link == u"#host"_s && m_session)
+            m_session->startHosting();
+        else if (link == u"#exit-view"_s)
+            endViewAs();
+    });
+    connect(m_model, &EventLogModel::loaded, this, &MainWindow::updateBanners);
+    connect(m_model, &QAbstractItemModel::modelReset, this, &MainWindow::updateBanners);
+    connect(m_model, &QAbstractItemModel::rowsInserted, this, &MainWindow::updateBanners);
+    topLayout->addWidget(m_logStack);
     splitter->addWidget(top);
     splitter->addWidget(m_detail);
     splitter->setStretchFactor(0, 3);
@@ -159,6 +191,20 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
         addDockWidget(Qt::RightDockWidgetArea, insightDock);
         tabifyDockWidget(auditDock, insightDock);
         insightDock->raise();
+    }
+    // View: every dock and bar can be brought back from here.
+    {
+        auto *viewMenu = new QMenu(tr("&View"), this);
+        for (QDockWidget *dock : findChildren<QDockWidget *>())
+            viewMenu->addAction(dock->toggleViewAction());
+        viewMenu->addSeparator();
+        for (QToolBar *bar : findChildren<QToolBar *>())
+            viewMenu->addAction(bar->toggleViewAction());
+        QAction *before = nullptr;
+        for (QAction *a : menuBar()->actions())
+            if (a->menu() && a->menu()->objectName() == u"settingsMenu"_s)
+                before = a;
+        menuBar()->insertMenu(before, viewMenu);
     }
     // Desktop notifications for what the DM must not miss (failed jobs by default).
     {
@@ -392,6 +438,11 @@ void MainWindow::showMessage(const QString &text)
 
 void MainWindow::applyFilters()
 {
+    if (m_viewingAsClient) {
+        // A filter changed while viewing as a client: that view ends, and says so.
+        m_viewingAsClient = false;
+        showMessage(tr("Left “view as”: a filter changed"));
+    }
     EventQuery q;
     const QString world = m_world->currentData().toString();
     if (world == QLatin1StringView(NoWorld))
@@ -410,6 +461,7 @@ void MainWindow::applyFilters()
         return;
     m_count->setText(tr("counting…"));
     m_model->setQuery(q);
+    updateBanners();
     QSettings settings;
     settings.setValue(filterKey(u"world"), world);
     settings.setValue(filterKey(u"type"), type);
@@ -509,11 +561,10 @@ void MainWindow::onSelection()
     m_detail->show(events.size() == 1 ? events.first() : nullptr);
 }
 
-void MainWindow::viewAs(const QString &role, const QString &world)
+void MainWindow::viewAs(const QString &name, const QString &role, const QString &world)
 {
     if (role.isEmpty()) {
-        m_viewingAs->setVisible(false);
-        applyFilters();
+        endViewAs();
         return;
     }
     // Exactly what that client receives (DESIGN §5 routing), as a filter.
@@ -525,9 +576,70 @@ void MainWindow::viewAs(const QString &role, const QString &world)
     } else if (world != u"*"_s) {
         q.worlds = {world, QString()};
     }
-    m_viewingAs->setText(tr("Viewing as a %1 of world %2 sees it. Select no client and press View as to go back.").arg(role, world));
-    m_viewingAs->setVisible(true);
+    const QString where = world == u"*"_s ? tr("every world") : m_model->displayName(world);
+    m_viewAsBanner->setText(tr("Showing what <b>%1</b> — %2, %3 — receives. The filters above do not apply.")
+                                .arg(name.toHtmlEscaped(), role.toHtmlEscaped(), where.toHtmlEscaped()));
+    m_viewingAsClient = true;
     m_model->setQuery(q);
+    updateBanners();
+}
+
+void MainWindow::endViewAs(const QString &why)
+{
+    if (!m_viewingAsClient)
+        return;
+    m_viewingAsClient = false;
+    if (!why.isEmpty())
+        showMessage(why);
+    applyFilters();
+    updateBanners();
+}
+
+void MainWindow::clearFilters()
+{
+    m_world->setCurrentIndex(0);
+    m_type->setCurrentIndex(0);
+    m_since->setCurrentIndex(0);
+    const QSignalBlocker block(m_text);  // one reload, not one after the text delay as well
+    m_text->clear();
+    endViewAs();
+    applyFilters();
+}
+
+// The strips above the log and the empty state, from what is shown now.
+void MainWindow::updateBanners()
+{
+    m_viewAsBanner->setVisible(m_viewingAsClient);
+    const EventQuery &q = m_model->query();
+    QStringList parts;
+    if (!m_viewingAsClient) {
+        if (!m_world->currentData().toString().isEmpty())
+            parts << tr("world <b>%1</b>").arg(m_world->currentText().toHtmlEscaped());
+        if (!m_type->currentData().toString().isEmpty())
+            parts << tr("type <b>%1</b>").arg(m_type->currentText().trimmed().toHtmlEscaped());
+        if (!m_text->text().trimmed().isEmpty())
+            parts << tr("text <b>“%1”</b>").arg(m_text->text().trimmed().toHtmlEscaped());
+        if (m_since->currentIndex() > 0)
+            parts << m_since->currentText().toLower().toHtmlEscaped();
+    }
+    m_filterBanner->setText(tr("Filtered: %1").arg(parts.join(u" · "_s)));
+    m_filterBanner->setVisible(!parts.isEmpty());
+
+    const bool empty = m_model->rowCount() == 0 && !m_model->isLoading();
+    if (empty) {
+        if (m_viewingAsClient)
+            m_empty->setContent(tr("Nothing for this client yet"),
+                                tr("Events they receive will appear here. <a href=\"#exit-view\">Back to the whole log</a>"));
+        else if (!parts.isEmpty() || q.createdFrom)
+            m_empty->setContent(tr("No event matches the filter"), tr("<a href=\"#clear\">Clear filters</a> to see the whole log."));
+        else
+            m_empty->setContent(tr("No events yet"),
+                                tr("Events appear here the moment the game engine announces them.<br><br>"
+                                   "<a href=\"#open\">Open the engine's database</a> · "
+                                   "<a href=\"#host\">Start hosting a session</a> · "
+                                   "or play a demo session: Events → Play a demo session"));
+    }
+    m_logStack->setCurrentWidget(empty ? static_cast<QWidget *>(m_empty) : m_view);
 }
 
 void MainWindow::notifyAbout(int newRows)
@@ -543,6 +655,10 @@ void MainWindow::notifyAbout(int newRows)
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
+    if (!mayEndSession(tr("Quit"))) {
+        event->ignore();
+        return;
+    }
     QSettings settings;
     settings.setValue(u"window/geometry"_s, saveGeometry());
     settings.setValue(u"window/state"_s, saveState());

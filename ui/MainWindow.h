@@ -15,11 +15,14 @@ class QLineEdit;
 class QTableView;
 class QToolButton;
 class QListWidget;
+class QStackedWidget;
 class QSystemTrayIcon;
 
 namespace eventdesk {
 
+class Banner;
 class DetailPane;
+class EmptyState;
 class EventLogModel;
 class Projector;
 class QuickActions;
@@ -49,6 +52,9 @@ public:
     EventLogModel *model() const { return m_model; }
     QTableView *view() const { return m_view; }
     SessionPanel *sessionPanel() const { return m_session; }
+    Banner *viewAsBanner() const { return m_viewAsBanner; }
+    Banner *filterBanner() const { return m_filterBanner; }
+    EmptyState *emptyState() const { return m_empty; }
     QuickActions *quickActions() const { return m_quick; }
     QComboBox *worldFilter() const { return m_world; }
     QComboBox *typeFilter() const { return m_type; }
@@ -84,6 +90,8 @@ private:
     void applyFilters();
     void refreshWorlds();
     void newDatabase();
+    // Asks first when players are connected (act: what would end the session); true: go on.
+    bool mayEndSession(const QString &act);
     QString filterKey(QStringView name) const;
     void refreshNames();
     void nameSomething();  // display names of worlds and characters, from EventDesk's own tables
@@ -93,7 +101,10 @@ private:
     void replaySelected();
     void republishSelected();
     void openDatabase();
-    void viewAs(const QString &role, const QString &world);
+    void viewAs(const QString &name, const QString &role, const QString &world);
+    void endViewAs(const QString &why = {});
+    void clearFilters();
+    void updateBanners();
     QList<const StoredEvent *> selectedEvents() const;
 
     MainWindowDeps m_deps;
@@ -119,7 +130,11 @@ private:
     QLabel *m_statusIndex;
     QLabel *m_statusRate;
     QLabel *m_statusServer;
-    QLabel *m_viewingAs;
+    Banner *m_viewAsBanner;
+    Banner *m_filterBanner;
+    EmptyState *m_empty;
+    QStackedWidget *m_logStack;
+    bool m_viewingAsClient = false;
     QLabel *m_logReset;
     QHash<QString, QString> m_names;  // "the log went back in time" until dismissed
     QList<qint64> m_recentArrivals;  // ms timestamps of live rows, for events per minute

@@ -3,6 +3,7 @@
 #include "MainWindow.h"
 
 #include "ChallengesDialog.h"
+#include "Confirm.h"
 #include "DetailPane.h"
 #include "EventCodec.h"
 #include "EventLogModel.h"
@@ -67,7 +68,10 @@ void MainWindow::buildActions()
         recent->clear();
         const QStringList paths = QSettings().value(u"recentDatabases"_s).toStringList();
         for (const QString &path : paths) {
-            QAction *a = recent->addAction(path, this, [this, path] { Q_EMIT openDatabaseRequested(path); });
+            QAction *a = recent->addAction(path, this, [this, path] {
+                if (mayEndSession(tr("Open another database")))
+                    Q_EMIT openDatabaseRequested(path);
+            });
             a->setEnabled(QFileInfo::exists(path));
         }
         if (paths.isEmpty())
@@ -128,6 +132,7 @@ void MainWindow::buildActions()
     events->addAction(tr("F&ollow"), QKeySequence(u"Ctrl+L"_s), this, [this] { setFollowing(!isFollowing()); });
 
     auto *settingsMenu = menuBar()->addMenu(tr("&Settings"));
+    settingsMenu->setObjectName(u"settingsMenu"_s);
     QMenu *notify = settingsMenu->addMenu(tr("&Notify me about"));
     for (const VariantSpec &v : catalog::variants()) {
         QAction *a = notify->addAction(v.name);
@@ -369,8 +374,19 @@ void MainWindow::republishSelected()
     });
 }
 
+bool MainWindow::mayEndSession(const QString &act)
+{
+    const int players = m_deps.server && m_deps.server->isListening() ? m_deps.server->clientCount() : 0;
+    if (players == 0)
+        return true;
+    return confirmAct(this, act,
+                      tr("%n player(s) connected will be disconnected, and the session ends.", nullptr, players), act);
+}
+
 void MainWindow::openDatabase()
 {
+    if (!mayEndSession(tr("Open another database")))
+        return;
     const QString path = QFileDialog::getOpenFileName(this, tr("Open an app_events database"), QString(),
                                                       tr("SQLite databases (*.db *.sqlite *.sqlite3);;All files (*)"));
     if (!path.isEmpty())

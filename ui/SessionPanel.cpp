@@ -1,5 +1,6 @@
 #include "SessionPanel.h"
 
+#include "Confirm.h"
 #include "SessionServer.h"
 
 #include <QApplication>
@@ -114,10 +115,10 @@ SessionPanel::SessionPanel(SessionServer &server, QWidget *parent)
     connect(m_viewAs, &QPushButton::clicked, this, [this] {
         const int row = m_clients->currentRow();
         if (row < 0) {
-            Q_EMIT viewAs({}, {});
+            Q_EMIT message(tr("Select a connected client first"));
             return;
         }
-        Q_EMIT viewAs(m_clients->item(row, 1)->text(), m_clients->item(row, 2)->text());
+        Q_EMIT viewAs(m_clients->item(row, 0)->text(), m_clients->item(row, 1)->text(), m_clients->item(row, 2)->text());
     });
     connect(&m_server, &SessionServer::clientsChanged, this, &SessionPanel::refresh);
     auto *tick = new QTimer(this);
@@ -141,11 +142,17 @@ bool SessionPanel::startHosting()
     return true;
 }
 
-void SessionPanel::stopHosting()
+bool SessionPanel::stopHosting()
 {
+    if (const int n = m_server.clientCount(); n > 0
+        && !confirmAct(this, tr("Stop hosting"),
+                       tr("%n player(s) connected will be disconnected, and the session ends.", nullptr, n),
+                       tr("Stop hosting")))
+        return false;
     m_server.close();
     Q_EMIT hostingChanged(false);
     refresh();
+    return true;
 }
 
 bool SessionPanel::kickSelected()
@@ -154,9 +161,14 @@ bool SessionPanel::kickSelected()
     if (row < 0)
         return false;
     const QString id = m_clients->item(row, 0)->data(Qt::UserRole).toString();
+    const QString who = tr("%1 (%2, %3)").arg(m_clients->item(row, 0)->text(), m_clients->item(row, 1)->text(),
+                                              m_clients->item(row, 2)->text());
+    if (!confirmAct(this, tr("Kick"), tr("Remove %1 from the session? They can join again with the join code.").arg(who),
+                    tr("Kick")))
+        return false;
     const bool kicked = m_server.kick(id);
     if (kicked)
-        Q_EMIT message(tr("%1 was removed from the session").arg(m_clients->item(row, 0)->text()));
+        Q_EMIT message(tr("%1 was removed from the session").arg(who));
     return kicked;
 }
 

@@ -26,14 +26,15 @@ public:
     SessionPanel(SessionServer &server, QWidget *parent = nullptr);
 
     bool startHosting();
-    void stopHosting();
+    // Both ask first while players are connected; false: the DM said no.
+    bool stopHosting();
     QTableWidget *clientTable() const { return m_clients; }
     QLabel *refusedLabel() const { return m_refused; }
     bool kickSelected();
 
 Q_SIGNALS:
     void hostingChanged(bool hosting);
-    void viewAs(const QString &role, const QString &worldId);  // empty role: stop viewing as
+    void viewAs(const QString &name, const QString &role, const QString &worldId);
     void message(const QString &text);
 
 private:

@@ -59,6 +59,23 @@ QString SessionServer::newJoinCode()
     return code;
 }
 
+// The join code players were given stays the database's own until the DM
+// presses New (a --join-code given on the command line wins).
+SessionConfig SessionServer::withStoredJoinCode(SessionConfig session, DeskBook *book)
+{
+    if (!session.joinCode.isEmpty() || !book)
+        return session;
+    QFuture<Result<QString>> stored = book->setting(u"join_code"_s);
+    stored.waitForFinished();  // EventDesk's own database, on its own thread: a few milliseconds
+    if (stored.result() && !stored.result().value().isEmpty()) {
+        session.joinCode = stored.result().value();
+    } else if (!book->isReadOnly()) {
+        session.joinCode = SessionServer::newJoinCode();
+        book->setSetting(u"join_code"_s, session.joinCode);
+    }
+    return session;
+}
+
 QString SessionServer::newDmToken()
 {
     quint32 words[4];
@@ -69,6 +86,9 @@ QString SessionServer::newDmToken()
 QString SessionServer::regenerateJoinCode()
 {
     m_config.joinCode = newJoinCode();
+    // The code stays with the database until the DM asks for a new one.
+    if (m_challengeBook && !m_challengeBook->isReadOnly())
+        m_challengeBook->setSetting(u"join_code"_s, m_config.joinCode);
     return m_config.joinCode;
 }
 

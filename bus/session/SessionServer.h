@@ -123,6 +123,10 @@ public:
 
     static QString newJoinCode();
     static QString newDmToken();
+    // The join code stored for this database (made and stored on first use),
+    // unless the config names one: players keep the code they were given
+    // until the DM presses New (regenerateJoinCode).
+    static SessionConfig withStoredJoinCode(SessionConfig session, DeskBook *book);
 
 Q_SIGNALS:
     void clientsChanged();

@@ -466,6 +466,28 @@ QFuture<Result<QHash<QString, QString>>> DeskDatabase::displayNames()
     });
 }
 
+// Settings share eventdesk_meta with EventDesk's own bookkeeping, under their own prefix.
+QFuture<Result<QString>> DeskDatabase::setting(const QString &key)
+{
+    return read<QString>([key](SqliteConnection &conn) -> Result<QString> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT value FROM eventdesk_meta WHERE key = ?"_s, {QString(u"setting."_s + key)}))
+            return conn.lastError(q, u"cannot read a setting"_s);
+        const QString value = q.next() ? q.value(0).toString() : QString();
+        q.finish();
+        return value;
+    });
+}
+
+QFuture<Result<bool>> DeskDatabase::setSetting(const QString &key, const QString &value)
+{
+    return write([key = QString(u"setting."_s + key), value](SqliteConnection &conn) -> std::optional<Error> {
+        if (value.isEmpty())
+            return conn.exec(u"DELETE FROM eventdesk_meta WHERE key = ?"_s, {key});
+        return conn.exec(u"INSERT OR REPLACE INTO eventdesk_meta(key, value) VALUES(?, ?)"_s, {key, value.left(1000)});
+    });
+}
+
 QFuture<Result<std::optional<Challenge>>> DeskDatabase::challenge(const QString &id)
 {
     return read<std::optional<Challenge>>([id](SqliteConnection &conn) -> Result<std::optional<Challenge>> {

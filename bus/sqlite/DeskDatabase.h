@@ -54,6 +54,8 @@ public:
     QFuture<Result<std::optional<Challenge>>> challenge(const QString &id) override;
     QFuture<Result<bool>> setDisplayName(const QString &kind, const QString &id, const QString &name) override;
     QFuture<Result<QHash<QString, QString>>> displayNames() override;
+    QFuture<Result<QString>> setting(const QString &key) override;
+    QFuture<Result<bool>> setSetting(const QString &key, const QString &value) override;
     bool isReadOnly() const override { return m_readOnly; }
 
     QFuture<Result<qint64>> loadCursor(const QString &name);
