@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package EventDesk needs to build, test and run.
 # Idempotent: when every package is already present, apt is not called at all.
+# Extra packages a script needs (screenshots: imagemagick, xdotool) may follow.
 set -euo pipefail
 
 packages=(
@@ -16,6 +17,8 @@ packages=(
   # packaging
   dpkg-dev file openssl lintian desktop-file-utils appstream man-db
 )
+
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

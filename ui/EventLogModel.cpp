@@ -147,7 +147,7 @@ QVariant EventLogModel::data(const QModelIndex &index, int role) const
             {
                 // Today's events by the time alone; older ones with their day.
                 const QDateTime local = e->createdAt.toLocalTime();
-                return local.date() == QDate::currentDate() ? local.toString(u"HH:mm:ss.zzz"_s)
+                return local.date() == QDate::currentDate() ? local.toString(u"HH:mm:ss"_s)
                                                             : local.toString(u"yyyy-MM-dd HH:mm"_s);
             }
         case TypeColumn: return e->eventType;
@@ -186,7 +186,11 @@ QVariant EventLogModel::data(const QModelIndex &index, int role) const
 
 QVariant EventLogModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+    if (orientation != Qt::Horizontal)
+        return {};
+    if (role == Qt::ToolTipRole && section == ProcessedColumn)
+        return tr("Processed: a consumer has handled the event");
+    if (role != Qt::DisplayRole)
         return {};
     switch (section) {
     case IdColumn: return tr("ID");
@@ -194,7 +198,7 @@ QVariant EventLogModel::headerData(int section, Qt::Orientation orientation, int
     case TypeColumn: return tr("Type");
     case WorldColumn: return tr("World");
     case SummaryColumn: return tr("What happened");
-    case ProcessedColumn: return tr("Processed");
+    case ProcessedColumn: return u"✓"_s;
     }
     return {};
 }

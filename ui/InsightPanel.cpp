@@ -115,59 +115,89 @@ void InsightPanel::refresh()
 
 void InsightPanel::refreshRates()
 {
-    const QDateTime since = QDateTime::currentDateTimeUtc().addSecs(-30 * 60);
-    m_projector.eventsPerMinute(since).then(this, [this, since](const Result<QList<MinuteCount>> &r) {
+    // The last half hour; when that is quiet (an older log), the log's own last half hour.
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    m_projector.eventsPerMinute(now.addSecs(-30 * 60)).then(this, [this, now](const Result<QList<MinuteCount>> &r) {
         if (!r)
             return;
-        // Minutes × categories, stacked.
-        constexpr int Minutes = 30;
-        QList<QList<qreal>> counts(CategoryCount, QList<qreal>(Minutes, 0));
-        const QDateTime start = since.addSecs(-since.time().second());
-        for (const MinuteCount &m : r.value()) {
-            const int slot = int(start.secsTo(m.minute) / 60);
-            const auto kind = catalog::kindFromName(m.eventType);
-            if (slot >= 0 && slot < Minutes && kind)
-                counts[int(catalog::category(*kind))][slot] += qreal(m.count);
+        if (!r->isEmpty()) {
+            drawRates(r.value(), now);
+            return;
         }
-        auto *series = new QStackedBarSeries;
-        qreal top = 1;
-        QList<qreal> totals(Minutes, 0);
-        for (int c = 0; c < CategoryCount; ++c) {
-            QString name = catalog::categoryName(Category(c));
-            name[0] = name[0].toUpper();
-            auto *set = new QBarSet(name);
-            set->setColor(EventLogModel::categoryColor(Category(c)));
-            set->setBorderColor(EventLogModel::categoryColor(Category(c)));
-            for (int i = 0; i < Minutes; ++i) {
-                *set << counts[c][i];
-                totals[i] += counts[c][i];
-            }
-            series->append(set);
-        }
-        for (qreal t : totals)
-            top = std::max(top, t);
-        series->setBarWidth(0.9);
-        auto *chart = new QChart;
-        chart->addSeries(series);
-        chart->setTitle(tr("Events per minute, last 30 minutes"));
-        chart->legend()->setAlignment(Qt::AlignBottom);
-        auto *x = new QBarCategoryAxis;
-        QStringList labels;
-        for (int i = 0; i < Minutes; ++i)
-            labels << (i % 5 == 0 ? start.addSecs(i * 60).toLocalTime().toString(u"HH:mm"_s) : u" "_s.repeated(i));
-        x->append(labels);
-        auto *y = new QValueAxis;
-        y->setRange(0, top * 1.1);
-        y->setLabelFormat(u"%d"_s);
-        chart->addAxis(x, Qt::AlignBottom);
-        chart->addAxis(y, Qt::AlignLeft);
-        series->attachAxis(x);
-        series->attachAxis(y);
-        chart->setMargins(QMargins(2, 2, 2, 2));
-        QChart *old = m_rates->chart();
-        m_rates->setChart(chart);
-        delete old;
+        m_projector.eventsPerMinute(QDateTime::fromSecsSinceEpoch(0, Qt::UTC)).then(this, [this, now](const Result<QList<MinuteCount>> &all) {
+            QDateTime newest;
+            for (const MinuteCount &m : all ? all.value() : QList<MinuteCount>{})
+                if (!newest.isValid() || m.minute > newest)
+                    newest = m.minute;
+            drawRates(all ? all.value() : QList<MinuteCount>{}, newest.isValid() ? newest.addSecs(60) : now);
+        });
     });
+}
+
+// Six bars of five minutes ending at `end`, stacked by category, each labelled with its time.
+void InsightPanel::drawRates(const QList<MinuteCount> &minutes, const QDateTime &end)
+{
+    constexpr int Buckets = 6, BucketMinutes = 5;
+    QDateTime start = end.addSecs(-Buckets * BucketMinutes * 60);
+    start = start.addSecs(-start.time().second());
+    QList<QList<qreal>> counts(CategoryCount, QList<qreal>(Buckets, 0));
+    for (const MinuteCount &m : minutes) {
+        const int slot = int(start.secsTo(m.minute) / (60 * BucketMinutes));
+        const auto kind = catalog::kindFromName(m.eventType);
+        if (slot >= 0 && slot < Buckets && kind)
+            counts[int(catalog::category(*kind))][slot] += qreal(m.count);
+    }
+    auto *series = new QStackedBarSeries;
+    qreal top = 1;
+    QList<qreal> totals(Buckets, 0);
+    for (int c = 0; c < CategoryCount; ++c) {
+        QString name = catalog::categoryName(Category(c));
+        name[0] = name[0].toUpper();
+        auto *set = new QBarSet(name);
+        set->setColor(EventLogModel::categoryColor(Category(c)));
+        set->setBorderColor(EventLogModel::categoryColor(Category(c)));
+        for (int i = 0; i < Buckets; ++i) {
+            *set << counts[c][i];
+            totals[i] += counts[c][i];
+        }
+        series->append(set);
+    }
+    for (qreal t : totals)
+        top = std::max(top, t);
+    series->setBarWidth(0.85);
+    auto *chart = new QChart;
+    chart->addSeries(series);
+    const QDateTime localStart = start.toLocalTime(), localEnd = end.toLocalTime();
+    const QString day = localEnd.date() == QDate::currentDate() ? QString() : QLocale().toString(localEnd.date(), QLocale::ShortFormat) + u' ';
+    chart->setTitle(tr("Events per 5 minutes, %1%2–%3").arg(day, localStart.toString(u"HH:mm"_s), localEnd.toString(u"HH:mm"_s)));
+    chart->legend()->setAlignment(Qt::AlignBottom);
+    auto *x = new QBarCategoryAxis;
+    QStringList labels;
+    for (int i = 0; i < Buckets; ++i)
+        labels << localStart.addSecs(i * BucketMinutes * 60).toString(u"HH:mm"_s);
+    x->append(labels);
+    QFont small = x->labelsFont();
+    small.setPointSizeF(small.pointSizeF() * 0.8);
+    // A narrow dock elides every "21:50" under its bar: the range is in the
+    // chart's title instead, and each bar's time in its tooltip.
+    x->setLabelsVisible(false);
+    connect(series, &QStackedBarSeries::hovered, m_rates, [this, localStart](bool on, int index, QBarSet *set) {
+        m_rates->setToolTip(on ? tr("%1: %L2 from %3").arg(set->label()).arg(set->at(index))
+                                     .arg(localStart.addSecs(index * BucketMinutes * 60).toString(u"HH:mm"_s))
+                               : QString());
+    });
+    auto *y = new QValueAxis;
+    y->setLabelsFont(small);
+    y->setRange(0, top * 1.1);
+    y->setLabelFormat(u"%d"_s);
+    chart->addAxis(x, Qt::AlignBottom);
+    chart->addAxis(y, Qt::AlignLeft);
+    series->attachAxis(x);
+    series->attachAxis(y);
+    chart->setMargins(QMargins(2, 2, 2, 2));
+    QChart *old = m_rates->chart();
+    m_rates->setChart(chart);
+    delete old;
 }
 
 void InsightPanel::refreshChallenges()

@@ -3,6 +3,8 @@
 // with the stuck ones marked, and the story timeline of a world.
 #pragma once
 
+#include <QDateTime>
+#include <QList>
 #include <QWidget>
 
 class QChartView;
@@ -14,6 +16,7 @@ class QTimer;
 namespace eventdesk {
 
 class Projector;
+struct MinuteCount;
 class EventStore;
 
 class InsightPanel final : public QWidget
@@ -28,6 +31,7 @@ public:
 
 private:
     void refreshRates();
+    void drawRates(const QList<MinuteCount> &minutes, const QDateTime &end);
     void refreshChallenges();
     void refreshJobs();
     void refreshTimeline();

@@ -36,6 +36,7 @@
 #include <QMessageBox>
 #include <QSaveFile>
 #include <QScrollBar>
+#include <QScreen>
 #include <QSettings>
 #include <QPushButton>
 #include <QShortcut>
@@ -97,11 +98,13 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
     m_view->horizontalHeader()->setStretchLastSection(false);
     m_view->horizontalHeader()->setSectionResizeMode(EventLogModel::SummaryColumn, QHeaderView::Stretch);
-    m_view->setColumnWidth(EventLogModel::IdColumn, 70);
-    m_view->setColumnWidth(EventLogModel::TimeColumn, 120);
-    m_view->setColumnWidth(EventLogModel::TypeColumn, 210);
-    m_view->setColumnWidth(EventLogModel::WorldColumn, 110);
-    m_view->setColumnWidth(EventLogModel::ProcessedColumn, 80);
+    // Narrow columns sized by the font; "What happened" takes the rest.
+    const QFontMetrics metrics = m_view->fontMetrics();
+    m_view->setColumnWidth(EventLogModel::IdColumn, metrics.horizontalAdvance(u"99,999,999"_s) + 12);
+    m_view->setColumnWidth(EventLogModel::TimeColumn, metrics.horizontalAdvance(u"2026-11-27 22:16"_s) + 12);
+    m_view->setColumnWidth(EventLogModel::TypeColumn, metrics.horizontalAdvance(u"GenerationBatchCompleted"_s) + 36);
+    m_view->setColumnWidth(EventLogModel::WorldColumn, metrics.horizontalAdvance(u"Sunken Isles"_s) + 16);
+    m_view->setColumnWidth(EventLogModel::ProcessedColumn, metrics.horizontalAdvance(u"✓"_s) + 20);
 
     auto *splitter = new QSplitter(Qt::Vertical, this);
     auto *top = new QWidget(this);
@@ -324,8 +327,13 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     QSettings settings;
     restoreGeometry(settings.value(u"window/geometry"_s).toByteArray());
     restoreState(settings.value(u"window/state"_s).toByteArray());
-    if (!settings.contains(u"window/geometry"_s))
-        resize(1280, 780);
+    if (!settings.contains(u"window/geometry"_s)) {
+        // First start: a comfortable size that fits the screen it opens on (a 1024×700 laptop too).
+        const QSize available = screen() ? screen()->availableSize() : QSize(1280, 780);
+        resize(QSize(1280, 780).boundedTo(available));
+        if (available.width() <= 1280 || available.height() <= 780)
+            setWindowState(windowState() | Qt::WindowMaximized);
+    }
     // Filters are remembered per database: a world of one campaign means
     // nothing in another's log.
     m_text->setText(settings.value(filterKey(u"text")).toString());
@@ -398,13 +406,9 @@ void MainWindow::buildFilterBar()
     bar->addWidget(new QLabel(u"  "_s, this));
     bar->addWidget(m_since);
     bar->addWidget(new QLabel(u"  "_s, this));
+    m_text->setMinimumWidth(160);
+    m_text->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
     bar->addWidget(m_text);
-    bar->addWidget(new QLabel(u"  "_s, this));
-    bar->addWidget(m_jump);
-    bar->addWidget(new QLabel(u"  "_s, this));
-    bar->addWidget(m_follow);
-    bar->addWidget(new QLabel(u"  "_s, this));
-    bar->addWidget(m_count);
 
     m_filterDelay->setSingleShot(true);
     m_filterDelay->setInterval(250);

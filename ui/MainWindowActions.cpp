@@ -174,6 +174,19 @@ void MainWindow::buildActions()
     quickButton->setPopupMode(QToolButton::InstantPopup);
     quickButton->setEnabled(!isReadOnly());
     bar->addWidget(quickButton);
+    // The log's own controls beside the actions: the filters get a whole row below.
+    bar->addSeparator();
+    bar->addWidget(m_jump);
+    bar->addWidget(m_follow);
+    bar->addWidget(new QLabel(u"  "_s, this));
+    bar->addWidget(m_count);
+    for (QToolBar *filters : findChildren<QToolBar *>())
+        if (filters->objectName() == u"filterBar"_s) {
+            removeToolBar(bar);
+            insertToolBar(filters, bar);
+            bar->show();
+            insertToolBarBreak(filters);
+        }
 }
 
 void MainWindow::setNotifyKinds(const QList<EventKind> &kinds)

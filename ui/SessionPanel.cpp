@@ -92,7 +92,14 @@ SessionPanel::SessionPanel(SessionServer &server, QWidget *parent)
     m_clients->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_clients->setSelectionMode(QAbstractItemView::SingleSelection);
     m_clients->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_clients->horizontalHeader()->setStretchLastSection(true);
+    // Fits the dock without sideways scrolling: the name takes the room, the
+    // rest fit their contents; address and queue are in each row's tooltip.
+    m_clients->horizontalHeader()->setStretchLastSection(false);
+    m_clients->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_clients->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
+    m_clients->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_clients->setColumnHidden(3, true);
+    m_clients->setColumnHidden(6, true);
     auto *connectedRow = new QHBoxLayout;
     connectedRow->addWidget(new QLabel(tr("Connected"), this));
     connectedRow->addStretch();
@@ -189,11 +196,15 @@ void SessionPanel::refresh()
     for (int i = 0; i < clients.size(); ++i) {
         const ClientInfo &c = clients.at(i);
         const QStringList cells = {c.name, protocol::roleName(c.role), c.worldId, c.peer,
-                                   c.connectedSince.toString(u"HH:mm"_s), QString::number(c.messagesSent),
+                                   c.connectedSince.toString(u"HH:mm"_s), QLocale().toString(c.messagesSent),
                                    QLocale().formattedDataSize(c.bytesQueued)};
         for (int col = 0; col < cells.size(); ++col) {
             auto *item = new QTableWidgetItem(cells.at(col));
             item->setData(Qt::UserRole, c.id);
+            item->setToolTip(tr("%1 — %2 of %3, from %4, since %5; %6 messages sent, %7 waiting")
+                                 .arg(c.name, protocol::roleName(c.role), c.worldId, c.peer,
+                                      c.connectedSince.toString(u"HH:mm:ss"_s), QLocale().toString(c.messagesSent),
+                                      QLocale().formattedDataSize(c.bytesQueued)));
             m_clients->setItem(i, col, item);
         }
         if (c.id == selected)
