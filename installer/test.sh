@@ -2,8 +2,10 @@
 # Installs what the tests need, builds everything, starts a throw-away
 # redis-server on 127.0.0.1, runs every CTest suite, then the fuzzers for a
 # bounded time. Exits non-zero on any failure. Prints ctest's summary.
-# Then the .deb is built and its installed binary smoke-tested.
+# Then the .deb is built and its installed binary smoke-tested, and the model,
+# bus and window suites and a 30 s monkey test run again under ASan + UBSan.
 #   EVENTDESK_FUZZ_SECONDS  seconds per fuzz target (default 60; 0 skips fuzzing)
+#   EVENTDESK_SANITIZE=0    skips the sanitizer build (it is on by default)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${EVENTDESK_BUILD_DIR:-$root/build}
@@ -35,6 +37,11 @@ status=0
 (cd "$build" && ctest --output-on-failure --timeout 600 -j"${EVENTDESK_TEST_JOBS:-2}") || status=1
 
 "$root/installer/package-smoke.sh" || status=1
+
+if [ "${EVENTDESK_SANITIZE:-1}" != "0" ]; then
+    echo "sanitizers: building and running the model, bus and window suites with ASan + UBSan"
+    "$root/installer/sanitize.sh" || status=1
+fi
 
 if [ "${EVENTDESK_FUZZ_SECONDS:-60}" != "0" ]; then
     "$root/installer/fuzz.sh" || status=1

@@ -48,6 +48,37 @@ using namespace Qt::StringLiterals;
 using namespace eventdesk;
 using test::await;
 
+// Runs act on the next modal dialog of type D as soon as it shows (or gives up after 5 s).
+template <typename D, typename F>
+static void whenModal(QObject *context, F act, int triesLeft = 500)
+{
+    QTimer::singleShot(10, context, [context, act, triesLeft] {
+        if (auto *dialog = qobject_cast<D *>(QApplication::activeModalWidget()); dialog && dialog->isVisible())
+            act(dialog);
+        else if (triesLeft > 0)
+            whenModal<D>(context, act, triesLeft - 1);
+    });
+}
+
+// As a DM would: the name typed into the dialog's file name box, then Save.
+static void typeFileName(QFileDialog *dialog, const QString &path)
+{
+    auto *edit = dialog->findChild<QLineEdit *>(u"fileNameEdit"_s);
+    QVERIFY(edit);
+    // Set, not typed key by key: typed paths open the dialog's completer popup,
+    // which takes the click meant for Save.
+    edit->setText(path);
+    auto *buttons = dialog->findChild<QDialogButtonBox *>(u"buttonBox"_s);
+    QVERIFY(buttons && !buttons->buttons().isEmpty());
+    for (QAbstractButton *b : buttons->buttons()) {
+        if (buttons->buttonRole(b) != QDialogButtonBox::AcceptRole)
+            continue;
+        // The dialog enables Save once its file model has read the folder.
+        QTRY_VERIFY_WITH_TIMEOUT(b->isEnabled(), 5000);
+        b->click();
+    }
+}
+
 class TestMainWindow : public QObject
 {
     Q_OBJECT
@@ -246,15 +277,24 @@ void TestMainWindow::quickRollThroughItsDialog()
             }
             return;
         }
-        if (auto *input = qobject_cast<QInputDialog *>(modal)) {
-            input->setTextValue(u"Ravenmoor"_s);
-            input->accept();
+        if (modal->windowTitle() == u"Which world?"_s) {
+            // The world picker offers the log's worlds; Ravenmoor is one of them.
+            auto *world = modal->findChild<QComboBox *>();
+            QVERIFY(world && world->findText(u"Ravenmoor"_s) >= 0);
+            world->setCurrentIndex(world->findText(u"Ravenmoor"_s));
+            modal->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok)->click();
         } else {
-            auto *character = modal->findChild<QLineEdit *>();
+            QLineEdit *character = nullptr;
+            for (QComboBox *combo : modal->findChildren<QComboBox *>())
+                if (combo->isEditable())
+                    character = combo->lineEdit();
+            QVERIFY(character);
             auto *modifier = modal->findChild<QSpinBox *>();
             auto *ok = modal->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok);
             if (!filled) {
-                ok->click();  // no character yet: refused in the dialog, which stays open
+                // No character yet: said at once, and OK is off until one is named.
+                QVERIFY(!ok->isEnabled());
+                ok->click();
                 const auto labels = modal->findChildren<QLabel *>();
                 sawError = std::any_of(labels.begin(), labels.end(), [](QLabel *l) {
                     return l->isVisible() && l->text().contains(u"Name the character"_s);
@@ -278,6 +318,22 @@ void TestMainWindow::quickRollThroughItsDialog()
     QCOMPARE(r->characterId, ids::characterUuid(u"Ravenmoor"_s, u"Aria"_s));
     QCOMPARE(*r->total, *r->roll + 2);
     QTRY_COMPARE(await(m_store->desk()->displayNames()).value().value(r->characterId), u"Aria"_s);
+
+    // The next roll in Ravenmoor offers Aria by name; Cancel publishes nothing.
+    m_window->worldFilter()->setCurrentIndex(m_window->worldFilter()->findData(u"Ravenmoor"_s));
+    const qint64 last = model->eventAt(model->rowCount() - 1)->id;
+    bool offered = false;
+    whenModal<QDialog>(this, [&offered](QDialog *form) {
+        for (QComboBox *combo : form->findChildren<QComboBox *>())
+            if (combo->isEditable())
+                offered = combo->findText(u"Aria"_s) >= 0;
+        form->reject();
+    });
+    roll->trigger();
+    QTRY_VERIFY(offered);
+    QTest::qWait(200);
+    QCOMPARE(model->eventAt(model->rowCount() - 1)->id, last);
+    m_window->worldFilter()->setCurrentIndex(0);
 }
 
 // Events → Name a world or character, through the real modal loop: the World
@@ -306,37 +362,6 @@ void TestMainWindow::namingAWorldThroughItsDialog()
     QComboBox *world = m_window->worldFilter();
     QTRY_VERIFY(world->findText(u"The Sunken Isles"_s) >= 0);
     QCOMPARE(world->itemData(world->findText(u"The Sunken Isles"_s)).toString(), u"Sunken Isles"_s);
-}
-
-// Runs act on the next modal dialog of type D as soon as it shows (or gives up after 5 s).
-template <typename D, typename F>
-static void whenModal(QObject *context, F act, int triesLeft = 500)
-{
-    QTimer::singleShot(10, context, [context, act, triesLeft] {
-        if (auto *dialog = qobject_cast<D *>(QApplication::activeModalWidget()); dialog && dialog->isVisible())
-            act(dialog);
-        else if (triesLeft > 0)
-            whenModal<D>(context, act, triesLeft - 1);
-    });
-}
-
-// As a DM would: the name typed into the dialog's file name box, then Save.
-static void typeFileName(QFileDialog *dialog, const QString &path)
-{
-    auto *edit = dialog->findChild<QLineEdit *>(u"fileNameEdit"_s);
-    QVERIFY(edit);
-    // Set, not typed key by key: typed paths open the dialog's completer popup,
-    // which takes the click meant for Save.
-    edit->setText(path);
-    auto *buttons = dialog->findChild<QDialogButtonBox *>(u"buttonBox"_s);
-    QVERIFY(buttons && !buttons->buttons().isEmpty());
-    for (QAbstractButton *b : buttons->buttons()) {
-        if (buttons->buttonRole(b) != QDialogButtonBox::AcceptRole)
-            continue;
-        // The dialog enables Save once its file model has read the folder.
-        QTRY_VERIFY_WITH_TIMEOUT(b->isEnabled(), 5000);
-        b->click();
-    }
 }
 
 void TestMainWindow::newDatabaseThroughItsDialog()

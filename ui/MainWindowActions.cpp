@@ -117,6 +117,15 @@ void MainWindow::buildActions()
         const QString world = m_world->currentData().toString();
         return world == QLatin1StringView(NoWorld) ? QString() : world;
     }, this);
+    m_quick->setKnownWorlds([this] {
+        QList<std::pair<QString, QString>> worlds;
+        for (int i = 0; i < m_world->count(); ++i) {
+            const QString id = m_world->itemData(i).toString();
+            if (!id.isEmpty() && id != QLatin1StringView(NoWorld))
+                worlds.append({id, m_world->itemText(i)});
+        }
+        return worlds;
+    });
     connect(m_quick, &QuickActions::done, this, &MainWindow::showMessage);
     connect(m_quick, &QuickActions::failed, this, &MainWindow::showMessage);
     menuBar()->addMenu(m_quick->menu());

@@ -3,6 +3,8 @@
 #include "Ids.h"
 
 #include <QComboBox>
+#include <QCompleter>
+#include <QPushButton>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QFormLayout>
@@ -20,9 +22,9 @@ namespace eventdesk {
 namespace {
 
 // A small form dialog: the rows, an error line, OK/Cancel. The editors belong to
-// the dialog and die with it, so everything is read inside: `validate` runs on
-// OK and keeps the dialog open with its message shown until it returns empty;
-// `accept` reads the fields while they still exist. Returns true on OK.
+// the dialog and die with it, so everything is read inside: `validate` runs as
+// the DM types — its message shows at once, OK stays off until it is empty —
+// and `accept` reads the fields while they still exist. Returns true on OK.
 bool askForm(QWidget *parent, const QString &title, const QList<std::pair<QString, QWidget *>> &rows,
              const std::function<QString()> &validate, const std::function<void()> &accept)
 {
@@ -36,15 +38,23 @@ bool askForm(QWidget *parent, const QString &title, const QList<std::pair<QStrin
     auto *error = new QLabel(&dialog);
     error->setWordWrap(true);
     error->setStyleSheet(u"color: #b3261e"_s);  // dark red: readable (AA) on the light and the default palette
-    error->hide();
     form->addRow(error);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
     form->addRow(buttons);
-    QObject::connect(buttons, &QDialogButtonBox::accepted, &dialog, [&] {
+    const auto check = [&] {
         const QString problem = validate ? validate() : QString();
         error->setText(problem);
         error->setVisible(!problem.isEmpty());
-        if (problem.isEmpty())
+        buttons->button(QDialogButtonBox::Ok)->setEnabled(problem.isEmpty());
+        return problem.isEmpty();
+    };
+    for (QLineEdit *edit : dialog.findChildren<QLineEdit *>())
+        QObject::connect(edit, &QLineEdit::textChanged, &dialog, check);
+    for (QComboBox *combo : dialog.findChildren<QComboBox *>())
+        QObject::connect(combo, &QComboBox::currentIndexChanged, &dialog, check);
+    check();
+    QObject::connect(buttons, &QDialogButtonBox::accepted, &dialog, [&] {
+        if (check())
             dialog.accept();
     });
     QObject::connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
@@ -52,6 +62,21 @@ bool askForm(QWidget *parent, const QString &title, const QList<std::pair<QStrin
         return false;
     accept();
     return true;
+}
+
+// An editable picker: the known entries with completion, or a new one typed in.
+QComboBox *picker(const QStringList &entries, const QString &placeholder)
+{
+    auto *combo = new QComboBox;
+    combo->setEditable(true);
+    combo->setInsertPolicy(QComboBox::NoInsert);
+    combo->addItems(entries);
+    combo->setCurrentIndex(-1);
+    combo->lineEdit()->setPlaceholderText(placeholder);
+    combo->completer()->setCompletionMode(QCompleter::PopupCompletion);
+    combo->completer()->setCaseSensitivity(Qt::CaseInsensitive);
+    combo->completer()->setFilterMode(Qt::MatchContains);
+    return combo;
 }
 
 QString pretty(const QString &snake)
@@ -98,14 +123,38 @@ QuickActions::QuickActions(EventBus &bus, DeskBook *book, std::function<QString(
 
 QuickActions::~QuickActions() = default;
 
+void QuickActions::setKnownWorlds(std::function<QList<std::pair<QString, QString>>()> worlds)
+{
+    m_knownWorlds = std::move(worlds);
+}
+
 QString QuickActions::worldOrAsk()
 {
     QString world = m_currentWorld();
     if (!world.isEmpty())
         return world;
-    bool ok = false;
-    world = QInputDialog::getText(m_parent, tr("Which world?"), tr("World id"), QLineEdit::Normal, {}, &ok).trimmed();
-    return ok ? world : QString();
+    // No world chosen in the filter: pick one of the log's, or name a new one.
+    const QList<std::pair<QString, QString>> known = m_knownWorlds ? m_knownWorlds() : QList<std::pair<QString, QString>>{};
+    QStringList labels;
+    for (const auto &[id, label] : known)
+        labels << label;
+    auto *which = picker(labels, tr("Ravenmoor"));
+    if (!labels.isEmpty())
+        which->setCurrentIndex(0);
+    QString chosen;
+    const auto validate = [&] { return which->currentText().trimmed().isEmpty() ? tr("Pick a world, or type a new one's name") : QString(); };
+    if (!askForm(m_parent, tr("Which world?"), {{tr("World"), which}}, validate, [&] { chosen = which->currentText().trimmed(); }))
+        return {};
+    for (const auto &[id, label] : known)
+        if (label == chosen || id == chosen)
+            return id;
+    // A new world: the engine wants a UUID; the name is kept for display.
+    if (ids::isUuid(chosen))
+        return chosen;
+    const QString id = ids::worldUuid(chosen);
+    if (m_book)
+        m_book->setDisplayName(u"world"_s, id, chosen);
+    return id;
 }
 
 void QuickActions::report(QFuture<PublishResult> published, const QString &what)
@@ -182,7 +231,15 @@ void QuickActions::askRoll()
     const QString world = worldOrAsk();
     if (world.isEmpty() || !m_book)
         return;
-    m_book->challenges(world).then(this, [this, world](const Result<QList<Challenge>> &r) {
+    // The challenges and the names as they are now (a roll a moment ago named a character).
+    m_book->displayNames().then(this, [this, world](const Result<QHash<QString, QString>> &named) {
+        askRollWith(world, named ? named.value() : QHash<QString, QString>{});
+    });
+}
+
+void QuickActions::askRollWith(const QString &world, const QHash<QString, QString> &names)
+{
+    m_book->challenges(world).then(this, [this, world, names](const Result<QList<Challenge>> &r) {
         if (!r || r->isEmpty()) {
             Q_EMIT failed(r ? tr("%1 has no challenges yet: define some under Events → Challenges").arg(world) : r.error().message);
             return;
@@ -190,17 +247,22 @@ void QuickActions::askRoll()
         auto *which = new QComboBox;
         for (const Challenge &c : r.value())
             which->addItem(tr("%1 (DC %2)").arg(c.name).arg(c.difficulty), c.id);
-        auto *character = new QLineEdit;
-        character->setPlaceholderText(tr("character id, e.g. pc7"));
+        // The characters already named in this world (their ids are made from world and name).
+        QStringList cast;
+        for (auto it = names.cbegin(); it != names.cend(); ++it)
+            if (ids::characterUuid(world, it.value()) == it.key())
+                cast << it.value();
+        cast.sort(Qt::CaseInsensitive);
+        auto *character = picker(cast, tr("Aria"));
         auto *modifier = new QSpinBox;
         modifier->setRange(-10, 10);
         int index = 0, bonus = 0;
         QString who;
-        const auto validate = [&] { return character->text().trimmed().isEmpty() ? tr("Name the character who rolls") : QString(); };
+        const auto validate = [&] { return character->currentText().trimmed().isEmpty() ? tr("Name the character who rolls") : QString(); };
         if (!askForm(m_parent, tr("Roll a challenge in %1").arg(world),
                      {{tr("Challenge"), which}, {tr("Character"), character}, {tr("Modifier"), modifier}}, validate, [&] {
                          index = which->currentIndex();
-                         who = character->text().trimmed();
+                         who = character->currentText().trimmed();
                          bonus = modifier->value();
                      }))
             return;

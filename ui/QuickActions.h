@@ -25,6 +25,9 @@ class QuickActions final : public QObject
 public:
     // currentWorld: the world the DM is looking at ("" when none is chosen).
     QuickActions(EventBus &bus, DeskBook *book, std::function<QString()> currentWorld, QWidget *parent);
+
+    // What the world picker offers: the worlds seen in the log (id → shown name).
+    void setKnownWorlds(std::function<QList<std::pair<QString, QString>>()> worlds);
     ~QuickActions() override;
 
     // The "Quick" menu: each entry asks for what it needs, then publishes.
@@ -45,6 +48,7 @@ private:
     QString worldOrAsk();
     void askNarrative();
     void askRoll();
+    void askRollWith(const QString &world, const QHash<QString, QString> &names);
     void askGeneration();
     void askSuggestion();
     void report(QFuture<PublishResult> published, const QString &what);
@@ -52,6 +56,7 @@ private:
     EventBus &m_bus;
     DeskBook *m_book;
     std::function<QString()> m_currentWorld;
+    std::function<QList<std::pair<QString, QString>>()> m_knownWorlds;
     QWidget *m_parent;
     QMenu *m_menu;
     StoryEventService m_story;
