@@ -87,6 +87,7 @@ private Q_SLOTS:
     void initTestCase();
     void filteringThroughTheFilterBar();
     void triggeringThroughTheForm();
+    void duplicateAndEditThroughTheTriggerForm();
     void hostingAndKicking();
     void quickActionsThroughTheProducers();
     void quickRollThroughItsDialog();
@@ -574,6 +575,56 @@ void TestMainWindow::pruningWithAPreview()
     QCOMPARE(readArchive(archive)->size(), 8);
 }
 
+void TestMainWindow::duplicateAndEditThroughTheTriggerForm()
+{
+    // The DM selects a roll and presses Trigger: the form opens on it, in words.
+    EventLogModel *model = m_window->model();
+    int row = -1;
+    for (int r = model->rowCount() - 1; r >= 0 && row < 0; --r)
+        if (model->eventAt(r)->eventType == u"ChallengeResolved"_s)
+            row = r;
+    QVERIFY(row >= 0);
+    const auto original = *model->eventAt(row)->event->as<events::ChallengeResolved>();
+    m_window->view()->selectRow(row);
+    QAction *trigger = nullptr;
+    for (QAction *a : m_window->findChildren<QAction *>())
+        if (a->text() == u"&Trigger an event…"_s)
+            trigger = a;
+    QVERIFY(trigger);
+    bool checked = false;
+    whenModal<TriggerDialog>(this, [&](TriggerDialog *dialog) {
+        auto *name = dialog->findChild<QLineEdit *>(u"challenge_name"_s);
+        QVERIFY(name);
+        QCOMPARE(name->text(), original.challengeName);
+        const auto labels = dialog->findChildren<QLabel *>();
+        QVERIFY(std::any_of(labels.begin(), labels.end(), [](QLabel *l) { return l->text() == u"Challenge name *"_s; }));
+        QAbstractButton *publish = nullptr;
+        for (QAbstractButton *b : dialog->findChildren<QDialogButtonBox *>().first()->buttons())
+            if (b->text() == u"Publish"_s)
+                publish = b;
+        QVERIFY(publish && publish->isEnabled());
+        // Cleared: said at once, beside the field's own words; Publish waits.
+        name->clear();
+        QVERIFY(!publish->isEnabled());
+        QVERIFY(std::any_of(labels.begin(), labels.end(), [](QLabel *l) { return l->text().contains(u"Challenge name"_s) && l->text().contains(u"required"_s); }));
+        name->setText(u"Force the portcullis again"_s);
+        QVERIFY(publish->isEnabled());
+        checked = true;
+        publish->click();
+    });
+    trigger->trigger();
+    QTRY_VERIFY(checked);
+    QTRY_VERIFY(model->eventAt(model->rowCount() - 1)->eventType == u"ChallengeResolved"_s
+                && model->eventAt(model->rowCount() - 1)->event->as<events::ChallengeResolved>()->challengeName
+                       == u"Force the portcullis again"_s);
+    const auto copy = *model->eventAt(model->rowCount() - 1)->event->as<events::ChallengeResolved>();
+    QCOMPARE(copy.characterId, original.characterId);
+    QCOMPARE(copy.worldId, original.worldId);
+    QCOMPARE(copy.roll, original.roll);
+    m_window->view()->clearSelection();
+    m_window->setFollowing(true);
+}
+
 void TestMainWindow::triggeringThroughTheForm()
 {
     TriggerDialog dialog(*m_bus, u"Ravenmoor"_s, m_window.get());
@@ -631,7 +682,8 @@ void TestMainWindow::hostingAndKicking()
     QTRY_VERIFY(!model->isLoading() && model->rowCount() > 0);
     for (int r = 0; r < model->rowCount(); ++r)
         QVERIFY(session::mayReceive(session::Role::Player, u"Ravenmoor"_s, *model->eventAt(r)->event));
-    m_window->activateWindow();
+    QApplication::setActiveWindow(m_window.get());  // as the DM's click back on the window does
+    QVERIFY(QTest::qWaitForWindowActive(m_window.get()));
     QTest::keyClick(m_window.get(), Qt::Key_Escape);
     QVERIFY(!m_window->viewAsBanner()->isVisible());
     QCOMPARE(model->query(), before);

@@ -37,6 +37,9 @@ ChallengesDialog::ChallengesDialog(DeskBook &book, const QStringList &worlds, co
 
     auto *add = new QPushButton(tr("&Add"), this);
     auto *remove = new QPushButton(tr("&Remove"), this);
+    // Enter in the World box or a name must not add or remove anything by itself.
+    add->setAutoDefault(false);
+    remove->setAutoDefault(false);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Close, this);
     auto *top = new QHBoxLayout;
     top->addWidget(new QLabel(tr("World"), this));

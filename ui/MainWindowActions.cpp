@@ -96,6 +96,9 @@ void MainWindow::buildActions()
             world.clear();
         auto *dialog = new TriggerDialog(m_deps.bus, world, this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);
+        // One event selected: the form opens on it, to duplicate and edit.
+        if (const QList<const StoredEvent *> selected = selectedEvents(); selected.size() == 1 && selected.first()->event)
+            dialog->prefill(*selected.first()->event);
         connect(dialog, &TriggerDialog::published, this, [this](qint64 id, const QStringList &plainIds) {
             // Into a log of UUIDs (the engine's), other ids are worth a warning: its readers refuse them.
             bool uuidLog = m_model->rowCount() > 1;

@@ -21,6 +21,31 @@ using namespace Qt::StringLiterals;
 
 namespace eventdesk {
 
+namespace {
+
+// "challenge_name" → "Challenge name", "world_id" → "World": the form speaks words.
+QString fieldLabel(const QString &name)
+{
+    if (name == u"world_id"_s)
+        return TriggerDialog::tr("World");
+    QString words = name;
+    words.replace(u'_', u' ');
+    if (words.endsWith(u" id"_s))
+        words = words.left(words.size() - 3) + u" ID"_s;
+    if (!words.isEmpty())
+        words[0] = words[0].toUpper();
+    return words;
+}
+
+// Ids that name the event itself: a duplicate gets new ones.
+bool isOwnId(const FieldSpec &f)
+{
+    return f.name.endsWith(u"_id"_s) && f.required && f.name != u"character_id"_s && f.name != u"entity_id"_s
+        && f.name != u"world_id"_s && f.name != u"challenge_id"_s && f.name != u"session_id"_s;
+}
+
+} // namespace
+
 TriggerDialog::TriggerDialog(EventBus &bus, const QString &defaultWorld, QWidget *parent)
     : QDialog(parent)
     , m_bus(bus)
@@ -68,8 +93,9 @@ void TriggerDialog::rebuild()
             auto *line = new QLineEdit(this);
             if (f.name == u"world_id"_s)
                 line->setText(m_defaultWorld);
-            else if (f.name.endsWith(u"_id"_s) && f.required && f.name != u"character_id"_s && f.name != u"entity_id"_s)
+            else if (isOwnId(f))
                 line->setText(QUuid::createUuid().toString(QUuid::WithoutBraces));
+            connect(line, &QLineEdit::textChanged, this, &TriggerDialog::revalidate);
             line->setPlaceholderText(f.required ? tr("required") : tr("optional"));
             editor = line;
             break;
@@ -83,25 +109,73 @@ void TriggerDialog::rebuild()
                 spin->setMinimum(spin->minimum());
                 spin->setValue(spin->minimum());
             }
+            connect(spin, &QSpinBox::valueChanged, this, &TriggerDialog::revalidate);
             editor = spin;
             break;
         }
         case ValueType::Bool:
             editor = new QCheckBox(this);
+            connect(static_cast<QCheckBox *>(editor), &QCheckBox::toggled, this, &TriggerDialog::revalidate);
             break;
         case ValueType::StringList: {
             auto *text = new QPlainTextEdit(this);
             text->setPlaceholderText(tr("one per line"));
             text->setMaximumHeight(80);
+            connect(text, &QPlainTextEdit::textChanged, this, &TriggerDialog::revalidate);
             editor = text;
             break;
         }
         }
         editor->setObjectName(f.name);
-        m_form->addRow(f.required ? u"%1 *"_s.arg(f.name) : f.name, editor);
+        editor->setToolTip(f.name);  // the JSON field, for the DM who knows the engine
+        m_form->addRow(f.required ? u"%1 *"_s.arg(fieldLabel(f.name)) : fieldLabel(f.name), editor);
         m_editors.append({f, editor});
     }
-    m_problem->clear();
+    revalidate();
+}
+
+// As the DM types: what is wrong is said at once, beside its field (that field is
+// outlined and the message names it by its label), and clears when it is fixed.
+void TriggerDialog::revalidate()
+{
+    const Result<AppEvent> e = event();
+    for (const auto &[f, editor] : m_editors) {
+        const bool wrong = !e && e.error().field == f.name;
+        editor->setStyleSheet(wrong ? u"border: 1px solid #b3261e"_s : QString());
+        if (QLabel *label = qobject_cast<QLabel *>(m_form->labelForField(editor)))
+            label->setStyleSheet(wrong ? u"color: #b3261e"_s : QString());
+    }
+    QString message;
+    if (!e) {
+        message = e.error().message;
+        for (const auto &[f, editor] : m_editors)
+            if (f.name == e.error().field)
+                message.replace(f.name, fieldLabel(f.name));
+    }
+    m_problem->setText(message);
+    for (QAbstractButton *b : m_buttons->buttons())
+        if (m_buttons->buttonRole(b) == QDialogButtonBox::AcceptRole)
+            b->setEnabled(bool(e));
+}
+
+void TriggerDialog::prefill(const AppEvent &event)
+{
+    setVariant(event.kind());
+    const QJsonObject o = codec::toJson(event);
+    for (const auto &[f, editor] : m_editors) {
+        if (isOwnId(f) || !o.contains(f.name) || o.value(f.name).isNull())
+            continue;
+        const QJsonValue v = o.value(f.name);
+        if (v.isArray()) {
+            QStringList lines;
+            for (const QJsonValue &item : v.toArray())
+                lines << item.toString();
+            setField(f.name, lines);
+        } else {
+            setField(f.name, v.toVariant());
+        }
+    }
+    revalidate();
 }
 
 void TriggerDialog::setField(const QString &name, const QVariant &value)

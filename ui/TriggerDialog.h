@@ -22,6 +22,8 @@ public:
     TriggerDialog(EventBus &bus, const QString &defaultWorld, QWidget *parent = nullptr);
 
     void setVariant(EventKind kind);
+    // Duplicate and edit: the event's type and values, with new ids of its own.
+    void prefill(const AppEvent &event);
     // Sets a field's editor (by JSON name) — for quick actions and tests.
     void setField(const QString &name, const QVariant &value);
     // The event the form describes, or the first problem with it.
@@ -33,6 +35,7 @@ Q_SIGNALS:
     void published(qint64 id, const QStringList &plainIds);
 
 private:
+    void revalidate();
     void rebuild();
 
     EventBus &m_bus;
