@@ -42,6 +42,7 @@
 #include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QToolButton>
 #include <QWebSocket>
 
 using namespace Qt::StringLiterals;
@@ -215,6 +216,21 @@ void TestMainWindow::filteringThroughTheFilterBar()
     m_window->filterBanner()->button()->click();
     QTRY_VERIFY(!m_window->filterBanner()->isVisible());
     QTRY_VERIFY(model->rowCount() > 100);
+
+    // One click hides every *Progress row, and says so; the log has some to hide.
+    const auto progressRows = [model] {
+        int n = 0;
+        for (int r = 0; r < model->rowCount(); ++r)
+            n += model->eventAt(r)->eventType.endsWith(u"Progress"_s);
+        return n;
+    };
+    QVERIFY(progressRows() > 0);
+    m_window->hideProgressButton()->click();
+    QTRY_VERIFY(!model->isLoading() && model->rowCount() > 0 && progressRows() == 0);
+    QVERIFY(m_window->filterBanner()->text().contains(u"progress"_s));
+    m_window->filterBanner()->button()->click();
+    QTRY_VERIFY(!model->isLoading() && progressRows() > 0);
+    QVERIFY(!m_window->hideProgressButton()->isChecked());
 }
 
 void TestMainWindow::quickActionsThroughTheProducers()

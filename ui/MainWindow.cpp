@@ -66,6 +66,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_audit(new QListWidget(this))
     , m_world(new QComboBox(this))
     , m_type(new QComboBox(this))
+    , m_hideProgress(new QToolButton(this))
     , m_text(new QLineEdit(this))
     , m_jump(new QLineEdit(this))
     , m_since(new QComboBox(this))
@@ -337,6 +338,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     // Filters are remembered per database: a world of one campaign means
     // nothing in another's log.
     m_text->setText(settings.value(filterKey(u"text")).toString());
+    m_hideProgress->setChecked(settings.value(filterKey(u"hideProgress")).toBool());
     const int type = m_type->findData(settings.value(filterKey(u"type")));
     if (type >= 0)
         m_type->setCurrentIndex(type);
@@ -396,6 +398,11 @@ void MainWindow::buildFilterBar()
     bar->addWidget(m_world);
     bar->addWidget(new QLabel(tr("  Type "), this));
     bar->addWidget(m_type);
+    // One click hides the many *Progress rows of generation and suggestion jobs.
+    m_hideProgress->setText(tr("Hide progress"));
+    m_hideProgress->setCheckable(true);
+    m_hideProgress->setToolTip(tr("Leave out GenerationBatchProgress and SuggestionProgress"));
+    bar->addWidget(m_hideProgress);
     m_since->addItem(tr("Any time"), 0);
     m_since->addItem(tr("Last 15 minutes"), 15 * 60);
     m_since->addItem(tr("Last hour"), 3600);
@@ -415,6 +422,7 @@ void MainWindow::buildFilterBar()
     connect(m_filterDelay, &QTimer::timeout, this, &MainWindow::applyFilters);
     connect(m_world, &QComboBox::activated, this, &MainWindow::applyFilters);
     connect(m_type, &QComboBox::activated, this, &MainWindow::applyFilters);
+    connect(m_hideProgress, &QToolButton::clicked, this, &MainWindow::applyFilters);
     connect(m_since, &QComboBox::activated, this, &MainWindow::applyFilters);
     connect(m_text, &QLineEdit::textChanged, m_filterDelay, qOverload<>(&QTimer::start));
     connect(m_jump, &QLineEdit::returnPressed, this, [this] {
@@ -458,6 +466,14 @@ void MainWindow::applyFilters()
         q.kinds = catalog::kindsInCategory(*cat);
     else if (auto kind = catalog::kindFromName(type))
         q.kinds = {*kind};
+    if (m_hideProgress->isChecked()) {
+        QList<EventKind> kinds = q.kinds;
+        if (kinds.isEmpty())
+            for (const VariantSpec &v : catalog::variants())
+                kinds.append(v.kind);
+        kinds.removeIf([](EventKind k) { return catalog::name(k).endsWith(u"Progress"_s); });
+        q.kinds = kinds;
+    }
     q.text = m_text->text().trimmed();
     if (const int secs = m_since->currentData().toInt(); secs > 0)
         q.createdFrom = timestamp::nanos(QDateTime::currentDateTimeUtc().addSecs(-secs));
@@ -469,6 +485,7 @@ void MainWindow::applyFilters()
     QSettings settings;
     settings.setValue(filterKey(u"world"), world);
     settings.setValue(filterKey(u"type"), type);
+    settings.setValue(filterKey(u"hideProgress"), m_hideProgress->isChecked());
     settings.setValue(filterKey(u"text"), q.text);
     settings.setValue(filterKey(u"since"), m_since->currentData());
 }
@@ -603,6 +620,7 @@ void MainWindow::clearFilters()
 {
     m_world->setCurrentIndex(0);
     m_type->setCurrentIndex(0);
+    m_hideProgress->setChecked(false);
     m_since->setCurrentIndex(0);
     const QSignalBlocker block(m_text);  // one reload, not one after the text delay as well
     m_text->clear();
@@ -621,6 +639,8 @@ void MainWindow::updateBanners()
             parts << tr("world <b>%1</b>").arg(m_world->currentText().toHtmlEscaped());
         if (!m_type->currentData().toString().isEmpty())
             parts << tr("type <b>%1</b>").arg(m_type->currentText().trimmed().toHtmlEscaped());
+        if (m_hideProgress->isChecked())
+            parts << tr("no progress rows");
         if (!m_text->text().trimmed().isEmpty())
             parts << tr("text <b>“%1”</b>").arg(m_text->text().trimmed().toHtmlEscaped());
         if (m_since->currentIndex() > 0)

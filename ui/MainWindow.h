@@ -58,6 +58,7 @@ public:
     QuickActions *quickActions() const { return m_quick; }
     QComboBox *worldFilter() const { return m_world; }
     QComboBox *typeFilter() const { return m_type; }
+    QToolButton *hideProgressButton() const { return m_hideProgress; }
     QLineEdit *textFilter() const { return m_text; }
     QComboBox *timeFilter() const { return m_since; }
     QLabel *writesWaitingLabel() const { return m_statusLock; }
@@ -116,6 +117,7 @@ private:
     QListWidget *m_audit;
     QComboBox *m_world;
     QComboBox *m_type;
+    QToolButton *m_hideProgress;
     QLineEdit *m_text;
     QLineEdit *m_jump;
     QComboBox *m_since;
