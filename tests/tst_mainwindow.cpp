@@ -42,6 +42,7 @@
 #include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QTextBrowser>
 #include <QToolButton>
 #include <QWebSocket>
 
@@ -193,10 +194,25 @@ void TestMainWindow::filteringThroughTheFilterBar()
     for (int r = 0; r < model->rowCount(); ++r)
         QCOMPARE(model->eventAt(r)->event->as<events::ChallengeResolved>()->characterId, u"pc3"_s);
 
+    // Matches are marked in the detail pane of a selected row.
+    m_window->view()->selectRow(0);
+    auto *detailText = m_window->findChild<QTextBrowser *>();
+    QVERIFY(detailText);
+    QTRY_VERIFY(!detailText->extraSelections().isEmpty());
+    QCOMPARE(detailText->extraSelections().first().cursor.selectedText(), u"pc3"_s);
+    m_window->view()->clearSelection();
+
     // The active filter is said above the log, in words.
     QTRY_VERIFY(m_window->filterBanner()->isVisible());
     const QString said = m_window->filterBanner()->text();
     QVERIFY2(said.contains(u"Ravenmoor"_s) && said.contains(u"Challenge"_s) && said.contains(u"pc3"_s), qPrintable(said));
+    // A match the summary does not show: the row says where it is.
+    m_window->textFilter()->setText(u"challenge_id"_s);
+    QTRY_VERIFY(!model->isLoading() && model->rowCount() > 0
+                && model->index(0, EventLogModel::SummaryColumn).data().toString().contains(u"challenge_id"_s));
+    QVERIFY2(model->index(0, EventLogModel::SummaryColumn).data().toString().contains(u"  — “"_s),
+             qPrintable(model->index(0, EventLogModel::SummaryColumn).data().toString()));
+
     // No match: the empty state offers to clear, and its link does.
     m_window->textFilter()->setText(u"no-such-thing-anywhere"_s);
     QTRY_VERIFY(m_window->emptyState()->isVisible());

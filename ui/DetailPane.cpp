@@ -11,6 +11,7 @@
 #include <QLabel>
 #include <QPushButton>
 #include <QTextBrowser>
+#include <QTextDocument>
 #include <QVBoxLayout>
 
 using namespace Qt::StringLiterals;
@@ -101,6 +102,27 @@ void DetailPane::show(const StoredEvent *e)
     }
     html += u"<h4>%1</h4><pre>%2</pre>"_s.arg(tr("Payload"), QString::fromUtf8(m_raw).toHtmlEscaped());
     m_body->setHtml(html);
+    markMatches();
+}
+
+void DetailPane::setHighlight(const QString &needle)
+{
+    m_needle = needle;
+    markMatches();
+}
+
+void DetailPane::markMatches()
+{
+    QList<QTextEdit::ExtraSelection> marks;
+    if (!m_needle.isEmpty()) {
+        QTextDocument *doc = m_body->document();
+        QTextCharFormat amber;
+        amber.setBackground(QColor(0xff, 0xe0, 0x82));
+        amber.setForeground(QColor(0x20, 0x20, 0x20));
+        for (QTextCursor c = doc->find(m_needle); !c.isNull() && marks.size() < 500; c = doc->find(m_needle, c))
+            marks.append({c, amber});
+    }
+    m_body->setExtraSelections(marks);
 }
 
 } // namespace eventdesk

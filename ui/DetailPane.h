@@ -19,6 +19,8 @@ class DetailPane final : public QWidget
 public:
     explicit DetailPane(QWidget *parent = nullptr);
     void show(const StoredEvent *event);  // nullptr: nothing selected
+    // The text filter's matches are marked in what is shown.
+    void setHighlight(const QString &needle);
     qint64 eventId() const { return m_id; }
     // A read-only log: the processed toggle is off, and says why.
     void setWritable(bool writable);
@@ -32,6 +34,8 @@ private:
     QPushButton *m_copy;
     QPushButton *m_processed;
     QByteArray m_raw;
+    QString m_needle;
+    void markMatches();
     qint64 m_id = 0;
     bool m_isProcessed = false;
     bool m_writable = true;

@@ -159,8 +159,21 @@ QVariant EventLogModel::data(const QModelIndex &index, int role) const
             if (role == Qt::ToolTipRole && m_names.contains(e->event->worldId()))
                 return u"%1 (%2)"_s.arg(displayName(e->event->worldId()), e->event->worldId());
             return displayName(e->event->worldId());
-        case SummaryColumn:
-            return e->event ? displaySummary(*e->event) : u"Undecodable: %1"_s.arg(e->decodeError);
+        case SummaryColumn: {
+            QString summary = e->event ? displaySummary(*e->event) : u"Undecodable: %1"_s.arg(e->decodeError);
+            // The text filter matched where the summary does not show it: show where.
+            const QString &needle = m_query.text;
+            if (!needle.isEmpty() && role == Qt::DisplayRole && !summary.contains(needle, Qt::CaseInsensitive)) {
+                const QString payload = QString::fromUtf8(e->payload);
+                if (const qsizetype at = payload.indexOf(needle, 0, Qt::CaseInsensitive); at >= 0) {
+                    const qsizetype from = std::max<qsizetype>(0, at - 24);
+                    summary += u"  — “%1%2%3”"_s.arg(from > 0 ? u"…"_s : QString(),
+                                                      payload.mid(from, at - from + needle.size() + 32),
+                                                      at + needle.size() + 32 < payload.size() ? u"…"_s : QString());
+                }
+            }
+            return summary;
+        }
         case ProcessedColumn: return e->processed ? u"✓"_s : QString();
         }
     }

@@ -7,6 +7,7 @@
 #include "EventLogModel.h"
 #include "Ids.h"
 #include "InsightPanel.h"
+#include "MatchDelegate.h"
 #include "Logging.h"
 #include "PruneDialog.h"
 #include "QuickActions.h"
@@ -91,6 +92,8 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     setWindowIcon(QIcon(u":/eventdesk/icons/eventdesk.svg"_s));
 
     m_view->setModel(m_model);
+    m_matches = new MatchDelegate(m_view);
+    m_view->setItemDelegateForColumn(EventLogModel::SummaryColumn, m_matches);
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_view->setAlternatingRowColors(true);
@@ -480,6 +483,8 @@ void MainWindow::applyFilters()
     if (q == m_model->query() && m_model->rowCount() > 0 && !q.createdFrom)
         return;
     m_count->setText(tr("counting…"));
+    m_matches->setNeedle(q.text);
+    m_detail->setHighlight(q.text);
     m_model->setQuery(q);
     updateBanners();
     QSettings settings;

@@ -23,6 +23,7 @@ namespace eventdesk {
 class Banner;
 class DetailPane;
 class EmptyState;
+class MatchDelegate;
 class EventLogModel;
 class Projector;
 class QuickActions;
@@ -111,6 +112,7 @@ private:
     MainWindowDeps m_deps;
     EventLogModel *m_model;
     QTableView *m_view;
+    MatchDelegate *m_matches = nullptr;
     DetailPane *m_detail;
     SessionPanel *m_session = nullptr;
     QuickActions *m_quick = nullptr;
