@@ -54,10 +54,6 @@ using namespace Qt::StringLiterals;
 
 namespace eventdesk {
 
-namespace {
-constexpr char NoWorld[] = "\x01none";  // the "(no world)" entry's data
-}
-
 MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     : QMainWindow(parent)
     , m_deps(deps)
@@ -364,83 +360,6 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
 
 MainWindow::~MainWindow() = default;
 
-QString MainWindow::filterKey(QStringView name) const
-{
-    const QByteArray where = m_deps.location.toUtf8();
-    const QByteArray id = QCryptographicHash::hash(where, QCryptographicHash::Sha1).toHex().left(16);
-    return u"filters/%1/%2"_s.arg(QString::fromLatin1(id), name);
-}
-
-void MainWindow::buildFilterBar()
-{
-    auto *bar = addToolBar(tr("Filter"));
-    bar->setObjectName(u"filterBar"_s);
-    bar->setMovable(false);
-    m_world->setMinimumContentsLength(14);
-    m_world->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-    m_type->addItem(tr("All types"), QString());
-    for (int c = 0; c < CategoryCount; ++c) {
-        const auto cat = Category(c);
-        QString name = catalog::categoryName(cat);
-        name[0] = name[0].toUpper();
-        m_type->addItem(name, catalog::categoryName(cat));
-    }
-    for (const VariantSpec &v : catalog::variants())
-        m_type->addItem(u"   "_s + v.name, v.name);
-    m_text->setPlaceholderText(tr("Search the payloads…"));
-    m_text->setClearButtonEnabled(true);
-    m_jump->setPlaceholderText(tr("Go to id"));
-    m_jump->setMaximumWidth(100);
-    m_jump->setValidator(new QIntValidator(1, INT_MAX, m_jump));
-    m_follow->setText(tr("Follow"));
-    m_follow->setCheckable(true);
-    m_follow->setChecked(true);
-    m_follow->setToolTip(tr("Keep the newest event in view (Ctrl+L)"));
-
-    bar->addWidget(new QLabel(tr(" World "), this));
-    bar->addWidget(m_world);
-    bar->addWidget(new QLabel(tr("  Type "), this));
-    bar->addWidget(m_type);
-    // One click hides the many *Progress rows of generation and suggestion jobs.
-    m_hideProgress->setText(tr("Hide progress"));
-    m_hideProgress->setCheckable(true);
-    m_hideProgress->setToolTip(tr("Leave out GenerationBatchProgress and SuggestionProgress"));
-    bar->addWidget(m_hideProgress);
-    m_since->addItem(tr("Any time"), 0);
-    m_since->addItem(tr("Last 15 minutes"), 15 * 60);
-    m_since->addItem(tr("Last hour"), 3600);
-    m_since->addItem(tr("Last 4 hours"), 4 * 3600);
-    m_since->addItem(tr("Last 24 hours"), 24 * 3600);
-    m_since->addItem(tr("Last 7 days"), 7 * 24 * 3600);
-    m_since->setToolTip(tr("Only events created in this time"));
-    bar->addWidget(new QLabel(u"  "_s, this));
-    bar->addWidget(m_since);
-    bar->addWidget(new QLabel(u"  "_s, this));
-    m_text->setMinimumWidth(160);
-    m_text->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
-    bar->addWidget(m_text);
-
-    m_filterDelay->setSingleShot(true);
-    m_filterDelay->setInterval(250);
-    connect(m_filterDelay, &QTimer::timeout, this, &MainWindow::applyFilters);
-    connect(m_world, &QComboBox::activated, this, &MainWindow::applyFilters);
-    connect(m_type, &QComboBox::activated, this, &MainWindow::applyFilters);
-    connect(m_hideProgress, &QToolButton::clicked, this, &MainWindow::applyFilters);
-    connect(m_since, &QComboBox::activated, this, &MainWindow::applyFilters);
-    connect(m_text, &QLineEdit::textChanged, m_filterDelay, qOverload<>(&QTimer::start));
-    connect(m_jump, &QLineEdit::returnPressed, this, [this] {
-        if (!m_jump->text().isEmpty())
-            m_model->jumpTo(m_jump->text().toLongLong());
-    });
-    connect(m_follow, &QToolButton::toggled, this, [this](bool on) {
-        if (!on)
-            return;
-        if (m_model->hasNewer())
-            m_model->showNewest();  // after a jump: back to the newest page
-        m_view->scrollToBottom();
-    });
-}
-
 bool MainWindow::isFollowing() const { return m_follow->isChecked(); }
 
 void MainWindow::setFollowing(bool follow) { m_follow->setChecked(follow); }
@@ -449,50 +368,6 @@ void MainWindow::showMessage(const QString &text)
 {
     qCInfo(lcUi).noquote() << text;
     statusBar()->showMessage(text, 8000);
-}
-
-void MainWindow::applyFilters()
-{
-    if (m_viewingAsClient) {
-        // A filter changed while viewing as a client: that view ends, and says so.
-        m_viewingAsClient = false;
-        showMessage(tr("Left “view as”: a filter changed"));
-    }
-    EventQuery q;
-    const QString world = m_world->currentData().toString();
-    if (world == QLatin1StringView(NoWorld))
-        q.worlds = {QString()};
-    else if (!world.isEmpty())
-        q.worlds = {world};
-    const QString type = m_type->currentData().toString();
-    if (auto cat = catalog::categoryFromName(type))
-        q.kinds = catalog::kindsInCategory(*cat);
-    else if (auto kind = catalog::kindFromName(type))
-        q.kinds = {*kind};
-    if (m_hideProgress->isChecked()) {
-        QList<EventKind> kinds = q.kinds;
-        if (kinds.isEmpty())
-            for (const VariantSpec &v : catalog::variants())
-                kinds.append(v.kind);
-        kinds.removeIf([](EventKind k) { return catalog::name(k).endsWith(u"Progress"_s); });
-        q.kinds = kinds;
-    }
-    q.text = m_text->text().trimmed();
-    if (const int secs = m_since->currentData().toInt(); secs > 0)
-        q.createdFrom = timestamp::nanos(QDateTime::currentDateTimeUtc().addSecs(-secs));
-    if (q == m_model->query() && m_model->rowCount() > 0 && !q.createdFrom)
-        return;
-    m_count->setText(tr("counting…"));
-    m_matches->setNeedle(q.text);
-    m_detail->setHighlight(q.text);
-    m_model->setQuery(q);
-    updateBanners();
-    QSettings settings;
-    settings.setValue(filterKey(u"world"), world);
-    settings.setValue(filterKey(u"type"), type);
-    settings.setValue(filterKey(u"hideProgress"), m_hideProgress->isChecked());
-    settings.setValue(filterKey(u"text"), q.text);
-    settings.setValue(filterKey(u"since"), m_since->currentData());
 }
 
 void MainWindow::refreshNames()
@@ -507,31 +382,6 @@ void MainWindow::refreshNames()
         if (m_deps.server)
             m_deps.server->setDisplayNames(m_names);
         refreshWorlds();
-    });
-}
-
-void MainWindow::refreshWorlds()
-{
-    m_deps.store.distinctWorlds().then(this, [this](const Result<QStringList> &r) {
-        if (!r)
-            return;
-        const QString current = m_world->currentData().toString();
-        m_world->clear();
-        m_world->addItem(tr("All worlds"), QString());
-        m_world->addItem(tr("(no world)"), QString::fromLatin1(NoWorld));
-        for (const QString &w : r.value()) {
-            m_world->addItem(m_model->displayName(w), w);
-            m_world->setItemData(m_world->count() - 1, w, Qt::ToolTipRole);
-        }
-        int i = m_world->findData(current);
-        if (i < 0 && !current.isEmpty()) {
-            // The chosen world stays chosen though the list does not (yet)
-            // name it: the list comes from the index and the newest rows.
-            m_world->addItem(m_model->displayName(current), current);
-            m_world->setItemData(m_world->count() - 1, current, Qt::ToolTipRole);
-            i = m_world->count() - 1;
-        }
-        m_world->setCurrentIndex(i);
     });
 }
 
@@ -585,90 +435,6 @@ void MainWindow::onSelection()
 {
     const QList<const StoredEvent *> events = selectedEvents();
     m_detail->show(events.size() == 1 ? events.first() : nullptr);
-}
-
-void MainWindow::viewAs(const QString &name, const QString &role, const QString &world)
-{
-    if (role.isEmpty()) {
-        endViewAs();
-        return;
-    }
-    // Exactly what that client receives (DESIGN §5 routing), as a filter.
-    EventQuery q;
-    if (role == u"player"_s) {
-        q.worlds = {world};
-        q.kinds = catalog::kindsInCategory(Category::Story) + catalog::kindsInCategory(Category::Narrative)
-            + catalog::kindsInCategory(Category::Challenge);
-    } else if (world != u"*"_s) {
-        q.worlds = {world, QString()};
-    }
-    const QString where = world == u"*"_s ? tr("every world") : m_model->displayName(world);
-    m_viewAsBanner->setText(tr("Showing what <b>%1</b> — %2, %3 — receives. The filters above do not apply.")
-                                .arg(name.toHtmlEscaped(), role.toHtmlEscaped(), where.toHtmlEscaped()));
-    m_viewingAsClient = true;
-    m_model->setQuery(q);
-    updateBanners();
-}
-
-void MainWindow::endViewAs(const QString &why)
-{
-    if (!m_viewingAsClient)
-        return;
-    m_viewingAsClient = false;
-    if (!why.isEmpty())
-        showMessage(why);
-    applyFilters();
-    updateBanners();
-}
-
-void MainWindow::clearFilters()
-{
-    m_world->setCurrentIndex(0);
-    m_type->setCurrentIndex(0);
-    m_hideProgress->setChecked(false);
-    m_since->setCurrentIndex(0);
-    const QSignalBlocker block(m_text);  // one reload, not one after the text delay as well
-    m_text->clear();
-    endViewAs();
-    applyFilters();
-}
-
-// The strips above the log and the empty state, from what is shown now.
-void MainWindow::updateBanners()
-{
-    m_viewAsBanner->setVisible(m_viewingAsClient);
-    const EventQuery &q = m_model->query();
-    QStringList parts;
-    if (!m_viewingAsClient) {
-        if (!m_world->currentData().toString().isEmpty())
-            parts << tr("world <b>%1</b>").arg(m_world->currentText().toHtmlEscaped());
-        if (!m_type->currentData().toString().isEmpty())
-            parts << tr("type <b>%1</b>").arg(m_type->currentText().trimmed().toHtmlEscaped());
-        if (m_hideProgress->isChecked())
-            parts << tr("no progress rows");
-        if (!m_text->text().trimmed().isEmpty())
-            parts << tr("text <b>“%1”</b>").arg(m_text->text().trimmed().toHtmlEscaped());
-        if (m_since->currentIndex() > 0)
-            parts << m_since->currentText().toLower().toHtmlEscaped();
-    }
-    m_filterBanner->setText(tr("Filtered: %1").arg(parts.join(u" · "_s)));
-    m_filterBanner->setVisible(!parts.isEmpty());
-
-    const bool empty = m_model->rowCount() == 0 && !m_model->isLoading();
-    if (empty) {
-        if (m_viewingAsClient)
-            m_empty->setContent(tr("Nothing for this client yet"),
-                                tr("Events they receive will appear here. <a href=\"#exit-view\">Back to the whole log</a>"));
-        else if (!parts.isEmpty() || q.createdFrom)
-            m_empty->setContent(tr("No event matches the filter"), tr("<a href=\"#clear\">Clear filters</a> to see the whole log."));
-        else
-            m_empty->setContent(tr("No events yet"),
-                                tr("Events appear here the moment the game engine announces them.<br><br>"
-                                   "<a href=\"#open\">Open the engine's database</a> · "
-                                   "<a href=\"#host\">Start hosting a session</a> · "
-                                   "or play a demo session: Events → Play a demo session"));
-    }
-    m_logStack->setCurrentWidget(empty ? static_cast<QWidget *>(m_empty) : m_view);
 }
 
 void MainWindow::notifyAbout(int newRows)

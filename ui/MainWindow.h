@@ -30,6 +30,9 @@ class QuickActions;
 class SessionPanel;
 class SessionServer;
 
+// The world filter's "(no world)" entry, as its item data.
+inline constexpr char NoWorld[] = "\x01none";
+
 struct MainWindowDeps {
     EventStore &store;
     EventBus &bus;

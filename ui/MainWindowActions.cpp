@@ -54,10 +54,6 @@ using namespace Qt::StringLiterals;
 
 namespace eventdesk {
 
-namespace {
-constexpr char NoWorld[] = "\x01none";  // the "(no world)" entry's data
-}
-
 void MainWindow::buildActions()
 {
     auto *file = menuBar()->addMenu(tr("&File"));
