@@ -2,14 +2,12 @@
 // index and the window leave an engine database byte-identical (same sha256,
 // schema and journal mode); files that are not engine databases are refused
 // and left as they were; reads never create a file and work from a read-only
-// folder; the row index gives the answers a scan gives, resumes after a kill,
+// folder (the window: tst_enginewindow); the row index gives the answers a scan gives, resumes after a kill,
 // and starts over for a replaced file; an older release's tables move out.
-#include "Banners.h"
 #include "BusNotifier.h"
+#include "EngineFile.h"
 #include "EventCodec.h"
 #include "EventLogModel.h"
-#include "MainWindow.h"
-#include "QuickActions.h"
 #include "Retention.h"
 #include "SampleEvents.h"
 #include "SessionServer.h"
@@ -17,19 +15,16 @@
 #include "TestSupport.h"
 #include "Timestamp.h"
 
-#include <QComboBox>
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QMenuBar>
 #include <QProcess>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QSqlQuery>
-#include <QTableView>
 #include <QStandardPaths>
 #include <QTest>
 #include <QTimeZone>
@@ -41,154 +36,6 @@ using namespace Qt::StringLiterals;
 using namespace eventdesk;
 using namespace eventdesk::test;
 
-namespace {
-
-struct Run {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-// prefix: run the binary through another program (setpriv, to read as nobody).
-Run run(const QStringList &args, const QByteArray &input = {}, const QStringList &prefix = {},
-        const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment())
-{
-    QProcess p;
-    p.setProcessEnvironment(env);
-    if (prefix.isEmpty())
-        p.start(QStringLiteral(EVENTDESK_BINARY), args);
-    else
-        p.start(prefix.first(), prefix.mid(1) + QStringList{QStringLiteral(EVENTDESK_BINARY)} + args);
-    if (!input.isNull()) {
-        p.write(input);
-        p.closeWriteChannel();
-    } else {
-        p.closeWriteChannel();
-    }
-    if (!p.waitForFinished(120000))
-        return {};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, p.readAllStandardOutput(), p.readAllStandardError()};
-}
-
-bool oneClearLine(const QByteArray &err) { return err.startsWith("eventdesk: ") && err.count('\n') == 1; }
-
-QString worldUuid(int i) { return u"00000000-0000-4000-8000-%1"_s.arg(i, 12, 10, QLatin1Char('0')); }
-
-// The engine's side: its table exactly, its own journal mode, its own rows.
-class Engine
-{
-public:
-    explicit Engine(const QString &path, const char *journal = "delete") : m_path(path)
-    {
-        sqlite3_open(QFile::encodeName(path).constData(), &m_db);
-        exec(QByteArray("PRAGMA journal_mode=") + journal);
-        exec("CREATE TABLE IF NOT EXISTS app_events (id INTEGER PRIMARY KEY AUTOINCREMENT, event_type TEXT NOT NULL, "
-             "payload TEXT NOT NULL, created_at TEXT NOT NULL, processed INTEGER NOT NULL DEFAULT 0, processed_at TEXT)");
-    }
-    ~Engine() { sqlite3_close(m_db); }
-
-    void exec(const QByteArray &sql) { sqlite3_exec(m_db, sql.constData(), nullptr, nullptr, nullptr); }
-
-    // count rows: worlds cycle over `worlds` (every 7th row has none, every
-    // 11th a payload that is not JSON), types over every variant, times one a
-    // second from base with a sub-second part.
-    void add(int count, int worlds = 5, qint64 baseSecond = 1764000000)
-    {
-        exec("BEGIN");
-        sqlite3_stmt *insert = nullptr;
-        sqlite3_prepare_v2(m_db, "INSERT INTO app_events(event_type, payload, created_at) VALUES(?1, ?2, ?3)", -1, &insert, nullptr);
-        const QList<EventKind> kinds = allKinds();
-        for (int i = 0; i < count; ++i, ++m_added) {
-            const int n = m_added;
-            const EventKind kind = kinds.at(n % kinds.size());
-            QByteArray type = catalog::name(kind).toUtf8();
-            QByteArray payload = codec::encode(sampleEvent(kind, n % 2 == 0, n % 7 == 0 ? QString() : worldUuid(n % worlds)));
-            if (n % 11 == 0)
-                payload = "not json at all";
-            if (n % 13 == 0)
-                type = "SomethingNew";  // a variant this EventDesk does not know
-            const QByteArray at = QDateTime::fromSecsSinceEpoch(baseSecond + n, Qt::UTC)
-                                      .toString(u"yyyy-MM-ddTHH:mm:ss"_s).toUtf8()
-                + (n % 3 == 0 ? ".250+00:00" : n % 3 == 1 ? ".5Z" : ".123456Z");
-            sqlite3_bind_text(insert, 1, type.constData(), -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(insert, 2, payload.constData(), -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(insert, 3, at.constData(), -1, SQLITE_TRANSIENT);
-            sqlite3_step(insert);
-            sqlite3_reset(insert);
-        }
-        sqlite3_finalize(insert);
-        exec("COMMIT");
-    }
-
-private:
-    QString m_path;
-    sqlite3 *m_db = nullptr;
-    int m_added = 0;
-};
-
-struct Fingerprint {
-    QByteArray sha256;
-    QString schema;
-    QString journal;
-    bool operator==(const Fingerprint &) const = default;
-};
-
-Fingerprint fingerprint(const QString &path)
-{
-    Fingerprint f;
-    QFile file(path);
-    if (file.open(QIODevice::ReadOnly))
-        f.sha256 = QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256).toHex();
-    file.close();
-    // Read-only, and never a checkpoint on close: looking must not change it.
-    sqlite3 *db = nullptr;
-    if (sqlite3_open_v2(QFile::encodeName(path).constData(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-        sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-        sqlite3_stmt *q = nullptr;
-        sqlite3_prepare_v2(db, "SELECT group_concat(type || ' ' || name || ' ' || coalesce(sql, ''), char(10)) "
-                               "FROM (SELECT * FROM sqlite_master ORDER BY name)", -1, &q, nullptr);
-        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
-            f.schema = QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(q, 0)));
-        sqlite3_finalize(q);
-        sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, nullptr);
-        if (sqlite3_step(q) == SQLITE_ROW)
-            f.journal = QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(q, 0)));
-        sqlite3_finalize(q);
-    }
-    sqlite3_close(db);
-    return f;
-}
-
-QByteArray fileBytes(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
-qint64 scalar(const QString &path, const char *sql)
-{
-    sqlite3 *db = nullptr;
-    qint64 v = -1;
-    if (sqlite3_open_v2(QFile::encodeName(path).constData(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-        sqlite3_stmt *q = nullptr;
-        if (sqlite3_prepare_v2(db, sql, -1, &q, nullptr) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-            v = sqlite3_column_int64(q, 0);
-        sqlite3_finalize(q);
-    }
-    sqlite3_close(db);
-    return v;
-}
-
-QList<qint64> ids(const Result<QList<StoredEvent>> &rows)
-{
-    QList<qint64> out;
-    if (rows)
-        for (const StoredEvent &e : rows.value())
-            out.append(e.id);
-    return out;
-}
-
-} // namespace
 
 class TestEngineFile : public QObject
 {
@@ -209,16 +56,12 @@ private Q_SLOTS:
     void readCommandsLeaveTheFileAlone_data();
     void readCommandsLeaveTheFileAlone();
     void serveLeavesTheFileAlone();
-    void windowLeavesTheFileAlone();
     void publishOnlyInsertsAndMarkOnlyUpdates();
     void refusesWhatIsNotAnEngineDatabase_data();
     void refusesWhatIsNotAnEngineDatabase();
     void createMakesADatabaseWhenAsked();
     void readsNeverCreateAFile();
     void readsFromAReadOnlyFolder();
-    void windowOnAReadOnlyLog();
-    void filtersAreRememberedPerDatabase();
-    void anEmptyLogSaysWhatToDo();
     void indexAnswersEqualTheScan();
     void indexResumesAfterAKill();
     void indexStartsOverForAReplacedFile();
@@ -325,50 +168,6 @@ void TestEngineFile::serveLeavesTheFileAlone()
     QVERIFY(serve.waitForFinished(20000));
     QCOMPARE(serve.exitCode(), 0);
     QCOMPARE(fingerprint(db), before);
-}
-
-void TestEngineFile::windowLeavesTheFileAlone()
-{
-    const QString db = path(u"window.db"_s);
-    Engine engine(db);
-    engine.add(4000);
-    const Fingerprint before = fingerprint(db);
-    {
-        SqliteOptions o;
-        o.path = db;
-        o.dataVersionPollMs = 50;
-        SqliteEventStore store(o);
-        QVERIFY2(store.openAndWait().ok(), "open");
-        BusNotifier notifier(0);
-        QObject::connect(&store, &SqliteEventStore::externalRowsDetected, &notifier, &BusNotifier::externalRowsDetected);
-        StoreEventBus bus(store, notifier);
-        LogRetention retention(store);
-        QSignalSpy progress(&store, &LogWatch::indexProgress);
-        store.startIndexing();
-        MainWindow window(MainWindowDeps{store, bus, notifier, store.desk(), &store, &retention, nullptr, db});
-        window.show();
-        QTRY_VERIFY(window.model()->rowCount() > 0);
-        QTRY_VERIFY_WITH_TIMEOUT(!progress.isEmpty() && progress.last().at(0).toLongLong() == 4000, 20000);
-        QCOMPARE(fingerprint(db), before);
-
-        // The engine writes; the window follows and filters; nothing of it reaches the file.
-        engine.add(25);
-        const Fingerprint afterEngine = fingerprint(db);
-        window.setFollowing(true);
-        QTRY_VERIFY_WITH_TIMEOUT(window.model()->eventAt(window.model()->rowCount() - 1)
-                                     && window.model()->eventAt(window.model()->rowCount() - 1)->id == 4025, 10000);
-        QComboBox *world = window.worldFilter();
-        QTRY_VERIFY(world->findData(worldUuid(2)) >= 0);
-        world->setCurrentIndex(world->findData(worldUuid(2)));
-        Q_EMIT world->activated(world->currentIndex());
-        QTRY_VERIFY(window.model()->matchingCount() > 0);
-        QCOMPARE(window.model()->matchingCount(), await(store.count(window.model()->query())).value());
-        window.close();
-        QCOMPARE(fingerprint(db), afterEngine);
-    }
-    const Fingerprint closed = fingerprint(db);
-    QCOMPARE(closed.schema, before.schema);
-    QCOMPARE(closed.journal, u"delete"_s);
 }
 
 void TestEngineFile::publishOnlyInsertsAndMarkOnlyUpdates()
@@ -538,99 +337,6 @@ void TestEngineFile::readsFromAReadOnlyFolder()
     QCOMPARE(fingerprint(db), before);
     QVERIFY(!QFileInfo::exists(db + u".eventdesk"_s));
     QFile::setPermissions(folder, QFile::Permissions(0x7700));
-}
-
-void TestEngineFile::windowOnAReadOnlyLog()
-{
-    const QString db = path(u"window-ro.db"_s);
-    {
-        Engine engine(db);
-        engine.add(50);
-    }
-    const Fingerprint before = fingerprint(db);
-    SqliteOptions o;
-    o.path = db;
-    o.readOnly = true;  // what the composition root does for a file it cannot write
-    SqliteEventStore store(o);
-    QVERIFY(store.openAndWait().ok());
-    BusNotifier notifier(0);
-    StoreEventBus bus(store, notifier);
-    MainWindow window(MainWindowDeps{store, bus, notifier, store.desk(), &store, nullptr, nullptr, db});
-    window.show();
-    QTRY_COMPARE(window.model()->rowCount(), 50);
-    QVERIFY(window.windowTitle().contains(u"read-only"_s));
-    for (QAction *menu : window.menuBar()->actions()) {
-        if (!menu->menu() || !menu->isEnabled())
-            continue;
-        for (QAction *a : menu->menu()->actions()) {
-            QVERIFY2(!a->text().contains(u"Prune"_s), "no prune on a read-only log");
-            if (a->text().contains(u"Trigger"_s) || a->text().contains(u"Re-publish"_s))
-                QVERIFY2(!a->isEnabled(), qPrintable(a->text()));
-        }
-    }
-    QVERIFY(!window.quickActions()->menu()->menuAction()->isEnabled());
-    const Result<QList<qint64>> published = await(bus.publishBatch({sampleEvent(EventKind::StoryEventCreated, true)}));
-    QVERIFY(!published.ok());
-    QVERIFY2(published.error().message.contains(u"read-only"_s), qPrintable(published.error().message));
-    window.close();
-    QCOMPARE(fingerprint(db), before);
-}
-
-void TestEngineFile::filtersAreRememberedPerDatabase()
-{
-    // A world chosen in one campaign's log is restored there, and nowhere else.
-    const QString first = path(u"filters-a.db"_s);
-    const QString second = path(u"filters-b.db"_s);
-    for (const QString &db : {first, second}) {
-        Engine engine(db);
-        engine.add(60);
-    }
-    auto openWindow = [](const QString &db, auto &&check) {
-        SqliteOptions o;
-        o.path = db;
-        SqliteEventStore store(o);
-        QVERIFY(store.openAndWait().ok());
-        BusNotifier notifier(0);
-        StoreEventBus bus(store, notifier);
-        MainWindow window(MainWindowDeps{store, bus, notifier, store.desk(), &store, nullptr, nullptr, db});
-        window.show();
-        QTRY_VERIFY(window.worldFilter()->findData(worldUuid(2)) >= 0);
-        check(window);
-        window.close();
-    };
-    openWindow(first, [](MainWindow &window) {
-        QComboBox *world = window.worldFilter();
-        world->setCurrentIndex(world->findData(worldUuid(2)));
-        Q_EMIT world->activated(world->currentIndex());
-        QTRY_VERIFY(window.model()->matchingCount() > 0 && window.model()->matchingCount() < 60);
-    });
-    openWindow(second, [](MainWindow &window) {
-        QCOMPARE(window.worldFilter()->currentData().toString(), QString());
-        QTRY_COMPARE(window.model()->rowCount(), 60);
-    });
-    openWindow(first, [](MainWindow &window) {
-        QCOMPARE(window.worldFilter()->currentData().toString(), worldUuid(2));
-        QTRY_VERIFY(window.model()->matchingCount() > 0 && window.model()->matchingCount() < 60);
-    });
-}
-
-void TestEngineFile::anEmptyLogSaysWhatToDo()
-{
-    SqliteOptions o;
-    o.path = path(u"empty.db"_s);
-    SqliteEventStore store(o);
-    QVERIFY(store.openAndWait().ok());
-    BusNotifier notifier(0);
-    StoreEventBus bus(store, notifier);
-    MainWindow window(MainWindowDeps{store, bus, notifier, store.desk(), &store, nullptr, nullptr, o.path});
-    window.show();
-    QTRY_VERIFY(window.emptyState()->isVisible());
-    QCOMPARE(window.emptyState()->title(), u"No events yet"_s);
-    // The first event replaces the advice with the log.
-    QVERIFY(await(bus.publishBatch({sampleEvent(EventKind::StoryEventCreated, true)})).ok());
-    QTRY_COMPARE(window.model()->rowCount(), 1);
-    QTRY_VERIFY(!window.emptyState()->isVisible());
-    QVERIFY(window.view()->isVisible());
 }
 
 void TestEngineFile::indexAnswersEqualTheScan()
