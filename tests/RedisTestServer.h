@@ -4,6 +4,9 @@
 // serves the others; each test uses its own stream name.
 #pragma once
 
+#include "AppEvent.h"
+#include "Ports.h"
+
 #include <QDir>
 #include <QProcess>
 #include <QStandardPaths>
@@ -16,6 +19,32 @@
 #include <csignal>
 
 namespace eventdesk::test {
+
+using namespace Qt::StringLiterals;
+
+inline AppEvent story(const QString &world, const QString &id)
+{
+    return events::StoryEventCreated{id, world, u"dialogue"_s};
+}
+
+inline QList<qint64> ids(const QList<StoredEvent> &rows)
+{
+    QList<qint64> out;
+    for (const StoredEvent &r : rows)
+        out.append(r.id);
+    return out;
+}
+
+// redis-cli against a server, for what EventDesk itself never sends.
+inline QByteArray redisCli(const QString &address, const QStringList &args)
+{
+    QProcess p;
+    const QStringList hostPort = address.split(u':');
+    p.start(u"redis-cli"_s, QStringList{u"-h"_s, hostPort.value(0), u"-p"_s, hostPort.value(1)} + args);
+    p.waitForFinished(10000);
+    return p.readAllStandardOutput().trimmed();
+}
+
 
 class RedisTestServer
 {

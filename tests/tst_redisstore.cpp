@@ -1,6 +1,7 @@
 // The Redis Streams store against a real redis-server on 127.0.0.1: ids,
 // reads, filters, cursors, notification across stores, forwarding exactly
-// once, and the faults (absent, wrong password, restarted, frozen).
+// once, prune, statistics, the command line and two servers in one session
+// (URLs: tst_redisurl; faults: tst_redisfaults).
 #include "BusNotifier.h"
 #include "EventCodec.h"
 #include "Forwarder.h"
@@ -26,32 +27,6 @@ using namespace eventdesk;
 using namespace eventdesk::test;
 using namespace Qt::StringLiterals;
 
-namespace {
-
-AppEvent story(const QString &world, const QString &id)
-{
-    return events::StoryEventCreated{id, world, u"dialogue"_s};
-}
-
-QList<qint64> ids(const QList<StoredEvent> &rows)
-{
-    QList<qint64> out;
-    for (const StoredEvent &r : rows)
-        out.append(r.id);
-    return out;
-}
-
-// redis-cli against a server, for what EventDesk itself never sends.
-QByteArray redisCli(const QString &address, const QStringList &args)
-{
-    QProcess p;
-    const QStringList hostPort = address.split(u':');
-    p.start(u"redis-cli"_s, QStringList{u"-h"_s, hostPort.value(0), u"-p"_s, hostPort.value(1)} + args);
-    p.waitForFinished(10000);
-    return p.readAllStandardOutput().trimmed();
-}
-
-} // namespace
 
 class TestRedisStore : public QObject
 {
@@ -94,74 +69,6 @@ private Q_SLOTS:
             m_address = m_own->address();
         }
         QVERIFY2(RedisTestServer::isReady(m_address), qPrintable(m_address));
-    }
-
-    void parseUrl_data()
-    {
-        QTest::addColumn<QString>("url");
-        QTest::addColumn<bool>("valid");
-        QTest::addColumn<QString>("host");
-        QTest::addColumn<int>("port");
-        QTest::addColumn<int>("db");
-        QTest::addColumn<QString>("password");
-        QTest::addColumn<QString>("stream");
-
-        QTest::newRow("defaults") << u"redis://"_s << true << u"127.0.0.1"_s << 6379 << 0 << QString() << u"app_events"_s;
-        QTest::newRow("design example") << u"redis://127.0.0.1:6379/0"_s << true << u"127.0.0.1"_s << 6379 << 0 << QString() << u"app_events"_s;
-        QTest::newRow("everything") << u"redis://:s3cret@localhost:7000/3?stream=game.events"_s << true << u"localhost"_s << 7000 << 3
-                                    << u"s3cret"_s << u"game.events"_s;
-        QTest::newRow("encoded password") << u"redis://:p%40ss%3Aw%2Fd@127.0.0.1:6379/0"_s << true << u"127.0.0.1"_s << 6379 << 0
-                                          << u"p@ss:w/d"_s << u"app_events"_s;
-        QTest::newRow("user and password") << u"redis://dm:pw@127.0.0.1/1"_s << true << u"127.0.0.1"_s << 6379 << 1 << u"pw"_s << u"app_events"_s;
-        QTest::newRow("ipv6") << u"redis://[::1]:6380/0"_s << true << u"::1"_s << 6380 << 0 << QString() << u"app_events"_s;
-
-        const auto bad = [](const char *name, const QString &url) {
-            QTest::newRow(name) << url << false << QString() << 0 << 0 << QString() << QString();
-        };
-        bad("empty", QString());
-        bad("not redis", u"http://127.0.0.1:6379"_s);
-        bad("tls", u"rediss://127.0.0.1:6379"_s);
-        bad("port too big", u"redis://127.0.0.1:70000/0"_s);
-        bad("port zero", u"redis://127.0.0.1:0/0"_s);
-        bad("port empty", u"redis://127.0.0.1:/0"_s);
-        bad("port not a number", u"redis://127.0.0.1:abc/0"_s);
-        bad("db not a number", u"redis://127.0.0.1:6379/zero"_s);
-        bad("db negative", u"redis://127.0.0.1:6379/-1"_s);
-        bad("db path", u"redis://127.0.0.1:6379/0/1"_s);
-        bad("unknown option", u"redis://127.0.0.1:6379/0?strem=x"_s);
-        bad("empty stream", u"redis://127.0.0.1:6379/0?stream="_s);
-        bad("long stream", u"redis://127.0.0.1:6379/0?stream="_s + QString(201, u'x'));
-        bad("bad maxlen", u"redis://127.0.0.1:6379/0?maxlen=-5"_s);
-        bad("bad timeout", u"redis://127.0.0.1:6379/0?timeout_ms=5"_s);
-        bad("user without password", u"redis://dm@127.0.0.1:6379/0"_s);
-        bad("space", u"redis://127.0.0.1:6379/0?stream=a b"_s);
-        bad("newline", u"redis://127.0.0.1:6379/0\r\nFLUSHALL"_s);
-        bad("oversized", u"redis://127.0.0.1:6379/0?stream="_s + QString(5000, u'x'));
-        bad("garbage host", u"redis://x:1:2"_s);
-    }
-
-    void parseUrl()
-    {
-        QFETCH(QString, url);
-        QFETCH(bool, valid);
-        const Result<RedisEndpoint> ep = RedisEndpoint::parse(url);
-        QCOMPARE(ep.ok(), valid);
-        if (!valid) {
-            QVERIFY(ep.error().message.startsWith(u"bad --bus URL"_s));
-            QVERIFY2(!ep.error().message.contains(u"s3cret"_s), "an error never repeats the password");
-            return;
-        }
-        QFETCH(QString, host);
-        QFETCH(int, port);
-        QFETCH(int, db);
-        QFETCH(QString, password);
-        QFETCH(QString, stream);
-        QCOMPARE(ep->host, host);
-        QCOMPARE(int(ep->port), port);
-        QCOMPARE(ep->db, db);
-        QCOMPARE(ep->password, password);
-        QCOMPARE(ep->stream, stream);
-        QVERIFY(!ep->display().contains(u"s3cret"_s));
     }
 
     void appendAndRead()
@@ -625,118 +532,6 @@ private Q_SLOTS:
         QCOMPARE(code, 1);
         QVERIFY2(err.contains("Redis refused the password") && !err.contains("guess"), err);
     }
-
-    // --- faults, each on a redis-server of its own ----------------------------------
-
-    void absentAtStart()
-    {
-        RedisTestServer never;  // a port nothing listens on
-        QTcpServer probe;
-        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-        const quint16 port = probe.serverPort();
-        probe.close();
-        RedisEventStore store(RedisEndpoint::parse(u"redis://127.0.0.1:%1/0"_s.arg(port)).value());
-        const Result<bool> r = store.openAndWait();
-        QVERIFY(!r.ok());
-        QCOMPARE(r.error().code, ErrorCode::Unavailable);
-        QVERIFY2(r.error().message.contains(u"127.0.0.1:%1"_s.arg(port)) && r.error().message.contains(u"refused"_s),
-                 qPrintable(r.error().message));
-        // Nothing hangs: calls on a store that never opened fail too.
-        QVERIFY(!await(store.append({story(u"w1"_s, u"x"_s)})).ok());
-    }
-
-    void wrongPassword()
-    {
-        RedisTestServer server;
-        QVERIFY(server.start({u"--requirepass"_s, u"correct horse"_s}));
-        const auto openWith = [&](const QString &userInfo) {
-            RedisEventStore store(RedisEndpoint::parse(u"redis://"_s + userInfo + u"127.0.0.1:%1/0"_s.arg(server.port())).value());
-            return store.openAndWait();
-        };
-        const Result<bool> wrong = openWith(u":battery@"_s);
-        QVERIFY(!wrong.ok());
-        QVERIFY2(wrong.error().message.contains(u"password"_s), qPrintable(wrong.error().message));
-        QVERIFY(!wrong.error().message.contains(u"battery"_s));
-        const Result<bool> none = openWith(QString());
-        QVERIFY(!none.ok());
-        QVERIFY2(none.error().message.contains(u"wants a password"_s), qPrintable(none.error().message));
-        QVERIFY(openWith(u":correct%20horse@"_s).ok());
-        // A database that does not exist is refused as clearly.
-        RedisEventStore badDb(RedisEndpoint::parse(u"redis://:correct%20horse@127.0.0.1:%1/9999"_s.arg(server.port())).value());
-        const Result<bool> db = badDb.openAndWait();
-        QVERIFY(!db.ok());
-        QVERIFY2(db.error().message.contains(u"database 9999"_s), qPrintable(db.error().message));
-    }
-
-    void restartedMidRun()
-    {
-        RedisTestServer server;
-        QVERIFY(server.start());
-        const QString u = u"redis://127.0.0.1:%1/0?stream=restart"_s.arg(server.port());
-        RedisEventStore a(RedisEndpoint::parse(u).value());
-        RedisEventStore b(RedisEndpoint::parse(u).value());
-        QVERIFY(a.openAndWait().ok());
-        QVERIFY(b.openAndWait().ok());
-        BusNotifier notifierA(30000), notifierB(30000);
-        connect(&b, &RedisEventStore::externalRowsDetected, &notifierB, &BusNotifier::externalRowsDetected);
-        StoreEventBus busA(a, notifierA);
-        Subscriber sub(b, notifierB, Subscriber::Options{u"player feed"_s, 500, std::nullopt, 200});
-        QList<qint64> seen;
-        connect(&sub, &Subscriber::eventsReceived, this, [&](const QList<StoredEvent> &rows) { seen += ids(rows); });
-        sub.start();
-        for (int i = 0; i < 5; ++i)
-            QVERIFY(await(busA.publish(story(u"w1"_s, u"before%1"_s.arg(i)))).ok());
-        QTRY_COMPARE(seen.size(), 5);
-
-        QSignalSpy down(&a, &RedisEventStore::connectionChanged);
-        server.stop();
-        QTRY_VERIFY(!down.isEmpty());
-        QCOMPARE(down.first().at(0).toBool(), false);
-        // During the outage a publish is an error, at once, never a hang. (One
-        // already on the wire when the server went away may have landed: its
-        // error says the connection was lost before the reply.)
-        for (int i = 0; i < 3; ++i) {
-            const PublishResult during = await(busA.publish(story(u"w1"_s, u"lost"_s)), 15000);
-            QVERIFY(!during.ok());
-            QCOMPARE(during.error().code, ErrorCode::Unavailable);
-        }
-
-        QVERIFY(server.restart());
-        // Reconnects on its own, with backoff; then publishes work again.
-        QTRY_VERIFY_WITH_TIMEOUT(down.size() >= 2 && down.last().at(0).toBool(), 20000);
-        for (int i = 0; i < 5; ++i)
-            QVERIFY(await(busA.publish(story(u"w1"_s, u"after%1"_s.arg(i)))).ok());
-        QTRY_VERIFY_WITH_TIMEOUT(seen.size() >= 10, 20000);
-        QCOMPARE(seen, (QList<qint64>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
-        QTRY_COMPARE(await(b.loadCursor(u"player feed"_s)).value(), 10);
-    }
-
-    void frozenServerTimesOut()
-    {
-        RedisTestServer server;
-        QVERIFY(server.start());
-        RedisEventStore store(RedisEndpoint::parse(u"redis://127.0.0.1:%1/0?stream=frozen&timeout_ms=500"_s.arg(server.port())).value());
-        QVERIFY(store.openAndWait().ok());
-        QVERIFY(await(store.append({story(u"w1"_s, u"a"_s)})).ok());
-        server.pause();
-        const BatchPublishResult r = await(store.append({story(u"w1"_s, u"b"_s)}), 15000);
-        QVERIFY(!r.ok());
-        QVERIFY2(r.error().message.contains(u"no reply"_s) || r.error().message.contains(u"unavailable"_s), qPrintable(r.error().message));
-        server.resume();
-        // Back on its own. (Right after SIGCONT the server works through what
-        // queued up meanwhile; an attempt may time out again, so try until one lands.)
-        QTRY_VERIFY_WITH_TIMEOUT(await(store.append({story(u"w1"_s, u"c"_s)})).ok(), 20000);
-        // Appends that timed out had reached the server's socket: they may have
-        // landed after all (a timeout is not a refusal). The log has no gap either way.
-        const auto rows = await(store.fetchSince(0, 100)).value();
-        QVERIFY(rows.size() >= 2);
-        for (qsizetype i = 0; i < rows.size(); ++i)
-            QCOMPARE(rows[i].id, qint64(i + 1));
-        QCOMPARE(std::get<events::StoryEventCreated>(rows.first().event->data()).storyEventId, u"a"_s);
-        QCOMPARE(std::get<events::StoryEventCreated>(rows.last().event->data()).storyEventId, u"c"_s);
-    }
-
-    // --- two `eventdesk serve` on one Redis ---------------------------------------------
 
     void twoServersOneSession()
     {
