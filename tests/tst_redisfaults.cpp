@@ -24,11 +24,7 @@ class TestRedisFaults : public QObject
 private Q_SLOTS:
     void initTestCase()
     {
-        if (RedisTestServer::executable().isEmpty()) {
-            if (qEnvironmentVariable("CI") == u"true"_s)
-                QFAIL("redis-server is not installed, and CI must run the Redis tests");
-            QSKIP("redis-server is not installed (installer/install-deps.sh installs it)");
-        }
+        EVENTDESK_REQUIRE_REDIS_SERVER();
     }
 
     void absentAtStart()

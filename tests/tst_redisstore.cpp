@@ -56,12 +56,7 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
-        if (RedisTestServer::executable().isEmpty()) {
-            // In CI a missing service is a failure, not a pass (installer/test.sh installs and starts it).
-            if (qEnvironmentVariable("CI") == u"true"_s)
-                QFAIL("redis-server is not installed, and CI must run the Redis tests");
-            QSKIP("redis-server is not installed (installer/install-deps.sh installs it)");
-        }
+        EVENTDESK_REQUIRE_REDIS_SERVER();
         m_address = qEnvironmentVariable("EVENTDESK_TEST_REDIS");
         if (m_address.isEmpty()) {
             m_own = std::make_unique<RedisTestServer>();
