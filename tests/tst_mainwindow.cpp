@@ -23,6 +23,14 @@ private Q_SLOTS:
 void TestMainWindow::filteringThroughTheFilterBar()
 {
     EventLogModel *model = m_window->model();
+    // A job's progress says what the job is for, not only its batch id.
+    int progress = -1;
+    for (int r = 0; r < model->rowCount() && progress < 0; ++r)
+        if (model->eventAt(r)->eventType == u"GenerationBatchProgress"_s)
+            progress = r;
+    QVERIFY(progress >= 0);
+    QVERIFY2(model->index(progress, EventLogModel::SummaryColumn).data().toString().contains(u"portrait for character pc2"_s),
+             qPrintable(model->index(progress, EventLogModel::SummaryColumn).data().toString()));
     QSignalSpy loaded(model, &EventLogModel::loaded);
     QComboBox *world = m_window->worldFilter();
     QTRY_VERIFY(world->findData(u"Ravenmoor"_s) >= 0);

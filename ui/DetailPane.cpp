@@ -71,7 +71,7 @@ void DetailPane::show(const StoredEvent *e)
     if (e->event) {
         const QColor color = EventLogModel::categoryColor(e->event->category());
         m_title->setText(u"<span style='color:%1;font-size:large'>●</span> <b>%2</b> · #%3<br>%4"_s.arg(
-            color.name(), e->eventType.toHtmlEscaped()).arg(e->id).arg(e->event->summary().toHtmlEscaped()));
+            color.name(), e->eventType.toHtmlEscaped()).arg(e->id).arg((m_model ? m_model->displaySummary(*e->event) : e->event->summary()).toHtmlEscaped()));
         html += u"<table cellspacing='0' cellpadding='3'>"_s;
         const auto row = [&](const QString &k, const QString &v, bool extra = false) {
             html += u"<tr><td style='color:#666'>%1%2</td><td><b>%3</b></td></tr>"_s.arg(

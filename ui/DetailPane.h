@@ -12,6 +12,8 @@ class QTextBrowser;
 
 namespace eventdesk {
 
+class EventLogModel;
+
 class DetailPane final : public QWidget
 {
     Q_OBJECT
@@ -21,6 +23,8 @@ public:
     void show(const StoredEvent *event);  // nullptr: nothing selected
     // The text filter's matches are marked in what is shown.
     void setHighlight(const QString &needle);
+    // Summaries then name worlds and characters as the log does.
+    void setModel(const EventLogModel *model) { m_model = model; }
     qint64 eventId() const { return m_id; }
     // A read-only log: the processed toggle is off, and says why.
     void setWritable(bool writable);
@@ -35,6 +39,7 @@ private:
     QPushButton *m_processed;
     QByteArray m_raw;
     QString m_needle;
+    const EventLogModel *m_model = nullptr;
     void markMatches();
     qint64 m_id = 0;
     bool m_isProcessed = false;

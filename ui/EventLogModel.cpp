@@ -72,9 +72,32 @@ void EventLogModel::setDisplayNames(QHash<QString, QString> names)
         Q_EMIT dataChanged(index(0, WorldColumn), index(rowCount() - 1, SummaryColumn));
 }
 
+// A job's progress names only its batch or request: remember what each job is
+// for (from its Queued row, whenever one passes through) to say it instead.
+void EventLogModel::learnJobs(const QList<StoredEvent> &rows)
+{
+    for (const StoredEvent &row : rows) {
+        if (!row.event)
+            continue;
+        if (const auto *q = row.event->as<events::GenerationBatchQueued>())
+            m_jobs.insert(q->batchId, {q->assetType + u" for "_s + q->entityType + u' ', q->entityId});
+        else if (const auto *s = row.event->as<events::SuggestionQueued>())
+            m_jobs.insert(s->requestId, {s->fieldType + u" suggestion"_s, QString()});
+    }
+    if (m_jobs.size() > 20000)
+        m_jobs.clear();  // bounded; the next rows teach it again
+}
+
 QString EventLogModel::displaySummary(const AppEvent &event) const
 {
     QString text = event.summary();
+    const QJsonObject own = codec::fieldsToJson(event);
+    for (const char *key : {"batch_id", "request_id"}) {
+        const QString job = own.value(QLatin1StringView(key)).toString();
+        if (const auto what = m_jobs.constFind(job); !job.isEmpty() && what != m_jobs.constEnd()
+            && event.kind() != EventKind::GenerationBatchQueued && event.kind() != EventKind::SuggestionQueued)
+            text.replace(job, u"(%1%2)"_s.arg(what->first, what->second.isEmpty() ? QString() : displayName(what->second)));
+    }
     if (m_names.isEmpty())
         return text;
     // Only the event's own ids are looked up: a handful per row, never every name.
@@ -240,6 +263,7 @@ void EventLogModel::reload(qint64 aroundId)
         }
         beginResetModel();
         m_rows = r.value();
+        learnJobs(m_rows);
         std::reverse(m_rows.begin(), m_rows.end());
         m_hasOlder = m_rows.size() >= m_pageSize;
         m_hasNewer = aroundId > 0;  // a window around an id: there may be more after it
@@ -293,6 +317,7 @@ void EventLogModel::fetchOlder()
             return;
         std::reverse(older.begin(), older.end());
         beginInsertRows({}, 0, int(older.size()) - 1);
+        learnJobs(older);
         m_rows = older + m_rows;
         endInsertRows();
         // Bounded: drop from the newest end when over the limit while reading history.
@@ -349,6 +374,7 @@ void EventLogModel::fetchNewer()
         m_hasNewer = newer.size() >= m_pageSize;
         if (!newer.isEmpty()) {
             beginInsertRows({}, int(m_rows.size()), int(m_rows.size() + newer.size()) - 1);
+            learnJobs(newer);
             m_rows += newer;
             endInsertRows();
             if (m_rows.size() > m_maxRows) {
@@ -394,6 +420,7 @@ void EventLogModel::flushLive()
     if (fresh.isEmpty())
         return;
     beginInsertRows({}, int(m_rows.size()), int(m_rows.size() + fresh.size()) - 1);
+    learnJobs(fresh);
     m_rows += fresh;
     endInsertRows();
     if (m_matching >= 0) {

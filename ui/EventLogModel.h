@@ -37,6 +37,7 @@ public:
     void setDisplayNames(QHash<QString, QString> names);
     QString displayName(const QString &id) const { return m_names.value(id, id); }
     QString displaySummary(const AppEvent &event) const;
+    void learnJobs(const QList<StoredEvent> &rows);
     void setQuery(const EventQuery &query);
     const EventQuery &query() const { return m_query; }
     // Loads the page before the oldest row held (the view reached the top).
@@ -97,6 +98,7 @@ private:
     int m_pageSize = 500;
     qint64 m_matching = -1;
     QHash<QString, QString> m_names;
+    QHash<QString, std::pair<QString, QString>> m_jobs;  // batch or request id → (what it is for, entity id)
 };
 
 } // namespace eventdesk

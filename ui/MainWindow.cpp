@@ -88,6 +88,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     setWindowIcon(QIcon(u":/eventdesk/icons/eventdesk.svg"_s));
 
     m_view->setModel(m_model);
+    m_detail->setModel(m_model);
     m_matches = new MatchDelegate(m_view);
     m_view->setItemDelegateForColumn(EventLogModel::SummaryColumn, m_matches);
     m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -326,7 +327,11 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
 
     QSettings settings;
     restoreGeometry(settings.value(u"window/geometry"_s).toByteArray());
-    restoreState(settings.value(u"window/state"_s).toByteArray());
+    // Docks, bars and column widths are kept per database, like the filters;
+    // a database opened for the first time starts from the last layout used.
+    restoreState(settings.value(filterKey(u"layout"), settings.value(u"window/state"_s)).toByteArray());
+    if (const QByteArray columns = settings.value(filterKey(u"columns")).toByteArray(); !columns.isEmpty())
+        m_view->horizontalHeader()->restoreState(columns);
     if (!settings.contains(u"window/geometry"_s)) {
         // First start: a comfortable size that fits the screen it opens on (a 1024×700 laptop too).
         const QSize available = screen() ? screen()->availableSize() : QSize(1280, 780);
@@ -457,6 +462,8 @@ void MainWindow::closeEvent(QCloseEvent *event)
     QSettings settings;
     settings.setValue(u"window/geometry"_s, saveGeometry());
     settings.setValue(u"window/state"_s, saveState());
+    settings.setValue(filterKey(u"layout"), saveState());
+    settings.setValue(filterKey(u"columns"), m_view->horizontalHeader()->saveState());
     QMainWindow::closeEvent(event);
 }
 
