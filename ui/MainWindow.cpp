@@ -2,6 +2,7 @@
 
 #include "ChallengesDialog.h"
 #include "Banners.h"
+#include "DemoSession.h"
 #include "DetailPane.h"
 #include "EventCodec.h"
 #include "EventLogModel.h"
@@ -159,6 +160,8 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
             m_session->startHosting();
         else if (link == u"#exit-view"_s)
             endViewAs();
+        else if (link == u"#demo"_s && !isReadOnly())
+            toggleDemo();
     });
     connect(m_model, &EventLogModel::loaded, this, &MainWindow::updateBanners);
     connect(m_model, &QAbstractItemModel::modelReset, this, &MainWindow::updateBanners);
@@ -363,7 +366,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     updateStatus();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() = default;  // out of line: DemoSession is complete here
 
 bool MainWindow::isFollowing() const { return m_follow->isChecked(); }
 

@@ -8,6 +8,8 @@
 
 #include <QMainWindow>
 
+#include <memory>
+
 class QAction;
 class QComboBox;
 class QLabel;
@@ -21,6 +23,7 @@ class QSystemTrayIcon;
 namespace eventdesk {
 
 class Banner;
+class DemoSession;
 class DetailPane;
 class EmptyState;
 class MatchDelegate;
@@ -97,6 +100,7 @@ private:
     void newDatabase();
     // Asks first when players are connected (act: what would end the session); true: go on.
     bool mayEndSession(const QString &act);
+    void toggleDemo();
     QString filterKey(QStringView name) const;
     void refreshNames();
     void nameSomething();  // display names of worlds and characters, from EventDesk's own tables
@@ -116,6 +120,8 @@ private:
     EventLogModel *m_model;
     QTableView *m_view;
     MatchDelegate *m_matches = nullptr;
+    std::unique_ptr<DemoSession> m_demo;
+    QAction *m_demoAction = nullptr;
     DetailPane *m_detail;
     SessionPanel *m_session = nullptr;
     QuickActions *m_quick = nullptr;

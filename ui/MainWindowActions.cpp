@@ -4,6 +4,7 @@
 
 #include "ChallengesDialog.h"
 #include "Confirm.h"
+#include "DemoSession.h"
 #include "DetailPane.h"
 #include "EventCodec.h"
 #include "EventLogModel.h"
@@ -135,6 +136,8 @@ void MainWindow::buildActions()
         events->addAction(tr("C&hallenges…"), QKeySequence(u"Ctrl+H"_s), this, &MainWindow::openChallenges);
         events->addAction(tr("&Name a world or character…"), this, &MainWindow::nameSomething);
     }
+    m_demoAction = events->addAction(tr("Play a &demo session…"), this, &MainWindow::toggleDemo);
+    m_demoAction->setEnabled(!isReadOnly());
     events->addSeparator();
     events->addAction(tr("&Filter"), QKeySequence::Find, this, [this] { m_text->setFocus(); m_text->selectAll(); });
     events->addAction(tr("F&ollow"), QKeySequence(u"Ctrl+L"_s), this, [this] { setFollowing(!isFollowing()); });
@@ -435,6 +438,38 @@ void MainWindow::newDatabase()
         return;
     }
     Q_EMIT newDatabaseRequested(path);
+}
+
+// A two-minute session of play through the producers, into this database: to
+// see EventDesk at work before the engine runs, or to show players the page.
+void MainWindow::toggleDemo()
+{
+    if (m_demo && m_demo->isRunning()) {
+        m_demo->stop();
+        return;
+    }
+    if (!confirmAct(this, tr("Play a demo session"),
+                    tr("For two minutes, story beats, challenge rolls, narrative events and generation and "
+                       "suggestion jobs are published in the worlds Ravenmoor and Sunken Isles of this "
+                       "database (%1), as the engine would. They stay in its log.")
+                        .arg(QFileInfo(m_deps.location).fileName()),
+                    tr("Play")))
+        return;
+    DemoOptions options;
+    options.worlds = {u"Ravenmoor"_s, u"Sunken Isles"_s};
+    options.actionsPerSecond = 3;
+    options.durationMs = 120000;
+    m_demo = std::make_unique<DemoSession>(m_deps.bus, m_deps.book, options);
+    connect(m_demo.get(), &DemoSession::finished, this, [this] {
+        showMessage(tr("The demo session is over: %L1 game actions").arg(m_demo->actions()));
+        m_demoAction->setText(tr("Play a &demo session…"));
+        QTimer::singleShot(0, this, [this] { m_demo.reset(); });
+    });
+    m_demoAction->setText(tr("Stop the &demo session"));
+    setFollowing(true);
+    m_demo->start();
+    QTimer::singleShot(500, this, &MainWindow::refreshNames);  // its worlds and characters by name at once
+    showMessage(tr("Playing a demo session for two minutes (Events → Stop the demo session)"));
 }
 
 } // namespace eventdesk

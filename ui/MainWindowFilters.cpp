@@ -282,7 +282,7 @@ void MainWindow::updateBanners()
                                 tr("Events appear here the moment the game engine announces them.<br><br>"
                                    "<a href=\"#open\">Open the engine's database</a> · "
                                    "<a href=\"#host\">Start hosting a session</a> · "
-                                   "or play a demo session: Events → Play a demo session"));
+                                   "<a href=\"#demo\">Play a demo session</a>"));
     }
     m_logStack->setCurrentWidget(empty ? static_cast<QWidget *>(m_empty) : m_view);
 }
