@@ -304,7 +304,10 @@ void TestDeskForms::editingChallenges()
     QTRY_COMPARE(table->rowCount(), 1);
     QTRY_VERIFY([&] {
         const auto audit = await(m_store->desk()->auditLog(20)).value();
-        return std::any_of(audit.begin(), audit.end(), [](const AuditEntry &a) { return a.action == u"challenge edit"_s; });
+        // Audit lines name the challenge, not only its UUID.
+        return std::any_of(audit.begin(), audit.end(), [](const AuditEntry &a) {
+            return a.action == u"challenge edit"_s && a.detail.startsWith(u"“Swim the stormy strait”"_s);
+        });
     }());
 }
 

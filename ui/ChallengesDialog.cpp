@@ -116,7 +116,7 @@ void ChallengesDialog::addChallenge(const QString &name, int difficulty)
             m_status->setText(r.error().message);
             return;
         }
-        m_book.audit(u"dm"_s, u"challenge add"_s, u"%1 “%2” DC %3 in %4"_s.arg(r->id, r->name).arg(r->difficulty).arg(world));
+        m_book.audit(u"dm"_s, u"challenge add"_s, u"“%1” DC %2 in %3 (%4)"_s.arg(r->name).arg(r->difficulty).arg(world, r->id));
         reload();
         Q_EMIT changed();
     });
@@ -141,7 +141,7 @@ void ChallengesDialog::commitRow(int row)
             return;
         }
         m_status->setText(tr("Saved “%1”, DC %2.").arg(c.name).arg(c.difficulty));
-        m_book.audit(u"dm"_s, u"challenge edit"_s, u"%1 “%2” DC %3"_s.arg(c.id, c.name).arg(c.difficulty));
+        m_book.audit(u"dm"_s, u"challenge edit"_s, u"“%1” DC %2 (%3)"_s.arg(c.name).arg(c.difficulty).arg(c.id));
         Q_EMIT changed();
     });
 }
@@ -151,12 +151,13 @@ void ChallengesDialog::removeSelected()
     const QModelIndexList rows = m_table->selectionModel()->selectedRows();
     for (const QModelIndex &i : rows) {
         const QString id = m_table->item(i.row(), IdColumn)->text();
-        m_book.removeChallenge(id).then(this, [this, id](const Result<bool> &r) {
+        const QString name = m_table->item(i.row(), NameColumn)->text();
+        m_book.removeChallenge(id).then(this, [this, id, name](const Result<bool> &r) {
             if (!r) {
                 m_status->setText(r.error().message);
                 return;
             }
-            m_book.audit(u"dm"_s, u"challenge remove"_s, id);
+            m_book.audit(u"dm"_s, u"challenge remove"_s, u"“%1” (%2)"_s.arg(name, id));
             reload();
             Q_EMIT changed();
         });

@@ -248,12 +248,16 @@ void InsightPanel::refreshTimeline()
         if (!r)
             return;
         m_timeline->clear();
-        for (const TimelineEntry &e : r.value()) {
+        // In the log's order: the newest 200 beats, oldest first, newest at the bottom.
+        QList<TimelineEntry> beats = r.value();
+        std::sort(beats.begin(), beats.end(), [](const TimelineEntry &a, const TimelineEntry &b) { return a.eventId < b.eventId; });
+        for (const TimelineEntry &e : std::as_const(beats)) {
             auto *item = new QListWidgetItem(u"%1  #%2  %3"_s.arg(e.createdAt.toLocalTime().toString(u"HH:mm:ss"_s)).arg(e.eventId).arg(e.summary));
             if (auto kind = catalog::kindFromName(e.eventType))
                 item->setForeground(EventLogModel::categoryColor(catalog::category(*kind)).darker(130));
             m_timeline->addItem(item);
         }
+        m_timeline->scrollToBottom();
     });
 }
 
