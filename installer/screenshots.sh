@@ -17,7 +17,7 @@ export HOME="$work/home" XDG_CONFIG_HOME="$work/home/config" XDG_DATA_HOME="$wor
 mkdir -p "$HOME"
 db="$work/campaign.db"
 "$build/app/eventdesk" simulate --db "$db" --world Ravenmoor --world "Sunken Isles" --players 4 \
-    --rate 300 --duration 6s --seed 11 >/dev/null 2>&1
+    --rate 12 --duration 20s --seed 11 >/dev/null 2>&1
 
 shoot() {  # width height file
     local w=$1 h=$2 file=$3
