@@ -284,6 +284,22 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
             m_view->scrollToBottom();
         notifyAbout(rows);
         updateStatus();
+        // A world the filter does not list yet (a new campaign, a demo): list it,
+        // with its name, without waiting for the next reload.
+        for (int r = std::max(0, m_model->rowCount() - rows); r < m_model->rowCount(); ++r) {
+            const StoredEvent *e = m_model->eventAt(r);
+            if (e && e->event && !e->event->worldId().isEmpty() && m_world->findData(e->event->worldId()) < 0) {
+                if (!std::exchange(m_worldsSoon, true)) {
+                    // One look at a time, however fast the rows come.
+                    QTimer::singleShot(300, this, [this] {
+                        m_worldsSoon = false;
+                        refreshNames();
+                        refreshWorlds();
+                    });
+                }
+                break;
+            }
+        }
     });
     connect(m_model, &EventLogModel::loaded, this, [this] {
         if (isFollowing())

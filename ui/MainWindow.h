@@ -148,6 +148,7 @@ private:
     EmptyState *m_empty;
     QStackedWidget *m_logStack;
     bool m_viewingAsClient = false;
+    bool m_worldsSoon = false;  // a look at the world list is scheduled
     QLabel *m_logReset;
     QHash<QString, QString> m_names;  // "the log went back in time" until dismissed
     QList<qint64> m_recentArrivals;  // ms timestamps of live rows, for events per minute
