@@ -91,23 +91,20 @@ void EventLogModel::learnJobs(const QList<StoredEvent> &rows)
 QString EventLogModel::displaySummary(const AppEvent &event) const
 {
     QString text = event.summary();
-    const QJsonObject own = codec::fieldsToJson(event);
-    for (const char *key : {"batch_id", "request_id"}) {
-        const QString job = own.value(QLatin1StringView(key)).toString();
-        if (const auto what = m_jobs.constFind(job); !job.isEmpty() && what != m_jobs.constEnd()
-            && event.kind() != EventKind::GenerationBatchQueued && event.kind() != EventKind::SuggestionQueued)
-            text.replace(job, u"(%1%2)"_s.arg(what->first, what->second.isEmpty() ? QString() : displayName(what->second)));
-    }
-    if (m_names.isEmpty())
+    if (m_jobs.isEmpty() && m_names.isEmpty())
         return text;
     // Only the event's own ids are looked up: a handful per row, never every name.
     const QJsonObject fields = codec::fieldsToJson(event);
+    const bool queued = event.kind() == EventKind::GenerationBatchQueued || event.kind() == EventKind::SuggestionQueued;
     for (auto it = fields.begin(); it != fields.end(); ++it) {
         if (!it.key().endsWith(u"_id"_s) || !it.value().isString())
             continue;
         const QString id = it.value().toString();
-        const auto name = m_names.constFind(id);
-        if (!id.isEmpty() && name != m_names.constEnd())
+        if (id.isEmpty())
+            continue;
+        if (const auto job = m_jobs.constFind(id); job != m_jobs.constEnd() && !queued)
+            text.replace(id, u"(%1%2)"_s.arg(job->first, job->second.isEmpty() ? QString() : displayName(job->second)));
+        else if (const auto name = m_names.constFind(id); name != m_names.constEnd())
             text.replace(id, *name);
     }
     return text;

@@ -1,10 +1,12 @@
-// Helpers every benchmark uses: a monotonic clock in ns, percentiles, and
-// waiting on a future while the event loop turns.
+// Helpers every benchmark uses: a monotonic clock in ns, percentiles, waiting
+// on a future while the event loop turns, and the event loop's lateness.
 #pragma once
 
 #include <QCoreApplication>
+#include <QElapsedTimer>
 #include <QFuture>
 #include <QList>
+#include <QTimer>
 
 #include <algorithm>
 #include <chrono>
@@ -31,5 +33,35 @@ T wait(QFuture<T> f)
         QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
     return f.result();
 }
+
+// How late a 5 ms timer fires while it runs: the GUI's responsiveness, in ms.
+class LatenessProbe
+{
+public:
+    LatenessProbe()
+    {
+        m_timer.setTimerType(Qt::PreciseTimer);
+        QObject::connect(&m_timer, &QTimer::timeout, &m_timer, [this] {
+            const qint64 now = m_clock.elapsed();
+            if (m_expected)
+                m_lags.append(double(std::max<qint64>(0, now - m_expected)));
+            m_expected = now + 5;
+        });
+    }
+    void start()
+    {
+        m_clock.start();
+        m_expected = 0;
+        m_timer.start(5);
+    }
+    void stop() { m_timer.stop(); }
+    double percentile(double p) const { return bench::percentile(m_lags, p); }
+
+private:
+    QTimer m_timer;
+    QElapsedTimer m_clock;
+    qint64 m_expected = 0;
+    QList<double> m_lags;
+};
 
 } // namespace eventdesk::bench

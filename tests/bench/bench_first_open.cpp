@@ -175,19 +175,8 @@ int main(int argc, char *argv[])
             ++failures;
 
         // Event-loop lateness while the index builds; a filter meanwhile.
-        QList<double> lags;
-        QElapsedTimer clock;
-        clock.start();
-        qint64 expected = 0;
-        QTimer probe;
-        probe.setTimerType(Qt::PreciseTimer);
-        QObject::connect(&probe, &QTimer::timeout, &probe, [&] {
-            const qint64 now = clock.elapsed();
-            if (expected)
-                lags.append(double(std::max<qint64>(0, now - expected)));
-            expected = now + 5;
-        });
-        probe.start(5);
+        LatenessProbe probe;
+        probe.start();
         QString statusSeen;
         EventQuery seven;
         seven.worlds = {QString::fromLatin1(uuid(1, 6))};
@@ -213,7 +202,7 @@ int main(int argc, char *argv[])
             return 1;
         }
         std::printf("event loop lateness while the index built: p50 %.1f ms, p99 %.1f ms, max %.1f ms (goal p99 <= 50)\n",
-                    percentile(lags, 0.5), percentile(lags, 0.99), percentile(lags, 1.0));
+                    probe.percentile(0.5), probe.percentile(0.99), probe.percentile(1.0));
         std::printf("progress: %lld updates, status bar showed \"%s\"\n", qlonglong(percents.size()),
                     qPrintable(statusSeen.isEmpty() ? u"(too quick to see)"_s : statusSeen));
         std::printf("world filter count %s the index was complete: %lld ms, %s (expected %lld)\n",

@@ -125,19 +125,8 @@ int main(int argc, char *argv[])
 
     // Event-loop latency while 1,000 events/s arrive live.
     window.setFollowing(true);
-    QList<double> lags;
-    QElapsedTimer clock;
-    clock.start();
-    qint64 expected = 0;
-    QTimer probe;
-    probe.setTimerType(Qt::PreciseTimer);
-    QObject::connect(&probe, &QTimer::timeout, &probe, [&] {
-        const qint64 now = clock.elapsed();
-        if (expected)
-            lags.append(double(std::max<qint64>(0, now - expected)));
-        expected = now + 5;
-    });
-    probe.start(5);
+    LatenessProbe probe;
+    probe.start();
     int sent = 0;
     QList<QFuture<PublishResult>> published;
     QTimer feed;
@@ -151,10 +140,8 @@ int main(int argc, char *argv[])
     for (auto &f : published)  // nothing in flight when the bus goes away
         wait(f);
     probe.stop();
-    std::sort(lags.begin(), lags.end());
-    const double p99 = lags.isEmpty() ? 0 : lags.at(qsizetype(0.99 * double(lags.size())));
     std::printf("event loop lateness while %d events arrived in 10 s: p50 %.1f ms, p99 %.1f ms (goal p99 <= 50)\n", sent,
-                lags.isEmpty() ? 0 : lags.at(lags.size() / 2), p99);
+                probe.percentile(0.5), probe.percentile(0.99));
     std::printf("RSS after: %lld MB\n", qlonglong(rssMb()));
     return 0;
 }
