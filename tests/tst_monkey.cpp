@@ -171,8 +171,8 @@ void TestMonkey::randomUseWhileTheGameRuns()
         monkey.start(15);
         QElapsedTimer clock;
         clock.start();
-        while (clock.elapsed() < seconds * 1000)
-            QTest::qWait(100);
+        // The monkey's time is the point here: the loop turns (acts, game, dialogs) until it is up.
+        QVERIFY(QTest::qWaitFor([&] { return clock.hasExpired(seconds * 1000); }, seconds * 1000 + 5000));
         monkey.stop();
         game.stop();
 
@@ -184,7 +184,13 @@ void TestMonkey::randomUseWhileTheGameRuns()
                 QMetaObject::invokeMethod(dialog, &QDialog::reject, Qt::QueuedConnection);
             else
                 QApplication::activeModalWidget()->close();
-            QTest::qWait(20);
+            // Until that one has gone (or another opened in its place).
+            const QWidget *front = QApplication::activePopupWidget() ? QApplication::activePopupWidget()
+                                                                     : QApplication::activeModalWidget();
+            const bool gone = QTest::qWaitFor([front] {
+                return QApplication::activePopupWidget() != front && QApplication::activeModalWidget() != front;
+            }, 2000);
+            Q_UNUSED(gone)  // one that stays is tried again; the check below says if any is left
         }
         QVERIFY(!QApplication::activeModalWidget());
         QStringList seen;
