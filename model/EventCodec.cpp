@@ -1,5 +1,7 @@
 #include "EventCodec.h"
 
+#include "FieldWriting.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
@@ -9,6 +11,8 @@
 using namespace Qt::StringLiterals;
 
 namespace eventdesk::codec {
+
+using namespace writing;
 
 namespace {
 
@@ -233,86 +237,6 @@ Result<AppEvent> decodeVariant(EventKind kind, const QJsonObject &o)
     }
     event.setExtraFields(std::move(extra));
     return event;
-}
-
-// --- writing -----------------------------------------------------------------
-
-void appendKey(QByteArray &out, bool &first, QLatin1StringView key)
-{
-    if (!first)
-        out += ',';
-    first = false;
-    out += '"';
-    out += QByteArrayView(key.data(), key.size());
-    out += "\":";
-}
-
-void writeField(QByteArray &out, bool &first, QLatin1StringView key, const QString &v)
-{
-    appendKey(out, first, key);
-    appendString(out, v);
-}
-
-// An absent Option is written as null, as serde writes it (the engine has no
-// skip_serializing_if): every key present, in the engine's order.
-void writeField(QByteArray &out, bool &first, QLatin1StringView key, const std::optional<QString> &v)
-{
-    if (v) {
-        writeField(out, first, key, *v);
-    } else {
-        appendKey(out, first, key);
-        out += "null";
-    }
-}
-
-void writeField(QByteArray &out, bool &first, QLatin1StringView key, bool v)
-{
-    appendKey(out, first, key);
-    out += v ? "true" : "false";
-}
-
-void writeField(QByteArray &out, bool &first, QLatin1StringView key, qint64 v)
-{
-    appendKey(out, first, key);
-    out += QByteArray::number(v);
-}
-
-void writeField(QByteArray &out, bool &first, QLatin1StringView key, const std::optional<qint64> &v)
-{
-    if (v) {
-        writeField(out, first, key, *v);
-    } else {
-        appendKey(out, first, key);
-        out += "null";
-    }
-}
-
-void writeField(QByteArray &out, bool &first, QLatin1StringView key, const QStringList &v)
-{
-    appendKey(out, first, key);
-    out += '[';
-    for (qsizetype i = 0; i < v.size(); ++i) {
-        if (i)
-            out += ',';
-        appendString(out, v.at(i));
-    }
-    out += ']';
-}
-
-void putField(QJsonObject &o, QLatin1StringView key, const QString &v) { o.insert(key, v); }
-void putField(QJsonObject &o, QLatin1StringView key, const std::optional<QString> &v)
-{
-    o.insert(key, v ? QJsonValue(*v) : QJsonValue(QJsonValue::Null));
-}
-void putField(QJsonObject &o, QLatin1StringView key, bool v) { o.insert(key, v); }
-void putField(QJsonObject &o, QLatin1StringView key, qint64 v) { o.insert(key, v); }
-void putField(QJsonObject &o, QLatin1StringView key, const std::optional<qint64> &v)
-{
-    o.insert(key, v ? QJsonValue(*v) : QJsonValue(QJsonValue::Null));
-}
-void putField(QJsonObject &o, QLatin1StringView key, const QStringList &v)
-{
-    o.insert(key, QJsonArray::fromStringList(v));
 }
 
 } // namespace

@@ -1,0 +1,483 @@
+// The Redis store's worker: it lives on the store's own thread and owns both
+// Redis connections (commands, and the blocking watch for new entries). Every
+// store call runs here; results go back through the store's futures. Internal
+// to RedisEventStore.cpp.
+#pragma once
+
+#include "RedisEventStore.h"
+
+#include "EventCodec.h"
+#include "Logging.h"
+#include "RedisClient.h"
+#include "RedisStreamFormat.h"
+#include "StoredPayload.h"
+#include "Timestamp.h"
+
+#include <QObject>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+namespace eventdesk {
+
+using namespace Qt::StringLiterals;  // internal header: included by RedisEventStore.cpp alone
+
+class RedisWorker final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(RedisWorker)
+public:
+    template <typename T>
+    using Done = std::function<void(Result<T>)>;
+
+    RedisWorker(RedisEndpoint endpoint, std::shared_ptr<std::atomic<qint64>> knownHead, RedisEventStore *store)
+        : m_endpoint(std::move(endpoint))
+        , m_knownHead(std::move(knownHead))
+        , m_store(store)
+        , m_commands(m_endpoint, u"commands"_s)
+        , m_watch(m_endpoint, u"watch"_s)
+    {
+        m_stream = m_endpoint.streamKey();
+        connect(&m_watch, &RedisClient::ready, this, &RedisWorker::watchReady);
+        connect(&m_commands, &RedisClient::ready, this, &RedisWorker::commandsReady);
+        for (RedisClient *c : {&m_commands, &m_watch}) {
+            connect(c, &RedisClient::connectionLost, this, &RedisWorker::lost);
+            connect(c, &RedisClient::refused, this, &RedisWorker::lost);
+        }
+    }
+
+    void open(Done<bool> done)
+    {
+        m_opening = std::move(done);
+        m_commands.start();
+        m_watch.start();
+    }
+
+    void eval(const redisstream::Script &s, const QByteArrayList &keys, const QByteArrayList &args, RedisClient::Callback cb)
+    {
+        QByteArrayList argv{"EVALSHA", s.sha, QByteArray::number(keys.size())};
+        argv << keys << args;
+        m_commands.command(argv, [this, body = s.body, keys, args, cb = std::move(cb)](Result<RedisReply> r) mutable {
+            if (r && r->isError() && r->text.startsWith("NOSCRIPT")) {
+                // Redis restarted (or flushed its scripts): send the body, which caches it again.
+                QByteArrayList again{"EVAL", QByteArray(body), QByteArray::number(keys.size())};
+                again << keys << args;
+                m_commands.command(again, std::move(cb));
+                return;
+            }
+            cb(std::move(r));
+        });
+    }
+
+    // Publishes queue up while one append script is out and go together in
+    // the next (group commit, as on SQLite): each still gets its own ids, in
+    // order, once Redis has run the script. Forwarded batches go on their own.
+    void append(const QList<RedisRow> &rows, const QString &source, Done<QList<qint64>> done)
+    {
+        if (rows.isEmpty()) {
+            done(QList<qint64>{});
+            return;
+        }
+        if (!source.isEmpty()) {
+            sendAppend(rows, source, std::move(done));
+            return;
+        }
+        m_appendQueue.append(QueuedAppend{rows, std::move(done)});
+        if (!m_appendInFlight)
+            flushAppends();
+    }
+
+private:
+    struct QueuedAppend {
+        QList<RedisRow> rows;
+        Done<QList<qint64>> done;
+    };
+
+    void flushAppends()
+    {
+        if (m_appendQueue.isEmpty())
+            return;
+        constexpr qsizetype MaxRows = 2000;
+        constexpr qsizetype MaxBytes = 8 * 1024 * 1024;
+        auto group = std::make_shared<QList<QueuedAppend>>();
+        QList<RedisRow> rows;
+        qsizetype bytes = 0;
+        while (!m_appendQueue.isEmpty()) {
+            const QueuedAppend &next = m_appendQueue.first();
+            qsizetype nextBytes = 0;
+            for (const RedisRow &r : next.rows)
+                nextBytes += r.payload.size();
+            if (!group->isEmpty() && (rows.size() + next.rows.size() > MaxRows || bytes + nextBytes > MaxBytes))
+                break;
+            rows += next.rows;
+            bytes += nextBytes;
+            group->append(m_appendQueue.takeFirst());
+        }
+        m_appendInFlight = true;
+        sendAppend(rows, {}, [this, group](Result<QList<qint64>> ids) {
+            m_appendInFlight = false;
+            qsizetype at = 0;
+            for (QueuedAppend &a : *group) {
+                if (!ids)
+                    a.done(ids.error());
+                else
+                    a.done(ids->mid(at, a.rows.size()));
+                at += a.rows.size();
+            }
+            flushAppends();
+        });
+    }
+
+    void sendAppend(const QList<RedisRow> &rows, const QString &source, Done<QList<qint64>> done)
+    {
+        QByteArrayList worlds;
+        for (const RedisRow &r : rows) {
+            const QByteArray w = r.worldId.toUtf8();
+            if (!w.isEmpty() && !worlds.contains(w))
+                worlds.append(w);
+        }
+        QByteArrayList args{QByteArray::number(m_endpoint.maxLength), source.toUtf8(), QByteArray::number(worlds.size())};
+        args << worlds;
+        const QByteArray now = timestamp::now().toUtf8();
+        for (const RedisRow &r : rows)
+            args << r.eventType.toUtf8() << r.payload << (r.createdAt.isEmpty() ? now : r.createdAt.toUtf8()) << QByteArray::number(r.sourceId);
+        eval(redisstream::appendScript(), {m_stream, m_endpoint.key("seq"), m_endpoint.key("worlds"), m_endpoint.key("forward")}, args,
+             [this, expected = source.isEmpty() ? rows.size() : -1, done = std::move(done)](Result<RedisReply> reply) {
+                 const Result<RedisReply> r = checked(reply, "the append");
+                 if (!r) {
+                     done(r.error());
+                     return;
+                 }
+                 QList<qint64> ids;
+                 ids.reserve(r->elements.size());
+                 for (const RedisReply &e : r->elements)
+                     ids.append(e.integer);
+                 if (expected >= 0 && ids.size() != expected) {
+                     done(redisstream::malformed("the append"));
+                     return;
+                 }
+                 if (!ids.isEmpty()) {
+                     qint64 known = m_knownHead->load();
+                     while (ids.last() > known && !m_knownHead->compare_exchange_weak(known, ids.last())) {
+                     }
+                 }
+                 done(ids);
+             });
+    }
+
+    QList<QueuedAppend> m_appendQueue;
+    bool m_appendInFlight = false;
+
+public:
+    // One window of entries: XRANGE (or XREVRANGE) from start to end, at most count.
+    void range(bool reverse, const QByteArray &start, const QByteArray &end, int count, Done<QList<StoredEvent>> done)
+    {
+        eval(redisstream::rangeScript(), {m_stream, m_endpoint.key("processed")},
+             {reverse ? "rev" : "fwd", start, end, QByteArray::number(count)},
+             [done = std::move(done)](Result<RedisReply> reply) {
+                 const Result<RedisReply> r = checked(reply, "a range read");
+                 if (!r) {
+                     done(r.error());
+                     return;
+                 }
+                 if (r->elements.size() != 2) {
+                     done(redisstream::malformed("a range read"));
+                     return;
+                 }
+                 const QList<RedisReply> &entries = r->elements[0].elements;
+                 const QList<RedisReply> &processed = r->elements[1].elements;
+                 QList<StoredEvent> rows;
+                 rows.reserve(entries.size());
+                 for (qsizetype i = 0; i < entries.size(); ++i)
+                     rows.append(redisstream::toStoredEvent(entries[i], i < processed.size() ? &processed[i] : nullptr));
+                 done(rows);
+             });
+    }
+
+    void fetchSince(qint64 afterId, int limit, Done<QList<StoredEvent>> done)
+    {
+        range(false, "(" + QByteArray::number(qMax<qint64>(afterId, 0)) + "-0", "+", qBound(1, limit, 10000), std::move(done));
+    }
+
+    // Pages through the stream in windows, keeping the rows the query matches,
+    // until it has query.limit of them (or counts them all when counting).
+    struct Scan {
+        EventQuery query;
+        bool counting = false;
+        QList<StoredEvent> rows;
+        qint64 counted = 0;
+        QByteArray start;
+        QByteArray end;
+        Done<QList<StoredEvent>> done;
+        Done<qint64> countDone;
+    };
+
+    void scan(std::shared_ptr<Scan> s)
+    {
+        const int window = s->counting ? 5000 : qBound(200, s->query.limit * 4, 5000);
+        range(s->query.newestFirst, s->start, s->end, window, [this, s, window](Result<QList<StoredEvent>> r) {
+            if (!r) {
+                s->counting ? s->countDone(r.error()) : s->done(r.error());
+                return;
+            }
+            for (StoredEvent &e : r.value()) {
+                if (!s->query.matches(e))
+                    continue;
+                if (s->counting) {
+                    ++s->counted;
+                } else {
+                    s->rows.append(std::move(e));
+                    if (s->rows.size() >= s->query.limit)
+                        break;
+                }
+            }
+            const bool full = !s->counting && s->rows.size() >= s->query.limit;
+            if (full || r->size() < window) {
+                s->counting ? s->countDone(s->counted) : s->done(std::move(s->rows));
+                return;
+            }
+            const QByteArray next = "(" + QByteArray::number(r->last().id) + "-0";
+            s->start = next;
+            scan(s);
+        });
+    }
+
+    std::shared_ptr<Scan> newScan(const EventQuery &query)
+    {
+        auto s = std::make_shared<Scan>();
+        s->query = query;
+        const QByteArray low = query.afterId > 0 ? "(" + QByteArray::number(query.afterId) + "-0" : QByteArray("-");
+        const QByteArray high = query.beforeId > 0 ? "(" + QByteArray::number(query.beforeId) + "-0" : QByteArray("+");
+        // XREVRANGE takes the high end first; scan() always moves `start`.
+        s->start = query.newestFirst ? high : low;
+        s->end = query.newestFirst ? low : high;
+        return s;
+    }
+
+    void fetchPage(const EventQuery &query, Done<QList<StoredEvent>> done)
+    {
+        if (query.limit <= 0) {
+            done(QList<StoredEvent>{});
+            return;
+        }
+        auto s = newScan(query);
+        s->done = std::move(done);
+        scan(s);
+    }
+
+    void count(const EventQuery &query, Done<qint64> done)
+    {
+        if (redisstream::isFilterFree(query) && query.afterId <= 0 && query.beforeId <= 0) {
+            m_commands.command({"XLEN", m_stream}, [done = std::move(done)](Result<RedisReply> reply) {
+                const Result<RedisReply> r = checked(reply, "XLEN");
+                if (!r)
+                    done(r.error());
+                else
+                    done(r->integer);
+            });
+            return;
+        }
+        auto s = newScan(query);
+        s->counting = true;
+        s->countDone = std::move(done);
+        scan(s);
+    }
+
+    void worlds(Done<QStringList> done)
+    {
+        m_commands.command({"SMEMBERS", m_endpoint.key("worlds")}, [done = std::move(done)](Result<RedisReply> reply) {
+            const Result<RedisReply> r = checked(reply, "SMEMBERS");
+            if (!r) {
+                done(r.error());
+                return;
+            }
+            QStringList out;
+            for (const RedisReply &e : r->elements)
+                out.append(QString::fromUtf8(e.text));
+            out.sort();
+            done(out);
+        });
+    }
+
+    void head(Done<qint64> done)
+    {
+        eval(redisstream::headScript(), {m_stream, m_endpoint.key("seq")}, {}, [done = std::move(done)](Result<RedisReply> reply) {
+            const Result<RedisReply> r = checked(reply, "the head id");
+            if (!r)
+                done(r.error());
+            else
+                done(r->type == RedisReply::Type::Integer ? r->integer : 0);
+        });
+    }
+
+    void mark(const QList<qint64> &ids, bool processed, Done<int> done)
+    {
+        QByteArrayList args{processed ? "1" : "0", timestamp::now().toUtf8()};
+        for (qint64 id : ids)
+            args << QByteArray::number(id);
+        eval(redisstream::markScript(), {m_stream, m_endpoint.key("processed")}, args, [done = std::move(done)](Result<RedisReply> reply) {
+            const Result<RedisReply> r = checked(reply, "marking rows processed");
+            if (!r)
+                done(r.error());
+            else
+                done(int(r->integer));
+        });
+    }
+
+    void loadCursor(const QString &name, Done<qint64> done)
+    {
+        m_commands.command({"XINFO", "GROUPS", m_stream}, [name, done = std::move(done)](Result<RedisReply> reply) {
+            if (reply && reply->isError() && reply->text.contains("no such key")) {
+                done(qint64(0));  // no stream yet: nothing handled yet
+                return;
+            }
+            const Result<RedisReply> r = checked(reply, "XINFO GROUPS");
+            if (!r) {
+                done(r.error());
+                return;
+            }
+            const QByteArray wanted = name.toUtf8();
+            for (const RedisReply &group : r->elements) {
+                QByteArray groupName, lastDelivered;
+                for (qsizetype i = 0; i + 1 < group.elements.size(); i += 2) {
+                    if (group.elements[i].text == "name")
+                        groupName = group.elements[i + 1].text;
+                    else if (group.elements[i].text == "last-delivered-id")
+                        lastDelivered = group.elements[i + 1].text;
+                }
+                if (groupName == wanted) {
+                    done(redisstream::entryNumber(lastDelivered));
+                    return;
+                }
+            }
+            done(qint64(0));
+        });
+    }
+
+    void saveCursor(const QString &name, qint64 lastId, Done<bool> done)
+    {
+        eval(redisstream::saveCursorScript(), {m_stream}, {name.toUtf8(), QByteArray::number(lastId)}, [done = std::move(done)](Result<RedisReply> reply) {
+            const Result<RedisReply> r = checked(reply, "saving a cursor");
+            if (!r)
+                done(r.error());
+            else
+                done(true);
+        });
+    }
+
+    void forwardCursor(const QString &source, Done<qint64> done)
+    {
+        m_commands.command({"HGET", m_endpoint.key("forward"), source.toUtf8()}, [done = std::move(done)](Result<RedisReply> reply) {
+            const Result<RedisReply> r = checked(reply, "HGET");
+            if (!r)
+                done(r.error());
+            else
+                done(r->toInteger().value_or(0));
+        });
+    }
+
+    void trim(qint64 lastId, Done<qint64> done)
+    {
+        eval(redisstream::trimScript(), {m_stream, m_endpoint.key("processed")}, {QByteArray::number(lastId)}, [done = std::move(done)](Result<RedisReply> reply) {
+            const Result<RedisReply> r = checked(reply, "XTRIM");
+            if (!r)
+                done(r.error());
+            else
+                done(r->integer);
+        });
+    }
+
+private:
+    void commandsReady()
+    {
+        finishOpening();
+        if (m_wasDown) {
+            m_wasDown = false;
+            Q_EMIT m_store->connectionChanged(true, {});
+        }
+    }
+
+    void finishOpening()
+    {
+        if (m_opening && m_commands.isReady() && m_watch.isReady()) {
+            m_opened = true;
+            std::exchange(m_opening, nullptr)(true);
+        }
+    }
+
+    void lost(const QString &reason)
+    {
+        if (m_opening) {
+            // Absent, refused or unreachable at start: say so instead of waiting.
+            std::exchange(m_opening, nullptr)(Error{ErrorCode::Unavailable, u"bus"_s, reason});
+            return;
+        }
+        if (!m_opened)
+            return;  // never opened: the caller has its error already
+        if (!m_wasDown) {
+            m_wasDown = true;
+            qCWarning(lcRedis) << "lost Redis:" << reason;
+            Q_EMIT m_store->connectionChanged(false, reason);
+        }
+    }
+
+    // The watch connection waits in XREAD BLOCK for entries after the last one
+    // it saw; it starts from the head when the store opens.
+    void watchReady()
+    {
+        finishOpening();
+        m_watch.command({"XREVRANGE", m_stream, "+", "-", "COUNT", "1"}, [this](Result<RedisReply> reply) {
+            const Result<RedisReply> r = checked(reply, "XREVRANGE");
+            if (!r)
+                return;  // the connection is going away; watchReady runs again
+            const QByteArray head = r->elements.isEmpty() || r->elements[0].elements.isEmpty() ? QByteArray("0-0")
+                                                                                               : r->elements[0].elements[0].text;
+            if (m_watchFrom.isEmpty()) {
+                m_watchFrom = head;
+            } else if (redisstream::entryNumber(head) < redisstream::entryNumber(m_watchFrom)) {
+                qCWarning(lcRedis) << "the stream went back from" << m_watchFrom << "to" << head
+                                   << "- Redis lost data (is persistence off?)";
+                m_watchFrom = head;
+            }
+            // Whatever arrived while we were away: subscribers go and look.
+            Q_EMIT m_store->externalRowsDetected(0);
+            watch();
+        });
+    }
+
+    void watch()
+    {
+        constexpr int BlockMs = 2000;
+        m_watch.command({"XREAD", "COUNT", "1000", "BLOCK", QByteArray::number(BlockMs), "STREAMS", m_stream, m_watchFrom},
+                        [this](Result<RedisReply> reply) {
+                            const Result<RedisReply> r = checked(reply, "XREAD");
+                            if (!r)
+                                return;  // reconnecting; watchReady resumes from m_watchFrom
+                            if (!r->isNil() && !r->elements.isEmpty() && r->elements[0].elements.size() == 2) {
+                                const QList<RedisReply> &entries = r->elements[0].elements[1].elements;
+                                if (!entries.isEmpty() && !entries.last().elements.isEmpty()) {
+                                    m_watchFrom = entries.last().elements[0].text;
+                                    const qint64 head = redisstream::entryNumber(m_watchFrom);
+                                    if (head > m_knownHead->load())
+                                        Q_EMIT m_store->externalRowsDetected(head);
+                                }
+                            }
+                            watch();
+                        },
+                        BlockMs + m_endpoint.timeoutMs);
+    }
+
+    RedisEndpoint m_endpoint;
+    std::shared_ptr<std::atomic<qint64>> m_knownHead;
+    RedisEventStore *m_store;
+    QByteArray m_stream;
+    RedisClient m_commands;
+    RedisClient m_watch;
+    QByteArray m_watchFrom;
+    Done<bool> m_opening;
+    bool m_wasDown = false;
+    bool m_opened = false;
+};
+
+} // namespace eventdesk
