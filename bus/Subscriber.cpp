@@ -75,9 +75,10 @@ void Subscriber::checkHead()
     if (!m_pump.isStarted() || m_checkingHead || cursor == 0)
         return;
     m_checkingHead = true;
-    m_store.headId().then(this, [this](const Result<qint64> &head) {
+    // Compared with the cursor as it was when asked: rows read while the head
+    // is read are newer than the answer, and prove nothing.
+    m_store.headId().then(this, [this, was = cursor](const Result<qint64> &head) {
         m_checkingHead = false;
-        const qint64 was = m_pump.cursor();
         if (!head || *head >= was)
             return;
         qCWarning(lcStore).noquote() << "the event log went back in time: newest id" << *head << "but subscriber"

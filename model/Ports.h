@@ -55,10 +55,14 @@ struct EventQuery {
     qint64 beforeId = 0;             // id < beforeId (0: unbounded)
     int limit = 500;
     bool newestFirst = false;
+    // Matching rows to skip, in the query's order, before the first one
+    // returned: rows by position (the window's scrollbar). Costs a walk over
+    // the skipped ids; keyset bounds (afterId / beforeId) are cheaper.
+    qint64 offset = 0;
 
     bool operator==(const EventQuery &) const = default;
     // The same filter applied to one row in memory (live rows, --follow):
-    // everything but limit and order.
+    // everything but limit, order and offset.
     bool matches(const StoredEvent &row) const;
 };
 

@@ -20,6 +20,7 @@
 #include "SqliteEventStore.h"
 #include "TestSupport.h"
 #include "TriggerDialog.h"
+#include "TypeFilter.h"
 
 #include <QApplication>
 #include <QMenu>
@@ -45,6 +46,7 @@
 #include <QStandardPaths>
 #include <QTableView>
 #include <QTableWidget>
+#include <QTreeWidget>
 #include <QTemporaryDir>
 #include <QTextBrowser>
 #include <QToolButton>

@@ -376,6 +376,25 @@ void TestEngineFile::indexAnswersEqualTheScan()
         }
     };
     compare("complete index");
+    // By position: every query's page at an offset is the slice of its whole answer.
+    const auto compareOffsets = [&](const char *when) {
+        const QList<EventQuery> qs = sampleQueries();
+        for (int i = 0; i < qs.size(); ++i) {
+            EventQuery all = qs.at(i);
+            all.limit = 100000;
+            const QList<qint64> whole = ids(await(store.fetchPage(all)));
+            for (const qint64 offset : {qint64(1), whole.size() / 3, whole.size() / 2 + 7, whole.size() - 1, whole.size(), whole.size() + 5}) {
+                EventQuery page = qs.at(i);
+                page.limit = 40;
+                page.offset = offset;
+                all.offset = 0;
+                const QList<qint64> want = whole.mid(std::min<qsizetype>(offset, whole.size()), page.limit);
+                QVERIFY2(ids(await(store.fetchPage(page))) == want,
+                         qPrintable(u"%1: query %2 at offset %3"_s.arg(QLatin1StringView(when)).arg(i).arg(offset)));
+            }
+        }
+    };
+    compareOffsets("complete index");
     // Half-way: rows up to 1000 through the index, the rest by scanning (the
     // index as a build stopped there would leave it, signature included).
     const Result<QString> signature = await(store.read<QString>([](SqliteConnection &conn) -> Result<QString> {
@@ -391,6 +410,7 @@ void TestEngineFile::indexAnswersEqualTheScan()
         return conn.exec(u"UPDATE eventdesk_meta SET value = ? WHERE key = 'index_sig'"_s, {sig});
     })).ok());
     compare("index half-way");
+    compareOffsets("index half-way");
 }
 
 void TestEngineFile::indexResumesAfterAKill()

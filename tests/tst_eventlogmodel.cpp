@@ -1,5 +1,6 @@
-// The live log model on 100,000 rows under QAbstractItemModelTester: windowed
-// loading, older pages, live rows coalesced, filters in SQL, a bounded size.
+// The live log model on 100,000 rows under QAbstractItemModelTester: rows by
+// position over the whole log, windows read by keyset and by position, older
+// pages while counting, live rows coalesced, filters in SQL, a bounded size.
 #include "BusNotifier.h"
 #include "EventLogModel.h"
 #include "SampleEvents.h"
@@ -9,6 +10,7 @@
 #include "Timestamp.h"
 #include "RowFormat.h"
 #include <QAbstractItemModelTester>
+#include <QPromise>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 
@@ -23,6 +25,7 @@ class TestEventLogModel : public QObject
 private Q_SLOTS:
     void initTestCase();
     void windowsOverALargeLog();
+    void whileCounting();
     void liveRowsAreCoalescedAndBounded();
     void filtersRunInTheStore();
     void liveRowsAfterAJumpKeepTheLogInOrder();
@@ -55,28 +58,167 @@ void TestEventLogModel::initTestCase()
     QCOMPARE(await(m_store->headId()).value(), 100000);
 }
 
+namespace {
+
+// The real store with its counts held back until released: what the model
+// does while a big log is still being counted.
+class GatedCounts final : public EventStore
+{
+public:
+    explicit GatedCounts(EventStore &store) : m_store(store) {}
+    // Answers the counts held, and every later one at once.
+    void release()
+    {
+        m_open = true;
+        for (auto &[query, promise] : std::exchange(m_held, {})) {
+            promise->addResult(await(m_store.count(query)));
+            promise->finish();
+        }
+    }
+    qsizetype held() const { return m_held.size(); }
+
+    QFuture<BatchPublishResult> append(const QList<AppEvent> &events) override { return m_store.append(events); }
+    QFuture<Result<QList<StoredEvent>>> fetchSince(qint64 afterId, int limit) override { return m_store.fetchSince(afterId, limit); }
+    QFuture<Result<QList<StoredEvent>>> fetchPage(const EventQuery &query) override { return m_store.fetchPage(query); }
+    QFuture<Result<qint64>> count(const EventQuery &query) override
+    {
+        if (m_open)
+            return m_store.count(query);
+        auto promise = std::make_shared<QPromise<Result<qint64>>>();
+        promise->start();
+        m_held.append({query, promise});
+        return promise->future();
+    }
+    QFuture<Result<QStringList>> distinctWorlds() override { return m_store.distinctWorlds(); }
+    QFuture<Result<qint64>> headId() override { return m_store.headId(); }
+    QFuture<Result<int>> markProcessed(const QList<qint64> &ids, bool processed) override { return m_store.markProcessed(ids, processed); }
+    QFuture<Result<qint64>> loadCursor(const QString &name) override { return m_store.loadCursor(name); }
+    QFuture<Result<bool>> saveCursor(const QString &name, qint64 lastId) override { return m_store.saveCursor(name, lastId); }
+    QString location() const override { return m_store.location(); }
+
+private:
+    EventStore &m_store;
+    bool m_open = false;
+    QList<std::pair<EventQuery, std::shared_ptr<QPromise<Result<qint64>>>>> m_held;
+};
+
+// The window's rows are consecutive ids (an unfiltered log) in order.
+bool windowIsContiguous(const EventLogModel &model)
+{
+    for (qint64 r = model.firstLoaded() + 1; r < model.firstLoaded() + model.loadedCount(); ++r)
+        if (model.eventAt(int(r))->id != model.eventAt(int(r - 1))->id + 1)
+            return false;
+    return true;
+}
+
+// The id of the log's last row, asking for it to be read when it is not held
+// (a model tester's reads move the window).
+qint64 lastId(const EventLogModel &model)
+{
+    model.ensureLoaded(model.rowCount() - 1);
+    const StoredEvent *e = model.eventAt(model.rowCount() - 1);
+    return e ? e->id : -1;
+}
+
+} // namespace
+
+// Rows are positions in the whole log: the scrollbar spans it, and any row
+// (the first, the middle, the last) is read where the view looks.
 void TestEventLogModel::windowsOverALargeLog()
 {
     EventLogModel model(*m_store, *m_notifier);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
-    QSignalSpy loaded(&model, &EventLogModel::loaded);
-    QTRY_COMPARE(loaded.size(), 1);
-    QCOMPARE(model.rowCount(), 500);  // one window, not the whole table
-    QCOMPARE(model.eventAt(model.rowCount() - 1)->id, 100000);
-    QTRY_COMPARE(model.matchingCount(), 100000);
-    QSignalSpy older(&model, &EventLogModel::olderLoaded);
-    model.fetchOlder();
-    QTRY_COMPARE(older.size(), 1);
-    QCOMPARE(model.rowCount(), 1000);
-    QCOMPARE(model.eventAt(0)->id, 99001);
-    QCOMPARE(model.data(model.index(0, EventLogModel::IdColumn), EventLogModel::RawValueRole).toLongLong(), 99001);
+    QTRY_VERIFY(model.isCounted());
+    QCOMPARE(model.matchingCount(), 100000);
+    QCOMPARE(model.rowCount(), 100000);
+    QCOMPARE(model.loadedCount(), 500);  // one window, not the whole table
+    QCOMPARE(model.firstLoaded(), 99500);
+    QCOMPARE(model.eventAt(99999)->id, 100000);
+    QCOMPARE(model.data(model.index(99999, EventLogModel::IdColumn), EventLogModel::RawValueRole).toLongLong(), 100000);
+
+    // The first row (Ctrl+Home): "loading" until its window is read.
+    QSignalSpy windows(&model, &EventLogModel::windowLoaded);
+    QVERIFY(model.eventAt(0) == nullptr);
+    QCOMPARE(model.data(model.index(0, EventLogModel::SummaryColumn)).toString(), u"Loading…"_s);
+    QTRY_VERIFY(model.eventAt(0));
+    QCOMPARE(model.eventAt(0)->id, 1);
     QVERIFY(!model.data(model.index(0, EventLogModel::SummaryColumn)).toString().isEmpty());
+    QVERIFY(model.hasNewer());
+    // The middle (the thumb dragged there), read from the nearer end.
+    model.ensureLoaded(50000);
+    QTRY_VERIFY(model.eventAt(50000));
+    QCOMPARE(model.eventAt(50000)->id, 50001);
+    model.ensureLoaded(70000);
+    QTRY_VERIFY(model.eventAt(70000));
+    QCOMPARE(model.eventAt(70000)->id, 70001);
+    QVERIFY(windowIsContiguous(model));
+    // Scrolling up from there extends the window by keyset, bounded.
+    model.setMaxRows(1200);
+    for (int step = 0; step < 4; ++step) {
+        const qint64 above = model.firstLoaded() - 1;
+        model.ensureLoaded(int(above));
+        QTRY_VERIFY(model.eventAt(int(above)));
+        QCOMPARE(model.eventAt(int(above))->id, above + 1);
+        QVERIFY(model.loadedCount() <= 1200);
+        QVERIFY(windowIsContiguous(model));
+    }
+    // Many wishes while the thumb moves: the last one is read, not each.
+    const qsizetype before = windows.size();
+    for (int row = 10000; row < 30000; row += 1000)
+        model.ensureLoaded(row);
+    QTRY_VERIFY(model.eventAt(29000));
+    QCOMPARE(model.eventAt(29000)->id, 29001);
+    QVERIFY2(windows.size() - before <= 3, qPrintable(u"%1 windows read"_s.arg(windows.size() - before)));
 
     QSignalSpy jumped(&model, &EventLogModel::jumped);
     model.jumpTo(1234);
     QTRY_COMPARE(jumped.size(), 1);
     const int row = jumped.first().first().toInt();
+    QCOMPARE(row, 1233);
     QCOMPARE(model.eventAt(row)->id, 1234);
+    // The newest again (Follow).
+    model.showNewest();
+    QTRY_VERIFY(!model.hasNewer());
+    QCOMPARE(model.eventAt(99999)->id, 100000);
+}
+
+// Until the log is counted, the newest page shows and pages above it are
+// read as the view reaches the top; the count then places them, live rows
+// and a jump asked for meanwhile included.
+void TestEventLogModel::whileCounting()
+{
+    GatedCounts gated(*m_store);
+    EventLogModel model(gated, *m_notifier);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy loaded(&model, &EventLogModel::loaded);
+    QTRY_COMPARE(loaded.size(), 1);
+    QTRY_COMPARE(gated.held(), 1);
+    QVERIFY(!model.isCounted());
+    QCOMPARE(model.rowCount(), 500);
+    QSignalSpy older(&model, &EventLogModel::olderLoaded);
+    QVERIFY(model.canFetchOlder());
+    model.fetchOlder();
+    QTRY_COMPARE(older.size(), 1);
+    QCOMPARE(model.rowCount(), 1000);
+    QCOMPARE(model.eventAt(0)->id, 99001);
+    const qint64 head = await(m_store->headId()).value();
+    const qint64 live = await(m_bus->publish(test::sampleEvent(EventKind::StoryEventCreated, false))).value();
+    QTRY_COMPARE(model.rowCount(), 1001);
+    QCOMPARE(model.eventAt(1000)->id, live);
+    QSignalSpy jumped(&model, &EventLogModel::jumped);
+    model.jumpTo(5);
+    QVERIFY(jumped.isEmpty());  // waits for the count
+
+    gated.release();
+    QTRY_VERIFY(model.isCounted());
+    QCOMPARE(model.matchingCount(), head + 1);
+    QCOMPARE(model.rowCount(), head + 1);
+    QCOMPARE(older.last().first().toInt(), head - 1000);  // the rows above, in one insert
+    QCOMPARE(model.eventAt(int(head) - 1000)->id, head - 999);
+    QCOMPARE(model.eventAt(int(head))->id, live);
+    QTRY_COMPARE(jumped.size(), 1);
+    QCOMPARE(jumped.first().first().toInt(), 4);
+    QCOMPARE(model.eventAt(4)->id, 5);
 }
 
 void TestEventLogModel::liveRowsAreCoalescedAndBounded()
@@ -84,8 +226,8 @@ void TestEventLogModel::liveRowsAreCoalescedAndBounded()
     EventLogModel model(*m_store, *m_notifier);
     model.setMaxRows(800);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
-    QSignalSpy loaded(&model, &EventLogModel::loaded);
-    QTRY_COMPARE(loaded.size(), 1);
+    QTRY_VERIFY(model.isCounted());
+    const qint64 total = model.matchingCount();
     const qint64 before = model.eventAt(model.rowCount() - 1)->id;
     QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
     // One commit of 1,000 rows: one wake, read in pages, inserted a page at a
@@ -94,11 +236,12 @@ void TestEventLogModel::liveRowsAreCoalescedAndBounded()
     for (int i = 0; i < 1000; ++i)
         batch.append(test::sampleEvent(EventKind::ChallengeResolved, true));
     QVERIFY(await(m_bus->publishBatch(batch)).ok());
-    QTRY_COMPARE(model.eventAt(model.rowCount() - 1)->id, before + 1000);
+    QTRY_COMPARE(model.matchingCount(), total + 1000);
     QVERIFY2(inserted.size() <= 4, qPrintable(u"%1 inserts for 1000 rows"_s.arg(inserted.size())));  // coalesced
-    QCOMPARE(model.rowCount(), 800);  // bounded: the oldest went
-    for (int r = 1; r < model.rowCount(); ++r)
-        QVERIFY(model.eventAt(r)->id > model.eventAt(r - 1)->id);
+    QCOMPARE(model.rowCount(), total + 1000);
+    QTRY_COMPARE(lastId(model), before + 1000);
+    QVERIFY(model.loadedCount() <= 800);  // bounded: the window moved on
+    QVERIFY(windowIsContiguous(model));
 }
 
 void TestEventLogModel::filtersRunInTheStore()
@@ -112,12 +255,26 @@ void TestEventLogModel::filtersRunInTheStore()
     q.kinds = {EventKind::ChallengeResolved};
     model.setQuery(q);
     QTRY_COMPARE(loaded.size(), 2);
-    QVERIFY(model.rowCount() > 0);
-    for (int r = 0; r < model.rowCount(); ++r) {
-        QCOMPARE(model.eventAt(r)->event->worldId(), u"w2"_s);
-        QCOMPARE(model.eventAt(r)->event->kind(), EventKind::ChallengeResolved);
-    }
-    QTRY_VERIFY(model.matchingCount() > 0);
+    QTRY_VERIFY(model.isCounted());
+    QCOMPARE(model.matchingCount(), await(m_store->count(q)).value());
+    const auto checkWindow = [&] {
+        for (qint64 r = model.firstLoaded(); r < model.firstLoaded() + model.loadedCount(); ++r) {
+            QCOMPARE(model.eventAt(int(r))->event->worldId(), u"w2"_s);
+            QCOMPARE(model.eventAt(int(r))->event->kind(), EventKind::ChallengeResolved);
+        }
+    };
+    checkWindow();
+    // By position under a filter: the middle row is the middle match.
+    const int middle = model.rowCount() / 2;
+    EventQuery all = q;
+    all.limit = 100000;
+    const QList<StoredEvent> matches = await(m_store->fetchPage(all)).value();
+    model.ensureLoaded(middle);
+    QTRY_VERIFY(model.eventAt(middle));
+    QCOMPARE(model.eventAt(middle)->id, matches.at(middle).id);
+    checkWindow();
+    model.showNewest();
+    QTRY_VERIFY(!model.hasNewer());
     const qint64 counted = model.matchingCount();
     // A live row that matches is added; one that does not is not.
     const int rows = model.rowCount();
@@ -125,7 +282,7 @@ void TestEventLogModel::filtersRunInTheStore()
     // the log) is on screen, the other has been seen and turned away.
     QVERIFY(await(m_bus->publish(test::sampleEvent(EventKind::ChallengeResolved, true, u"w1"_s))).ok());
     const qint64 matchingId = await(m_bus->publish(test::sampleEvent(EventKind::ChallengeResolved, true, u"w2"_s))).value();
-    QTRY_COMPARE(model.eventAt(model.rowCount() - 1)->id, matchingId);
+    QTRY_COMPARE(lastId(model), matchingId);
     QCOMPARE(model.rowCount(), rows + 1);
     QCOMPARE(model.matchingCount(), counted + 1);
     // "(no world)": generation traffic.
@@ -133,8 +290,8 @@ void TestEventLogModel::filtersRunInTheStore()
     q.worlds = {QString()};
     model.setQuery(q);
     QTRY_COMPARE(loaded.size(), 3);
-    for (int r = 0; r < model.rowCount(); ++r)
-        QVERIFY(model.eventAt(r)->event->isGlobal());
+    for (qint64 r = model.firstLoaded(); r < model.firstLoaded() + model.loadedCount(); ++r)
+        QVERIFY(model.eventAt(int(r))->event->isGlobal());
 }
 
 void TestEventLogModel::liveRowsAfterAJumpKeepTheLogInOrder()
@@ -142,44 +299,40 @@ void TestEventLogModel::liveRowsAfterAJumpKeepTheLogInOrder()
     // Jumped far back: new events must not land right under old ones.
     EventLogModel model(*m_store, *m_notifier);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
-    QSignalSpy loaded(&model, &EventLogModel::loaded);
-    QTRY_COMPARE(loaded.size(), 1);
+    QTRY_VERIFY(model.isCounted());
     QSignalSpy jumped(&model, &EventLogModel::jumped);
     const qint64 head = await(m_store->headId()).value();
     model.jumpTo(head - 3000);
     QTRY_COMPARE(jumped.size(), 1);
     QVERIFY(model.hasNewer());
-    QTRY_VERIFY(model.matchingCount() >= 0);
     const qint64 counted = model.matchingCount();
     for (int i = 0; i < 20; ++i)
         QVERIFY(await(m_bus->publish(test::sampleEvent(EventKind::StoryEventCreated, false))).ok());
     QTRY_COMPARE(model.matchingCount(), counted + 20);  // the live rows were seen, and counted
-    const auto contiguous = [&] {
-        for (int r = 1; r < model.rowCount(); ++r)
-            if (model.eventAt(r)->id != model.eventAt(r - 1)->id + 1)
-                return false;
-        return true;
-    };
-    QVERIFY(contiguous());
-    QVERIFY(model.eventAt(model.rowCount() - 1)->id < head);
+    QCOMPARE(model.rowCount(), counted + 20);
+    QVERIFY(windowIsContiguous(model));
     // Scrolling down reads on, in order, until the newest (live ones included).
     model.setMaxRows(1000000);
     int guard = 0;
     while (model.hasNewer() && ++guard < 1000) {
-        model.fetchNewer();
-        QTRY_VERIFY(model.canFetchNewer() || !model.hasNewer());
+        const qint64 next = model.firstLoaded() + model.loadedCount();
+        model.ensureLoaded(int(next));
+        QTRY_VERIFY(model.eventAt(int(next)));
     }
     QVERIFY(!model.hasNewer());
-    QVERIFY(contiguous());
-    QCOMPARE(model.eventAt(model.rowCount() - 1)->id, head + 20);
+    QVERIFY(windowIsContiguous(model));
+    QCOMPARE(lastId(model), head + 20);
     // From here live rows join again.
     QVERIFY(await(m_bus->publish(test::sampleEvent(EventKind::StoryEventCreated, false))).ok());
-    QTRY_COMPARE(model.eventAt(model.rowCount() - 1)->id, head + 21);
-    // Follow after a jump goes back to the newest page.
+    QTRY_COMPARE(lastId(model), head + 21);
+    QVERIFY(windowIsContiguous(model));
+    // Follow after a jump goes back to the newest rows.
     model.jumpTo(10);
     QTRY_COMPARE(jumped.size(), 2);
+    QCOMPARE(model.eventAt(jumped.last().first().toInt())->id, 10);
     model.showNewest();
-    QTRY_VERIFY(!model.hasNewer() && model.rowCount() > 0 && model.eventAt(model.rowCount() - 1)->id == head + 21);
+    QTRY_VERIFY(!model.hasNewer());
+    QCOMPARE(lastId(model), head + 21);
 }
 
 // The window's time filter on rows stamped as the engine stamps them: an

@@ -162,6 +162,17 @@ private Q_SLOTS:
         q.beforeId = 22;
         QCOMPARE(ids(await(store->fetchPage(q)).value()), (QList<qint64>{19, 16, 13, 10}));
         QCOMPARE(await(store->count(q)).value(), 7);
+        // By position: skip matching rows in the query's order; a count ignores it.
+        q.offset = 2;
+        QCOMPARE(ids(await(store->fetchPage(q)).value()), (QList<qint64>{13, 10, 7, 4}));
+        QCOMPARE(await(store->count(q)).value(), 7);
+        q.newestFirst = false;
+        q.beforeId = 0;
+        q.offset = 8;
+        QCOMPARE(ids(await(store->fetchPage(q)).value()), (QList<qint64>{25, 28}));
+        q.offset = 10;
+        QVERIFY(await(store->fetchPage(q))->isEmpty());
+        q.offset = 0;
 
         EventQuery noWorld;
         noWorld.worlds = {QString()};

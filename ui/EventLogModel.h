@@ -1,8 +1,9 @@
-// The live event log as a table model over the store, in windows: it holds at
-// most a bounded number of rows (the newest that match the filter), reads
-// older pages on demand when the view reaches the top, and appends new rows
-// live, coalesced into one insert per event-loop turn. Filters run in SQL on
-// the store's reader thread, never through a proxy over the whole log.
+// The live event log as a table model over the store, in windows: its rows
+// span the whole filtered log, but it holds a bounded window of them, read
+// where the view looks (by keyset beside the window, by position further
+// away), and appends new rows live, coalesced into one insert per event-loop
+// turn. Filters run in SQL on the store's reader thread, never through a
+// proxy over the whole log.
 #pragma once
 
 #include "Ports.h"
@@ -31,37 +32,43 @@ public:
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
-    // Replaces the filter and reloads the newest page that matches it.
     // Display names by id (worlds, characters): shown instead of the UUIDs in
     // the World column and the summaries; the detail pane keeps the UUIDs.
     void setDisplayNames(QHash<QString, QString> names);
     QString displayName(const QString &id) const { return m_names.value(id, id); }
     QString displaySummary(const AppEvent &event) const;
     void learnJobs(const QList<StoredEvent> &rows);
+    // Replaces the filter and reloads the newest page that matches it.
     void setQuery(const EventQuery &query);
     const EventQuery &query() const { return m_query; }
-    // Loads the page before the oldest row held (the view reached the top).
-    bool canFetchOlder() const { return m_hasOlder && !m_loadingOlder; }
+
+    // Rows are positions in the whole filtered log (oldest first) once it has
+    // been counted; until then, the newest page and what is read above it.
+    // Only a window of them is held; a row outside it reads as "loading" and
+    // asks for its window (ensureLoaded), read by keyset next to the window
+    // and by position further away.
+    bool isCounted() const { return m_total >= 0; }
+    qint64 matchingCount() const { return isLoading() ? -1 : m_total; }  // -1 while counting
+    qint64 firstLoaded() const { return m_first; }     // the window's first row
+    int loadedCount() const { return int(m_rows.size()); }
+    void ensureLoaded(int row) const;
+    // While counting: the page before the oldest row held (the view reached the top).
+    bool canFetchOlder() const { return !isCounted() && m_hasOlder && !m_loadingOlder; }
     void fetchOlder();
     // Loads the rows around an id (jump to id); emits jumped(row) when there.
     void jumpTo(qint64 id);
-    // After a jump (or a long read back in history) the rows held may stop
-    // short of the newest: live rows then wait in the store, and the next
-    // page loads when the view reaches the bottom.
-    bool hasNewer() const { return m_hasNewer; }
-    bool canFetchNewer() const { return m_hasNewer && !m_loadingNewer; }
-    void fetchNewer();
-    // Back to the newest page (Follow).
+    // The window stops short of the newest rows (after a jump or a scroll back).
+    bool hasNewer() const { return isCounted() && m_first + m_rows.size() < m_total; }
+    // Back to the newest rows (Follow).
     void showNewest();
 
-    const StoredEvent *eventAt(int row) const;
-    int rowOfId(qint64 id) const;
+    const StoredEvent *eventAt(int row) const;  // nullptr outside the window
+    int rowOfId(qint64 id) const;               // -1 outside the window
     // Updates a row in place after the DM toggled it.
     void setProcessed(qint64 id, bool processed);
 
-    // How many rows the model may hold before it drops the oldest.
-    void setMaxRows(int maxRows) { m_maxRows = maxRows; }
-    qint64 matchingCount() const { return m_matching; }  // -1 while counting
+    // How many rows the window may hold before it drops the farthest.
+    void setMaxRows(int maxRows) { m_maxRows = std::max(maxRows, m_pageSize); }
     bool isLoading() const { return m_generation != m_loadedGeneration; }
 
     static QColor categoryColor(Category category);
@@ -70,21 +77,30 @@ Q_SIGNALS:
     // The log went back in time (a reset Redis, a replaced file); the model has reloaded.
     void logWentBack(qint64 cursor, qint64 head);
     void loaded();                 // a new filter's first page is in
-    void olderLoaded(int rows);    // rows prepended at the top
+    void olderLoaded(int rows);    // rows added above the ones shown (a page, or the count's span)
     void rowsAppendedLive(int rows);
     void matchingCountChanged(qint64 count);
+    void windowLoaded(qint64 first, int rows);  // the held window moved
     void jumped(int row);
     void errorOccurred(const QString &message);
 
 private:
-    void reload(qint64 aroundId = 0);
+    void reload();
+    void recount(qint64 upToId);
+    void counted(qint64 upToCount, qint64 upToId);
+    void loadWindow();
+    void placeWindow(QList<StoredEvent> rows, qint64 first);
+    void trimWindow(qint64 keep);
     void onLive(const QList<StoredEvent> &events);
     void flushLive();
-    void recount();
+    EventQuery pageQuery() const;
 
     EventStore &m_store;
     EventQuery m_query;
-    QList<StoredEvent> m_rows;       // ascending id
+    QList<StoredEvent> m_rows;       // ascending id, contiguous in the filtered log
+    qint64 m_first = 0;              // the position of m_rows.first()
+    qint64 m_total = -1;             // matching rows, once counted
+    qint64 m_lastCounted = 0;        // the newest id m_total includes
     QList<StoredEvent> m_pendingLive;
     QTimer m_coalesce;
     std::unique_ptr<Subscriber> m_live;
@@ -92,11 +108,13 @@ private:
     quint64 m_loadedGeneration = 0;
     bool m_hasOlder = false;
     bool m_loadingOlder = false;
-    bool m_hasNewer = false;
-    bool m_loadingNewer = false;
+    // The window a view asked for: read one at a time, the latest wish first.
+    mutable qint64 m_wanted = -1;
+    mutable QTimer m_windowSoon;
+    bool m_loadingWindow = false;
+    qint64 m_jumpTo = 0;             // an id to show once the log is counted
     int m_maxRows = 20000;
     int m_pageSize = 500;
-    qint64 m_matching = -1;
     QHash<QString, QString> m_names;
     QHash<QString, std::pair<QString, QString>> m_jobs;  // batch or request id → (what it is for, entity id)
 };

@@ -17,6 +17,7 @@
 #include "SessionServer.h"
 #include "Timestamp.h"
 #include "TriggerDialog.h"
+#include "TypeFilter.h"
 
 #include <QCloseEvent>
 #include <QComboBox>
@@ -63,7 +64,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_detail(new DetailPane(this))
     , m_audit(new QListWidget(this))
     , m_world(new QComboBox(this))
-    , m_type(new QComboBox(this))
+    , m_type(new TypeFilter(this))
     , m_hideProgress(new QToolButton(this))
     , m_text(new QLineEdit(this))
     , m_jump(new QLineEdit(this))
@@ -331,8 +332,6 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     connect(m_view->verticalScrollBar(), &QScrollBar::valueChanged, this, [this](int value) {
         if (value == m_view->verticalScrollBar()->minimum() && m_model->canFetchOlder())
             m_model->fetchOlder();
-        if (value == m_view->verticalScrollBar()->maximum() && m_model->canFetchNewer())
-            m_model->fetchNewer();
         // Follow only while the DM stays at the bottom.
         const bool atBottom = value >= m_view->verticalScrollBar()->maximum() - 2;
         if (!atBottom && isFollowing() && m_view->verticalScrollBar()->isSliderDown())
@@ -362,9 +361,11 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     // nothing in another's log.
     m_text->setText(settings.value(filterKey(u"text")).toString());
     m_hideProgress->setChecked(settings.value(filterKey(u"hideProgress")).toBool());
-    const int type = m_type->findData(settings.value(filterKey(u"type")));
-    if (type >= 0)
-        m_type->setCurrentIndex(type);
+    QList<EventKind> kinds;
+    for (const QString &name : settings.value(filterKey(u"types")).toStringList())
+        if (const auto kind = catalog::kindFromName(name))
+            kinds.append(*kind);
+    m_type->setKinds(kinds);
     // The world list arrives later; the remembered world filters from the first page.
     m_world->addItem(tr("All worlds"), QString());
     m_world->addItem(tr("(no world)"), QString::fromLatin1(NoWorld));

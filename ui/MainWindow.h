@@ -22,6 +22,8 @@ class QSystemTrayIcon;
 
 namespace eventdesk {
 
+class TypeFilter;
+
 class Banner;
 class DemoSession;
 class DetailPane;
@@ -64,7 +66,7 @@ public:
     EmptyState *emptyState() const { return m_empty; }
     QuickActions *quickActions() const { return m_quick; }
     QComboBox *worldFilter() const { return m_world; }
-    QComboBox *typeFilter() const { return m_type; }
+    TypeFilter *typeFilter() const { return m_type; }
     QToolButton *hideProgressButton() const { return m_hideProgress; }
     QLineEdit *textFilter() const { return m_text; }
     QComboBox *timeFilter() const { return m_since; }
@@ -127,7 +129,7 @@ private:
     QuickActions *m_quick = nullptr;
     QListWidget *m_audit;
     QComboBox *m_world;
-    QComboBox *m_type;
+    TypeFilter *m_type;
     QToolButton *m_hideProgress;
     QLineEdit *m_text;
     QLineEdit *m_jump;

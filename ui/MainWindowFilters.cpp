@@ -19,6 +19,7 @@
 #include "SessionServer.h"
 #include "Timestamp.h"
 #include "TriggerDialog.h"
+#include "TypeFilter.h"
 
 #include <QCloseEvent>
 #include <QComboBox>
@@ -71,15 +72,6 @@ void MainWindow::buildFilterBar()
     bar->setMovable(false);
     m_world->setMinimumContentsLength(14);
     m_world->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-    m_type->addItem(tr("All types"), QString());
-    for (int c = 0; c < CategoryCount; ++c) {
-        const auto cat = Category(c);
-        QString name = catalog::categoryName(cat);
-        name[0] = name[0].toUpper();
-        m_type->addItem(name, catalog::categoryName(cat));
-    }
-    for (const VariantSpec &v : catalog::variants())
-        m_type->addItem(u"   "_s + v.name, v.name);
     m_text->setPlaceholderText(tr("Search the payloads…"));
     m_text->setClearButtonEnabled(true);
     m_jump->setPlaceholderText(tr("Go to id"));
@@ -99,6 +91,7 @@ void MainWindow::buildFilterBar()
     m_hideProgress->setCheckable(true);
     m_hideProgress->setToolTip(tr("Leave out GenerationBatchProgress and SuggestionProgress"));
     bar->addWidget(m_hideProgress);
+    m_since->setObjectName(u"sinceFilter"_s);
     m_since->addItem(tr("Any time"), 0);
     m_since->addItem(tr("Last 15 minutes"), 15 * 60);
     m_since->addItem(tr("Last hour"), 3600);
@@ -117,7 +110,7 @@ void MainWindow::buildFilterBar()
     m_filterDelay->setInterval(250);
     connect(m_filterDelay, &QTimer::timeout, this, &MainWindow::applyFilters);
     connect(m_world, &QComboBox::activated, this, &MainWindow::applyFilters);
-    connect(m_type, &QComboBox::activated, this, &MainWindow::applyFilters);
+    connect(m_type, &TypeFilter::changed, this, &MainWindow::applyFilters);
     connect(m_hideProgress, &QToolButton::clicked, this, &MainWindow::applyFilters);
     connect(m_since, &QComboBox::activated, this, &MainWindow::applyFilters);
     connect(m_text, &QLineEdit::textChanged, m_filterDelay, qOverload<>(&QTimer::start));
@@ -147,11 +140,7 @@ void MainWindow::applyFilters()
         q.worlds = {QString()};
     else if (!world.isEmpty())
         q.worlds = {world};
-    const QString type = m_type->currentData().toString();
-    if (auto cat = catalog::categoryFromName(type))
-        q.kinds = catalog::kindsInCategory(*cat);
-    else if (auto kind = catalog::kindFromName(type))
-        q.kinds = {*kind};
+    q.kinds = m_type->kinds();
     if (m_hideProgress->isChecked()) {
         QList<EventKind> kinds = q.kinds;
         if (kinds.isEmpty())
@@ -172,7 +161,10 @@ void MainWindow::applyFilters()
     updateBanners();
     QSettings settings;
     settings.setValue(filterKey(u"world"), world);
-    settings.setValue(filterKey(u"type"), type);
+    QStringList types;
+    for (EventKind k : m_type->kinds())
+        types.append(catalog::name(k));
+    settings.setValue(filterKey(u"types"), types);
     settings.setValue(filterKey(u"hideProgress"), m_hideProgress->isChecked());
     settings.setValue(filterKey(u"text"), q.text);
     settings.setValue(filterKey(u"since"), m_since->currentData());
@@ -240,7 +232,7 @@ void MainWindow::endViewAs(const QString &why)
 void MainWindow::clearFilters()
 {
     m_world->setCurrentIndex(0);
-    m_type->setCurrentIndex(0);
+    m_type->setKinds({});
     m_hideProgress->setChecked(false);
     m_since->setCurrentIndex(0);
     const QSignalBlocker block(m_text);  // one reload, not one after the text delay as well
@@ -258,8 +250,8 @@ void MainWindow::updateBanners()
     if (!m_viewingAsClient) {
         if (!m_world->currentData().toString().isEmpty())
             parts << tr("world <b>%1</b>").arg(m_world->currentText().toHtmlEscaped());
-        if (!m_type->currentData().toString().isEmpty())
-            parts << tr("type <b>%1</b>").arg(m_type->currentText().trimmed().toHtmlEscaped());
+        if (!m_type->kinds().isEmpty())
+            parts << tr("type <b>%1</b>").arg(m_type->describe().toHtmlEscaped());
         if (m_hideProgress->isChecked())
             parts << tr("no progress rows");
         if (!m_text->text().trimmed().isEmpty())

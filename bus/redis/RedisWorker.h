@@ -207,6 +207,7 @@ public:
         bool counting = false;
         QList<StoredEvent> rows;
         qint64 counted = 0;
+        qint64 skip = 0;  // matching rows still to pass over (query.offset)
         QByteArray start;
         QByteArray end;
         Done<QList<StoredEvent>> done;
@@ -215,7 +216,7 @@ public:
 
     void scan(std::shared_ptr<Scan> s)
     {
-        const int window = s->counting ? 5000 : qBound(200, s->query.limit * 4, 5000);
+        const int window = s->counting || s->skip > 0 ? 5000 : qBound(200, s->query.limit * 4, 5000);
         range(s->query.newestFirst, s->start, s->end, window, [this, s, window](Result<QList<StoredEvent>> r) {
             if (!r) {
                 s->counting ? s->countDone(r.error()) : s->done(r.error());
@@ -224,6 +225,10 @@ public:
             for (StoredEvent &e : r.value()) {
                 if (!s->query.matches(e))
                     continue;
+                if (s->skip > 0) {
+                    --s->skip;
+                    continue;
+                }
                 if (s->counting) {
                     ++s->counted;
                 } else {
@@ -247,6 +252,7 @@ public:
     {
         auto s = std::make_shared<Scan>();
         s->query = query;
+        s->skip = std::max<qint64>(query.offset, 0);
         const QByteArray low = query.afterId > 0 ? "(" + QByteArray::number(query.afterId) + "-0" : QByteArray("-");
         const QByteArray high = query.beforeId > 0 ? "(" + QByteArray::number(query.beforeId) + "-0" : QByteArray("+");
         // XREVRANGE takes the high end first; scan() always moves `start`.
@@ -280,6 +286,7 @@ public:
         }
         auto s = newScan(query);
         s->counting = true;
+        s->skip = 0;  // a count ignores paging
         s->countDone = std::move(done);
         scan(s);
     }

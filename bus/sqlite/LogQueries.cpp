@@ -6,6 +6,8 @@
 
 #include <sqlite3.h>
 
+#include <array>
+
 using namespace Qt::StringLiterals;
 
 namespace eventdesk::logsql {
@@ -89,16 +91,60 @@ SplitQuery split(const EventQuery &query, qint64 upTo)
     return q;
 }
 
-QString indexedSql(const EventQuery &query, QVariantList &values, bool count)
+QString indexedSql(const EventQuery &query, QVariantList &values, Select what)
 {
-    QString sql = count && query.text.isEmpty()
-        ? u"SELECT count(*) FROM desk.eventdesk_rows r WHERE 1"_s
-        : (count ? u"SELECT count(*)"_s : u"SELECT a.id, a.event_type, a.payload, a.created_at, a.processed, a.processed_at"_s)
-            + u" FROM desk.eventdesk_rows r CROSS JOIN app_events a ON a.id = r.id WHERE 1"_s;
+    // Without a text condition the index alone answers counts and ids.
+    const bool indexOnly = what != Select::Rows && query.text.isEmpty();
+    QString sql = what == Select::Count ? u"SELECT count(*)"_s
+        : what == Select::Ids           ? u"SELECT r.id"_s
+                                        : u"SELECT a.id, a.event_type, a.payload, a.created_at, a.processed, a.processed_at"_s;
+    sql += indexOnly ? u" FROM desk.eventdesk_rows r WHERE 1"_s
+                     : u" FROM desk.eventdesk_rows r CROSS JOIN app_events a ON a.id = r.id WHERE 1"_s;
     sql += rowindex::conditions(query, values);
     if (!query.text.isEmpty())
         sql += u" AND "_s + textCondition(query.text, u"a.payload"_s, values);
     return sql;
+}
+
+Result<qint64> anchorAt(SqliteConnection &conn, const EventQuery &query, qint64 upTo)
+{
+    const SplitQuery parts = split(query, upTo);
+    const QString order = query.newestFirst ? u" DESC"_s : QString();
+    qint64 skip = query.offset;
+    // In the query's order: newest first, the rows past the index come first.
+    for (const bool indexed : query.newestFirst ? std::array{false, true} : std::array{true, false}) {
+        if (indexed && !parts.useIndex)
+            continue;
+        QVariantList values;
+        QString ids;
+        QString counted;
+        if (indexed) {
+            ids = indexedSql(parts.indexed, values, Select::Ids) + u" ORDER BY r.id"_s + order;
+            QVariantList ignored;
+            counted = indexedSql(parts.indexed, ignored, Select::Count);
+        } else {
+            const auto [where, tailValues] = whereFor(parts.tail);
+            values = tailValues;
+            ids = u"SELECT id FROM app_events"_s + where + u" ORDER BY id"_s + order;
+            counted = u"SELECT count(*) FROM app_events"_s + where;
+        }
+        QVariantList countValues = values;
+        values.append(skip);
+        QSqlQuery q(conn.database());
+        q.setForwardOnly(true);
+        if (!conn.prepareAndExec(q, ids + u" LIMIT 1 OFFSET ?"_s, values))
+            return conn.lastError(q, u"cannot read events"_s);
+        if (q.next())
+            return q.value(0).toLongLong();
+        q.finish();
+        // This part has fewer rows than are left to skip: skip all of them.
+        if (!conn.prepareAndExec(q, counted, countValues))
+            return conn.lastError(q, u"cannot count events"_s);
+        skip -= q.next() ? q.value(0).toLongLong() : 0;
+        q.finish();
+        skip = std::max<qint64>(skip, 0);  // rows came in between the two reads
+    }
+    return qint64(0);
 }
 
 // WHERE clause and its values for a query (no ORDER/LIMIT).

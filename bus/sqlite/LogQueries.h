@@ -31,9 +31,14 @@ struct SplitQuery {
     bool useIndex = false;
 };
 SplitQuery split(const EventQuery &query, qint64 upTo);
-// The indexed part's statement: its rows (or count(*)), no ORDER/LIMIT.
-QString indexedSql(const EventQuery &query, QVariantList &values, bool count);
+// The indexed part's statement, no ORDER/LIMIT: its rows, their count, or their ids (as r.id).
+enum class Select { Rows, Count, Ids };
+QString indexedSql(const EventQuery &query, QVariantList &values, Select what);
 // WHERE clause and its values for a query over app_events (no ORDER/LIMIT).
 std::pair<QString, QVariantList> whereFor(const EventQuery &query);
+// The id of the row query.offset places from the start of the query's order
+// (0: the query has no row there). Walks ids only: through the row index up
+// to upTo, and the log itself after it.
+Result<qint64> anchorAt(SqliteConnection &conn, const EventQuery &query, qint64 upTo);
 
 } // namespace eventdesk::logsql

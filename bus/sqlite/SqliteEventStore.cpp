@@ -234,7 +234,22 @@ QFuture<Result<QList<StoredEvent>>> SqliteEventStore::fetchSince(qint64 afterId,
 QFuture<Result<QList<StoredEvent>>> SqliteEventStore::fetchPage(const EventQuery &query)
 {
     return read<QList<StoredEvent>>([query](SqliteConnection &conn) -> Result<QList<StoredEvent>> {
-        const SplitQuery parts = split(query, indexedTo(conn));
+        const qint64 upTo = indexedTo(conn);
+        EventQuery bounded = query;
+        if (query.offset > 0) {
+            // By position: find the first row to return, then read by keyset from it.
+            const Result<qint64> anchor = anchorAt(conn, query, upTo);
+            if (!anchor)
+                return anchor.error();
+            if (anchor.value() == 0)
+                return QList<StoredEvent>{};
+            if (query.newestFirst)
+                bounded.beforeId = anchor.value() + 1;
+            else
+                bounded.afterId = anchor.value() - 1;
+            bounded.offset = 0;
+        }
+        const SplitQuery parts = split(bounded, upTo);
         const int limit = qBound(1, query.limit, 100000);
         const QString order = query.newestFirst ? u" DESC"_s : u""_s;
         QList<StoredEvent> out;
@@ -242,7 +257,7 @@ QFuture<Result<QList<StoredEvent>>> SqliteEventStore::fetchPage(const EventQuery
             QVariantList values;
             QString sql;
             if (indexed) {
-                sql = indexedSql(parts.indexed, values, false) + u" ORDER BY r.id"_s + order;
+                sql = indexedSql(parts.indexed, values, Select::Rows) + u" ORDER BY r.id"_s + order;
             } else {
                 auto [where, tailValues] = whereFor(parts.tail);
                 values = tailValues;
@@ -278,7 +293,7 @@ QFuture<Result<qint64>> SqliteEventStore::count(const EventQuery &query)
         QSqlQuery q(conn.database());
         if (parts.useIndex) {
             QVariantList values;
-            const QString sql = indexedSql(parts.indexed, values, true);
+            const QString sql = indexedSql(parts.indexed, values, Select::Count);
             if (!conn.prepareAndExec(q, sql, values))
                 return conn.lastError(q, u"cannot count events"_s);
             n += q.next() ? q.value(0).toLongLong() : 0;

@@ -13,7 +13,9 @@
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QKeyEvent>
 #include <QLoggingCategory>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -64,7 +66,10 @@ int main(int argc, char *argv[])
 {
     QApplication app(argc, argv);
     QLoggingCategory::setFilterRules(u"eventdesk.*.info=false"_s);
-    const int rows = qEnvironmentVariableIntValue("EVENTDESK_BENCH_QUICK") ? 50000 : 1000000;
+    // EVENTDESK_BENCH_ROWS sets the size (10,000,000 for the big-log figures).
+    const int rows = qEnvironmentVariableIsSet("EVENTDESK_BENCH_ROWS") ? qEnvironmentVariableIntValue("EVENTDESK_BENCH_ROWS")
+        : qEnvironmentVariableIntValue("EVENTDESK_BENCH_QUICK")      ? 50000
+                                                                     : 1000000;
     QTemporaryDir dir;
     SqliteOptions o;
     o.path = dir.filePath(u"big.db"_s);
@@ -121,6 +126,40 @@ int main(int argc, char *argv[])
     waitFor([&] { return jumped.size() >= 2; });
     window.view()->scrollToBottom();
     std::printf("jump to the end: %lld ms\n", qlonglong(t.elapsed()));
+
+    // The scrollbar spans the whole log: the thumb dragged to the middle shows
+    // the middle, and Ctrl+Home / Ctrl+End reach the first and the last event.
+    QTableView *view = window.view();
+    waitFor([&] { return window.model()->isCounted(); });
+    const auto shownRow = [&] { return view->rowAt(view->viewport()->height() / 2); };
+    const auto rowShown = [&](int row) { return row >= 0 && window.model()->eventAt(row) != nullptr; };
+    window.setFollowing(false);
+    t.restart();
+    view->verticalScrollBar()->setValue(view->verticalScrollBar()->maximum() / 2);
+    const bool middle = waitFor([&] { return rowShown(shownRow()); });
+    const qint64 middleMs = t.elapsed();
+    const int middleRow = shownRow();
+    std::printf("thumb to the middle: %lld ms (row %d of %d shows event %lld)%s\n", qlonglong(middleMs), middleRow,
+                window.model()->rowCount(), middle ? qlonglong(window.model()->eventAt(middleRow)->id) : -1LL,
+                middle ? "" : " FAILED");
+    const auto key = [&](int k) {
+        view->setFocus();
+        QKeyEvent press(QEvent::KeyPress, k, Qt::ControlModifier);
+        QApplication::sendEvent(view, &press);
+    };
+    t.restart();
+    key(Qt::Key_Home);
+    const bool home = waitFor([&] { return view->currentIndex().row() == 0 && rowShown(0); });
+    std::printf("Ctrl+Home: %lld ms (event %lld)%s\n", qlonglong(t.elapsed()), home ? qlonglong(window.model()->eventAt(0)->id) : -1LL,
+                home ? "" : " FAILED");
+    t.restart();
+    key(Qt::Key_End);
+    const int last = window.model()->rowCount() - 1;
+    const bool end = waitFor([&] { return view->currentIndex().row() == last && rowShown(last); });
+    std::printf("Ctrl+End: %lld ms (event %lld)%s\n", qlonglong(t.elapsed()), end ? qlonglong(window.model()->eventAt(last)->id) : -1LL,
+                end ? "" : " FAILED");
+    if (!middle || !home || !end)
+        return 1;
     std::printf("RSS: %lld MB (goal <= 300)\n", qlonglong(rssMb()));
 
     // Event-loop latency while 1,000 events/s arrive live.

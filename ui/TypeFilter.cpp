@@ -1,0 +1,170 @@
+#include "TypeFilter.h"
+
+#include "EventCatalog.h"
+#include "EventLogModel.h"
+
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QMenu>
+#include <QPainter>
+#include <QPushButton>
+#include <QTreeWidget>
+#include <QVBoxLayout>
+#include <QWidgetAction>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk {
+
+namespace {
+
+constexpr int KindRole = Qt::UserRole;
+
+QIcon dot(Category c)
+{
+    QPixmap pm(12, 12);
+    pm.fill(Qt::transparent);
+    QPainter p(&pm);
+    p.setRenderHint(QPainter::Antialiasing);
+    p.setBrush(EventLogModel::categoryColor(c));
+    p.setPen(Qt::NoPen);
+    p.drawEllipse(1, 1, 10, 10);
+    return QIcon(pm);
+}
+
+QString titled(Category c)
+{
+    QString name = catalog::categoryName(c);
+    name[0] = name[0].toUpper();
+    return name;
+}
+
+} // namespace
+
+TypeFilter::TypeFilter(QWidget *parent)
+    : QToolButton(parent)
+    , m_tree(new QTreeWidget)
+{
+    setPopupMode(QToolButton::InstantPopup);
+    setToolButtonStyle(Qt::ToolButtonTextOnly);
+    setToolTip(tr("Show only some event types: a category, or types one by one"));
+    setAccessibleName(tr("Event types"));
+
+    m_tree->setHeaderHidden(true);
+    m_tree->setRootIsDecorated(true);
+    m_tree->setUniformRowHeights(true);
+    m_tree->setAccessibleName(tr("Event types to show"));
+    for (int c = 0; c < CategoryCount; ++c) {
+        const auto cat = Category(c);
+        auto *top = new QTreeWidgetItem(m_tree, {titled(cat)});
+        top->setIcon(0, dot(cat));
+        top->setFlags(Qt::ItemIsEnabled | Qt::ItemIsUserCheckable | Qt::ItemIsAutoTristate);
+        top->setCheckState(0, Qt::Checked);
+        for (EventKind k : catalog::kindsInCategory(cat)) {
+            auto *item = new QTreeWidgetItem(top, {catalog::name(k)});
+            item->setData(0, KindRole, int(k));
+            item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsUserCheckable);
+            item->setCheckState(0, Qt::Checked);
+        }
+    }
+    m_tree->expandAll();
+    // Every type in view without scrolling: the longest name, and a row each.
+    int widest = 0;
+    for (const VariantSpec &v : catalog::variants())
+        widest = std::max(widest, m_tree->fontMetrics().horizontalAdvance(v.name));
+    const int rowHeight = std::max(m_tree->fontMetrics().height() + 6, 20);
+    const int rows = m_tree->topLevelItemCount() + EventKindCount;
+    m_tree->setMinimumSize(widest + 3 * m_tree->indentation() + 48, std::min(rows * rowHeight + 8, 560));
+
+    auto *panel = new QWidget;
+    auto *layout = new QVBoxLayout(panel);
+    layout->setContentsMargins(6, 6, 6, 6);
+    auto *buttons = new QHBoxLayout;
+    auto *all = new QPushButton(tr("All"), panel);
+    auto *none = new QPushButton(tr("None"), panel);
+    all->setToolTip(tr("Every type"));
+    none->setToolTip(tr("Clear every box, to pick a few"));
+    buttons->addWidget(all);
+    buttons->addWidget(none);
+    buttons->addStretch();
+    layout->addLayout(buttons);
+    layout->addWidget(m_tree);
+    auto *menu = new QMenu(this);
+    auto *action = new QWidgetAction(menu);
+    action->setDefaultWidget(panel);
+    menu->addAction(action);
+    setMenu(menu);
+    connect(all, &QPushButton::clicked, this, [this] { setAll(true); });
+    connect(none, &QPushButton::clicked, this, [this] { setAll(false); });
+    connect(menu, &QMenu::aboutToShow, m_tree, qOverload<>(&QWidget::setFocus));
+
+    // A category's box toggles each of its types: one change, told once.
+    m_changed.setSingleShot(true);
+    m_changed.setInterval(0);
+    connect(&m_changed, &QTimer::timeout, this, [this] {
+        updateText();
+        Q_EMIT changed();
+    });
+    connect(m_tree, &QTreeWidget::itemChanged, &m_changed, qOverload<>(&QTimer::start));
+    updateText();
+}
+
+QList<EventKind> TypeFilter::kinds() const
+{
+    QList<EventKind> out;
+    int all = 0;
+    for (int c = 0; c < m_tree->topLevelItemCount(); ++c) {
+        const QTreeWidgetItem *top = m_tree->topLevelItem(c);
+        for (int i = 0; i < top->childCount(); ++i, ++all)
+            if (top->child(i)->checkState(0) == Qt::Checked)
+                out.append(EventKind(top->child(i)->data(0, KindRole).toInt()));
+    }
+    return out.size() == all ? QList<EventKind>{} : out;
+}
+
+void TypeFilter::setKinds(const QList<EventKind> &kinds)
+{
+    {
+        const QSignalBlocker block(m_tree);
+        for (int c = 0; c < m_tree->topLevelItemCount(); ++c) {
+            QTreeWidgetItem *top = m_tree->topLevelItem(c);
+            int checked = 0;
+            for (int i = 0; i < top->childCount(); ++i) {
+                const bool on = kinds.isEmpty() || kinds.contains(EventKind(top->child(i)->data(0, KindRole).toInt()));
+                top->child(i)->setCheckState(0, on ? Qt::Checked : Qt::Unchecked);
+                checked += on;
+            }
+            top->setCheckState(0, checked == 0 ? Qt::Unchecked : checked == top->childCount() ? Qt::Checked : Qt::PartiallyChecked);
+        }
+    }
+    m_tree->viewport()->update();
+    updateText();
+}
+
+void TypeFilter::setAll(bool checked)
+{
+    for (int c = 0; c < m_tree->topLevelItemCount(); ++c)
+        m_tree->topLevelItem(c)->setCheckState(0, checked ? Qt::Checked : Qt::Unchecked);
+}
+
+QString TypeFilter::describe() const
+{
+    const QList<EventKind> picked = kinds();
+    if (picked.isEmpty())
+        return tr("All types");
+    for (int c = 0; c < CategoryCount; ++c) {
+        QList<EventKind> inCategory = catalog::kindsInCategory(Category(c));
+        if (std::is_permutation(inCategory.cbegin(), inCategory.cend(), picked.cbegin(), picked.cend()))
+            return titled(Category(c));
+    }
+    if (picked.size() == 1)
+        return catalog::name(picked.first());
+    return tr("%n types", nullptr, int(picked.size()));
+}
+
+void TypeFilter::updateText()
+{
+    setText(describe());
+}
+
+} // namespace eventdesk
