@@ -52,8 +52,12 @@ bool EventQuery::matches(const StoredEvent &row) const
         if (!at || (createdFrom && *at < *createdFrom) || (createdTo && *at >= *createdTo))
             return false;
     }
-    if (!text.isEmpty() && !QString::fromUtf8(row.payload).contains(text, Qt::CaseInsensitive))
-        return false;
+    if (!text.isEmpty()) {
+        const QString payload = QString::fromUtf8(row.payload);
+        if (!payload.contains(text, Qt::CaseInsensitive)
+            && std::none_of(textAlso.cbegin(), textAlso.cend(), [&](const QString &also) { return payload.contains(also, Qt::CaseInsensitive); }))
+            return false;
+    }
     return true;
 }
 

@@ -51,6 +51,9 @@ struct EventQuery {
     std::optional<qint64> createdFrom;  // inclusive; nullopt: unbounded
     std::optional<qint64> createdTo;    // exclusive; nullopt: unbounded
     QString text;                    // substring of the payload, case-insensitive
+    // With text: payloads holding any of these match as well (the ids of the
+    // worlds and characters whose display names hold the text).
+    QStringList textAlso;
     qint64 afterId = 0;              // id > afterId
     qint64 beforeId = 0;             // id < beforeId (0: unbounded)
     int limit = 500;

@@ -97,6 +97,11 @@ QList<EventQuery> TestEngineFile::sampleQueries() const
     q.text = u"lock"_s;
     q.worlds = {worldUuid(4)};
     qs.append(q);
+    // A name's text, or the ids named so (a world's UUID here).
+    q.worlds = {};
+    q.textAlso = {worldUuid(1)};
+    qs.append(q);
+    q.textAlso = {};
     // Pages: newest first from an id, oldest first after one.
     q = EventQuery{};
     q.worlds = {worldUuid(0)};

@@ -406,6 +406,26 @@ void TestEventLogModel::displayNamesInsteadOfUuids()
     QVERIFY(worldCell.data(Qt::ToolTipRole).toString().contains(world));
     QVERIFY2(summary.data().toString().contains(u"Aria"_s) && !summary.data().toString().contains(who), qPrintable(summary.data().toString()));
     QCOMPARE(worldCell.data(EventLogModel::RawValueRole).toString(), world);  // filters and sorting keep the id
+
+    // "aria" finds Aria's events: the payloads hold her UUID, and the window
+    // passes the ids whose names hold the text along with it.
+    QSignalSpy loaded(&model, &EventLogModel::loaded);
+    EventQuery q;
+    q.text = u"aria"_s;
+    model.setQuery(q);
+    QTRY_COMPARE(loaded.size(), 1);
+    QTRY_VERIFY(model.isCounted());
+    QCOMPARE(model.rowCount(), 0);
+    q.textAlso = {who};
+    model.setQuery(q);
+    QTRY_COMPARE(loaded.size(), 2);
+    QTRY_VERIFY(model.isCounted());
+    QCOMPARE(model.rowCount(), 1);
+    StoreEventBus bus(store, notifier);
+    QVERIFY(await(bus.publish(events::StoryEventCreated{u"3f2a1b4c-0000-4000-8000-000000000003"_s, world, u"dialogue"_s})).ok());
+    const qint64 hers = await(bus.publish(events::ChallengeResolved{std::nullopt, u"Swim"_s, world, who, false, 3, 5, std::nullopt})).value();
+    QTRY_COMPARE(model.rowCount(), 2);  // live rows are held to the same
+    QCOMPARE(model.eventAt(1)->id, hers);
 }
 
 QTEST_MAIN(TestEventLogModel)

@@ -312,9 +312,20 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     auto *namesTick = new QTimer(this);
     connect(namesTick, &QTimer::timeout, this, &MainWindow::refreshNames);
     namesTick->start(10000);
+    connect(m_model, &QAbstractItemModel::rowsAboutToBeInserted, this, [this](const QModelIndex &, int first) {
+        if (first == 0)
+            m_topRowBefore = m_view->rowAt(0);
+    });
     connect(m_model, &EventLogModel::olderLoaded, this, [this](int rows) {
-        // Keep what the DM was looking at in place.
-        m_view->verticalScrollBar()->setValue(m_view->verticalScrollBar()->value() + rows * m_view->verticalHeader()->defaultSectionSize());
+        // Keep what the DM was looking at in place (or the newest, when
+        // following), once the view has taken in its new length.
+        const int top = std::exchange(m_topRowBefore, -1);
+        QTimer::singleShot(0, this, [this, top, rows] {
+            if (isFollowing())
+                m_view->scrollToBottom();
+            else if (top >= 0)
+                m_view->scrollTo(m_model->index(top + rows, 0), QAbstractItemView::PositionAtTop);
+        });
     });
     connect(m_model, &EventLogModel::matchingCountChanged, this, [this](qint64 n) {
         m_count->setText(tr("%Ln matching", nullptr, int(std::min<qint64>(n, INT_MAX))));

@@ -151,8 +151,9 @@ private:
     QStackedWidget *m_logStack;
     bool m_viewingAsClient = false;
     bool m_worldsSoon = false;  // a look at the world list is scheduled
-    QLabel *m_logReset;
-    QHash<QString, QString> m_names;  // "the log went back in time" until dismissed
+    int m_topRowBefore = -1;    // the first row in view before rows came in above it
+    QLabel *m_logReset;               // "the log went back in time" until dismissed
+    QHash<QString, QString> m_names;  // display names by id (worlds, characters)
     QList<qint64> m_recentArrivals;  // ms timestamps of live rows, for events per minute
     QTimer *m_filterDelay;
     QSystemTrayIcon *m_tray = nullptr;

@@ -150,6 +150,11 @@ void MainWindow::applyFilters()
         q.kinds = kinds;
     }
     q.text = m_text->text().trimmed();
+    // "Aria" finds Aria's events: payloads hold her UUID, not her name.
+    if (!q.text.isEmpty())
+        for (auto it = m_names.cbegin(); it != m_names.cend() && q.textAlso.size() < 64; ++it)
+            if (it.value().contains(q.text, Qt::CaseInsensitive))
+                q.textAlso.append(it.key());
     if (const int secs = m_since->currentData().toInt(); secs > 0)
         q.createdFrom = timestamp::nanos(QDateTime::currentDateTimeUtc().addSecs(-secs));
     if (q == m_model->query() && m_model->rowCount() > 0 && !q.createdFrom)

@@ -72,7 +72,7 @@ TypeFilter::TypeFilter(QWidget *parent)
     int widest = 0;
     for (const VariantSpec &v : catalog::variants())
         widest = std::max(widest, m_tree->fontMetrics().horizontalAdvance(v.name));
-    const int rowHeight = std::max(m_tree->fontMetrics().height() + 6, 20);
+    const int rowHeight = std::max(m_tree->fontMetrics().height() + 3, 16);
     const int rows = m_tree->topLevelItemCount() + EventKindCount;
     m_tree->setMinimumSize(widest + 3 * m_tree->indentation() + 48, std::min(rows * rowHeight + 8, 560));
 

@@ -62,6 +62,15 @@ QString textCondition(const QString &text, const QString &column, QVariantList &
     return column + u" LIKE ? ESCAPE '\\'"_s;
 }
 
+QString textConditions(const EventQuery &query, const QString &column, QVariantList &values)
+{
+    QStringList any{textCondition(query.text, column, values)};
+    for (const QString &also : query.textAlso)
+        if (!also.isEmpty())
+            any.append(textCondition(also, column, values));
+    return any.size() == 1 ? any.first() : u'(' + any.join(u" OR "_s) + u')';
+}
+
 // Rows up to this id are in the attached row index, which belongs to this log
 // (the row at that id is the one indexed); 0 when there is no usable index.
 qint64 indexedTo(SqliteConnection &conn)
@@ -102,7 +111,7 @@ QString indexedSql(const EventQuery &query, QVariantList &values, Select what)
                      : u" FROM desk.eventdesk_rows r CROSS JOIN app_events a ON a.id = r.id WHERE 1"_s;
     sql += rowindex::conditions(query, values);
     if (!query.text.isEmpty())
-        sql += u" AND "_s + textCondition(query.text, u"a.payload"_s, values);
+        sql += u" AND "_s + textConditions(query, u"a.payload"_s, values);
     return sql;
 }
 
@@ -191,7 +200,7 @@ std::pair<QString, QVariantList> whereFor(const EventQuery &query)
     if (query.createdTo)
         conds.append(createdBeforeSql(*query.createdTo, values));
     if (!query.text.isEmpty())
-        conds.append(textCondition(query.text, u"payload"_s, values));
+        conds.append(textConditions(query, u"payload"_s, values));
     if (query.afterId > 0) {
         conds.append(u"id > ?"_s);
         values.append(query.afterId);

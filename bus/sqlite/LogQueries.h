@@ -21,6 +21,8 @@ StoredEvent rowFrom(sqlite3_stmt *stmt);
 StoredEvent rowFrom(const QSqlQuery &q);
 // A case-insensitive substring of a column, with LIKE's wildcards escaped.
 QString textCondition(const QString &text, const QString &column, QVariantList &values);
+// The query's text (or any of its textAlso) in a column.
+QString textConditions(const EventQuery &query, const QString &column, QVariantList &values);
 // Rows up to this id are in the attached row index, which belongs to this log;
 // 0 when there is no usable index.
 qint64 indexedTo(SqliteConnection &conn);
