@@ -13,6 +13,7 @@ private Q_SLOTS:
     void duplicateAndEditThroughTheTriggerForm();
     void quickActionsThroughTheProducers();
     void quickRollThroughItsDialog();
+    void quickGenerationByName();
     void namingAWorldThroughItsDialog();
     void newDatabaseThroughItsDialog();
     void editingChallenges();
@@ -210,6 +211,63 @@ void TestDeskForms::quickRollThroughItsDialog()
     QTRY_VERIFY(model->eventAt(model->rowCount() - 1)->id > last);
     QCOMPARE(model->eventAt(model->rowCount() - 1)->eventType, u"StoryEventCreated"_s);
     QCOMPARE(model->eventAt(model->rowCount() - 1)->id, last + 1);
+    m_window->worldFilter()->setCurrentIndex(0);
+}
+
+// Quick → image generation, through its dialog: the image is for a character
+// picked by name (Aria, named by the roll before), or for something named anew.
+void TestDeskForms::quickGenerationByName()
+{
+    QuickActions *quick = m_window->quickActions();
+    QAction *generate = nullptr;
+    for (QAction *a : quick->menu()->actions())
+        if (a->text().contains(u"generation"_s))
+            generate = a;
+    QVERIFY(generate);
+    m_window->worldFilter()->setCurrentIndex(m_window->worldFilter()->findData(u"Ravenmoor"_s));
+    const auto lastQueued = [this]() -> std::optional<events::GenerationBatchQueued> {
+        EventQuery q;
+        q.kinds = {EventKind::GenerationBatchQueued};
+        q.newestFirst = true;
+        q.limit = 1;
+        const auto rows = await(m_store->fetchPage(q));
+        if (!rows || rows->isEmpty())
+            return std::nullopt;
+        return *rows->first().event->as<events::GenerationBatchQueued>();
+    };
+    const QString before = lastQueued() ? lastQueued()->batchId : QString();
+    const auto fill = [](QDialog *form, const QString &forA, const QString &named) {
+        QComboBox *entity = nullptr, *type = nullptr;
+        for (QComboBox *combo : form->findChildren<QComboBox *>()) {
+            if (combo->isEditable())
+                entity = combo;
+            else if (combo->findText(u"location"_s) >= 0)
+                type = combo;
+        }
+        QVERIFY(entity && type);
+        auto *ok = qobject_cast<QDialogButtonBox *>(form->findChild<QDialogButtonBox *>())->button(QDialogButtonBox::Ok);
+        QVERIFY(!ok->isEnabled());  // nobody named yet
+        if (named == u"Aria"_s)
+            QVERIFY(entity->findText(u"Aria"_s) >= 0);  // offered by name
+        type->setCurrentIndex(type->findText(forA));
+        entity->lineEdit()->setText(named);
+        QVERIFY(ok->isEnabled());
+        ok->click();
+    };
+    whenModal<QDialog>(this, [&](QDialog *form) { fill(form, u"character"_s, u"Aria"_s); });
+    generate->trigger();
+    QTRY_VERIFY(lastQueued() && lastQueued()->batchId != before);
+    QCOMPARE(lastQueued()->entityType, u"character"_s);
+    QCOMPARE(lastQueued()->entityId, ids::characterUuid(u"Ravenmoor"_s, u"Aria"_s));
+
+    const QString first = lastQueued()->batchId;
+    whenModal<QDialog>(this, [&](QDialog *form) { fill(form, u"location"_s, u"The Drowned Harbour"_s); });
+    generate->trigger();
+    QTRY_VERIFY(lastQueued() && lastQueued()->batchId != first);
+    const QString harbour = lastQueued()->entityId;
+    QCOMPARE(lastQueued()->entityType, u"location"_s);
+    QVERIFY(ids::isUuid(harbour));
+    QTRY_COMPARE(await(m_store->desk()->displayNames()).value().value(harbour), u"The Drowned Harbour"_s);
     m_window->worldFilter()->setCurrentIndex(0);
 }
 

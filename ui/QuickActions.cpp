@@ -279,23 +279,52 @@ void QuickActions::askRollWith(const QString &world, const QHash<QString, QStrin
 
 void QuickActions::askGeneration()
 {
+    if (!m_book) {
+        askGenerationWith({});
+        return;
+    }
+    m_book->displayNames().then(this, [this](const Result<QHash<QString, QString>> &named) {
+        askGenerationWith(named ? named.value() : QHash<QString, QString>{});
+    });
+}
+
+void QuickActions::askGenerationWith(const QHash<QString, QString> &names)
+{
+    // Whom the image is for, by name: the characters of the world in view
+    // (every named one when no world is), or a new name, or a UUID.
+    const QString world = m_currentWorld();
+    QHash<QString, QString> idOf;  // name → id
+    for (auto it = names.cbegin(); it != names.cend(); ++it)
+        if (world.isEmpty() ? it.value() != names.value(world) : ids::characterUuid(world, it.value()) == it.key())
+            idOf.insert(it.value(), it.key());
+    QStringList cast = idOf.keys();
+    cast.sort(Qt::CaseInsensitive);
     auto *entityType = new QComboBox;
     entityType->addItems({u"character"_s, u"location"_s, u"item"_s});
-    auto *entityId = new QLineEdit;
-    entityId->setPlaceholderText(tr("e.g. pc7"));
+    auto *entity = picker(cast, tr("Aria, or the harbour"));
     auto *asset = new QComboBox;
     asset->addItems({u"portrait"_s, u"token"_s, u"scene"_s});
-    QString type, id, assetType;
+    QString type, who, assetType;
     const auto validate = [&] {
-        return entityId->text().trimmed().isEmpty() ? tr("Say which %1 the image is for").arg(entityType->currentText()) : QString();
+        return entity->currentText().trimmed().isEmpty() ? tr("Say which %1 the image is for").arg(entityType->currentText()) : QString();
     };
-    if (!askForm(m_parent, tr("Queue an image generation"), {{tr("For a"), entityType}, {tr("Id"), entityId}, {tr("Asset"), asset}},
+    if (!askForm(m_parent, tr("Queue an image generation"), {{tr("For a"), entityType}, {tr("Named"), entity}, {tr("Asset"), asset}},
                  validate, [&] {
                      type = entityType->currentText();
-                     id = entityId->text().trimmed();
+                     who = entity->currentText().trimmed();
                      assetType = asset->currentText();
                  }))
         return;
+    // The engine wants UUIDs: a name gets one (a character's is stable in its
+    // world), and the name is kept for display.
+    QString id = idOf.value(who);
+    if (id.isEmpty() && ids::isUuid(who)) {
+        id = who;
+    } else if (id.isEmpty()) {
+        id = type == u"character"_s && !world.isEmpty() ? ids::characterUuid(world, who) : ids::newUuid();
+        if (m_book)
+            m_book->setDisplayName(type, id, who);
+    }
     queueGeneration(type, id, assetType);
 }
 

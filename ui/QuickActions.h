@@ -50,6 +50,7 @@ private:
     void askRoll();
     void askRollWith(const QString &world, const QHash<QString, QString> &names);
     void askGeneration();
+    void askGenerationWith(const QHash<QString, QString> &names);
     void askSuggestion();
     void report(QFuture<PublishResult> published, const QString &what);
 
