@@ -426,6 +426,19 @@ void TestEventLogModel::displayNamesInsteadOfUuids()
     const qint64 hers = await(bus.publish(events::ChallengeResolved{std::nullopt, u"Swim"_s, world, who, false, 3, 5, std::nullopt})).value();
     QTRY_COMPARE(model.rowCount(), 2);  // live rows are held to the same
     QCOMPARE(model.eventAt(1)->id, hers);
+
+    // A job whose Queued row is not among the rows held is named from the
+    // Jobs projection's label, its entity by display name.
+    const QString batch = u"3f2a1b4c-0000-4000-8000-0000000000b1"_s;
+    const qint64 progress = await(bus.publish(events::GenerationBatchProgress{batch, 40, std::nullopt})).value();
+    model.setQuery({});
+    QTRY_COMPARE(loaded.size(), 3);
+    const int row = model.rowOfId(progress);
+    QVERIFY(row >= 0);
+    QVERIFY(!model.index(row, EventLogModel::SummaryColumn).data().toString().contains(u"portrait"_s));
+    model.learnJobLabels({{batch, u"portrait for character "_s + who}});
+    const QString said = model.index(row, EventLogModel::SummaryColumn).data().toString();
+    QVERIFY2(said.contains(u"portrait for character Aria"_s) && !said.contains(batch), qPrintable(said));
 }
 
 QTEST_MAIN(TestEventLogModel)

@@ -93,6 +93,25 @@ void EventLogModel::learnJobs(const QList<StoredEvent> &rows)
         m_jobs.clear();  // bounded; the next rows teach it again
 }
 
+void EventLogModel::learnJobLabels(const QHash<QString, QString> &labels)
+{
+    bool learned = false;
+    for (auto it = labels.cbegin(); it != labels.cend(); ++it) {
+        if (it.value().isEmpty() || m_jobs.contains(it.key()))
+            continue;
+        // "portrait for character <id>": the entity by its id, shown by name.
+        const qsizetype cut = it.value().lastIndexOf(u' ');
+        const QString entity = cut > 0 ? it.value().mid(cut + 1) : QString();
+        if (cut > 0 && it.value().left(cut).contains(u" for "_s))
+            m_jobs.insert(it.key(), {it.value().left(cut + 1), entity});
+        else
+            m_jobs.insert(it.key(), {it.value(), QString()});
+        learned = true;
+    }
+    if (learned && !m_rows.isEmpty())
+        Q_EMIT dataChanged(index(int(m_first), SummaryColumn), index(int(m_first + m_rows.size() - 1), SummaryColumn));
+}
+
 QString EventLogModel::displaySummary(const AppEvent &event) const
 {
     QString text = event.summary();

@@ -38,6 +38,9 @@ public:
     QString displayName(const QString &id) const { return m_names.value(id, id); }
     QString displaySummary(const AppEvent &event) const;
     void learnJobs(const QList<StoredEvent> &rows);
+    // What jobs are for, from the Jobs projection ("portrait for character
+    // <id>"): names jobs whose Queued row is nowhere near the rows held.
+    void learnJobLabels(const QHash<QString, QString> &labels);
     // Replaces the filter and reloads the newest page that matches it.
     void setQuery(const EventQuery &query);
     const EventQuery &query() const { return m_query; }

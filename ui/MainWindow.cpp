@@ -10,6 +10,7 @@
 #include "InsightPanel.h"
 #include "MatchDelegate.h"
 #include "Logging.h"
+#include "Projector.h"
 #include "PruneDialog.h"
 #include "QuickActions.h"
 #include "RowFormat.h"
@@ -408,6 +409,17 @@ void MainWindow::showMessage(const QString &text)
 
 void MainWindow::refreshNames()
 {
+    // What each job is for, whichever rows are loaded.
+    if (m_deps.projector) {
+        m_deps.projector->jobs(5000).then(this, [this](const Result<QList<JobState>> &r) {
+            if (!r)
+                return;
+            QHash<QString, QString> labels;
+            for (const JobState &job : r.value())
+                labels.insert(job.jobId, job.kind == JobState::Kind::Suggestion && !job.label.isEmpty() ? job.label + u" suggestion"_s : job.label);
+            m_model->learnJobLabels(labels);
+        });
+    }
     if (!m_deps.book)
         return;
     m_deps.book->displayNames().then(this, [this](const Result<QHash<QString, QString>> &r) {
