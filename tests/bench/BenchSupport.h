@@ -1,5 +1,6 @@
 // Helpers every benchmark uses: a monotonic clock in ns, percentiles, waiting
-// on a future while the event loop turns, and the event loop's lateness.
+// on a future while the event loop turns (or blocked, as a raw client waits),
+// and the event loop's lateness.
 #pragma once
 
 #include <QCoreApplication>
@@ -31,6 +32,16 @@ T wait(QFuture<T> f)
 {
     while (!f.isFinished())
         QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+    return f.result();
+}
+
+// Waiting as a raw client waits: blocked on the future, the event loop still.
+// For stores that answer from threads of their own, so that neither side of
+// a comparison spins while the other sleeps.
+template <typename T>
+T blockingWait(QFuture<T> f)
+{
+    f.waitForFinished();
     return f.result();
 }
 

@@ -1,14 +1,16 @@
 // Fan-out benchmark of the session server. Prints figures; never fails on time.
 // 1, 100 and 1,000 connected clients (in a separate client process) while
 // 1,000 events/s are published for 10 s: delivered/expected, publish → receive
-// latency p50/p99, server RSS. The baseline, in the same run: a bare
-// QWebSocketServer broadcasting the same rate to 100 clients.
+// latency p50/p99, server RSS. The baseline, in the same run at each size: a
+// bare QWebSocketServer broadcasting the same message at the same rate.
 // EVENTDESK_BENCH_QUICK=1: 1 and 100 clients for 2 s.
 #include "BenchSupport.h"
 #include "BusNotifier.h"
 #include "EventCodec.h"
+#include "SessionMessage.h"
 #include "SessionServer.h"
 #include "SqliteEventStore.h"
+#include "Timestamp.h"
 
 #include <QCoreApplication>
 #include <QLoggingCategory>
@@ -235,8 +237,15 @@ int main(int argc, char *argv[])
 
     // A round that delivered nothing measured nothing: the benchmark then fails (never on time).
     QStringList nothingDelivered;
-    // Baseline: a bare QWebSocketServer broadcasting to 100 clients.
-    {
+    // The event every round publishes, and the message a client gets for it:
+    // the baseline sends those same bytes (with its own send time), encoded
+    // once per event as EventDesk encodes it, to the same number of clients.
+    const auto sampleEvent = [](qint64 sentNs) {
+        AppEvent e = events::ChallengeResolved{std::nullopt, u"Pick the lock"_s, u"w1"_s, u"pc7"_s, true, 14, 17, std::nullopt};
+        e.setExtraFields(QJsonObject{{u"sent_ns"_s, sentNs}});
+        return e;
+    };
+    const auto baseline = [&](int clients) {
         QWebSocketServer bare(u"bare"_s, QWebSocketServer::NonSecureMode);
         bare.listen(QHostAddress::LocalHost, 0);
         std::vector<QWebSocket *> peers;
@@ -248,16 +257,28 @@ int main(int argc, char *argv[])
         url.setScheme(u"ws"_s);
         url.setHost(u"127.0.0.1"_s);
         url.setPort(bare.serverPort());
-        const Figures b = drive(url, 100, rate, seconds, QString(), [&](qint64 sentNs) {
-            const QString msg = u"{\"type\":\"ChallengeResolved\",\"sent_ns\":%1}"_s.arg(sentNs);
+        qint64 seq = 0;
+        qsizetype bytes = 0;
+        const Figures b = drive(url, clients, rate, seconds, QString(), [&](qint64 sentNs) {
+            SessionEventMessage meta;
+            meta.seq = ++seq;
+            meta.createdAt = timestamp::now();
+            const QString msg = QString::fromUtf8(session::encodeEventMessage(sampleEvent(sentNs), meta));
+            bytes = msg.toUtf8().size();
             for (QWebSocket *p : peers)
                 p->sendTextMessage(msg);
         });
-        std::printf("baseline, bare QWebSocketServer, 100 clients: delivered %lld/%lld, p50 %.2f ms, p99 %.2f ms\n",
-                    qlonglong(b.delivered), qlonglong(b.expected), b.p50, b.p99);
+        std::printf("baseline, bare QWebSocketServer, %4d clients (%lld-byte messages): delivered %lld/%lld, p50 %.2f ms, "
+                    "p99 %.2f ms\n",
+                    clients, qlonglong(bytes), qlonglong(b.delivered), qlonglong(b.expected), b.p50, b.p99);
+        std::fflush(stdout);
         if (b.delivered == 0)
-            nothingDelivered.append(u"the baseline"_s);
-    }
+            nothingDelivered.append(u"the baseline at %1 clients"_s.arg(clients));
+        for (QWebSocket *p : peers)
+            p->abort();
+        qDeleteAll(peers);
+        return b;
+    };
 
     QTemporaryDir dir;
     QList<int> counts = quick ? QList<int>{1, 100} : QList<int>{1, 100, 1000};
@@ -281,9 +302,7 @@ int main(int argc, char *argv[])
         SessionServer server(store, bus, notifier, store.desk(), config);
         server.listen();
         const Figures f = drive(server.url(), clients, rate, seconds, config.dmToken, [&](qint64 sentNs) {
-            AppEvent e = events::ChallengeResolved{std::nullopt, u"Pick the lock"_s, u"w1"_s, u"pc7"_s, true, 14, 17, std::nullopt};
-            e.setExtraFields(QJsonObject{{u"sent_ns"_s, sentNs}});
-            bus.publish(e);
+            bus.publish(sampleEvent(sentNs));
         });
         std::printf("EventDesk, %4d clients: delivered %lld/%lld (%.1f%%), p50 %.2f ms, p99 %.2f ms, max %.1f ms, "
                     "RSS %lld -> %lld MB (peak %lld MB)\n",
@@ -293,6 +312,12 @@ int main(int argc, char *argv[])
         std::fflush(stdout);
         if (f.delivered == 0)
             nothingDelivered.append(u"%1 clients"_s.arg(clients));
+        // The bare server at the same size, right after, on the same machine state.
+        if (clients > 1) {
+            const Figures b = baseline(clients);
+            if (b.p99 > 0)
+                std::printf("  p99 ratio to the bare server at %d clients: %.2f (goal <= 1.5)\n", clients, f.p99 / b.p99);
+        }
         // Close the session and let the sockets' deferred deletes and the
         // store's last replies run before the objects go, in order.
         server.close();

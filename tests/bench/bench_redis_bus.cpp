@@ -143,11 +143,11 @@ int main(int argc, char *argv[])
             for (int i = 0; i < n; ++i) {
                 pending.append(bus.publish(evs[i]));
                 if (pending.size() - 1000 >= 0 && i % 1000 == 999)
-                    wait(pending[i - 999]);  // keep about 1,000 in flight, like the raw pipeline
+                    blockingWait(pending[i - 999]);  // keep about 1,000 in flight, like the raw pipeline
             }
             int failed = 0;
             for (auto &f : pending)
-                failed += !wait(f).ok();
+                failed += !blockingWait(f).ok();
             inFlight.append(n / (double(t.nsecsElapsed()) / 1e9));
             if (failed)
                 std::printf("  %d publishes failed\n", failed);
@@ -162,7 +162,7 @@ int main(int argc, char *argv[])
             QElapsedTimer t;
             t.start();
             for (int i = 0; i < m; ++i)
-                failedPublishes += !wait(bus.publish(sample(i))).ok();
+                failedPublishes += !blockingWait(bus.publish(sample(i))).ok();
             single.append(m / (double(t.nsecsElapsed()) / 1e9));
         }
         // Batches of 1,000 in one script each.
@@ -174,7 +174,7 @@ int main(int argc, char *argv[])
             QElapsedTimer t;
             t.start();
             for (int i = 0; i < n / 1000; ++i)
-                failedPublishes += !wait(store->append(evs)).ok();
+                failedPublishes += !blockingWait(store->append(evs)).ok();
             batch.append(n / (double(t.nsecsElapsed()) / 1e9));
         }
     }
