@@ -7,6 +7,7 @@
 #include "Banners.h"
 #include "BusNotifier.h"
 #include "ChallengesDialog.h"
+#include "DesktopNotifier.h"
 #include "EventLogModel.h"
 #include "Ids.h"
 #include "MainWindow.h"
@@ -87,6 +88,12 @@ inline void typeFileName(QFileDialog *dialog, const QString &path)
     }
 }
 
+// The desktop's notifications as a test sees them (offscreen has no tray).
+struct ShownNotifications final : DesktopNotifier {
+    QList<std::pair<QString, QString>> shown;  // title, text
+    void notify(const QString &title, const QString &text) override { shown.append({title, text}); }
+};
+
 class DeskTestBase : public QObject
 {
 protected:
@@ -136,7 +143,7 @@ protected:
         QTRY_VERIFY(m_projector->cursor() > 100);
         m_window = std::make_unique<MainWindow>(MainWindowDeps{*m_store, *m_bus, *m_notifier, m_store->desk(), m_store.get(), m_retention.get(),
                                                                m_server.get(), o.path,
-                                                               m_projector.get()});
+                                                               m_projector.get(), &m_desktop});
         m_window->resize(1400, 820);
         m_window->show();
         QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
@@ -160,5 +167,6 @@ protected:
     std::unique_ptr<SessionServer> m_server;
     std::unique_ptr<Projector> m_projector;
     std::unique_ptr<LogRetention> m_retention;
+    ShownNotifications m_desktop;
     std::unique_ptr<MainWindow> m_window;
 };

@@ -3,6 +3,7 @@
 // a locked database; and screenshots of it during a simulated session. (Its
 // forms and dialogs: tst_deskforms.)
 #include "DeskTestBase.h"
+#include "SampleEvents.h"
 
 class TestMainWindow : public DeskTestBase
 {
@@ -199,7 +200,27 @@ void TestMainWindow::notificationsTheDmPicks()
     QCOMPARE(m_window->notifyKinds(), (QList<EventKind>{EventKind::GenerationBatchFailed, EventKind::SuggestionFailed}));
     m_window->setNotifyKinds({EventKind::ChallengeResolved});
     QCOMPARE(QSettings().value(u"notify/kinds"_s).toStringList(), QStringList{u"ChallengeResolved"_s});
+    // A live row of a picked type reaches the desktop, in words; other types do
+    // not. Whatever the filter shows: here, another world only.
+    m_window->worldFilter()->setCurrentIndex(m_window->worldFilter()->findData(u"Sunken Isles"_s));
+    Q_EMIT m_window->worldFilter()->activated(m_window->worldFilter()->currentIndex());
+    m_desktop.shown.clear();
+    QVERIFY(await(m_bus->publish(events::StoryEventCreated{ids::newUuid(), u"Ravenmoor"_s, u"dialogue"_s})).ok());
+    QVERIFY(await(m_bus->publish(events::ChallengeResolved{std::nullopt, u"Swim the rapids"_s, u"Ravenmoor"_s, u"pc1"_s, false,
+                                                           4, 6, std::nullopt}))
+                .ok());
+    QTRY_COMPARE(m_desktop.shown.size(), 1);  // the story row came first and was passed over
+    QCOMPARE(m_desktop.shown.first().first, u"ChallengeResolved"_s);
+    QVERIFY2(m_desktop.shown.first().second.contains(u"Swim the rapids"_s), qPrintable(m_desktop.shown.first().second));
     m_window->setNotifyKinds({EventKind::GenerationBatchFailed, EventKind::SuggestionFailed});
+    QVERIFY(await(m_bus->publish(events::ChallengeResolved{std::nullopt, u"Climb"_s, u"Ravenmoor"_s, u"pc1"_s, true, 14, 16,
+                                                           std::nullopt}))
+                .ok());
+    const qint64 sentinel = await(m_bus->publish(test::sampleEvent(EventKind::GenerationBatchFailed, false))).value();
+    QTRY_COMPARE(m_desktop.shown.size(), 2);
+    QCOMPARE(m_desktop.shown.last().first, u"GenerationBatchFailed"_s);  // the Climb was not shown
+    QVERIFY(sentinel > 0);
+    m_window->filterBanner()->button()->click();  // Clear filters
 }
 
 void TestMainWindow::lockedDatabaseKeepsTheWindowAlive()

@@ -539,6 +539,7 @@ void EventLogModel::jumpTo(qint64 id)
 
 void EventLogModel::onLive(const QList<StoredEvent> &events)
 {
+    Q_EMIT eventsArrived(events);
     for (const StoredEvent &e : events) {
         if (m_query.matches(e))
             m_pendingLive.append(e);

@@ -82,6 +82,8 @@ Q_SIGNALS:
     void loaded();                 // a new filter's first page is in
     void olderLoaded(int rows);    // rows added above the ones shown (a page, or the count's span)
     void rowsAppendedLive(int rows);
+    // Every new event, whatever the filter and wherever the view is.
+    void eventsArrived(const QList<StoredEvent> &events);
     void matchingCountChanged(qint64 count);
     void windowLoaded(qint64 first, int rows);  // the held window moved
     void jumped(int row);

@@ -3,6 +3,7 @@
 #include "ChallengesDialog.h"
 #include "Banners.h"
 #include "DemoSession.h"
+#include "DesktopNotifier.h"
 #include "DetailPane.h"
 #include "EventCodec.h"
 #include "EventLogModel.h"
@@ -47,7 +48,6 @@
 #include <QStackedWidget>
 #include <QSplitter>
 #include <QStatusBar>
-#include <QSystemTrayIcon>
 #include <QTableView>
 #include <QTimer>
 #include <QToolBar>
@@ -223,11 +223,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
             if (auto k = catalog::kindFromName(n))
                 m_notifyKinds.append(*k);
     }
-    if (QSystemTrayIcon::isSystemTrayAvailable()) {
-        m_tray = new QSystemTrayIcon(windowIcon(), this);
-        m_tray->setToolTip(tr("EventDesk"));
-        m_tray->show();
-    }
+    m_desktop = m_deps.desktop ? m_deps.desktop : makeTrayNotifier(windowIcon(), this);
 
     statusBar()->addWidget(m_statusDb, 1);
     statusBar()->addPermanentWidget(m_statusLock);
@@ -278,19 +274,20 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
             QTimer::singleShot(300, this, &MainWindow::refreshAudit);
         });
     });
-    connect(m_model, &EventLogModel::rowsAppendedLive, this, [this](int rows) {
-        const qint64 now = QDateTime::currentMSecsSinceEpoch();
-        for (int i = 0; i < rows; ++i)
-            m_recentArrivals.append(now);
+    connect(m_model, &EventLogModel::rowsAppendedLive, this, [this] {
         if (isFollowing())
             m_view->scrollToBottom();
-        notifyAbout(rows);
+    });
+    connect(m_model, &EventLogModel::eventsArrived, this, [this](const QList<StoredEvent> &events) {
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        for (qsizetype i = 0; i < events.size(); ++i)
+            m_recentArrivals.append(now);
         updateStatus();
+        notifyAbout(events);
         // A world the filter does not list yet (a new campaign, a demo): list it,
         // with its name, without waiting for the next reload.
-        for (int r = std::max(0, m_model->rowCount() - rows); r < m_model->rowCount(); ++r) {
-            const StoredEvent *e = m_model->eventAt(r);
-            if (e && e->event && !e->event->worldId().isEmpty() && m_world->findData(e->event->worldId()) < 0) {
+        for (const StoredEvent &e : events) {
+            if (e.event && !e.event->worldId().isEmpty() && m_world->findData(e.event->worldId()) < 0) {
                 if (!std::exchange(m_worldsSoon, true)) {
                     // One look at a time, however fast the rows come.
                     QTimer::singleShot(300, this, [this] {
@@ -485,15 +482,13 @@ void MainWindow::onSelection()
     m_detail->show(events.size() == 1 ? events.first() : nullptr);
 }
 
-void MainWindow::notifyAbout(int newRows)
+void MainWindow::notifyAbout(const QList<StoredEvent> &events)
 {
-    if (!m_tray)
+    if (!m_desktop)
         return;
-    for (int r = std::max(0, m_model->rowCount() - newRows); r < m_model->rowCount(); ++r) {
-        const StoredEvent *e = m_model->eventAt(r);
-        if (e && e->event && m_notifyKinds.contains(e->event->kind()))
-            m_tray->showMessage(e->eventType, e->event->summary(), QSystemTrayIcon::Warning, 8000);
-    }
+    for (const StoredEvent &e : events)
+        if (e.event && m_notifyKinds.contains(e.event->kind()))
+            m_desktop->notify(e.eventType, m_model->displaySummary(*e.event));
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

@@ -18,10 +18,10 @@ class QTableView;
 class QToolButton;
 class QListWidget;
 class QStackedWidget;
-class QSystemTrayIcon;
 
 namespace eventdesk {
 
+class DesktopNotifier;
 class TypeFilter;
 
 class Banner;
@@ -48,6 +48,7 @@ struct MainWindowDeps {
     SessionServer *server = nullptr;
     QString location;
     Projector *projector = nullptr;    // the insight panel, when projections run
+    DesktopNotifier *desktop = nullptr;  // notifications; the system tray's when not given
 };
 
 class MainWindow final : public QMainWindow
@@ -156,9 +157,9 @@ private:
     QHash<QString, QString> m_names;  // display names by id (worlds, characters)
     QList<qint64> m_recentArrivals;  // ms timestamps of live rows, for events per minute
     QTimer *m_filterDelay;
-    QSystemTrayIcon *m_tray = nullptr;
+    DesktopNotifier *m_desktop = nullptr;
     QList<EventKind> m_notifyKinds;   // desktop notifications for these
-    void notifyAbout(int newRows);
+    void notifyAbout(const QList<StoredEvent> &events);
 };
 
 } // namespace eventdesk
