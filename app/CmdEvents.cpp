@@ -11,6 +11,7 @@
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QFile>
+#include <QTemporaryFile>
 #include <QSaveFile>
 #include <QSocketNotifier>
 
@@ -460,15 +461,28 @@ int importCommand(const QStringList &args)
     LineSource in(path);
     if (!in.ok())
         return fail(u"cannot read %1: %2"_s.arg(path, in.error()));
-
-    QList<rows::ImportedRow> rowsIn;
+    // All or nothing, in constant memory: every line is checked first (standard
+    // input is kept in a temporary file meanwhile), then read again into one
+    // transaction. A Redis stream takes the events in one script, so there
+    // they are held.
+    const bool toRedis = p.busConfig().busUrl.startsWith(u"redis"_s);
+    std::unique_ptr<QTemporaryFile> spool;
+    if (path.isEmpty() || path == u"-"_s) {
+        spool = std::make_unique<QTemporaryFile>();
+        if (!spool->open())
+            return fail(u"cannot keep standard input for the import: %1"_s.arg(spool->errorString()));
+    }
+    QList<AppEvent> held;
     QString firstProblem;
     qint64 problems = 0;
     qint64 lineNo = 0;
+    qint64 rowsSeen = 0;
     qint64 kept = 0;
     bool tooLong = false;
     while (auto line = in.next(&tooLong)) {
         ++lineNo;
+        if (spool && (spool->write(*line) < 0 || !spool->putChar('\n')))
+            return fail(u"cannot keep standard input for the import: %1"_s.arg(spool->errorString()));
         QString problem;
         if (tooLong) {
             problem = u"longer than %1 bytes"_s.arg(codec::MaxDocumentBytes);
@@ -481,8 +495,10 @@ int importCommand(const QStringList &args)
         } else if (keepIds && row->id == 0) {
             problem = u"--keep-ids needs the export form, with an id"_s;
         } else {
+            ++rowsSeen;
             kept += row->createdAt.isEmpty() ? 0 : 1;
-            rowsIn.append(std::move(row).value());
+            if (toRedis)
+                held.append(std::move(row).value().event);
         }
         if (!problem.isEmpty() && problems++ == 0)
             firstProblem = u"line %1: %2"_s.arg(lineNo).arg(problem);
@@ -491,30 +507,58 @@ int importCommand(const QStringList &args)
         return fail(u"nothing imported: %1%2"_s.arg(firstProblem,
                                                     problems > 1 ? u" (and %1 more bad lines of %2)"_s.arg(problems - 1).arg(lineNo)
                                                                  : QString()));
-    if (rowsIn.isEmpty())
+    if (rowsSeen == 0)
         return fail(u"nothing to import"_s);
 
     auto opened = LocalBus::open(p.busConfig());
     if (!opened)
         return failWith(opened.error());
     LocalBus &bus = *opened.value();
-    BatchPublishResult r;
+    qint64 count = 0, firstId = 0, lastId = 0;
     if (bus.redis()) {
         if (keepIds)
             return usage(u"--keep-ids works on an SQLite database, not on a Redis stream"_s);
-        QList<AppEvent> events;
-        for (const rows::ImportedRow &row : std::as_const(rowsIn))
-            events.append(row.event);
-        r = wait(bus.bus().publishBatch(events));
+        const BatchPublishResult r = wait(bus.bus().publishBatch(held));
+        if (!r)
+            return fail(u"nothing imported: %1"_s.arg(r.error().message));
+        count = r->size();
+        firstId = r->first();
+        lastId = r->last();
         kept = 0;  // a stream entry's time is its own
     } else {
-        r = wait(bus.sqlite()->importRows(rowsIn, keepIds));
-        if (r && !r->isEmpty())
-            bus.notifier().notifyAppended(r->last());
+        if (spool && !spool->flush())
+            return fail(u"cannot keep standard input for the import: %1"_s.arg(spool->errorString()));
+        // Read again on the writer's thread, a line at a time.
+        const QString again = spool ? spool->fileName() : path;
+        auto source = std::make_shared<std::unique_ptr<LineSource>>();
+        auto read = [again, source]() -> Result<std::optional<rows::ImportedRow>> {
+            if (!*source) {
+                *source = std::make_unique<LineSource>(again);
+                if (!(*source)->ok())
+                    return Error{ErrorCode::Storage, {}, u"cannot read %1 again: %2"_s.arg(again, (*source)->error())};
+            }
+            bool cut = false;
+            while (auto line = (*source)->next(&cut)) {
+                if (!cut && line->trimmed().isEmpty())
+                    continue;
+                Result<rows::ImportedRow> row = cut ? Result<rows::ImportedRow>(Error{ErrorCode::TooLarge, {}, u"a line changed"_s})
+                                                    : rows::rowFromImportLine(*line);
+                if (!row)
+                    return Error{ErrorCode::InvalidEvent, {}, u"the file changed while it was imported: %1"_s.arg(row.error().message)};
+                return std::optional(std::move(row).value());
+            }
+            return std::optional<rows::ImportedRow>();
+        };
+        const Result<SqliteEventStore::ImportSummary> r = wait(bus.sqlite()->importStream(read, keepIds));
+        if (!r)
+            return fail(u"nothing imported: %1"_s.arg(r.error().message));
+        count = r->count;
+        firstId = r->firstId;
+        lastId = r->lastId;
+        if (count > 0)
+            bus.notifier().notifyAppended(lastId);
     }
-    if (!r)
-        return fail(u"nothing imported: %1"_s.arg(r.error().message));
-    printOut(u"imported %1 events (ids %2–%3)%4%5\n"_s.arg(r->size()).arg(r->first()).arg(r->last())
+    printOut(u"imported %1 events (ids %2–%3)%4%5\n"_s.arg(count).arg(firstId).arg(lastId)
                  .arg(kept ? u", created_at kept for %1"_s.arg(kept) : QString(),
                       keepIds ? u", ids kept"_s : QString())
                  .toUtf8());

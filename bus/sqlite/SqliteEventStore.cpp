@@ -17,6 +17,8 @@
 #include <QTimer>
 #include <QUuid>
 
+#include <QScopeGuard>
+
 #include <sqlite3.h>
 
 #include <sys/stat.h>
@@ -146,18 +148,31 @@ QFuture<BatchPublishResult> SqliteEventStore::append(const QList<AppEvent> &even
 
 QFuture<BatchPublishResult> SqliteEventStore::importRows(const QList<rows::ImportedRow> &rows, bool keepIds)
 {
-    QList<std::pair<QString, QByteArray>> encoded;
-    encoded.reserve(rows.size());
-    for (const rows::ImportedRow &row : rows) {
-        Result<QByteArray> payload = storedPayload(row.event);
-        if (!payload)
-            return QtFuture::makeReadyFuture(BatchPublishResult(payload.error()));
-        encoded.append({row.event.typeName(), std::move(payload).value()});
-    }
-    auto ids = std::make_shared<QList<qint64>>();
-    return write([rows, encoded, keepIds, ids](SqliteConnection &conn) -> std::optional<Error> {
-               QSqlQuery q(conn.database());
+    auto at = std::make_shared<qsizetype>(0);
+    RowSource next = [rows, at]() -> Result<std::optional<rows::ImportedRow>> {
+        if (*at >= rows.size())
+            return std::optional<rows::ImportedRow>();
+        return std::optional(rows.at((*at)++));
+    };
+    return importStream(std::move(next), keepIds).then([rows, keepIds](const Result<ImportSummary> &r) -> BatchPublishResult {
+        if (!r)
+            return r.error();
+        // One transaction with no other writer: new ids run from first to last.
+        QList<qint64> ids;
+        ids.reserve(r->count);
+        for (qint64 i = 0; i < r->count; ++i)
+            ids.append(keepIds ? rows.at(i).id : r->firstId + i);
+        return ids;
+    });
+}
+
+QFuture<Result<SqliteEventStore::ImportSummary>> SqliteEventStore::importStream(RowSource next, bool keepIds)
+{
+    auto summary = std::make_shared<ImportSummary>();
+    return write([next = std::move(next), keepIds, summary](SqliteConnection &conn) -> std::optional<Error> {
+               sqlite3 *db = conn.handle();
                if (keepIds) {
+                   QSqlQuery q(conn.database());
                    if (!conn.prepareAndExec(q, u"SELECT EXISTS(SELECT 1 FROM app_events)"_s))
                        return conn.lastError(q, u"cannot look at the log"_s);
                    const bool any = q.next() && q.value(0).toInt() != 0;
@@ -165,33 +180,55 @@ QFuture<BatchPublishResult> SqliteEventStore::importRows(const QList<rows::Impor
                    if (any)
                        return Error{ErrorCode::Usage, {}, u"--keep-ids imports only into an empty log; this one has events"_s};
                }
-               const QString now = timestamp::now();
-               if (!q.prepare(keepIds ? u"INSERT INTO app_events(id, event_type, payload, created_at, processed, processed_at) "
-                                         "VALUES(?, ?, ?, ?, ?, ?)"_s
-                                       : u"INSERT INTO app_events(event_type, payload, created_at, processed, processed_at) "
-                                         "VALUES(?, ?, ?, ?, ?)"_s))
-                   return conn.lastError(q, u"cannot import"_s);
-               for (qsizetype i = 0; i < rows.size(); ++i) {
-                   const rows::ImportedRow &row = rows.at(i);
-                   int k = 0;
+               // The native statement: a large import is this loop.
+               const char *sql = keepIds
+                   ? "INSERT INTO app_events(id, event_type, payload, created_at, processed, processed_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+                   : "INSERT INTO app_events(event_type, payload, created_at, processed, processed_at) VALUES(?2, ?3, ?4, ?5, ?6)";
+               sqlite3_stmt *ins = nullptr;
+               if (sqlite3_prepare_v2(db, sql, -1, &ins, nullptr) != SQLITE_OK)
+                   return Error{ErrorCode::Storage, {}, u"cannot import: %1"_s.arg(QString::fromUtf8(sqlite3_errmsg(db)))};
+               const auto finalize = qScopeGuard([ins] { sqlite3_finalize(ins); });
+               const QByteArray now = timestamp::now().toUtf8();
+               while (true) {
+                   Result<std::optional<rows::ImportedRow>> got = next();
+                   if (!got)
+                       return got.error();
+                   if (!got.value())
+                       return std::nullopt;
+                   const rows::ImportedRow &row = *got.value();
+                   Result<QByteArray> payload = storedPayload(row.event);
+                   if (!payload)
+                       return payload.error();
+                   const QByteArray type = row.event.typeName().toUtf8();
+                   const QByteArray createdAt = row.createdAt.isEmpty() ? now : row.createdAt.toUtf8();
+                   const QByteArray processedAt = row.processedAt.toUtf8();
                    if (keepIds)
-                       q.bindValue(k++, row.id);
-                   q.bindValue(k++, encoded.at(i).first);
-                   q.bindValue(k++, QString::fromUtf8(encoded.at(i).second));
-                   q.bindValue(k++, row.createdAt.isEmpty() ? now : row.createdAt);
-                   q.bindValue(k++, row.processed ? 1 : 0);
-                   q.bindValue(k++, row.processedAt.isEmpty() ? QVariant() : QVariant(row.processedAt));
-                   if (!q.exec())
-                       return conn.lastError(q, keepIds ? u"cannot import the row with id %1"_s.arg(row.id) : u"cannot import"_s);
-                   ids->append(q.lastInsertId().toLongLong());
+                       sqlite3_bind_int64(ins, 1, row.id);
+                   sqlite3_bind_text(ins, 2, type.constData(), int(type.size()), SQLITE_STATIC);
+                   sqlite3_bind_text(ins, 3, payload->constData(), int(payload->size()), SQLITE_STATIC);
+                   sqlite3_bind_text(ins, 4, createdAt.constData(), int(createdAt.size()), SQLITE_STATIC);
+                   sqlite3_bind_int(ins, 5, row.processed ? 1 : 0);
+                   if (row.processedAt.isEmpty())
+                       sqlite3_bind_null(ins, 6);
+                   else
+                       sqlite3_bind_text(ins, 6, processedAt.constData(), int(processedAt.size()), SQLITE_STATIC);
+                   const int rc = sqlite3_step(ins);
+                   sqlite3_reset(ins);
+                   if (rc != SQLITE_DONE) {
+                       const QString why = QString::fromUtf8(sqlite3_errmsg(db));
+                       return Error{ErrorCode::Storage, {},
+                                    keepIds ? u"cannot import the row with id %1: %2"_s.arg(row.id).arg(why) : u"cannot import: %1"_s.arg(why)};
+                   }
+                   const qint64 id = sqlite3_last_insert_rowid(db);
+                   if (summary->count++ == 0)
+                       summary->firstId = id;
+                   summary->lastId = id;
                }
-               q.finish();
-               return std::nullopt;
            })
-        .then([ids](const Result<bool> &r) -> BatchPublishResult {
+        .then([summary](const Result<bool> &r) -> Result<ImportSummary> {
             if (!r)
                 return r.error();
-            return *ids;
+            return *summary;
         });
 }
 

@@ -73,6 +73,16 @@ public:
     // created_at: now), in one transaction. keepIds: rows keep their ids, and the
     // log must be empty. Subscribers are not notified: the caller does that.
     QFuture<BatchPublishResult> importRows(const QList<rows::ImportedRow> &rows, bool keepIds);
+    // A large import, all or nothing in one transaction, fed a row at a time
+    // on the writer thread (never all in memory): next() gives a row, nullopt
+    // at the end, or an error that rolls everything back.
+    struct ImportSummary {
+        qint64 count = 0;
+        qint64 firstId = 0;
+        qint64 lastId = 0;
+    };
+    using RowSource = std::function<Result<std::optional<rows::ImportedRow>>()>;
+    QFuture<Result<ImportSummary>> importStream(RowSource next, bool keepIds);
     QFuture<BatchPublishResult> appendRaw(const QList<std::pair<QString, QByteArray>> &rows);
 
     // StatisticsSource: counted on the log itself.
