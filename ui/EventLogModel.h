@@ -10,6 +10,7 @@
 
 #include <QAbstractTableModel>
 #include <QHash>
+#include <QIcon>
 #include <QTimer>
 
 namespace eventdesk {
@@ -75,6 +76,7 @@ public:
     bool isLoading() const { return m_generation != m_loadedGeneration; }
 
     static QColor categoryColor(Category category);
+    static QIcon categoryIcon(Category category);
 
 Q_SIGNALS:
     // The log went back in time (a reset Redis, a replaced file); the model has reloaded.

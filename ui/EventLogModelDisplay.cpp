@@ -14,9 +14,8 @@ using namespace Qt::StringLiterals;
 
 namespace eventdesk {
 
-namespace {
-
-QIcon categoryIcon(Category c)
+// A dot in the category's colour, made once per category.
+QIcon EventLogModel::categoryIcon(Category c)
 {
     static QHash<int, QIcon> cache;
     if (!cache.contains(int(c))) {
@@ -24,15 +23,13 @@ QIcon categoryIcon(Category c)
         pm.fill(Qt::transparent);
         QPainter p(&pm);
         p.setRenderHint(QPainter::Antialiasing);
-        p.setBrush(EventLogModel::categoryColor(c));
+        p.setBrush(categoryColor(c));
         p.setPen(Qt::NoPen);
         p.drawEllipse(1, 1, 10, 10);
         cache.insert(int(c), QIcon(pm));
     }
     return cache.value(int(c));
 }
-
-} // namespace
 
 void EventLogModel::setDisplayNames(QHash<QString, QString> names)
 {

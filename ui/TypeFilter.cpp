@@ -6,7 +6,6 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QMenu>
-#include <QPainter>
 #include <QPushButton>
 #include <QTreeWidget>
 #include <QVBoxLayout>
@@ -19,18 +18,6 @@ namespace eventdesk {
 namespace {
 
 constexpr int KindRole = Qt::UserRole;
-
-QIcon dot(Category c)
-{
-    QPixmap pm(12, 12);
-    pm.fill(Qt::transparent);
-    QPainter p(&pm);
-    p.setRenderHint(QPainter::Antialiasing);
-    p.setBrush(EventLogModel::categoryColor(c));
-    p.setPen(Qt::NoPen);
-    p.drawEllipse(1, 1, 10, 10);
-    return QIcon(pm);
-}
 
 QString titled(Category c)
 {
@@ -57,7 +44,7 @@ TypeFilter::TypeFilter(QWidget *parent)
     for (int c = 0; c < CategoryCount; ++c) {
         const auto cat = Category(c);
         auto *top = new QTreeWidgetItem(m_tree, {titled(cat)});
-        top->setIcon(0, dot(cat));
+        top->setIcon(0, EventLogModel::categoryIcon(cat));
         top->setFlags(Qt::ItemIsEnabled | Qt::ItemIsUserCheckable | Qt::ItemIsAutoTristate);
         top->setCheckState(0, Qt::Checked);
         for (EventKind k : catalog::kindsInCategory(cat)) {
