@@ -152,6 +152,19 @@ void TestEventLogModel::windowsOverALargeLog()
     QTRY_VERIFY(model.eventAt(70000));
     QCOMPARE(model.eventAt(70000)->id, 70001);
     QVERIFY(windowIsContiguous(model));
+    // A row toggled in a window that does not start at the top: that row, no other.
+    QVERIFY(model.firstLoaded() > 0);
+    const bool was = model.eventAt(70000)->processed;
+    const bool next = model.eventAt(70001)->processed;
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    model.setProcessed(70001, !was);
+    QCOMPARE(model.eventAt(70000)->processed, !was);
+    QCOMPARE(model.eventAt(70001)->processed, next);
+    QCOMPARE(changed.size(), 1);
+    QCOMPARE(changed.first().first().value<QModelIndex>().row(), 70000);
+    model.setProcessed(70001, was);
+    model.setProcessed(1, true);  // not held: nothing to change here
+    QCOMPARE(changed.size(), 2);
     // Scrolling up from there extends the window by keyset, bounded.
     model.setMaxRows(1200);
     for (int step = 0; step < 4; ++step) {

@@ -386,9 +386,10 @@ void EventLogModel::setProcessed(qint64 id, bool processed)
 {
     const int row = rowOfId(id);
     if (row < 0)
-        return;
-    m_rows[row].processed = processed;
-    m_rows[row].processedAt = processed ? QDateTime::currentDateTimeUtc() : QDateTime();
+        return;  // not held: it is read as it is when the view gets there
+    StoredEvent &held = m_rows[row - m_first];  // rows are positions; the window starts at m_first
+    held.processed = processed;
+    held.processedAt = processed ? QDateTime::currentDateTimeUtc() : QDateTime();
     Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
 }
 

@@ -97,9 +97,11 @@ void MainWindow::buildActions()
             dialog->prefill(*selected.first()->event);
         connect(dialog, &TriggerDialog::published, this, [this](qint64 id, const QStringList &plainIds) {
             // Into a log of UUIDs (the engine's), other ids are worth a warning: its readers refuse them.
-            bool uuidLog = m_model->rowCount() > 1;
-            for (int r = 0; r < m_model->rowCount() && uuidLog; ++r)
-                if (const StoredEvent *e = m_model->eventAt(r); e && e->event && e->id != id)
+            // The rows held tell.
+            const qint64 first = m_model->firstLoaded(), end = first + m_model->loadedCount();
+            bool uuidLog = m_model->loadedCount() > 1;
+            for (qint64 r = first; r < end && uuidLog; ++r)
+                if (const StoredEvent *e = m_model->eventAt(int(r)); e && e->event && e->id != id)
                     uuidLog = ids::nonUuidIds(*e->event).isEmpty();
             if (!plainIds.isEmpty() && uuidLog)
                 showMessage(tr("Published event %1 — warning: ids that are not UUIDs (%2); the engine's readers refuse them")
