@@ -343,8 +343,24 @@ void TestMainWindow::screenshots()
 {
     QTableView *view = m_window->view();
     m_window->statusBar()->clearMessage();  // what earlier tests left there is not part of the picture
-    view->selectRow(m_window->model()->rowCount() - 3);
+    const int row = m_window->model()->rowCount() - 3;
+    view->selectRow(row);
     QTRY_VERIFY(!view->selectionModel()->selectedRows().isEmpty());
+    // The picture is of something: the selected event is in the detail pane,
+    // and the window drew itself whole, not a blank.
+    const QString title = u"· #%1"_s.arg(m_window->model()->eventAt(row)->id);
+    const auto detailSays = [&] {
+        const auto labels = m_window->findChildren<QLabel *>();
+        return std::any_of(labels.begin(), labels.end(), [&](QLabel *l) { return l->isVisible() && l->text().contains(title); });
+    };
+    QTRY_VERIFY(detailSays());
+    const QImage shot = m_window->grab().toImage();
+    QCOMPARE(shot.size() / shot.devicePixelRatio(), m_window->size());
+    QSet<QRgb> colours;
+    for (int y = 0; y < shot.height(); y += 7)
+        for (int x = 0; x < shot.width(); x += 7)
+            colours.insert(shot.pixel(x, y));
+    QVERIFY2(colours.size() > 20, qPrintable(u"%1 colours"_s.arg(colours.size())));
     saveShot(u"main-window"_s);
 }
 
