@@ -194,7 +194,7 @@ void EventLogModel::loadWindow()
     }
     m_loadingWindow = true;
     const quint64 generation = m_generation;
-    m_store.fetchPage(page).then(this, [this, generation, where, first](const Result<QList<StoredEvent>> &r) {
+    m_store.fetchPage(page).then(this, [this, generation, where, first, wanted](const Result<QList<StoredEvent>> &r) {
         m_loadingWindow = false;
         if (generation != m_generation)
             return;
@@ -224,6 +224,10 @@ void EventLogModel::loadWindow()
         } else {
             m_rows = std::move(rows);
             m_first = first;
+            if (!eventAt(int(wanted))) {
+                reload();  // fewer rows than counted: the log changed under the window
+                return;
+            }
         }
         const auto changed = [this](qint64 from, qint64 to) {
             if (to > from)
