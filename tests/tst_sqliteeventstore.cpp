@@ -115,6 +115,7 @@ private Q_SLOTS:
     void undecodableRowsAndGaps();
     void lockedByAnotherProcess();
     void lockOutlastsTheBudget();
+    void anotherProcessesRowsArePickedUp_data();
     void anotherProcessesRowsArePickedUp();
     void markProcessedOnlyWhenAsked();
     void cursorsOnlyMoveForward();
@@ -515,10 +516,22 @@ void TestSqliteEventStore::lockOutlastsTheBudget()
     QCOMPARE(again->first(), 1);
 }
 
+void TestSqliteEventStore::anotherProcessesRowsArePickedUp_data()
+{
+    QTest::addColumn<int>("pollMs");
+    QTest::newRow("polled") << 250;
+    // A poll of ten minutes: only the file's own change can wake the store
+    // within the five seconds this allows.
+    QTest::newRow("woken by the file") << 600000;
+}
+
 void TestSqliteEventStore::anotherProcessesRowsArePickedUp()
 {
+    QFETCH(int, pollMs);
     const QString path = freshPath();
-    auto store = openStore(path);
+    SqliteOptions options;
+    options.dataVersionPollMs = pollMs;
+    auto store = openStore(path, options);
     QVERIFY(store);
     BusNotifier notifier(0);  // no fallback poll: data_version alone must do it
     connect(store.get(), &SqliteEventStore::externalRowsDetected, &notifier, &BusNotifier::externalRowsDetected);

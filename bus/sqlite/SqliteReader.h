@@ -1,7 +1,7 @@
 // The log's reader: a connection on a worker thread of the store for pages,
-// counts and subscriber batches; the one that follows the file also polls
-// PRAGMA data_version for other processes' commits and notices a replaced
-// file. Private to bus/sqlite.
+// counts and subscriber batches; the one that follows the file also looks at
+// PRAGMA data_version for other processes' commits (woken by the file's
+// changes, and by a poll) and notices a replaced file. Private to bus/sqlite.
 #pragma once
 
 #include "LogQueries.h"
@@ -10,6 +10,7 @@
 #include "Logging.h"
 
 #include <QFile>
+#include <QFileSystemWatcher>
 #include <QTimer>
 
 #include <sqlite3.h>
@@ -72,8 +73,26 @@ public:
         struct stat st {};
         if (::stat(m_path.constData(), &st) == 0)
             m_fileId = {st.st_dev, st.st_ino};
-        if (options.dataVersionPollMs > 0)
+        if (options.dataVersionPollMs > 0) {
             m_poll.start(options.dataVersionPollMs);
+            // Woken at once by the file itself: another process's commit writes
+            // the database (rollback journal) or its -wal file (WAL). The poll
+            // stays for what the kernel does not say (network file systems, a
+            // -wal file made later).
+            m_watcher = new QFileSystemWatcher(this);
+            watchFiles();
+            // A change is often seen before its commit is whole (the frames
+            // are written first; the kernel says "changed" once for a burst):
+            // look now, and again a moment later.
+            m_settle.setSingleShot(true);
+            m_settle.setInterval(20);
+            connect(&m_settle, &QTimer::timeout, this, &SqliteReader::pollDataVersion);
+            connect(m_watcher, &QFileSystemWatcher::fileChanged, this, [this] {
+                watchFiles();  // a file that was deleted and made again is watched anew
+                pollDataVersion();
+                m_settle.start();
+            });
+        }
         return true;
     }
 
@@ -103,6 +122,14 @@ private:
         return v;
     }
 
+    void watchFiles()
+    {
+        const QString db = QFile::decodeName(m_path);
+        for (const QString &f : {db, QString(db + QStringLiteral("-wal"))})
+            if (QFile::exists(f) && !m_watcher->files().contains(f))
+                m_watcher->addPath(f);
+    }
+
     // PRAGMA data_version changes when another connection (any process)
     // commits; only then is max(id) read, and only rows past what this store
     // wrote itself are announced.
@@ -119,6 +146,8 @@ private:
                 Q_EMIT m_store->fileReplaced();
             }
         }
+        if (m_watcher && m_watcher->files().size() < 2)
+            watchFiles();  // the -wal file appears with the first write in WAL mode
         const qint64 v = dataVersion();
         if (v == m_lastDataVersion)
             return;
@@ -151,6 +180,8 @@ private:
     std::pair<dev_t, ino_t> m_fileId{0, 0};
     bool m_replaced = false;
     QTimer m_poll;
+    QFileSystemWatcher *m_watcher = nullptr;
+    QTimer m_settle;
 };
 
 
