@@ -124,12 +124,8 @@ void EventLogModel::recount(qint64 upToId)
     EventQuery q = m_query;
     q.beforeId = upToId + 1;
     m_store.count(q).then(this, [this, generation, upToId](const Result<qint64> &r) {
-        if (generation != m_generation)
+        if (!usable(generation, r))
             return;
-        if (!r) {
-            Q_EMIT errorOccurred(r.error().message);
-            return;
-        }
         counted(r.value(), upToId);
     });
 }
@@ -196,12 +192,8 @@ void EventLogModel::loadWindow()
     const quint64 generation = m_generation;
     m_store.fetchPage(page).then(this, [this, generation, where, first, wanted](const Result<QList<StoredEvent>> &r) {
         m_loadingWindow = false;
-        if (generation != m_generation)
+        if (!usable(generation, r))
             return;
-        if (!r) {
-            Q_EMIT errorOccurred(r.error().message);
-            return;
-        }
         QList<StoredEvent> rows = r.value();
         if (rows.isEmpty()) {
             // Counted rows that are not there: the log changed under the
@@ -267,12 +259,8 @@ void EventLogModel::fetchOlder()
     page.beforeId = m_rows.first().id;
     m_store.fetchPage(page).then(this, [this, generation](const Result<QList<StoredEvent>> &r) {
         m_loadingOlder = false;
-        if (generation != m_generation || isCounted())
+        if (isCounted() || !usable(generation, r))
             return;  // counted meanwhile: the rows above are there to scroll to
-        if (!r) {
-            Q_EMIT errorOccurred(r.error().message);
-            return;
-        }
         QList<StoredEvent> older = r.value();
         m_hasOlder = older.size() >= m_pageSize;
         if (older.isEmpty())
@@ -301,12 +289,8 @@ void EventLogModel::jumpTo(qint64 id)
     before.beforeId = id;
     const quint64 generation = m_generation;
     m_store.count(before).then(this, [this, generation, id](const Result<qint64> &r) {
-        if (generation != m_generation)
+        if (!usable(generation, r))
             return;
-        if (!r) {
-            Q_EMIT errorOccurred(r.error().message);
-            return;
-        }
         if (r.value() >= m_total || id > m_lastCounted) {
             Q_EMIT jumped(-1);
             return;

@@ -101,6 +101,17 @@ private:
     void onLive(const QList<StoredEvent> &events);
     void flushLive();
     EventQuery pageQuery() const;
+    // Whether a read's answer is still wanted (no newer filter since) and
+    // good; a failed one is said through errorOccurred.
+    template <typename T>
+    bool usable(quint64 generation, const Result<T> &r)
+    {
+        if (generation != m_generation)
+            return false;
+        if (!r)
+            Q_EMIT errorOccurred(r.error().message);
+        return bool(r);
+    }
 
     EventStore &m_store;
     EventQuery m_query;
