@@ -312,6 +312,7 @@ void EventLogModel::jumpTo(qint64 id)
 
 void EventLogModel::onLive(const QList<StoredEvent> &events)
 {
+    learnJobs(events);  // every job that starts, whatever the filter shows
     Q_EMIT eventsArrived(events);
     for (const StoredEvent &e : events) {
         if (m_query.matches(e))
@@ -340,7 +341,6 @@ void EventLogModel::flushLive()
     m_pendingLive.clear();
     if (fresh.isEmpty())
         return;
-    learnJobs(fresh);
     const int rowsBefore = rowCount();
     // The rows join the window when it reaches the newest; otherwise they are
     // counted, and read when the view gets there.

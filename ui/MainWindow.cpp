@@ -303,6 +303,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     connect(m_model, &EventLogModel::loaded, this, [this] {
         if (isFollowing())
             m_view->scrollToBottom();
+        refreshJobLabels();
         refreshNames();
         refreshWorlds();
     });
@@ -404,19 +405,25 @@ void MainWindow::showMessage(const QString &text)
     statusBar()->showMessage(text, 8000);
 }
 
+// What each job is for, whichever rows are loaded: read from the Jobs
+// projection when rows are loaded (a filter, a reload); jobs that start later
+// are learnt from the live events themselves.
+void MainWindow::refreshJobLabels()
+{
+    if (!m_deps.projector)
+        return;
+    m_deps.projector->jobs(5000).then(this, [this](const Result<QList<JobState>> &r) {
+        if (!r)
+            return;
+        QHash<QString, QString> labels;
+        for (const JobState &job : r.value())
+            labels.insert(job.jobId, job.kind == JobState::Kind::Suggestion && !job.label.isEmpty() ? job.label + u" suggestion"_s : job.label);
+        m_model->learnJobLabels(labels);
+    });
+}
+
 void MainWindow::refreshNames()
 {
-    // What each job is for, whichever rows are loaded.
-    if (m_deps.projector) {
-        m_deps.projector->jobs(5000).then(this, [this](const Result<QList<JobState>> &r) {
-            if (!r)
-                return;
-            QHash<QString, QString> labels;
-            for (const JobState &job : r.value())
-                labels.insert(job.jobId, job.kind == JobState::Kind::Suggestion && !job.label.isEmpty() ? job.label + u" suggestion"_s : job.label);
-            m_model->learnJobLabels(labels);
-        });
-    }
     if (!m_deps.book)
         return;
     m_deps.book->displayNames().then(this, [this](const Result<QHash<QString, QString>> &r) {

@@ -106,6 +106,7 @@ private:
     void toggleDemo();
     QString filterKey(QStringView name) const;
     void refreshNames();
+    void refreshJobLabels();
     void nameSomething();  // display names of worlds and characters, from EventDesk's own tables
     void refreshAudit();
     void updateStatus();
