@@ -106,6 +106,7 @@ private Q_SLOTS:
     void publishIsReadableElsewhereThenNotifies();
     void everyVariantRoundTrips();
     void batchIsAllOrNothing();
+    void streamedImportIsAllOrNothing();
     void groupCommitKeepsCallOrder();
     void opensAnEngineDatabaseWithoutChangingIt();
     void filtersAndPages();
@@ -211,6 +212,35 @@ void TestSqliteEventStore::batchIsAllOrNothing()
     const BatchPublishResult ok = await(bus.publishBatch(batch));
     QVERIFY(ok.ok());
     QCOMPARE(ok.value(), (QList<qint64>{1, 2}));
+}
+
+// A streamed import whose source fails part-way (a file that changed between
+// the check and the write) leaves nothing behind; a whole one lands in order.
+void TestSqliteEventStore::streamedImportIsAllOrNothing()
+{
+    auto store = openStore(freshPath());
+    QVERIFY(store);
+    const auto source = [](int rows, bool failAtEnd) {
+        auto given = std::make_shared<int>(0);
+        return [=]() -> Result<std::optional<rows::ImportedRow>> {
+            if (*given == rows)
+                return failAtEnd ? Result<std::optional<rows::ImportedRow>>(Error{ErrorCode::InvalidEvent, {}, u"the file changed"_s})
+                                 : std::optional<rows::ImportedRow>();
+            ++*given;
+            rows::ImportedRow row;
+            row.event = test::sampleEvent(EventKind::StoryEventCreated, true);
+            return std::optional(row);
+        };
+    };
+    const auto failed = await(store->importStream(source(3, true), false));
+    QVERIFY(!failed.ok());
+    QCOMPARE(failed.error().message, u"the file changed"_s);
+    QCOMPARE(await(store->headId()).value(), 0);
+    const auto whole = await(store->importStream(source(3, false), false));
+    QVERIFY(whole.ok());
+    QCOMPARE(whole->count, 3);
+    QCOMPARE(whole->firstId, 1);
+    QCOMPARE(whole->lastId, 3);
 }
 
 void TestSqliteEventStore::groupCommitKeepsCallOrder()
