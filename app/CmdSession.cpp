@@ -115,8 +115,17 @@ int serveCommand(const QStringList &args)
     names.start(10000);
     loadNames();
     quitOnSignals();
-    std::fprintf(stderr, "eventdesk: database %s\neventdesk: join code %s\neventdesk: DM token %s\n",
-                 qPrintable(bus.location()), qPrintable(server.joinCode()), qPrintable(server.dmToken()));
+    // The secrets are shown only when serve made them up (the host has no other
+    // way to learn them); ones given on the command line are never echoed into
+    // what may become a service's log.
+    std::fprintf(stderr, "eventdesk: database %s\n", qPrintable(bus.location()));
+    if (common.joinCode.isEmpty())
+        std::fprintf(stderr, "eventdesk: join code %s\n", qPrintable(server.joinCode()));
+    if (common.dmToken.isEmpty())
+        std::fprintf(stderr, "eventdesk: DM token %s\n", qPrintable(server.dmToken()));
+    std::fprintf(stderr, "eventdesk: players open %s://%s:%u/join?world=WORLD&code=%s\n",
+                 server.url().scheme() == u"wss"_s ? "https" : "http", qPrintable(server.url().host()),
+                 unsigned(server.port()), common.joinCode.isEmpty() ? qPrintable(server.joinCode()) : "JOIN_CODE");
     printOut(u"eventdesk: listening on %1\n"_s.arg(server.url().toString()).toUtf8());
     const int rc = QCoreApplication::exec();
     server.close();

@@ -12,8 +12,12 @@ packages=(
   qt6-charts-dev libqt6opengl6-dev libqt6svg6 qt6-qpa-plugins
   # storage and the multi-machine bus
   libsqlite3-dev sqlite3 zlib1g-dev libhiredis-dev redis-server
+  # the Session panel's QR code of the join link
+  libqrencode-dev
   # tests: fuzzing, a foreign WebSocket client, a display for screenshots
   clang libclang-rt-14-dev python3 python3-websockets xvfb xauth
+  # the player page's tests: a real browser, driven over its DevTools protocol
+  chromium fonts-dejavu-core
   # packaging
   dpkg-dev file openssl lintian desktop-file-utils appstream man-db
 )

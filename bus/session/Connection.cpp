@@ -303,8 +303,11 @@ void Connection::readRequest()
         answerHttp({405, "text/plain; charset=utf-8", "only GET here\n", {{"Allow", "GET, HEAD"}}});
         return;
     }
-    answerHttp(m_transport.m_httpHandler ? m_transport.m_httpHandler(request)
-                                         : HttpResponse{404, "text/plain; charset=utf-8", "not found\n", {}});
+    HttpResponse response = m_transport.m_httpHandler ? m_transport.m_httpHandler(request)
+                                                      : HttpResponse{404, "text/plain; charset=utf-8", "not found\n", {}};
+    if (request.method == "HEAD")
+        response.headOnly = true;
+    answerHttp(response);
 }
 
 void Connection::upgrade(const HttpRequest &request)
@@ -321,7 +324,8 @@ void Connection::upgrade(const HttpRequest &request)
         answerHttp({426, "text/plain; charset=utf-8", "WebSocket version 13 only\n", {{"Sec-WebSocket-Version", "13"}}});
         return;
     }
-    if (m_transport.m_originCheck && !m_transport.m_originCheck(QString::fromUtf8(m_origin))) {
+    if (m_transport.m_originCheck
+        && !m_transport.m_originCheck(QString::fromUtf8(m_origin), QString::fromUtf8(request.header("host")))) {
         ++m_transport.m_counters.badRequests;
         Q_EMIT m_transport.refused(m_address.toString(), u"origin %1 not allowed"_s.arg(QString::fromUtf8(m_origin.left(100))));
         answerHttp({403, "text/plain; charset=utf-8", "origin not allowed\n", {}});
@@ -340,12 +344,15 @@ void Connection::answerHttp(const HttpResponse &response)
     QByteArray out = "HTTP/1.1 " + QByteArray::number(response.status) + ' ' + reasonPhrase(response.status) + "\r\n";
     out += "Content-Type: " + response.contentType + "\r\n";
     out += "Content-Length: " + QByteArray::number(response.body.size()) + "\r\n";
-    out += "Connection: close\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n";
+    out += "Connection: close\r\nX-Content-Type-Options: nosniff\r\n";
+    if (!response.cacheable)
+        out += "Cache-Control: no-store\r\n";
     for (const auto &[name, value] : response.headers)
         out += name + ": " + value + "\r\n";
     out += "\r\n";
     m_socket->write(out);
-    m_socket->write(response.body);
+    if (!response.headOnly)
+        m_socket->write(response.body);
     m_in.clear();
     m_state = State::Closing;
     m_socket->disconnectFromHost();

@@ -136,17 +136,77 @@ void SessionServer::decideJoin(const QString &clientId, const protocol::Join &m)
     c->info.name = m.name;
     if (m.role == session::Role::Dm)
         c->tokens = m_config.dmBurst;
-    send(c, textFrame(protocol::joined(c->info.id, m.role, m.worldId, m_liveHead)));
+    send(c, textFrame(protocol::joined(c->info.id, m.role, m.worldId, m_liveHead, m_names.value(m.worldId))));
     qCInfo(lcSession).noquote() << role << printable(m.name) << "joined world" << printable(m.worldId) << "from"
                                 << c->info.peer;
     Q_EMIT clientsChanged();
     if (m.lastEventId && *m.lastEventId < m_liveHead) {
         c->cursor = *m.lastEventId;
         backfill(c);
+    } else if (!m.lastEventId && m.recent > 0) {
+        c->cursor = m_liveHead;
+        sendRecent(c, m.recent);
     } else {
         c->cursor = std::max(m_liveHead, m.lastEventId.value_or(0));
         c->live = true;
     }
+}
+
+// The latest events up to the client's cursor that it may see, oldest first;
+// then whatever came since, as a resume would.
+void SessionServer::sendRecent(Client *c, int count)
+{
+    EventQuery query;
+    if (c->info.worldId != session::AllWorlds)
+        query.worlds = c->info.role == session::Role::Dm ? QStringList{c->info.worldId, QString()}
+                                                         : QStringList{c->info.worldId};
+    if (c->info.role == session::Role::Player) {
+        for (int k = 0; k < EventKindCount; ++k)
+            if (session::isPlayerVisible(EventKind(k)))
+                query.kinds.append(EventKind(k));
+        query.includeUndecodable = false;
+    }
+    query.beforeId = c->cursor + 1;
+    query.newestFirst = true;
+    query.limit = count;
+    const QString id = c->info.id;
+    m_store.fetchPage(query).then(this, [this, id](const Result<QList<StoredEvent>> &rows) {
+        Client *c = find(id);
+        if (!c || c->closing)
+            return;
+        if (!rows) {
+            qCWarning(lcSession).noquote() << "cannot read the latest events for client" << id << ":" << rows.error().message;
+        } else {
+            for (auto it = rows->crbegin(); it != rows->crend(); ++it)
+                if (it->event && it->id <= c->cursor && session::mayReceive(c->info.role, c->info.worldId, *it->event))
+                    if (!send(c, textFrame(session::encodeEventMessage(*it->event, {it->id, it->createdAtText, false, &m_names}))))
+                        return;
+        }
+        backfill(c);
+    });
+}
+
+void SessionServer::handle(Client *c, const protocol::ListChallenges &)
+{
+    if (!m_challengeBook) {
+        send(c, textFrame(protocol::challenges(c->info.worldId, {})));
+        return;
+    }
+    const QString id = c->info.id;
+    const QString world = c->info.worldId == session::AllWorlds ? QString() : c->info.worldId;
+    m_challengeBook->challenges(world).then(this, [this, id](const Result<QList<Challenge>> &r) {
+        Client *c = find(id);
+        if (!c)
+            return;
+        if (!r) {
+            sendError(c, PErr::NotFound, u"the challenges cannot be read: %1"_s.arg(r.error().message));
+            return;
+        }
+        QList<protocol::ChallengeEntry> list;
+        for (const Challenge &ch : r.value())
+            list.append({ch.id, ch.name, ch.worldId, ch.difficulty});
+        send(c, textFrame(protocol::challenges(c->info.worldId, list)));
+    });
 }
 
 void SessionServer::handle(Client *c, const protocol::Ping &m)

@@ -2,6 +2,7 @@
 
 #include "EventCodec.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 
 using namespace Qt::StringLiterals;
@@ -74,6 +75,12 @@ Decoded decodeJoin(const QJsonObject &o)
             return *e;
         j.lastEventId = last;
     }
+    if (o.contains("recent"_L1) && !o.value("recent"_L1).isNull()) {
+        qint64 recent = 0;
+        if (auto e = integer(o, "recent"_L1, recent, 0, MaxRecent))
+            return *e;
+        j.recent = int(recent);
+    }
     return ClientMessage(j);
 }
 
@@ -136,6 +143,8 @@ Decoded decodeClientMessage(QByteArrayView bytes)
         r.modifier = int(modifier);
         return ClientMessage(r);
     }
+    if (t == "ListChallenges"_L1)
+        return ClientMessage(ListChallenges{});
     if (t == "Publish"_L1) {
         const QJsonValue event = o.value("event"_L1);
         if (!event.isObject())
@@ -182,10 +191,21 @@ QByteArray object(std::initializer_list<std::pair<const char *, QJsonValue>> fie
 }
 } // namespace
 
-QByteArray joined(const QString &clientId, session::Role role, const QString &worldId, qint64 headEventId)
+QByteArray joined(const QString &clientId, session::Role role, const QString &worldId, qint64 headEventId,
+                  const QString &worldName)
 {
     return object({{"type", u"Joined"_s}, {"protocol", ProtocolVersion}, {"client_id", clientId}, {"role", roleName(role)},
-                   {"world_id", worldId}, {"head_seq", headEventId}});
+                   {"world_id", worldId}, {"head_seq", headEventId},
+                   {"world_name", worldName.isEmpty() ? QJsonValue() : QJsonValue(worldName)}});
+}
+
+QByteArray challenges(const QString &worldId, const QList<ChallengeEntry> &list)
+{
+    QJsonArray entries;
+    for (const ChallengeEntry &c : list)
+        entries.append(QJsonObject{{u"challenge_id"_s, c.id}, {u"name"_s, c.name}, {u"world_id"_s, c.worldId},
+                                   {u"difficulty"_s, c.difficulty}});
+    return object({{"type", u"Challenges"_s}, {"world_id", worldId}, {"challenges", entries}});
 }
 
 QByteArray pong(const QJsonValue &nonce)

@@ -33,7 +33,12 @@ struct Join {
     QString name;
     QString secret;  // join_code for players, dm_token for DMs
     std::optional<qint64> lastEventId;
+    // Without lastEventId: also send the latest `recent` events this client
+    // may see (at most MaxRecent) before the live ones. A page opened for the
+    // first time then shows where the story is.
+    int recent = 0;
 };
+inline constexpr int MaxRecent = 200;
 struct Ping {
     QJsonValue nonce;  // echoed as given (null when absent)
 };
@@ -51,14 +56,27 @@ struct Replay {
     QString worldId;  // empty: every world the range holds
 };
 
-using ClientMessage = std::variant<Join, Ping, ChallengeRoll, Publish, Replay>;
+// The challenges a client may roll (its world's; a DM of "*": every world's).
+struct ListChallenges {};
+
+using ClientMessage = std::variant<Join, Ping, ChallengeRoll, Publish, Replay, ListChallenges>;
 using Decoded = std::variant<ClientMessage, ProtocolError>;
 
 // One text frame from a client → a message or the error to answer with.
 Decoded decodeClientMessage(QByteArrayView text);
 
 // Server → client.
-QByteArray joined(const QString &clientId, session::Role role, const QString &worldId, qint64 headEventId);
+// worldName: the world's display name, when the DM gave it one.
+QByteArray joined(const QString &clientId, session::Role role, const QString &worldId, qint64 headEventId,
+                  const QString &worldName = {});
+struct ChallengeEntry {
+    QString id;
+    QString name;
+    QString worldId;
+    int difficulty = 0;
+};
+// The answer to ListChallenges.
+QByteArray challenges(const QString &worldId, const QList<ChallengeEntry> &list);
 QByteArray pong(const QJsonValue &nonce);
 QByteArray published(qint64 eventId);
 // After a Replay, to the DM who asked (an addition to protocol v1: clients ignore unknown types).

@@ -3,9 +3,11 @@
 
 #include "Ids.h"
 #include "Logging.h"
+#include "PlayerPage.h"
 #include "DeskPorts.h"
 #include "Subscriber.h"
 
+#include <QHostInfo>
 #include <QTimer>
 #include <QUuid>
 
@@ -34,7 +36,9 @@ SessionServer::SessionServer(EventStore &store, EventBus &bus, Notifier &notifie
         m_config.dmToken = newDmToken();
     if (m_config.sessionId.isEmpty())
         m_config.sessionId = QUuid::createUuid().toString(QUuid::WithoutBraces);
-    m_transport.setOriginCheck([this](const QString &origin) { return originAllowed(origin); });
+    m_transport.setOriginCheck([this](const QString &origin, const QString &host) { return originAllowed(origin, host); });
+    if (m_config.playerPage)
+        m_transport.setHttpHandler(&session::playerPage);
     connect(&m_transport, &session::Transport::connectionOpened, this, &SessionServer::onOpened);
     connect(&m_transport, &session::Transport::refused, this,
             [this](const QString &address, const QString &reason) { recordRefusal(address, {}, {}, reason); });
@@ -159,7 +163,22 @@ QUrl SessionServer::url() const
     return u;
 }
 
-bool SessionServer::originAllowed(const QString &origin) const
+QUrl SessionServer::joinLink(const QString &worldId, const QString &page) const
+{
+    QUrl u = url();
+    u.setScheme(m_transport.isTls() ? u"https"_s : u"http"_s);
+    u.setPath(u'/' + page);
+    u.setQuery(u"world="_s + QString::fromLatin1(QUrl::toPercentEncoding(worldId)) + u"&code="_s
+               + QString::fromLatin1(QUrl::toPercentEncoding(m_config.joinCode)));
+    return u;
+}
+
+// Browsers send the page's Origin with the upgrade. Accepted: none (native
+// clients), the loopback names, the DM's allow-list, and the player page's own
+// origin: the same scheme, host and port as the Host the request was sent to,
+// that port being ours and the host an address, localhost or this machine's
+// name. Anything else (another site's page in the player's browser) is refused.
+bool SessionServer::originAllowed(const QString &origin, const QString &hostHeader) const
 {
     if (origin.isEmpty())
         return true;
@@ -167,8 +186,20 @@ bool SessionServer::originAllowed(const QString &origin) const
         return true;
     const QUrl u(origin);
     const QString host = u.host();
-    return (u.scheme() == u"http"_s || u.scheme() == u"https"_s)
-        && (host == u"localhost"_s || host == u"127.0.0.1"_s || host == u"::1"_s);
+    const bool web = u.scheme() == u"http"_s || u.scheme() == u"https"_s;
+    if (web && (host == u"localhost"_s || host == u"127.0.0.1"_s || host == u"::1"_s))
+        return true;
+    if (!m_config.playerPage || u.scheme() != (m_transport.isTls() ? u"https"_s : u"http"_s) || !u.path().isEmpty())
+        return false;
+    const QUrl sentTo(u.scheme() + u"://"_s + hostHeader);
+    const int defaultPort = m_transport.isTls() ? 443 : 80;
+    if (!sentTo.isValid() || sentTo.host().compare(host, Qt::CaseInsensitive) != 0
+        || sentTo.port(defaultPort) != u.port(defaultPort) || u.port(defaultPort) != port())
+        return false;
+    if (!QHostAddress(host).isNull())
+        return true;
+    const QString machine = QHostInfo::localHostName().toLower();
+    return !machine.isEmpty() && (host.toLower() == machine || host.toLower() == machine + u".local"_s);
 }
 
 void SessionServer::recordRefusal(const QString &address, const QString &role, const QString &world, const QString &reason)

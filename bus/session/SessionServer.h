@@ -35,7 +35,10 @@ struct SessionConfig {
     quint16 port = 7878;          // 0: any free port
     QString joinCode;             // empty: a new random one
     QString dmToken;              // empty: a new random one
-    QStringList allowedOrigins;   // beyond the defaults (no Origin; http(s)://localhost or 127.0.0.1, any port)
+    // Beyond the defaults: no Origin; http(s)://localhost or 127.0.0.1, any port;
+    // and the player page's own origin (see originAllowed).
+    QStringList allowedOrigins;
+    bool playerPage = true;       // answer GET /join, /table and their assets
     QString sessionId;            // empty: a new UUID; goes into ChallengeResolved
     int maxClients = 256;
     qint64 maxMessageBytes = 64 * 1024;
@@ -95,6 +98,9 @@ public:
     void close();
     bool isListening() const;
     QUrl url() const;  // ws://host:port (the address players use)
+    // The player page's join link for one world: http://host:port/join?world=W&code=C
+    // (https with TLS). The table screen's is the same at /table.
+    QUrl joinLink(const QString &worldId, const QString &page = QStringLiteral("join")) const;
     quint16 port() const;
 
     QString joinCode() const { return m_config.joinCode; }
@@ -145,6 +151,8 @@ private:
     void handle(Client *c, const protocol::ChallengeRoll &m);
     void handle(Client *c, const protocol::Publish &m);
     void handle(Client *c, const protocol::Replay &m);
+    void handle(Client *c, const protocol::ListChallenges &m);
+    void sendRecent(Client *c, int count);
     void sendError(Client *c, protocol::ErrorCode code, const QString &message);
     bool send(Client *c, const QByteArray &frame, int messages = 1);
     void flush(Client *c, bool all);
@@ -155,7 +163,7 @@ private:
     void dispatch(const QList<StoredEvent> &events);
     void heartbeat();
     Client *find(const QString &id) const;
-    bool originAllowed(const QString &origin) const;
+    bool originAllowed(const QString &origin, const QString &host) const;
     void recordRefusal(const QString &address, const QString &role, const QString &world, const QString &reason);
     int joinDelayMs(const QString &address, bool rightSecret);
 

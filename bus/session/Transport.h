@@ -59,6 +59,8 @@ struct HttpResponse {
     QByteArray contentType = "text/plain; charset=utf-8";
     QByteArray body;
     QList<std::pair<QByteArray, QByteArray>> headers;
+    bool headOnly = false;   // a HEAD request: the headers, not the body
+    bool cacheable = false;  // else Cache-Control: no-store
 };
 
 // One unmasked text frame (RFC 6455 §5.2) around a UTF-8 payload.
@@ -132,7 +134,8 @@ class Transport final : public QObject
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(Transport)
 public:
-    using OriginCheck = std::function<bool(const QString &origin)>;
+    // origin: the request's Origin header; host: its Host header.
+    using OriginCheck = std::function<bool(const QString &origin, const QString &host)>;
     using HttpHandler = std::function<HttpResponse(const HttpRequest &)>;
 
     struct Counters {
