@@ -18,6 +18,8 @@ packages=(
   clang libclang-rt-14-dev python3 python3-websockets xvfb xauth
   # the player page's tests: a real browser, driven over its DevTools protocol
   chromium fonts-dejavu-core
+  # reads the Session panel's QR code back in its test
+  zbar-tools
   # packaging
   dpkg-dev file openssl lintian desktop-file-utils appstream man-db
 )

@@ -3,6 +3,12 @@
 // challenges, and prune with its preview.
 #include "DeskTestBase.h"
 
+#include <QClipboard>
+#include <QProcess>
+#include <QSpinBox>
+#include <QTcpServer>
+#include <QToolButton>
+
 class TestDeskForms : public DeskTestBase
 {
     Q_OBJECT
@@ -18,6 +24,7 @@ private Q_SLOTS:
     void newDatabaseThroughItsDialog();
     void editingChallenges();
     void pruningWithAPreview();
+    void joinLinkAndItsQrCode();
 };
 
 void TestDeskForms::triggeringThroughTheForm()
@@ -405,3 +412,50 @@ void TestDeskForms::pruningWithAPreview()
 
 QTEST_MAIN(TestDeskForms)
 #include "tst_deskforms.moc"
+
+// Hosting shows the player page's join link for a world: Copy puts it on the
+// clipboard, and its QR code reads back (zbarimg) as the very same link.
+void TestDeskForms::joinLinkAndItsQrCode()
+{
+    SessionPanel *panel = m_window->sessionPanel();
+    quint16 freePort = 0;
+    {
+        QTcpServer probe;
+        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+        freePort = probe.serverPort();
+    }
+    panel->findChild<QSpinBox *>()->setValue(freePort);
+    QVERIFY(panel->startHosting());
+    auto *worlds = panel->findChild<QComboBox *>();
+    QComboBox *linkWorld = nullptr;
+    for (QComboBox *box : panel->findChildren<QComboBox *>())
+        if (box->accessibleName() == u"World of the join link"_s)
+            linkWorld = box;
+    QVERIFY(worlds && linkWorld);
+    QTRY_VERIFY(linkWorld->findData(u"Sunken Isles"_s) >= 0);
+    linkWorld->setCurrentIndex(linkWorld->findData(u"Sunken Isles"_s));
+    const QString expected = u"http://127.0.0.1:%1/join?world=Sunken%20Isles&code=RAVEN7K3"_s.arg(m_server->port());
+    QCOMPARE(panel->joinLink(), expected);
+    for (QToolButton *b : panel->findChildren<QToolButton *>())
+        if (b->text() == u"Copy link"_s)
+            b->click();
+    QCOMPARE(QApplication::clipboard()->text(), expected);
+    QVERIFY(m_window->statusBar()->currentMessage().contains(u"Join link copied"_s));
+
+    const QPixmap qr = panel->qrLabel()->pixmap();
+    QVERIFY(!qr.isNull() && qr.width() >= 29 * 3);
+    const QString png = m_dir.filePath(u"join-qr.png"_s);
+    QVERIFY(qr.save(png));
+    QProcess zbar;
+    zbar.start(u"zbarimg"_s, {u"--raw"_s, u"-q"_s, png});
+    QVERIFY2(zbar.waitForFinished(20000), "zbarimg (zbar-tools) must be installed: installer/install-deps.sh");
+    QCOMPARE(QString::fromUtf8(zbar.readAllStandardOutput()).trimmed(), expected);
+
+    // The table screen's link is the same at /table.
+    for (QToolButton *b : panel->findChildren<QToolButton *>())
+        if (b->text() == u"Copy table screen link"_s)
+            b->click();
+    QCOMPARE(QApplication::clipboard()->text(), QString(expected).replace(u"/join?"_s, u"/table?"_s));
+    QVERIFY(panel->stopHosting());
+    QVERIFY(!panel->qrLabel()->isVisible());
+}

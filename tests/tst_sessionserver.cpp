@@ -8,6 +8,7 @@
 #include "SqliteEventStore.h"
 #include "TestSupport.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSignalSpy>
@@ -123,6 +124,7 @@ private Q_SLOTS:
     void stoppingTellsThePlayers();
     void codesAndTokens();
     void joinCodeStaysWithTheDatabase();
+    void recentEventsAndChallengesForThePlayerPage();
 };
 
 void TestSessionServer::routingMatrix()
@@ -187,6 +189,13 @@ void TestSessionServer::badJoins_data()
     QTest::newRow("no world") << QByteArray(R"({"type":"Join","role":"player","name":"x","join_code":"JOINCODE"})") << u"bad_message"_s;
     QTest::newRow("not a join first") << QByteArray(R"({"type":"Ping"})") << u"unauthorized"_s;
     QTest::newRow("garbage first") << QByteArray("\x01\x02") << u"bad_json"_s;
+    const QByteArray withRecent = R"({"type":"Join","role":"player","world_id":"w1","name":"x","join_code":"JOINCODE","recent":)";
+    QTest::newRow("recent as text") << QByteArray(withRecent + R"("5"})") << u"bad_message"_s;
+    QTest::newRow("recent negative") << QByteArray(withRecent + "-1}") << u"bad_message"_s;
+    QTest::newRow("recent too many") << QByteArray(withRecent + "201}") << u"bad_message"_s;
+    QTest::newRow("recent fractional") << QByteArray(withRecent + "1.5}") << u"bad_message"_s;
+    QTest::newRow("recent huge") << QByteArray(withRecent + "1e300}") << u"bad_message"_s;
+    QTest::newRow("list before join") << QByteArray(R"({"type":"ListChallenges"})") << u"unauthorized"_s;
 }
 
 void TestSessionServer::badJoins()
@@ -440,3 +449,62 @@ void TestSessionServer::joinCodeStaysWithTheDatabase()
 
 QTEST_GUILESS_MAIN(TestSessionServer)
 #include "tst_sessionserver.moc"
+
+// What the player page asks for: the latest events of its world on a first
+// visit (then live ones, no gap, no duplicate), the world's name, and the
+// challenges it may roll (its world's only; a DM of "*" gets every world's).
+void TestSessionServer::recentEventsAndChallengesForThePlayerPage()
+{
+    startServer();
+    QList<AppEvent> events;
+    for (int i = 0; i < 10; ++i) {
+        events.append(test::sampleEvent(EventKind::StoryEventCreated, true, u"w1"_s));
+        events.append(test::sampleEvent(EventKind::ChallengeResolved, true, u"w2"_s));
+        events.append(test::sampleEvent(EventKind::GenerationBatchQueued, true, u"w1"_s));
+    }
+    const BatchPublishResult ids = await(m_bus->publishBatch(events));
+    QVERIFY(ids.ok());
+    QVERIFY(await(m_store->desk()->addChallenge(u"w1"_s, u"Pick the lock"_s, 12)).ok());
+    QVERIFY(await(m_store->desk()->addChallenge(u"w2"_s, u"Swim the moat"_s, 8)).ok());
+    m_server->setDisplayNames({{u"w1"_s, u"Ravenmoor"_s}});
+    // The server has seen the batch go by before the page joins.
+    auto watcher = join(u"dm"_s, u"*"_s);
+    QVERIFY(watcher);
+    QTRY_COMPARE(watcher->received.size(), 1);
+
+    auto page = connectClient();
+    QVERIFY(page);
+    page->send({{u"type"_s, u"Join"_s}, {u"role"_s, u"player"_s}, {u"world_id"_s, u"w1"_s}, {u"name"_s, u"Sam"_s},
+                {u"join_code"_s, JoinCode}, {u"recent"_s, 4}});
+    QTRY_COMPARE(page->received.size(), 5);
+    QCOMPARE(page->received.first().value(u"world_name"_s).toString(), u"Ravenmoor"_s);
+    QList<qint64> story;  // the w1 story events' ids, oldest first
+    for (qsizetype i = 0; i < events.size(); ++i)
+        if (events.at(i).kind() == EventKind::StoryEventCreated)
+            story.append(ids.value().at(i));
+    for (int i = 0; i < 4; ++i) {
+        QCOMPARE(page->received.at(1 + i).value(u"type"_s).toString(), u"StoryEventCreated"_s);
+        QCOMPARE(page->received.at(1 + i).value(u"seq"_s).toInteger(), story.at(story.size() - 4 + i));
+    }
+    const qint64 next = await(m_bus->publish(test::sampleEvent(EventKind::StoryEventCreated, true, u"w1"_s))).value();
+    QTRY_COMPARE(page->received.size(), 6);
+    QCOMPARE(page->received.last().value(u"seq"_s).toInteger(), next);
+
+    page->send({{u"type"_s, u"ListChallenges"_s}});
+    QTRY_COMPARE(page->of(u"Challenges"_s).size(), 1);
+    const QJsonArray mine = page->of(u"Challenges"_s).first().value(u"challenges"_s).toArray();
+    QCOMPARE(mine.size(), 1);
+    QCOMPARE(mine.first().toObject().value(u"name"_s).toString(), u"Pick the lock"_s);
+    QCOMPARE(mine.first().toObject().value(u"difficulty"_s).toInt(), 12);
+    watcher->send({{u"type"_s, u"ListChallenges"_s}});
+    QTRY_COMPARE(watcher->of(u"Challenges"_s).size(), 1);
+    QCOMPARE(watcher->of(u"Challenges"_s).first().value(u"challenges"_s).toArray().size(), 2);
+
+    // recent is for a first visit: with last_seq, only what came after it.
+    auto back = connectClient();
+    QVERIFY(back);
+    back->send({{u"type"_s, u"Join"_s}, {u"role"_s, u"player"_s}, {u"world_id"_s, u"w1"_s}, {u"name"_s, u"Sam"_s},
+                {u"join_code"_s, JoinCode}, {u"recent"_s, 4}, {u"last_seq"_s, story.last()}});
+    QTRY_COMPARE(back->received.size(), 2);
+    QCOMPARE(back->received.last().value(u"seq"_s).toInteger(), next);
+}

@@ -196,6 +196,12 @@ void MainWindow::refreshWorlds()
             i = m_world->count() - 1;
         }
         m_world->setCurrentIndex(i);
+        if (m_session) {
+            QList<std::pair<QString, QString>> worlds;
+            for (const QString &w : r.value())
+                worlds.append({w, m_model->displayName(w)});
+            m_session->setWorlds(worlds);
+        }
     });
 }
 

@@ -1,11 +1,14 @@
 #include "SessionPanel.h"
 
 #include "Confirm.h"
+#include "QrCode.h"
 #include "SessionServer.h"
 
 #include <QApplication>
 #include <QClipboard>
 #include <QComboBox>
+#include <QDesktopServices>
+#include <QGroupBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -36,6 +39,11 @@ SessionPanel::SessionPanel(SessionServer &server, QWidget *parent)
     , m_refused(new QLabel(this))
     , m_kick(new QPushButton(tr("Kick"), this))
     , m_viewAs(new QPushButton(tr("View as"), this))
+    , m_pageBox(new QGroupBox(tr("Player page"), this))
+    , m_linkWorld(new QComboBox(m_pageBox))
+    , m_link(new QLineEdit(m_pageBox))
+    , m_linkNote(new QLabel(m_pageBox))
+    , m_qr(new QLabel(m_pageBox))
 {
     m_address->addItem(tr("This computer only (127.0.0.1)"), u"127.0.0.1"_s);
     for (const QNetworkInterface &iface : QNetworkInterface::allInterfaces()) {
@@ -49,6 +57,7 @@ SessionPanel::SessionPanel(SessionServer &server, QWidget *parent)
     m_port->setRange(1024, 65535);
     m_port->setValue(7878);
     m_url->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_url->setWordWrap(true);
     m_code->setReadOnly(true);
     m_code->setText(server.joinCode());
     m_token->setReadOnly(true);
@@ -86,6 +95,37 @@ SessionPanel::SessionPanel(SessionServer &server, QWidget *parent)
     secrets->addRow(tr("Join code"), codeRow);
     secrets->addRow(tr("DM token"), tokenRow);
     layout->addLayout(secrets);
+
+    // The join link players open (or scan) for one world, while hosting.
+    m_link->setReadOnly(true);
+    m_link->setAccessibleName(tr("Join link"));
+    m_linkWorld->setAccessibleName(tr("World of the join link"));
+    m_linkWorld->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_linkWorld->setMinimumContentsLength(12);
+    m_linkNote->setWordWrap(true);
+    m_qr->setAlignment(Qt::AlignCenter);
+    m_qr->setAccessibleName(tr("QR code of the join link"));
+    auto *pageLayout = new QVBoxLayout(m_pageBox);
+    auto *pageForm = new QFormLayout;
+    pageForm->addRow(tr("World"), m_linkWorld);
+    pageForm->addRow(tr("Link"), m_link);
+    pageLayout->addLayout(pageForm);
+    auto *linkButtons = new QHBoxLayout;
+    linkButtons->addWidget(tool(tr("Copy link"), [this] {
+        QApplication::clipboard()->setText(m_link->text());
+        Q_EMIT message(tr("Join link copied: players open it in a browser"));
+    }));
+    linkButtons->addWidget(tool(tr("Open"), [this] { QDesktopServices::openUrl(QUrl(m_link->text())); }));
+    linkButtons->addWidget(tool(tr("Copy table screen link"), [this] {
+        QApplication::clipboard()->setText(m_server.joinLink(m_linkWorld->currentData().toString(), u"table"_s).toString(QUrl::FullyEncoded));
+        Q_EMIT message(tr("Table screen link copied: open it on the TV at the table"));
+    }));
+    linkButtons->addStretch();
+    pageLayout->addLayout(linkButtons);
+    pageLayout->addWidget(m_qr);
+    pageLayout->addWidget(m_linkNote);
+    layout->addWidget(m_pageBox);
+    connect(m_linkWorld, &QComboBox::currentIndexChanged, this, &SessionPanel::refreshLink);
 
     m_clients->setHorizontalHeaderLabels({tr("Name"), tr("Role"), tr("World"), tr("Address"), tr("Since"), tr("Sent"), tr("Queued")});
     m_clients->verticalHeader()->hide();
@@ -187,7 +227,8 @@ void SessionPanel::refresh()
     m_port->setEnabled(!hosting);
     if (hosting && m_server.port() != m_port->value() && m_server.port() >= m_port->minimum())
         m_port->setValue(m_server.port());
-    m_url->setText(hosting ? tr("Players join at <b>%1</b> with code <b>%2</b>").arg(m_server.url().toString(), m_server.joinCode())
+    m_url->setText(hosting ? tr("Hosting at <b>%1</b>: players open the join link below, or connect their own client "
+                                "with code <b>%2</b>.").arg(m_server.url().toString(), m_server.joinCode())
                            : tr("Not hosting."));
     const QList<ClientInfo> clients = m_server.clients();
     const QString selected = m_clients->currentRow() >= 0 ? m_clients->item(m_clients->currentRow(), 0)->data(Qt::UserRole).toString()
@@ -210,6 +251,7 @@ void SessionPanel::refresh()
         if (c.id == selected)
             m_clients->selectRow(i);
     }
+    refreshLink();
     m_kick->setEnabled(!clients.isEmpty());
     m_viewAs->setEnabled(!clients.isEmpty());
 
@@ -225,6 +267,57 @@ void SessionPanel::refresh()
     }
     m_refused->setToolTip(lines.isEmpty() ? tr("No connection has been refused.")
                                           : tr("Latest refusals:") + u"<br>"_s + lines.join(u"<br>"_s));
+}
+
+void SessionPanel::setWorlds(const QList<std::pair<QString, QString>> &worlds)
+{
+    const QString current = m_linkWorld->currentData().toString();
+    const QSignalBlocker block(m_linkWorld);
+    m_linkWorld->clear();
+    for (const auto &[id, name] : worlds) {
+        m_linkWorld->addItem(name.isEmpty() ? id : name, id);
+        m_linkWorld->setItemData(m_linkWorld->count() - 1, id, Qt::ToolTipRole);
+    }
+    const int i = m_linkWorld->findData(current);
+    m_linkWorld->setCurrentIndex(i >= 0 ? i : 0);
+    refreshLink();
+}
+
+QString SessionPanel::joinLink() const
+{
+    return m_link->text();
+}
+
+void SessionPanel::refreshLink()
+{
+    const bool hosting = m_server.isListening();
+    const QString world = m_linkWorld->currentData().toString();
+    m_pageBox->setVisible(hosting);
+    if (!hosting)
+        return;
+    if (world.isEmpty()) {
+        m_link->clear();
+        m_qr->clear();
+        m_qrFor.clear();
+        m_linkNote->setText(tr("No world yet: the link is for a world, and worlds appear with their first event."));
+        return;
+    }
+    const QString link = m_server.joinLink(world).toString(QUrl::FullyEncoded);
+    if (m_link->text() != link) {
+        m_link->setText(link);
+        m_link->setCursorPosition(0);
+    }
+    if (m_qrFor != link) {
+        m_qrFor = link;
+        const QImage image = qrCode(link.toUtf8(), 3);
+        m_qr->setPixmap(QPixmap::fromImage(image));
+        m_qr->setToolTip(link);
+    }
+    m_linkNote->setText(QHostAddress(m_server.url().host()).isLoopback()
+                            ? tr("Only this computer can open it. For players' phones, stop hosting and choose a "
+                                 "local network address.")
+                            : tr("Players on this network open the link or scan the code, then give their name "
+                                 "and character."));
 }
 
 } // namespace eventdesk

@@ -1,7 +1,9 @@
 // Hosting the session: start and stop, the address players use (loopback or a
 // LAN address), the join code (copy, regenerate), the DM token (reveal, copy),
 // the connected clients with kick and "view as", and how many connections were
-// refused (the tooltip lists the latest, with address and reason).
+// refused (the tooltip lists the latest, with address and reason). While
+// hosting, the player page's join link for a world: copy it, open it, or let
+// players scan its QR code; the table screen's link beside it.
 #pragma once
 
 #include <QWidget>
@@ -31,6 +33,10 @@ public:
     QTableWidget *clientTable() const { return m_clients; }
     QLabel *refusedLabel() const { return m_refused; }
     bool kickSelected();
+    // The worlds a join link can be for: (id, display name), in order.
+    void setWorlds(const QList<std::pair<QString, QString>> &worlds);
+    QString joinLink() const;
+    QLabel *qrLabel() const { return m_qr; }
 
 Q_SIGNALS:
     void hostingChanged(bool hosting);
@@ -39,6 +45,7 @@ Q_SIGNALS:
 
 private:
     void refresh();
+    void refreshLink();
 
     SessionServer &m_server;
     QComboBox *m_address;
@@ -51,6 +58,12 @@ private:
     QLabel *m_refused;
     QPushButton *m_kick;
     QPushButton *m_viewAs;
+    QWidget *m_pageBox;
+    QComboBox *m_linkWorld;
+    QLineEdit *m_link;
+    QLabel *m_linkNote;
+    QLabel *m_qr;
+    QString m_qrFor;
 };
 
 } // namespace eventdesk
