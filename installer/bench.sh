@@ -10,3 +10,5 @@ for b in "$build"/tests/bench/bench_*; do
     echo "== $(basename "$b")"
     QT_QPA_PLATFORM=offscreen "$b"
 done
+echo "== bench_player_page"
+/usr/bin/python3 "$root/tests/bench/bench_player_page.py" "$build/app/eventdesk"
