@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Refreshes the README's screenshots from the real build under Xvfb: a demo
 # session is simulated into a throw-away database, the window opens on it at
-# 1600×1000 and at 1024×700, and the screen is captured.
+# 1600×1000 and at 1024×700, and the screen is captured; then the player page
+# and the table screen, served by `eventdesk serve` on the same database, are
+# captured in headless chromium (tests/player_page_shots.py).
 #
 #   installer/screenshots.sh [output folder, default resources/screenshots]
 set -euo pipefail
@@ -38,3 +40,4 @@ shoot() {  # width height file
 }
 shoot 1600 1000 "$out/main-window.png"
 shoot 1024 700 "$out/main-window-1024x700.png"
+/usr/bin/python3 "$root/tests/player_page_shots.py" "$build/app/eventdesk" "$db" Ravenmoor "$out"

@@ -292,7 +292,7 @@ async def play(server, browser, db, challenge):
     check(await connected(phone), "Enter joins the session and the page says Connected")
     check(await phone.eval("document.getElementById('who-character').textContent") == "Aria", "the page plays Aria")
     first = await phone.wait_for(f"{FEED}.length >= 1", 5)
-    check(first and "Scene transition" in await phone.eval(TEXT), "the latest story beat is shown on joining")
+    check(first and "The scene changes" in await phone.eval(TEXT), "the latest story beat is shown on joining")
     check(await phone.wait_for("document.getElementById('challenge').options.length === 1 && "
                                "document.getElementById('challenge').value === " + json.dumps(challenge)),
           "the roll panel lists the world's challenge, not another world's")
@@ -407,7 +407,7 @@ async def play(server, browser, db, challenge):
     check(await connected(tv), "the table screen joins")
     check(await tv.wait_for("document.querySelectorAll('#feed li').length === 6"), "it shows the latest six beats")
     size = await tv.eval("parseFloat(getComputedStyle(document.querySelector('#feed li .headline')).fontSize)")
-    check(size and size >= 40, f"in large type ({size} px)")
+    check(size and size >= 36, f"in large type ({size} px)")
     (news,) = publish(db, narrative(WORLD, "The dragon wakes", "it is hungry"))
     check(await tv.wait_for(f"document.querySelector('#feed li').dataset.seq === '{news}'"), "a new beat goes on top")
     check(await tv.eval("document.querySelectorAll('#feed li').length") == 6, "and the oldest leaves")

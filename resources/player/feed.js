@@ -228,6 +228,20 @@ function words(text) {
   return s ? s[0].toUpperCase() + s.slice(1) : '';
 }
 
+// The engine's story event types, as a player would say them.
+const STORY = {
+  dialogue: 'A conversation',
+  challenge_attempt: 'A challenge is attempted',
+  scene_transition: 'The scene changes',
+  dm_marker: 'The DM marks the moment',
+  item_acquired: 'An item is found',
+  relationship_change: 'A relationship changes',
+  combat_started: 'Combat begins',
+  combat_ended: 'Combat ends',
+  location_discovered: 'A new place is discovered',
+  quest_updated: 'The quest moves on',
+};
+
 const OUTCOMES = {
   critical_success: 'Critical success',
   critical_failure: 'Critical failure',
@@ -239,7 +253,8 @@ const OUTCOMES = {
 export function describe(m) {
   switch (m.type) {
   case 'StoryEventCreated':
-    return { kind: 'story', label: 'Story', headline: words(m.event_type) || 'A new scene', details: [] };
+    return { kind: 'story', label: 'Story', headline: STORY[m.event_type] || words(m.event_type) || 'A new scene',
+      details: [] };
   case 'NarrativeEventTriggered': {
     const details = [];
     if (m.outcome_description) details.push(`→ ${m.outcome_description}`);
