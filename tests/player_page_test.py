@@ -70,7 +70,7 @@ class Server:
     def start(self, port=0):
         self.process = subprocess.Popen(
             [EVENTDESK, "serve", "--db", self.db, "--listen", f"127.0.0.1:{port}", "--join-code", JOIN_CODE,
-             "--dm-token", DM_TOKEN, "--seed", "7"],
+             "--dm-token", DM_TOKEN, "--seed", "7", "--verbose"],
             stdout=subprocess.PIPE, stderr=open(self.log, "a"), text=True)
         line = self.process.stdout.readline()
         m = re.search(r"listening on ws://127\.0\.0\.1:(\d+)", line)
@@ -169,7 +169,8 @@ async def main():
     with open(log, encoding="utf-8", errors="replace") as f:
         logged = f.read()
     # The banner names the secrets the host chose on the command line only when it made them up.
-    check(JOIN_CODE not in logged, "the join code never appears in the server's log")
+    check("joined world" in logged and JOIN_CODE not in logged,
+          "the join code never appears in the server's log, --verbose included")
     print(f"Totals: {passes} passed, {failures} failed", flush=True)
     subprocess.run(["rm", "-rf", tmp])
     return 1 if failures else 0
@@ -248,6 +249,23 @@ async def http_surface(server):
         except (ConnectionResetError, socket.timeout):
             closed = True
         check(closed and time.monotonic() - started < 12, "an unfinished request is closed by the deadline")
+    # Page requests are pending connections with the same caps: unfinished ones
+    # from other addresses (16 at most each) do not keep the page from a player.
+    idle = []
+    for n in range(60):
+        s = socket.socket()
+        s.bind((f"127.0.0.{2 + n // 20}", 0))
+        s.settimeout(10)
+        try:
+            s.connect(("127.0.0.1", server.port))
+            s.sendall(b"GET /join HTTP/1.1\r\nHost: x\r\n")
+        except OSError:
+            pass  # refused over the per-address cap: as it should be
+        idle.append(s)
+    status, _, body = http("GET", server.link())
+    check(status == 200 and b"join.js" in body, "the page is served while 60 unfinished requests from others wait")
+    for s in idle:
+        s.close()
     # The Origin rule: the page's own origin (same host and port as the request's Host), never another site.
     port = server.port
     check(upgrade(port, f"127.0.0.1:{port}", f"http://127.0.0.1:{port}").endswith("101 Switching Protocols"),

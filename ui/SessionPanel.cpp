@@ -83,7 +83,8 @@ SessionPanel::SessionPanel(SessionServer &server, QWidget *parent)
     codeRow->addWidget(tool(tr("Copy"), [this] { QApplication::clipboard()->setText(m_code->text()); }));
     codeRow->addWidget(tool(tr("New"), [this] {
         m_code->setText(m_server.regenerateJoinCode());
-        Q_EMIT message(tr("New join code: players joining from now on need %1").arg(m_code->text()));
+        // Said without the code itself: the status bar's messages go to the log too.
+        Q_EMIT message(tr("New join code: players joining from now on need it (and the new join link)"));
     }));
     auto *tokenRow = new QHBoxLayout;
     tokenRow->addWidget(m_token, 1);
