@@ -1,6 +1,7 @@
 // serve, replay.
 #include "Cli.h"
 
+#include "Metrics.h"
 #include "Projector.h"
 #include "SessionServer.h"
 
@@ -52,7 +53,11 @@ int serveCommand(const QStringList &args)
                                            u"At most this many connections waiting to join, in all (default 64)."_s, u"n"_s);
     const QCommandLineOption pendingPerAddressOption(
         u"max-pending-per-address"_s, u"At most this many connections waiting to join from one address (default 16)."_s, u"n"_s);
-    for (const auto &o : {originOption, maxClientsOption, certOption, keyOption, seedOption, pendingOption, pendingPerAddressOption})
+    const QCommandLineOption metricsOption(u"metrics"_s, u"Serve Prometheus metrics at /metrics on the session port."_s);
+    const QCommandLineOption metricsListenOption(
+        u"metrics-listen"_s, u"Serve Prometheus metrics at http://HOST:PORT/metrics, a port of their own."_s, u"host:port"_s);
+    for (const auto &o : {originOption, maxClientsOption, certOption, keyOption, seedOption, pendingOption, pendingPerAddressOption,
+                          metricsOption, metricsListenOption})
         p.addOption(o);
     if (auto status = p.parse(args))
         return *status;
@@ -85,6 +90,12 @@ int serveCommand(const QStringList &args)
     config.transport.maxPending = int(*maxPending);
     config.transport.maxPendingPerAddress = int(*maxPendingPerAddress);
     config.seed = quint32(*seed);
+    QHostAddress metricsAddress;
+    quint16 metricsPortNumber = 0;
+    const QString metricsListen = p.parser().value(metricsListenOption);
+    if (!metricsListen.isEmpty() && !parseListen(metricsListen, metricsAddress, metricsPortNumber))
+        return usage(u"--metrics-listen must be HOST:PORT (like 127.0.0.1:9464), not '%1'"_s.arg(metricsListen.left(60)));
+    const bool metricsWanted = p.parser().isSet(metricsOption) || !metricsListen.isEmpty();
 
     BusConfig busConfig = p.busConfig();
     busConfig.index = true;  // the row index follows the log while serving
@@ -94,7 +105,28 @@ int serveCommand(const QStringList &args)
     LocalBus &bus = *opened.value();
     Projector projector(bus.store(), bus.notifier(), *bus.desk());
     projector.start();
-    SessionServer server(bus.store(), bus.bus(), bus.notifier(), bus.book(), config);
+    // Metrics, when asked for: publishes through the session are timed, the log's
+    // events counted, the projector's lag watched.
+    Metrics metrics(bus.store(), bus.notifier());
+    MeasuredBus measured(bus.bus(), metrics);
+    SessionServer server(bus.store(), metricsWanted ? static_cast<EventBus &>(measured) : bus.bus(), bus.notifier(),
+                         bus.book(), config);
+    session::Transport metricsTransport(session::TransportLimits{});
+    if (metricsWanted) {
+        metrics.setSession(&server);
+        metrics.watchSubscriber(u"projector"_s, [&projector] { return projector.cursor(); });
+        metrics.watchSubscriber(u"session"_s, [&server] { return server.liveCursor(); });
+        metrics.start();
+        const auto answer = [&metrics](const session::HttpRequest &r) { return metrics.answer(r); };
+        if (p.parser().isSet(metricsOption))
+            server.setMetricsHandler(answer);
+        if (!metricsListen.isEmpty()) {
+            metricsTransport.setHttpHandler(answer);
+            metricsTransport.setOriginCheck([](const QString &, const QString &) { return false; });  // no WebSocket here
+            if (Result<bool> r = metricsTransport.listen(metricsAddress, metricsPortNumber); !r)
+                return fail(u"cannot serve metrics on %1: %2"_s.arg(metricsListen, r.error().message));
+        }
+    }
     if (Result<bool> listening = server.listen(); !listening)
         return fail(listening.error().message);
     // Display names (character_name in ChallengeResolved), kept current as the DM names things.
@@ -126,6 +158,12 @@ int serveCommand(const QStringList &args)
     std::fprintf(stderr, "eventdesk: players open %s://%s:%u/join?world=WORLD&code=%s\n",
                  server.url().scheme() == u"wss"_s ? "https" : "http", qPrintable(server.url().host()),
                  unsigned(server.port()), common.joinCode.isEmpty() ? qPrintable(server.joinCode()) : "JOIN_CODE");
+    if (metricsTransport.isListening())
+        std::fprintf(stderr, "eventdesk: metrics on http://%s:%u/metrics\n", qPrintable(metricsAddress.toString()),
+                     unsigned(metricsTransport.port()));
+    else if (metricsWanted)
+        std::fprintf(stderr, "eventdesk: metrics on %s://%s:%u/metrics\n", server.url().scheme() == u"wss"_s ? "https" : "http",
+                     qPrintable(server.url().host()), unsigned(server.port()));
     printOut(u"eventdesk: listening on %1\n"_s.arg(server.url().toString()).toUtf8());
     const int rc = QCoreApplication::exec();
     server.close();

@@ -20,6 +20,8 @@ packages=(
   chromium fonts-dejavu-core
   # reads the Session panel's QR code back in its test
   zbar-tools
+  # promtool, which checks the /metrics text in the tests
+  prometheus
   # packaging
   dpkg-dev file openssl lintian desktop-file-utils appstream man-db
 )

@@ -46,6 +46,7 @@ void SessionServer::flush(Client *c, bool all)
         c->conn->write(chunk.bytes);
         c->pendingBytes -= chunk.bytes.size();
         c->info.messagesSent += chunk.messages;
+        m_stats.messagesSent += chunk.messages;
         c->pending.pop_front();
     }
 }
@@ -54,6 +55,8 @@ void SessionServer::drop(Client *c, const QString &why)
 {
     // It does not read: dropped before its backlog grows our memory. It can resume later.
     qCWarning(lcSession).noquote() << "client" << c->info.id << c->info.name << "dropped:" << why;
+    if (!c->closing && c->info.joined)
+        ++m_stats.clientsDropped;
     c->closing = true;
     c->pending.clear();
     c->pendingBytes = 0;
@@ -71,6 +74,8 @@ void SessionServer::closeClient(Client *c, int closeCode, const QString &reason)
     if (c->closing)
         return;
     flush(c, true);
+    if (c->info.joined)
+        ++m_stats.clientsDropped;
     c->closing = true;
     if (c->conn)
         c->conn->close(closeCode, reason);

@@ -37,8 +37,13 @@ SessionServer::SessionServer(EventStore &store, EventBus &bus, Notifier &notifie
     if (m_config.sessionId.isEmpty())
         m_config.sessionId = QUuid::createUuid().toString(QUuid::WithoutBraces);
     m_transport.setOriginCheck([this](const QString &origin, const QString &host) { return originAllowed(origin, host); });
-    if (m_config.playerPage)
-        m_transport.setHttpHandler(&session::playerPage);
+    m_transport.setHttpHandler([this](const session::HttpRequest &request) {
+        if (m_metricsHandler && (request.target == "/metrics" || request.target.startsWith("/metrics?")))
+            return m_metricsHandler(request);
+        if (m_config.playerPage)
+            return session::playerPage(request);
+        return session::HttpResponse{404, "text/plain; charset=utf-8", "not found\n", {}};
+    });
     connect(&m_transport, &session::Transport::connectionOpened, this, &SessionServer::onOpened);
     connect(&m_transport, &session::Transport::refused, this,
             [this](const QString &address, const QString &reason) { recordRefusal(address, {}, {}, reason); });
@@ -202,8 +207,31 @@ bool SessionServer::originAllowed(const QString &origin, const QString &hostHead
     return !machine.isEmpty() && (host.toLower() == machine || host.toLower() == machine + u".local"_s);
 }
 
+namespace {
+// A refusal's reason as a metrics label: a short word from a fixed set.
+QString refusalKind(const QString &reason)
+{
+    static const QList<std::pair<QString, QString>> kinds = {
+        {u"wrong join code"_s, u"wrong_join_code"_s},
+        {u"wrong DM token"_s, u"wrong_dm_token"_s},
+        {u"session is full"_s, u"session_full"_s},
+        {u"origin"_s, u"origin"_s},
+        {u"no Join within"_s, u"join_timeout"_s},
+        {u"Join"_s, u"bad_join"_s},
+        {u"from this address"_s, u"too_many_pending"_s},
+        {u"waited longest"_s, u"evicted"_s},
+        {u"handshake"_s, u"handshake_timeout"_s},
+    };
+    for (const auto &[text, kind] : kinds)
+        if (reason.contains(text))
+            return kind;
+    return u"other"_s;
+}
+} // namespace
+
 void SessionServer::recordRefusal(const QString &address, const QString &role, const QString &world, const QString &reason)
 {
+    ++m_stats.refusedByReason[refusalKind(reason)];
     // Never the secret that was tried: address, role, world and why. A flood of
     // refusals is summed up each second, not written out line by line.
     const qint64 second = nowMs() / 1000;

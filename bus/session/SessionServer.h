@@ -123,6 +123,17 @@ public:
 
     // Joins refused and connections turned away before joining, newest last (at most 20).
     QList<Refusal> recentRefusals() const { return m_refusals; }
+    // Totals since the server was made, for /metrics.
+    struct Stats {
+        qint64 messagesSent = 0;
+        qint64 clientsDropped = 0;  // joined clients closed by the server: slow, flooding, silent, kicked
+        QHash<QString, qint64> refusedByReason;  // a short fixed set: wrong_join_code, origin, …
+    };
+    const Stats &stats() const { return m_stats; }
+    // The last event id dispatched live: the session's own cursor.
+    qint64 liveCursor() const { return m_liveHead; }
+    // Answers GET /metrics on the session port (unset: 404 there).
+    void setMetricsHandler(session::Transport::HttpHandler handler) { m_metricsHandler = std::move(handler); }
     qint64 refusedCount() const { return m_refusedCount; }
     const session::Transport::Counters &transportCounters() const { return m_transport.counters(); }
     int pendingConnections() const { return m_transport.pendingCount(); }
@@ -195,6 +206,8 @@ private:
     int m_refusalsUnlogged = 0;
     quint64 m_nextClient = 1;
     int m_lastReplayEvents = 0;
+    Stats m_stats;
+    session::Transport::HttpHandler m_metricsHandler;
 };
 
 } // namespace eventdesk
