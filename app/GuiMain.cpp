@@ -4,6 +4,7 @@
 #include "Cli.h"
 #include "DeskPorts.h"
 #include "MainWindow.h"
+#include "Metrics.h"
 #include "Projector.h"
 #include "SessionServer.h"
 
@@ -44,12 +45,18 @@ public:
         d->m_bus = std::move(bus).value();
         d->m_projector = std::make_unique<Projector>(d->m_bus->store(), d->m_bus->notifier(), *d->m_bus->desk());
         d->m_projector->start();
-        d->m_server = std::make_unique<SessionServer>(d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
+        // Publishes through the session are timed for /metrics (served when the DM turns it on).
+        d->m_metrics = std::make_unique<Metrics>(d->m_bus->store(), d->m_bus->notifier());
+        d->m_measured = std::make_unique<MeasuredBus>(d->m_bus->bus(), *d->m_metrics);
+        d->m_server = std::make_unique<SessionServer>(d->m_bus->store(), *d->m_measured, d->m_bus->notifier(),
                                                       d->m_bus->book(), SessionServer::withStoredJoinCode(session, d->m_bus->book()));
+        d->m_metrics->setSession(d->m_server.get());
+        d->m_metrics->watchSubscriber(u"projector"_s, [p = d->m_projector.get()] { return p->cursor(); });
+        d->m_metrics->watchSubscriber(u"session"_s, [s = d->m_server.get()] { return s->liveCursor(); });
         d->m_window = std::make_unique<MainWindow>(MainWindowDeps{d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
                                                                   d->m_bus->book(), d->m_bus->watch(), &d->m_bus->retention(),
                                                                   d->m_server.get(), d->m_bus->location(),
-                                                                  d->m_projector.get()});
+                                                                  d->m_projector.get(), nullptr, d->m_metrics.get()});
         if (RedisEventStore *redis = d->m_bus->redis()) {
             // Losing Redis is shown, not a dialog: publishes fail until it is back.
             QObject::connect(redis, &RedisEventStore::connectionChanged, d->m_window.get(),
@@ -67,6 +74,8 @@ private:
     // Torn down window first, then the server, projections, and the bus last.
     std::unique_ptr<LocalBus> m_bus;
     std::unique_ptr<Projector> m_projector;
+    std::unique_ptr<Metrics> m_metrics;
+    std::unique_ptr<MeasuredBus> m_measured;
     std::unique_ptr<SessionServer> m_server;
     std::unique_ptr<MainWindow> m_window;
 };

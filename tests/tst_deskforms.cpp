@@ -4,7 +4,10 @@
 #include "DeskTestBase.h"
 
 #include <QClipboard>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
 #include <QProcess>
+#include <QSettings>
 #include <QSpinBox>
 #include <QTcpServer>
 #include <QToolButton>
@@ -25,6 +28,7 @@ private Q_SLOTS:
     void editingChallenges();
     void pruningWithAPreview();
     void joinLinkAndItsQrCode();
+    void metricsWhileHosting();
 };
 
 void TestDeskForms::triggeringThroughTheForm()
@@ -458,4 +462,41 @@ void TestDeskForms::joinLinkAndItsQrCode()
     QCOMPARE(QApplication::clipboard()->text(), QString(expected).replace(u"/join?"_s, u"/table?"_s));
     QVERIFY(panel->stopHosting());
     QVERIFY(!panel->qrLabel()->isVisible());
+}
+
+// Settings → Serve /metrics while hosting: Prometheus text on the session port
+// while it is checked, 404 once it is not.
+void TestDeskForms::metricsWhileHosting()
+{
+    auto *serve = m_window->findChild<QAction *>(u"serveMetrics"_s);
+    QVERIFY(serve && serve->isCheckable());
+    serve->setChecked(false);
+    SessionPanel *panel = m_window->sessionPanel();
+    quint16 freePort = 0;
+    {
+        QTcpServer probe;
+        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+        freePort = probe.serverPort();
+    }
+    panel->findChild<QSpinBox *>()->setValue(freePort);
+    QVERIFY(panel->startHosting());
+    QNetworkAccessManager net;
+    const auto get = [&net](const QUrl &url) {
+        std::unique_ptr<QNetworkReply> reply(net.get(QNetworkRequest(url)));
+        if (!QTest::qWaitFor([&reply] { return reply->isFinished(); }, 5000))
+            return std::pair{-1, QByteArray("no answer within 5 s")};
+        return std::pair{reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), reply->readAll()};
+    };
+    const QUrl url(u"http://127.0.0.1:%1/metrics"_s.arg(freePort));
+    QCOMPARE(get(url).first, 404);
+    serve->setChecked(true);
+    QVERIFY(QSettings().value(u"session/metrics"_s).toBool());
+    QTRY_VERIFY(m_metrics->isCounting());
+    const auto [status, body] = get(url);
+    QCOMPARE(status, 200);
+    QVERIFY2(body.contains("eventdesk_session_clients{role=\"player\"} 0") && body.contains("# TYPE eventdesk_events_appended_total counter"),
+             body.left(400).constData());
+    serve->setChecked(false);
+    QCOMPARE(get(url).first, 404);
+    QVERIFY(panel->stopHosting());
 }

@@ -34,6 +34,7 @@ class Projector;
 class QuickActions;
 class SessionPanel;
 class SessionServer;
+class Metrics;
 
 // The world filter's "(no world)" entry, as its item data.
 inline constexpr char NoWorld[] = "\x01none";
@@ -49,6 +50,7 @@ struct MainWindowDeps {
     QString location;
     Projector *projector = nullptr;    // the insight panel, when projections run
     DesktopNotifier *desktop = nullptr;  // notifications; the system tray's when not given
+    Metrics *metrics = nullptr;        // served at /metrics on the session port when the DM turns it on
 };
 
 class MainWindow final : public QMainWindow

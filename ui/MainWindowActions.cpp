@@ -2,6 +2,8 @@
 // databases, export, triggers and quick actions, replay, challenges, names, prune.
 #include "MainWindow.h"
 
+#include "Metrics.h"
+
 #include "ChallengesDialog.h"
 #include "Confirm.h"
 #include "DemoSession.h"
@@ -157,6 +159,26 @@ void MainWindow::buildActions()
                 kinds.append(kind);
             setNotifyKinds(kinds);
         });
+    }
+    if (m_deps.metrics && m_deps.server) {
+        // Prometheus metrics on the session port, remembered; off unless the DM asks.
+        QAction *metrics = settingsMenu->addAction(tr("Serve /&metrics while hosting"));
+        metrics->setObjectName(u"serveMetrics"_s);
+        metrics->setCheckable(true);
+        metrics->setToolTip(tr("Prometheus can scrape http://ADDRESS:PORT/metrics of the session while you host"));
+        connect(metrics, &QAction::toggled, this, [this](bool on) {
+            QSettings().setValue(u"session/metrics"_s, on);
+            if (on && !m_deps.metrics->isCounting())
+                m_deps.metrics->start();
+            Metrics *m = m_deps.metrics;
+            m_deps.server->setMetricsHandler(on ? session::Transport::HttpHandler([m](const session::HttpRequest &r) {
+                return m->answer(r);
+            }) : session::Transport::HttpHandler());
+            if (m_deps.server->isListening())
+                showMessage(on ? tr("Metrics at %1/metrics").arg(m_deps.server->joinLink(QString()).adjusted(QUrl::RemovePath | QUrl::RemoveQuery).toString())
+                               : tr("Metrics are no longer served"));
+        });
+        metrics->setChecked(QSettings().value(u"session/metrics"_s, false).toBool());
     }
     connect(notify, &QMenu::aboutToShow, this, [this, notify] {
         for (QAction *a : notify->actions()) {
