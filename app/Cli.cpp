@@ -1,5 +1,7 @@
 #include "Cli.h"
 
+#include "LogFormat.h"
+
 #include <QCoreApplication>
 #include <QLoggingCategory>
 #include <QProcessEnvironment>
@@ -18,7 +20,7 @@ namespace {
 const QCommandLineOption dbOption(u"db"_s, u"The SQLite database to use (default: EventDesk's own)."_s, u"path"_s);
 const QCommandLineOption busOption(u"bus"_s, u"The bus: sqlite (the database, default) or redis://[:password@]host:port/db?stream=NAME."_s, u"url"_s);
 const QCommandLineOption listenOption(u"listen"_s, u"Session server address (default 127.0.0.1:7878)."_s, u"host:port"_s);
-const QCommandLineOption joinCodeOption(u"join-code"_s, u"The players' join code."_s, u"code"_s);
+const QCommandLineOption joinCodeOption(u"join-code"_s, u"The players' join code (or EVENTDESK_JOIN_CODE)."_s, u"code"_s);
 const QCommandLineOption dmTokenOption(u"dm-token"_s, u"The DM token (or EVENTDESK_DM_TOKEN)."_s, u"token"_s);
 const QCommandLineOption verboseOption(u"verbose"_s, u"Log what the bus does on stderr."_s);
 const QCommandLineOption createOption(u"create"_s, u"Make --db a new database even if the file is empty or is an SQLite "
@@ -81,7 +83,8 @@ CommonOptions CommandParser::common() const
     o.db = m_parser.value(dbOption);
     o.bus = m_parser.value(busOption);
     o.listen = m_parser.value(listenOption);
-    o.joinCode = m_parser.value(joinCodeOption);
+    o.joinCode = m_parser.isSet(joinCodeOption) ? m_parser.value(joinCodeOption)
+                                                : QProcessEnvironment::systemEnvironment().value(u"EVENTDESK_JOIN_CODE"_s);
     o.dmToken = m_parser.isSet(dmTokenOption) ? m_parser.value(dmTokenOption)
                                               : QProcessEnvironment::systemEnvironment().value(u"EVENTDESK_DM_TOKEN"_s);
     o.verbose = m_parser.isSet(verboseOption);
@@ -135,7 +138,7 @@ std::optional<qint64> parseSpan(QStringView text, QStringView units, bool bareIs
 
 int fail(const QString &message)
 {
-    std::fprintf(stderr, "eventdesk: %s\n", message.toLocal8Bit().constData());
+    note(message, "error");
     return ExitFailure;
 }
 
@@ -146,7 +149,7 @@ int failWith(const Error &error)
 
 int usage(const QString &message)
 {
-    std::fprintf(stderr, "eventdesk: %s\n", message.toLocal8Bit().constData());
+    note(message, "error");
     return ExitUsage;
 }
 

@@ -1,6 +1,7 @@
 // serve, replay.
 #include "Cli.h"
 
+#include "LogFormat.h"
 #include "Metrics.h"
 #include "Projector.h"
 #include "SessionServer.h"
@@ -53,15 +54,21 @@ int serveCommand(const QStringList &args)
                                            u"At most this many connections waiting to join, in all (default 64)."_s, u"n"_s);
     const QCommandLineOption pendingPerAddressOption(
         u"max-pending-per-address"_s, u"At most this many connections waiting to join from one address (default 16)."_s, u"n"_s);
+    const QCommandLineOption logFormatOption(
+        u"log-format"_s, u"text (default) or json: one JSON object per line on stderr, for a service manager."_s, u"format"_s);
     const QCommandLineOption metricsOption(u"metrics"_s, u"Serve Prometheus metrics at /metrics on the session port."_s);
     const QCommandLineOption metricsListenOption(
         u"metrics-listen"_s, u"Serve Prometheus metrics at http://HOST:PORT/metrics, a port of their own."_s, u"host:port"_s);
     for (const auto &o : {originOption, maxClientsOption, certOption, keyOption, seedOption, pendingOption, pendingPerAddressOption,
-                          metricsOption, metricsListenOption})
+                          metricsOption, metricsListenOption, logFormatOption})
         p.addOption(o);
     if (auto status = p.parse(args))
         return *status;
     const CommonOptions common = p.common();
+    if (const QString format = p.parser().value(logFormatOption); format == u"json"_s)
+        setLogFormat(LogFormat::Json);
+    else if (!format.isEmpty() && format != u"text"_s)
+        return usage(u"--log-format must be text or json, not '%1'"_s.arg(format.left(40)));
     if (!common.verbose)  // a host's log is who joined and who was refused; the rest is for --verbose
         QLoggingCategory::setFilterRules(u"eventdesk.*=false\neventdesk.session.info=true\neventdesk.session.warning=true"_s);
 
@@ -140,9 +147,8 @@ int serveCommand(const QStringList &args)
     QObject::connect(&names, &QTimer::timeout, &server, loadNames);
     if (SqliteEventStore *file = bus.redis() ? nullptr : bus.sqlite())
         QObject::connect(file, &SqliteEventStore::fileReplaced, &server, [file] {
-            std::fprintf(stderr, "eventdesk: the database file %s was replaced by another file; this session still "
-                                 "serves the old one: restart serve to follow the new one\n",
-                         qPrintable(file->location()));
+            note(u"the database file %1 was replaced by another file; this session still serves the old one: "
+                 "restart serve to follow the new one"_s.arg(file->location()), "warning");
         });
     names.start(10000);
     loadNames();
@@ -150,20 +156,23 @@ int serveCommand(const QStringList &args)
     // The secrets are shown only when serve made them up (the host has no other
     // way to learn them); ones given on the command line are never echoed into
     // what may become a service's log.
-    std::fprintf(stderr, "eventdesk: database %s\n", qPrintable(bus.location()));
+    note(u"database %1"_s.arg(bus.location()));
+    // A made-up secret is shown to the person at the terminal; a service's log
+    // (json) never holds one: it says where to set them instead.
+    const bool toLog = logFormat() == LogFormat::Json;
     if (common.joinCode.isEmpty())
-        std::fprintf(stderr, "eventdesk: join code %s\n", qPrintable(server.joinCode()));
+        note(toLog ? u"join code made up for this run and not logged: set EVENTDESK_JOIN_CODE or --join-code"_s
+                   : u"join code %1"_s.arg(server.joinCode()), toLog ? "warning" : "info");
     if (common.dmToken.isEmpty())
-        std::fprintf(stderr, "eventdesk: DM token %s\n", qPrintable(server.dmToken()));
-    std::fprintf(stderr, "eventdesk: players open %s://%s:%u/join?world=WORLD&code=%s\n",
-                 server.url().scheme() == u"wss"_s ? "https" : "http", qPrintable(server.url().host()),
-                 unsigned(server.port()), common.joinCode.isEmpty() ? qPrintable(server.joinCode()) : "JOIN_CODE");
+        note(toLog ? u"DM token made up for this run and not logged: set EVENTDESK_DM_TOKEN or --dm-token"_s
+                   : u"DM token %1"_s.arg(server.dmToken()), toLog ? "warning" : "info");
+    const QString web = server.url().scheme() == u"wss"_s ? u"https"_s : u"http"_s;
+    note(u"players open %1://%2:%3/join?world=WORLD&code=%4"_s.arg(web, server.url().host()).arg(server.port())
+             .arg(common.joinCode.isEmpty() && !toLog ? server.joinCode() : u"JOIN_CODE"_s));
     if (metricsTransport.isListening())
-        std::fprintf(stderr, "eventdesk: metrics on http://%s:%u/metrics\n", qPrintable(metricsAddress.toString()),
-                     unsigned(metricsTransport.port()));
+        note(u"metrics on http://%1:%2/metrics"_s.arg(metricsAddress.toString()).arg(metricsTransport.port()));
     else if (metricsWanted)
-        std::fprintf(stderr, "eventdesk: metrics on %s://%s:%u/metrics\n", server.url().scheme() == u"wss"_s ? "https" : "http",
-                     qPrintable(server.url().host()), unsigned(server.port()));
+        note(u"metrics on %1://%2:%3/metrics"_s.arg(web, server.url().host()).arg(server.port()));
     printOut(u"eventdesk: listening on %1\n"_s.arg(server.url().toString()).toUtf8());
     const int rc = QCoreApplication::exec();
     server.close();

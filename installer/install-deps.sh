@@ -23,7 +23,7 @@ packages=(
   # promtool, which checks the /metrics text in the tests
   prometheus
   # packaging
-  dpkg-dev file openssl lintian desktop-file-utils appstream man-db
+  dpkg-dev file openssl lintian desktop-file-utils appstream man-db systemd
 )
 
 packages+=("$@")

@@ -42,6 +42,8 @@ if [ "$(id -u)" -eq 0 ] && ! dpkg-query -W -f='${Status}' eventdesk 2>/dev/null 
     dpkg -i "$deb" >"$work/dpkg.out" 2>&1 || { cat "$work/dpkg.out"; fail "dpkg -i"; }
     installed=1
     man -w eventdesk >/dev/null 2>&1 || fail "man -w eventdesk finds no man page"
+    systemd-analyze verify /usr/lib/systemd/user/eventdesk.service >"$work/unit.out" 2>&1 \
+        || { cat "$work/unit.out"; fail "systemd-analyze verify of the user unit"; }
     [ "$(command -v eventdesk)" = /usr/bin/eventdesk ] || fail "eventdesk is not on PATH as /usr/bin/eventdesk"
     mode=installed
 else
@@ -53,7 +55,7 @@ fi
 for f in usr/bin/eventdesk usr/share/applications/eventdesk.desktop usr/share/man/man1/eventdesk.1.gz \
          usr/share/doc/eventdesk/copyright usr/share/doc/eventdesk/changelog.gz \
          usr/share/icons/hicolor/scalable/apps/eventdesk.svg usr/share/icons/hicolor/128x128/apps/eventdesk.png \
-         usr/share/metainfo/io.eventdesk.EventDesk.metainfo.xml; do
+         usr/share/metainfo/io.eventdesk.EventDesk.metainfo.xml usr/lib/systemd/user/eventdesk.service; do
     [ -e "$prefix/$f" ] || fail "missing /$f"
 done
 bin="$prefix/usr/bin/eventdesk"

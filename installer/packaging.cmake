@@ -22,6 +22,8 @@ add_custom_command(OUTPUT ${docs}/changelog.gz
 add_custom_target(eventdesk_docs ALL DEPENDS ${docs}/eventdesk.1.gz ${docs}/changelog.gz)
 
 install(FILES resources/eventdesk.desktop DESTINATION ${CMAKE_INSTALL_DATADIR}/applications)
+# `systemctl --user enable --now eventdesk`: a session host in the background (README).
+install(FILES resources/eventdesk.service DESTINATION lib/systemd/user)
 install(FILES ${docs}/io.eventdesk.EventDesk.metainfo.xml DESTINATION ${CMAKE_INSTALL_DATADIR}/metainfo)
 install(FILES resources/icons/eventdesk.svg DESTINATION ${CMAKE_INSTALL_DATADIR}/icons/hicolor/scalable/apps)
 foreach(size 32 64 128 256)

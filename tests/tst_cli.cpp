@@ -6,6 +6,7 @@
 #include "SampleEvents.h"
 #include "TestSupport.h"
 
+#include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QRegularExpression>
@@ -25,9 +26,11 @@ struct Run {
     QByteArray err;
 };
 
-Run run(const QStringList &args, const QByteArray &input = {}, int timeoutMs = 60000)
+Run run(const QStringList &args, const QByteArray &input = {}, const QProcessEnvironment &env = {}, int timeoutMs = 60000)
 {
     QProcess p;
+    if (!env.isEmpty())
+        p.setProcessEnvironment(env);
     p.start(QStringLiteral(EVENTDESK_BINARY), args);
     if (!input.isNull()) {
         p.write(input);
@@ -81,6 +84,7 @@ private Q_SLOTS:
     void simulatePlaysASession();
     void replayThroughARunningServer();
     void serveWithBadTlsFiles();
+    void serveLogsJsonLines();
 };
 
 void TestCli::versionAndHelp()
@@ -566,3 +570,47 @@ void TestCli::serveWithBadTlsFiles()
 
 QTEST_GUILESS_MAIN(TestCli)
 #include "tst_cli.moc"
+
+// serve --log-format json: every stderr line one JSON object (time, level,
+// category, message), the refusals included; secrets from the environment are
+// used and never written.
+void TestCli::serveLogsJsonLines()
+{
+    const QString path = db(u"jsonlog.db"_s);
+    QProcess serve;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(u"EVENTDESK_JOIN_CODE"_s, u"ENVCODE77"_s);
+    env.insert(u"EVENTDESK_DM_TOKEN"_s, u"envtoken-envtoken-envtoken"_s);
+    serve.setProcessEnvironment(env);
+    serve.start(QStringLiteral(EVENTDESK_BINARY), {u"serve"_s, u"--db"_s, path, u"--listen"_s, u"127.0.0.1:0"_s,
+                                                  u"--log-format"_s, u"json"_s});
+    QTRY_VERIFY_WITH_TIMEOUT(serve.canReadLine(), 10000);
+    const QByteArray listening = serve.readLine().trimmed();
+    QVERIFY2(listening.startsWith("eventdesk: listening on ws://127.0.0.1:"), listening);  // stdout stays the contract
+    const QString hostPort = QString::fromLatin1(listening.mid(listening.indexOf("ws://") + 5));
+    Run r = run({u"replay"_s, u"--listen"_s, hostPort, u"--dm-token"_s, u"wrong-token-wrong-token"_s, u"--from-id"_s, u"1"_s});
+    QCOMPARE(r.exitCode, 1);
+    r = run({u"replay"_s, u"--listen"_s, hostPort, u"--from-id"_s, u"1"_s}, {}, env);
+    QVERIFY2(r.err.contains("no events"), r.err);  // the DM token from the environment was taken
+    serve.terminate();
+    QVERIFY(serve.waitForFinished(10000));
+    const QByteArray err = serve.readAllStandardError();
+    const QList<QByteArray> lines = err.trimmed().split('\n');
+    QVERIFY(lines.size() >= 4);
+    bool refusal = false, listeningLine = false;
+    for (const QByteArray &line : lines) {
+        QJsonParseError e{};
+        const QJsonObject o = QJsonDocument::fromJson(line, &e).object();
+        QVERIFY2(e.error == QJsonParseError::NoError && !o.isEmpty(), line);
+        for (const char *key : {"time", "level", "category", "message"})
+            QVERIFY2(o.value(QLatin1StringView(key)).isString(), line);
+        QVERIFY2(QDateTime::fromString(o.value(u"time"_s).toString(), Qt::ISODateWithMs).isValid(), line);
+        refusal |= o.value(u"message"_s).toString().contains(u"wrong DM token"_s);
+        listeningLine |= o.value(u"message"_s).toString().startsWith(u"listening on ws://"_s);
+    }
+    QVERIFY2(refusal && listeningLine, err);
+    QVERIFY2(!err.contains("ENVCODE77") && !err.contains("envtoken-envtoken"), err);
+    r = run({u"serve"_s, u"--log-format"_s, u"xml"_s});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("--log-format must be text or json") && oneClearLine(r.err), r.err);
+}
