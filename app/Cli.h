@@ -3,6 +3,12 @@
 // 1 failure, 2 bad usage), each failure one clear line on stderr.
 #pragma once
 
+#include "Progress.h"
+
+#include <QThread>
+
+#include <functional>
+
 #include "BusSetup.h"
 
 #include <QCommandLineParser>
@@ -54,6 +60,24 @@ template <typename T>
 T wait(QFuture<T> f)
 {
     f.waitForFinished();
+    return f.result();
+}
+
+// wait(), drawing progress meanwhile: done() (and total(), when given) are
+// asked a few times a second.
+template <typename T>
+T waitShowing(QFuture<T> f, Progress &progress, const std::function<qint64()> &done,
+              const std::function<qint64()> &total = {})
+{
+    while (!f.isFinished()) {
+        if (total)
+            progress.setTotal(total());
+        progress.update(done());
+        QThread::msleep(40);
+    }
+    if (total)
+        progress.setTotal(total());
+    progress.update(done(), true);
     return f.result();
 }
 

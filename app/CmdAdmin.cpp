@@ -149,7 +149,8 @@ int pruneCommand(const QStringList &args)
     const QCommandLineOption forceOption(u"force"_s, u"Also delete events not yet processed."_s);
     const QCommandLineOption dryRunOption(u"dry-run"_s, u"Only say what would go."_s);
     const QCommandLineOption archiveOption(u"archive"_s, u"The archive file (default: beside the database)."_s, u"file"_s);
-    for (const auto &o : {olderOption, beforeOption, forceOption, dryRunOption, archiveOption})
+    const QCommandLineOption quietOption(u"quiet"_s, u"No progress bar (there is one only when stderr is a terminal)."_s);
+    for (const auto &o : {olderOption, beforeOption, forceOption, dryRunOption, archiveOption, quietOption})
         p.addOption(o);
     if (auto status = p.parse(args))
         return *status;
@@ -179,7 +180,12 @@ int pruneCommand(const QStringList &args)
     if (!opened)
         return failWith(opened.error());
     LocalBus &bus = *opened.value();
-    const Result<PruneReport> r = wait(bus.retention().prune(options));
+    Progress progress(u"pruning"_s, u"rows"_s, parser.isSet(quietOption) || options.dryRun);
+    QFuture<Result<PruneReport>> pruning = bus.retention().prune(options);
+    const Result<PruneReport> r = waitShowing(pruning, progress, [&pruning] { return qint64(pruning.progressValue()); },
+                                              [&pruning] { return qint64(pruning.progressMaximum()); });
+    if (pruning.progressMaximum() > 0)
+        progress.finish();
     if (!r)
         return fail(r.error().message);
     const PruneReport &rep = r.value();

@@ -11,9 +11,12 @@
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QFile>
-#include <QTemporaryFile>
+#include <QFileInfo>
 #include <QSaveFile>
 #include <QSocketNotifier>
+#include <QTemporaryFile>
+
+#include <atomic>
 
 #include <cstdio>
 
@@ -123,6 +126,7 @@ public:
     }
     bool ok() const { return m_ok; }
     QString error() const { return m_file.errorString(); }
+    qint64 position() const { return m_file.pos(); }
     // One line without its end; nullopt at the end. Lines over maxBytes are cut
     // and flagged so that the caller reports them instead of decoding a part.
     std::optional<QByteArray> next(bool *tooLong)
@@ -384,8 +388,10 @@ int exportCommand(const QStringList &args)
     addFilterOptions(p);
     const QCommandLineOption exportFormat(u"format"_s, u"Output: jsonl (default) or csv."_s, u"format"_s, u"jsonl"_s);
     const QCommandLineOption outputOption({u"o"_s, u"output"_s}, u"Write to this file (default: standard output)."_s, u"file"_s);
+    const QCommandLineOption quietOption(u"quiet"_s, u"No progress bar (there is one only when stderr is a terminal)."_s);
     p.addOption(exportFormat);
     p.addOption(outputOption);
+    p.addOption(quietOption);
     if (auto status = p.parse(args))
         return *status;
     EventQuery query;
@@ -417,6 +423,15 @@ int exportCommand(const QStringList &args)
     const bool csv = format == u"csv"_s;
     if (csv)
         write(rows::csvHeader());
+    Progress progress(u"exporting"_s, u"rows"_s, p.parser().isSet(quietOption));
+    if (progress.shown()) {  // counted only for the bar
+        EventQuery all = query;
+        if (toId > 0)
+            all.beforeId = toId + 1;
+        if (const Result<qint64> n = wait(bus.store().count(all)); n)
+            progress.setTotal(n.value());
+    }
+    qint64 exported = 0;
     qint64 cursor = query.afterId;
     while (true) {
         EventQuery page = query;
@@ -434,9 +449,12 @@ int exportCommand(const QStringList &args)
             write(csv ? rows::toCsvRow(row) : rows::toJsonLine(row) + '\n');
             cursor = row.id;
         }
+        exported += rows->size();
+        progress.update(exported);
         if (rows->size() < page.limit)
             break;
     }
+    progress.finish();
     if (file && !file->commit())
         return fail(u"cannot write %1: %2"_s.arg(file->fileName(), file->errorString()));
     std::fflush(stdout);
@@ -451,7 +469,9 @@ int importCommand(const QStringList &args)
                     "processed and processed_at; ids are new unless --keep-ids."_s,
                     u"[file]"_s, u"JSON lines ('-' or nothing: standard input)."_s);
     const QCommandLineOption keepIdsOption(u"keep-ids"_s, u"Keep the rows' ids (only into an empty log)."_s);
+    const QCommandLineOption quietOption(u"quiet"_s, u"No progress bar (there is one only when stderr is a terminal)."_s);
     p.addOption(keepIdsOption);
+    p.addOption(quietOption);
     if (auto status = p.parse(args))
         return *status;
     if (p.parser().positionalArguments().size() > 1)
@@ -472,6 +492,9 @@ int importCommand(const QStringList &args)
         if (!spool->open())
             return fail(u"cannot keep standard input for the import: %1"_s.arg(spool->errorString()));
     }
+    Progress progress(u"checking"_s, u"bytes"_s, p.parser().isSet(quietOption));
+    if (!spool)
+        progress.setTotal(QFileInfo(path).size());
     QList<AppEvent> held;
     QString firstProblem;
     qint64 problems = 0;
@@ -481,6 +504,8 @@ int importCommand(const QStringList &args)
     bool tooLong = false;
     while (auto line = in.next(&tooLong)) {
         ++lineNo;
+        if ((lineNo & 1023) == 0)
+            progress.update(in.position());
         if (spool && (spool->write(*line) < 0 || !spool->putChar('\n')))
             return fail(u"cannot keep standard input for the import: %1"_s.arg(spool->errorString()));
         QString problem;
@@ -503,6 +528,7 @@ int importCommand(const QStringList &args)
         if (!problem.isEmpty() && problems++ == 0)
             firstProblem = u"line %1: %2"_s.arg(lineNo).arg(problem);
     }
+    progress.update(in.position(), true);
     if (problems > 0)  // one line, the first problem named
         return fail(u"nothing imported: %1%2"_s.arg(firstProblem,
                                                     problems > 1 ? u" (and %1 more bad lines of %2)"_s.arg(problems - 1).arg(lineNo)
@@ -531,7 +557,8 @@ int importCommand(const QStringList &args)
         // Read again on the writer's thread, a line at a time.
         const QString again = spool ? spool->fileName() : path;
         auto source = std::make_shared<std::unique_ptr<LineSource>>();
-        auto read = [again, source]() -> Result<std::optional<rows::ImportedRow>> {
+        auto written = std::make_shared<std::atomic<qint64>>(0);
+        auto read = [again, source, written]() -> Result<std::optional<rows::ImportedRow>> {
             if (!*source) {
                 *source = std::make_unique<LineSource>(again);
                 if (!(*source)->ok())
@@ -545,11 +572,16 @@ int importCommand(const QStringList &args)
                                                     : rows::rowFromImportLine(*line);
                 if (!row)
                     return Error{ErrorCode::InvalidEvent, {}, u"the file changed while it was imported: %1"_s.arg(row.error().message)};
+                written->fetch_add(1, std::memory_order_relaxed);
                 return std::optional(std::move(row).value());
             }
             return std::optional<rows::ImportedRow>();
         };
-        const Result<SqliteEventStore::ImportSummary> r = wait(bus.sqlite()->importStream(read, keepIds));
+        progress.setWhat(u"importing"_s, u"rows"_s);
+        progress.setTotal(rowsSeen);
+        const Result<SqliteEventStore::ImportSummary> r =
+            waitShowing(bus.sqlite()->importStream(read, keepIds), progress, [written] { return written->load(); });
+        progress.finish();
         if (!r)
             return fail(u"nothing imported: %1"_s.arg(r.error().message));
         count = r->count;

@@ -17,8 +17,10 @@ int forwardCommand(const QStringList &args)
                                   "across restarts (the cursor is kept in Redis). Runs until stopped."_s);
     const QCommandLineOption nameOption(u"name"_s, u"The source's name for its cursor (default: the database's full path)."_s, u"name"_s);
     const QCommandLineOption onceOption(u"once"_s, u"Forward what is there now, then exit."_s);
+    const QCommandLineOption quietOption(u"quiet"_s, u"No progress bar with --once (there is one only when stderr is a terminal)."_s);
     p.addOption(nameOption);
     p.addOption(onceOption);
+    p.addOption(quietOption);
     if (auto status = p.parse(args))
         return *status;
     BusConfig config = p.busConfig();
@@ -46,16 +48,25 @@ int forwardCommand(const QStringList &args)
     Forwarder forwarder(source.value()->store(), source.value()->notifier(), target, Forwarder::Options{name});
     bool announced = false;
     int status = ExitOk;
-    QObject::connect(&forwarder, &Forwarder::progressed, &forwarder, [&](qint64 cursor, qint64) {
+    Progress progress(u"forwarding"_s, u"rows"_s, !once || p.parser().isSet(quietOption));
+    qint64 startedAt = -1;
+    QObject::connect(&forwarder, &Forwarder::progressed, &forwarder, [&](qint64 cursor, qint64 head) {
+        if (startedAt < 0)
+            startedAt = cursor;
+        progress.setTotal(std::max<qint64>(0, head - startedAt));
+        progress.update(cursor - startedAt);
         if (announced)
             return;
         announced = true;
+        if (progress.shown())
+            return;  // the bar says it
         std::fprintf(stderr, "eventdesk: forwarding %s to %s from row %lld\n", qPrintable(config.databasePath),
                      qPrintable(target.location()), static_cast<long long>(cursor));
     });
     QObject::connect(&forwarder, &Forwarder::caughtUp, &forwarder, [&](qint64 cursor) {
         if (!once)
             return;
+        progress.finish();
         std::fprintf(stderr, "eventdesk: forwarded %lld rows (up to row %lld)\n", static_cast<long long>(forwarder.forwarded()),
                      static_cast<long long>(cursor));
         QCoreApplication::quit();

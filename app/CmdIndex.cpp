@@ -15,7 +15,7 @@ int indexCommand(const QStringList &args)
 {
     CommandParser p(u"index"_s, u"Build (or bring up to date) the row index the filters read, in EventDesk's own "
                                  "database beside the log. Progress on stderr; the log itself is only read."_s);
-    const QCommandLineOption quietOption(u"quiet"_s, u"No progress lines."_s);
+    const QCommandLineOption quietOption(u"quiet"_s, u"No progress bar (there is one only when stderr is a terminal)."_s);
     const QCommandLineOption rateOption(u"max-rate"_s, u"Index at most this many rows a second, to go easy on a disk "
                                                          "the engine is busy with (default: no limit)."_s, u"rows"_s);
     p.addOption(quietOption);
@@ -39,21 +39,19 @@ int indexCommand(const QStringList &args)
         return fail(u"EventDesk's own database cannot be made for %1"_s.arg(bus.location()));
     const bool quiet = p.parser().isSet(quietOption);
     const qint64 before = desk->indexedTo();
-    QElapsedTimer clock, shown;
+    QElapsedTimer clock;
     clock.start();
-    shown.start();
+    Progress progress(u"indexing"_s, u"rows"_s, quiet);
     QObject::connect(desk, &DeskDatabase::indexProgress, desk, [&](qint64 done, qint64 head) {
-        if (quiet || (shown.elapsed() < 500 && done < head))
-            return;
-        shown.restart();
-        std::fprintf(stderr, "eventdesk: indexed %lld of %lld rows (%d %%)\n", qlonglong(done), qlonglong(head),
-                     head > 0 ? int(done * 100 / head) : 100);
+        progress.setTotal(head);
+        progress.update(done);
     });
     desk->setIndexRate(int(*rate));
     QFuture<Result<qint64>> done = desk->indexNow();
     while (!done.isFinished())
         QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 100);
     QCoreApplication::processEvents();
+    progress.finish();
     const Result<qint64> r = done.result();
     if (!r)
         return fail(r.error().message);

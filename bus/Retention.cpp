@@ -9,6 +9,8 @@
 #include <QFileInfo>
 #include <QSqlQuery>
 
+#include <climits>
+
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -160,6 +162,7 @@ void nextPage(SqliteEventStore &store, const std::shared_ptr<PruneState> &s)
                 finish(s, e);
                 return;
             }
+            s->promise.setProgressValue(int(std::min<qint64>(INT_MAX, s->report.deleted)));
             DeskDatabase *desk = store.desk();
             if (desk && !s->lastPageIds.isEmpty())
                 desk->forgetIndexed(s->lastPageIds);
@@ -242,6 +245,8 @@ QFuture<Result<PruneReport>> prune(SqliteEventStore &store, const PruneOptions &
                 finish(s, s->report);
                 return;
             }
+            // The future's progress: rows archived and deleted of those that go.
+            s->promise.setProgressRange(0, int(std::min<qint64>(INT_MAX, s->report.matched - s->report.keptUnprocessed)));
             nextPage(store, s);
         });
     return future;
