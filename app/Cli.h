@@ -102,6 +102,7 @@ int exportCommand(const QStringList &args);
 int importCommand(const QStringList &args);
 int statsCommand(const QStringList &args);
 int challengeCommand(const QStringList &args);
+int notifyCommand(const QStringList &args);
 int nameCommand(const QStringList &args);
 int indexCommand(const QStringList &args);
 int pruneCommand(const QStringList &args);

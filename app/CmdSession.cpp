@@ -4,6 +4,8 @@
 #include "LogFormat.h"
 #include "Metrics.h"
 #include "Projector.h"
+#include "Webhooks.h"
+#include "DeskDatabase.h"
 #include "SessionServer.h"
 
 #include <QCoreApplication>
@@ -136,12 +138,23 @@ int serveCommand(const QStringList &args)
     }
     if (Result<bool> listening = server.listen(); !listening)
         return fail(listening.error().message);
+    // The DM's webhooks (eventdesk notify add …), delivered from the outbox.
+    std::unique_ptr<WebhookDispatcher> webhooks;
+    if (DeskDatabase *desk = bus.desk()) {
+        webhooks = std::make_unique<WebhookDispatcher>(bus.store(), bus.notifier(), *desk, WebhookDispatcher::Options{});
+        webhooks->start();
+    }
     // Display names (character_name in ChallengeResolved), kept current as the DM names things.
     QTimer names;
     const auto loadNames = [&] {
-        bus.book()->displayNames().then(&server, [&server](const Result<QHash<QString, QString>> &r) {
-            if (r)
-                server.setDisplayNames(r.value());
+        bus.book()->displayNames().then(&server, [&server, &webhooks](const Result<QHash<QString, QString>> &r) {
+            if (!r)
+                return;
+            server.setDisplayNames(r.value());
+            if (webhooks) {
+                webhooks->setDisplayNames(r.value());
+                webhooks->reloadRules();  // rules added with `notify add` while serving
+            }
         });
     };
     QObject::connect(&names, &QTimer::timeout, &server, loadNames);

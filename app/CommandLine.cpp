@@ -34,6 +34,7 @@ const QList<CommandInfo> &commands()
         {u"stats"_s, u"counts per type and world, rates, challenge success"_s, statsCommand},
         {u"challenge"_s, u"add or list a world's challenges"_s, challengeCommand},
         {u"name"_s, u"give a world or character (a UUID) a display name"_s, nameCommand},
+        {u"notify"_s, u"webhooks: POST chosen events to a URL (JSON, Discord, Slack); test one"_s, notifyCommand},
         {u"index"_s, u"build the row index the filters read, with progress (the log is only read)"_s, indexCommand},
         {u"forward"_s, u"bridge a database's app_events into a Redis stream, each row once"_s, forwardCommand},
         {u"simulate"_s, u"play a realistic game session onto the bus"_s, simulateCommand},

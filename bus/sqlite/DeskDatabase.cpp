@@ -50,6 +50,16 @@ const QStringList &schema()
         "target TEXT NOT NULL, cutoff TEXT NOT NULL, first_id INTEGER, last_id INTEGER, rows INTEGER NOT NULL)"_s,
         u"CREATE TABLE IF NOT EXISTS eventdesk_names (id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
         "name TEXT NOT NULL, updated_at TEXT NOT NULL)"_s,
+        // Webhook rules and their outbox (bus/Webhooks.h): one row per event and
+        // rule, its key unique, kept until delivered or given up on.
+        u"CREATE TABLE IF NOT EXISTS eventdesk_webhooks (id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL, "
+        "format TEXT NOT NULL, types TEXT NOT NULL, worlds TEXT NOT NULL, template TEXT NOT NULL, "
+        "enabled INTEGER NOT NULL, created_at TEXT NOT NULL)"_s,
+        u"CREATE TABLE IF NOT EXISTS eventdesk_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, rule_id INTEGER NOT NULL, "
+        "event_id INTEGER NOT NULL, key TEXT NOT NULL UNIQUE, body BLOB NOT NULL, state TEXT NOT NULL, "
+        "attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, last_status INTEGER NOT NULL, last_error TEXT NOT NULL, "
+        "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)"_s,
+        u"CREATE INDEX IF NOT EXISTS eventdesk_outbox_due ON eventdesk_outbox(state, next_at)"_s,
         // The row index: what the filters need, small. world and type are keys
         // into eventdesk_keys (kind 0: world, "" for none; kind 1: type); at is
         // created_at in whole seconds since 2000-01-01 UTC, rounded down (NULL

@@ -1,0 +1,460 @@
+#include "Webhooks.h"
+
+#include "DeskDatabase.h"
+#include "EventCatalog.h"
+#include "EventCodec.h"
+#include "Logging.h"
+#include "SessionMessage.h"
+#include "SqliteConnection.h"
+#include "Subscriber.h"
+#include "Timestamp.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
+#include <QRandomGenerator>
+#include <QSqlQuery>
+#include <QUrl>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk {
+
+namespace webhook {
+
+QString redact(const QString &url)
+{
+    const QUrl u(url);
+    if (!u.isValid() || u.host().isEmpty())
+        return u"(a URL)"_s;
+    QString out = u.scheme() + u"://"_s + u.host();
+    if (u.port() > 0)
+        out += u':' + QString::number(u.port());
+    if (!u.path().isEmpty() && u.path() != u"/"_s)
+        out += u"/…"_s;
+    return out;
+}
+
+std::optional<QString> checkUrl(const QString &url)
+{
+    const QUrl u(url, QUrl::StrictMode);
+    if (url.size() > 2000)
+        return u"the URL is longer than 2000 characters"_s;
+    if (!u.isValid() || (u.scheme() != u"http"_s && u.scheme() != u"https"_s) || u.host().isEmpty())
+        return u"the URL must be http:// or https:// with a host"_s;
+    if (!u.userInfo().isEmpty())
+        return u"the URL must not carry a user name or password"_s;
+    return std::nullopt;
+}
+
+bool matches(const WebhookRule &rule, const StoredEvent &row)
+{
+    if (!rule.enabled || !row.event)
+        return false;
+    if (!rule.types.isEmpty() && !rule.types.contains(catalog::name(row.event->kind())))
+        return false;
+    return rule.worlds.isEmpty() || rule.worlds.contains(row.event->worldId());
+}
+
+QString defaultTemplate(EventKind kind)
+{
+    switch (kind) {
+    case EventKind::ChallengeResolved: return u"{character} {succeeded|failed} at {challenge} ({roll} → {total})"_s;
+    case EventKind::NarrativeEventTriggered: return u"{event_name}: {outcome}"_s;
+    default: return u"{summary}"_s;
+    }
+}
+
+QString render(const QString &messageTemplate, const StoredEvent &row, const QHash<QString, QString> &names)
+{
+    const QString text = messageTemplate.isEmpty() && row.event ? defaultTemplate(row.event->kind()) : messageTemplate;
+    const QJsonObject message = row.event ? session::eventMessage(*row.event, {row.id, row.createdAtText, false, &names})
+                                          : QJsonObject();
+    const auto field = [&message](const char *name) {
+        const QJsonValue v = message.value(QLatin1StringView(name));
+        return v.isDouble() ? QString::number(v.toInteger()) : v.toString();
+    };
+    const QString world = row.event ? row.event->worldId() : QString();
+    const QHash<QString, QString> values = {
+        {u"character"_s, field("character_name")},
+        {u"challenge"_s, field("challenge_name")},
+        {u"roll"_s, field("roll")},
+        {u"total"_s, field("total")},
+        {u"modifier"_s, field("modifier")},
+        {u"succeeded|failed"_s, message.value(u"success"_s).toBool() ? u"succeeded"_s : u"failed"_s},
+        {u"world"_s, names.value(world, world)},
+        {u"type"_s, row.eventType},
+        {u"summary"_s, row.event ? row.event->summary() : row.decodeError},
+        {u"event_name"_s, field("event_name")},
+        {u"outcome"_s, field("outcome_name")},
+        {u"id"_s, QString::number(row.id)},
+    };
+    QString out;
+    out.reserve(text.size() + 64);
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        const qsizetype close = text.at(i) == u'{' ? text.indexOf(u'}', i) : -1;
+        const auto it = close > i ? values.constFind(text.mid(i + 1, close - i - 1)) : values.constEnd();
+        if (it == values.constEnd()) {
+            out += text.at(i);
+            continue;
+        }
+        out += *it;
+        i = close;
+    }
+    return out.left(2000);
+}
+
+QByteArray body(const WebhookRule &rule, const StoredEvent &row, const QHash<QString, QString> &names)
+{
+    const QString text = render(rule.messageTemplate, row, names);
+    if (rule.format == u"discord"_s) {
+        // Discord's incoming webhook: content (≤ 2000), embeds (≤ 10; title ≤ 256, description ≤ 4096).
+        QJsonObject embed{{u"title"_s, (row.event ? catalog::name(row.event->kind()) : row.eventType).left(256)},
+                          {u"description"_s, text.left(4096)},
+                          {u"footer"_s, QJsonObject{{u"text"_s, u"EventDesk · event %1"_s.arg(row.id)}}}};
+        if (row.createdAt.isValid())
+            embed.insert(u"timestamp"_s, row.createdAt.toUTC().toString(Qt::ISODateWithMs));
+        if (row.event) {
+            const Category c = catalog::category(row.event->kind());
+            embed.insert(u"color"_s, c == Category::Challenge ? 0xd9822b : c == Category::Narrative ? 0x8e5bb5 : 0x3b82c4);
+        }
+        return QJsonDocument(QJsonObject{{u"content"_s, text}, {u"embeds"_s, QJsonArray{embed}}}).toJson(QJsonDocument::Compact);
+    }
+    if (rule.format == u"slack"_s) {
+        return QJsonDocument(QJsonObject{
+                                 {u"text"_s, text},
+                                 {u"blocks"_s, QJsonArray{QJsonObject{{u"type"_s, u"section"_s},
+                                                                      {u"text"_s, QJsonObject{{u"type"_s, u"mrkdwn"_s},
+                                                                                              {u"text"_s, text.left(3000)}}}}}}})
+            .toJson(QJsonDocument::Compact);
+    }
+    QJsonObject out{{u"event_id"_s, row.id},
+                    {u"event_type"_s, row.eventType},
+                    {u"created_at"_s, row.createdAtText},
+                    {u"text"_s, text}};
+    const QJsonDocument payload = QJsonDocument::fromJson(row.payload);
+    out.insert(u"event"_s, payload.isObject() ? QJsonValue(payload.object()) : QJsonValue());
+    return QJsonDocument(out).toJson(QJsonDocument::Compact);
+}
+
+StoredEvent sample()
+{
+    StoredEvent row;
+    row.id = 0;
+    events::ChallengeResolved e;
+    e.challengeId = u"sample-challenge"_s;
+    e.challengeName = u"Pick the lock"_s;
+    e.worldId = u"sample-world"_s;
+    e.characterId = u"Aria"_s;
+    e.success = true;
+    e.roll = 14;
+    e.total = 17;
+    row.event = AppEvent(e);
+    row.eventType = catalog::name(EventKind::ChallengeResolved);
+    row.payload = codec::encode(*row.event);
+    row.createdAt = QDateTime::currentDateTimeUtc();
+    row.createdAtText = timestamp::format(row.createdAt);
+    return row;
+}
+
+int backoffSeconds(int attempts)
+{
+    return int(std::min<qint64>(600, qint64(1) << std::clamp(attempts - 1, 0, 20)));
+}
+
+} // namespace webhook
+
+namespace {
+
+QString joined(const QStringList &list)
+{
+    return QString::fromUtf8(QJsonDocument(QJsonArray::fromStringList(list)).toJson(QJsonDocument::Compact));
+}
+
+QStringList split(const QString &json)
+{
+    QStringList out;
+    for (const QJsonValue &v : QJsonDocument::fromJson(json.toUtf8()).array())
+        out.append(v.toString());
+    return out;
+}
+
+std::optional<Error> checkRule(const WebhookRule &rule)
+{
+    if (auto why = webhook::checkUrl(rule.url))
+        return Error{ErrorCode::Usage, u"url"_s, *why};
+    if (!webhook::Formats.contains(rule.format))
+        return Error{ErrorCode::Usage, u"format"_s, u"the format must be json, discord or slack"_s};
+    for (const QString &t : rule.types)
+        if (!catalog::kindFromName(t))
+            return Error{ErrorCode::Usage, u"types"_s, u"no event type \"%1\""_s.arg(t.left(60))};
+    if (rule.messageTemplate.size() > 1000)
+        return Error{ErrorCode::Usage, u"template"_s, u"the template is longer than 1000 characters"_s};
+    return std::nullopt;
+}
+
+qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
+
+// Text for a NOT NULL column: a null QString binds as NULL.
+QString text(const QString &s) { return s.isNull() ? u""_s : s; }
+
+} // namespace
+
+QFuture<Result<qint64>> WebhookBook::addRule(const WebhookRule &rule)
+{
+    if (auto e = checkRule(rule))
+        return QtFuture::makeReadyFuture(Result<qint64>(*e));
+    return m_desk.writeValue<qint64>([rule](SqliteConnection &conn) -> Result<qint64> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"INSERT INTO eventdesk_webhooks(url, format, types, worlds, template, enabled, created_at) "
+                                    "VALUES(?, ?, ?, ?, ?, ?, ?)"_s,
+                                 {rule.url, rule.format, joined(rule.types), joined(rule.worlds), text(rule.messageTemplate),
+                                  rule.enabled ? 1 : 0, timestamp::now()}))
+            return conn.lastError(q, u"cannot add the webhook"_s);
+        return q.lastInsertId().toLongLong();
+    });
+}
+
+QFuture<Result<bool>> WebhookBook::updateRule(const WebhookRule &rule)
+{
+    if (auto e = checkRule(rule))
+        return QtFuture::makeReadyFuture(Result<bool>(*e));
+    return m_desk.write([rule](SqliteConnection &conn) {
+        return conn.exec(u"UPDATE eventdesk_webhooks SET url = ?, format = ?, types = ?, worlds = ?, template = ?, "
+                         "enabled = ? WHERE id = ?"_s,
+                         {rule.url, rule.format, joined(rule.types), joined(rule.worlds), text(rule.messageTemplate),
+                          rule.enabled ? 1 : 0, rule.id});
+    });
+}
+
+QFuture<Result<bool>> WebhookBook::removeRule(qint64 id)
+{
+    return m_desk.write([id](SqliteConnection &conn) -> std::optional<Error> {
+        if (auto e = conn.exec(u"DELETE FROM eventdesk_outbox WHERE rule_id = ? AND state = 'pending'"_s, {id}))
+            return e;
+        return conn.exec(u"DELETE FROM eventdesk_webhooks WHERE id = ?"_s, {id});
+    });
+}
+
+QFuture<Result<QList<WebhookRule>>> WebhookBook::rules()
+{
+    return m_desk.read<QList<WebhookRule>>([](SqliteConnection &conn) -> Result<QList<WebhookRule>> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT id, url, format, types, worlds, template, enabled FROM eventdesk_webhooks "
+                                    "ORDER BY id"_s))
+            return conn.lastError(q, u"cannot read the webhooks"_s);
+        QList<WebhookRule> out;
+        while (q.next())
+            out.append({q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(), split(q.value(3).toString()),
+                        split(q.value(4).toString()), q.value(5).toString(), q.value(6).toInt() != 0});
+        return out;
+    });
+}
+
+QFuture<Result<QList<WebhookDelivery>>> WebhookBook::recentDeliveries(int limit)
+{
+    return m_desk.read<QList<WebhookDelivery>>([limit](SqliteConnection &conn) -> Result<QList<WebhookDelivery>> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT o.id, o.rule_id, o.event_id, o.key, o.state, o.attempts, o.last_status, "
+                                    "o.last_error, o.updated_at, coalesce(w.url, '') FROM eventdesk_outbox o "
+                                    "LEFT JOIN eventdesk_webhooks w ON w.id = o.rule_id ORDER BY o.id DESC LIMIT ?"_s,
+                                 {limit}))
+            return conn.lastError(q, u"cannot read the deliveries"_s);
+        QList<WebhookDelivery> out;
+        while (q.next())
+            out.append({q.value(0).toLongLong(), q.value(1).toLongLong(), q.value(2).toLongLong(), q.value(3).toString(),
+                        q.value(4).toString(), q.value(5).toInt(), q.value(6).toInt(), q.value(7).toString(),
+                        q.value(8).toString(), webhook::redact(q.value(9).toString())});
+        return out;
+    });
+}
+
+WebhookDispatcher::WebhookDispatcher(EventStore &store, Notifier &notifier, DeskDatabase &desk, Options options,
+                                     QObject *parent)
+    : QObject(parent)
+    , m_store(store)
+    , m_notifier(notifier)
+    , m_desk(desk)
+    , m_options(options)
+    , m_net(std::make_unique<QNetworkAccessManager>())
+{
+    connect(&m_tick, &QTimer::timeout, this, &WebhookDispatcher::deliverDue);
+}
+
+WebhookDispatcher::~WebhookDispatcher()
+{
+    m_tick.stop();
+    // Replies still out are abandoned; their rows stay pending for the next run.
+    for (QNetworkReply *r : m_net->findChildren<QNetworkReply *>())
+        r->disconnect(this);
+}
+
+void WebhookDispatcher::start()
+{
+    reloadRules();
+    static const QString Name = u"webhooks"_s;
+    // A first start follows from the head: a new rule does not replay the past.
+    m_store.loadCursor(Name).then(this, [this](const Result<qint64> &cursor) {
+        const auto begin = [this](qint64) {
+            m_subscriber = std::make_unique<Subscriber>(m_store, m_notifier, Subscriber::Options{.name = Name});
+            connect(m_subscriber.get(), &Subscriber::eventsReceived, this, &WebhookDispatcher::enqueue);
+            m_subscriber->start();
+        };
+        if (cursor && cursor.value() > 0) {
+            begin(cursor.value());
+            return;
+        }
+        m_store.headId().then(this, [this, begin](const Result<qint64> &head) {
+            m_store.saveCursor(Name, head ? head.value() : 0).then(this, [begin, head](const Result<bool> &) {
+                begin(head ? head.value() : 0);
+            });
+        });
+    });
+    m_tick.start(m_options.tickMs);
+    deliverDue();
+}
+
+void WebhookDispatcher::reloadRules()
+{
+    WebhookBook(m_desk).rules().then(this, [this](const Result<QList<WebhookRule>> &r) {
+        if (r)
+            m_rules = r.value();
+    });
+}
+
+void WebhookDispatcher::enqueue(const QList<StoredEvent> &events)
+{
+    struct Row {
+        qint64 rule, event;
+        QByteArray body;
+    };
+    QList<Row> rows;
+    for (const StoredEvent &e : events)
+        for (const WebhookRule &rule : std::as_const(m_rules))
+            if (webhook::matches(rule, e))
+                rows.append({rule.id, e.id, webhook::body(rule, e, m_names)});
+    if (rows.isEmpty())
+        return;
+    // Queued on the desk's thread before the subscriber's cursor moves on; a
+    // batch seen again after a crash adds nothing (the key is unique).
+    m_desk.write([rows](SqliteConnection &conn) -> std::optional<Error> {
+        const QString now = timestamp::now();
+        for (const Row &r : rows)
+            if (auto e = conn.exec(u"INSERT OR IGNORE INTO eventdesk_outbox(rule_id, event_id, key, body, state, attempts, "
+                                   "next_at, last_status, last_error, created_at, updated_at) "
+                                   "VALUES(?, ?, ?, ?, 'pending', 0, 0, 0, '', ?, ?)"_s,
+                                   {r.rule, r.event, u"evd-%1-%2"_s.arg(r.rule).arg(r.event), r.body, now, now}))
+                return e;
+        return std::nullopt;
+    }).then(this, [this](const Result<bool> &r) {
+        if (!r)
+            qCWarning(lcStore).noquote() << "webhooks: cannot queue deliveries:" << r.error().message;
+        deliverDue();
+        Q_EMIT deliveriesChanged();
+    });
+}
+
+void WebhookDispatcher::deliverDue()
+{
+    const int room = m_options.maxInFlight - int(m_inFlight.size());
+    if (room <= 0 || m_asking)
+        return;
+    m_asking = true;
+    struct Due {
+        WebhookDelivery d;
+        QByteArray body;
+        QString url, format;
+    };
+    const QList<qint64> busy(m_inFlight.cbegin(), m_inFlight.cend());
+    m_desk.read<QList<Due>>([room, busy](SqliteConnection &conn) -> Result<QList<Due>> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT o.id, o.rule_id, o.event_id, o.key, o.attempts, o.body, w.url, w.format "
+                                    "FROM eventdesk_outbox o JOIN eventdesk_webhooks w ON w.id = o.rule_id "
+                                    "WHERE o.state = 'pending' AND o.next_at <= ? ORDER BY o.next_at, o.id LIMIT ?"_s,
+                                 {nowMs(), room + int(busy.size())}))
+            return conn.lastError(q, u"cannot read the outbox"_s);
+        QList<Due> out;
+        while (q.next() && out.size() < room) {
+            if (busy.contains(q.value(0).toLongLong()))
+                continue;
+            Due due;
+            due.d.id = q.value(0).toLongLong();
+            due.d.ruleId = q.value(1).toLongLong();
+            due.d.eventId = q.value(2).toLongLong();
+            due.d.key = q.value(3).toString();
+            due.d.attempts = q.value(4).toInt();
+            due.body = q.value(5).toByteArray();
+            due.url = q.value(6).toString();
+            due.format = q.value(7).toString();
+            out.append(due);
+        }
+        return out;
+    }).then(this, [this](const Result<QList<Due>> &due) {
+        m_asking = false;
+        if (!due) {
+            qCWarning(lcStore).noquote() << "webhooks:" << due.error().message;
+            return;
+        }
+        for (const Due &d : due.value())
+            send(d.d, d.body, d.url, d.format);
+    });
+}
+
+void WebhookDispatcher::send(const WebhookDelivery &d, const QByteArray &body, const QString &url, const QString &)
+{
+    QNetworkRequest request{QUrl(url)};
+    request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
+    request.setHeader(QNetworkRequest::UserAgentHeader, QByteArrayLiteral("EventDesk/" EVENTDESK_VERSION));
+    request.setRawHeader("Idempotency-Key", d.key.toUtf8());
+    request.setTransferTimeout(m_options.timeoutMs);
+    request.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy);
+    m_inFlight.insert(d.id);
+    QNetworkReply *reply = m_net->post(request, body);
+    const int attempts = d.attempts + 1;
+    const QString redacted = webhook::redact(url);
+    connect(reply, &QNetworkReply::finished, this,
+            [this, reply, id = d.id, attempts, redacted] { finished(reply, id, attempts, redacted); });
+}
+
+void WebhookDispatcher::finished(QNetworkReply *reply, qint64 deliveryId, int attempts, const QString &redacted)
+{
+    reply->deleteLater();
+    m_inFlight.remove(deliveryId);
+    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    QString state = u"pending"_s;
+    QString error;
+    qint64 nextAt = 0;
+    if (status >= 200 && status < 300) {
+        state = u"delivered"_s;
+    } else {
+        const bool retry = status == 0 || status == 429 || status >= 500;
+        error = status ? u"HTTP %1"_s.arg(status) : reply->errorString().replace(reply->url().toString(), redacted);
+        if (!retry || attempts >= webhook::MaxAttempts) {
+            state = u"failed"_s;
+        } else {
+            qint64 waitMs = qint64(webhook::backoffSeconds(attempts)) * 1000;
+            const int jitter = m_options.jitterPercent;
+            if (jitter > 0)
+                waitMs = waitMs * (100 - jitter + QRandomGenerator::global()->bounded(2 * jitter + 1)) / 100;
+            bool ok = false;
+            const int retryAfter = reply->rawHeader("Retry-After").trimmed().toInt(&ok);
+            if (status == 429 && ok && retryAfter >= 0)
+                waitMs = std::max<qint64>(waitMs, std::min(3600, retryAfter) * 1000LL);
+            nextAt = nowMs() + waitMs;
+        }
+        qCInfo(lcStore).noquote() << "webhook to" << redacted << "attempt" << attempts << ":" << error
+                                  << (state == u"failed"_s ? "- given up" : "- will retry");
+    }
+    m_desk.write([deliveryId, state, attempts, nextAt, status, error](SqliteConnection &conn) {
+        return conn.exec(u"UPDATE eventdesk_outbox SET state = ?, attempts = ?, next_at = ?, last_status = ?, "
+                         "last_error = ?, updated_at = ? WHERE id = ?"_s,
+                         {state, attempts, nextAt, status, text(error), timestamp::now(), deliveryId});
+    }).then(this, [this](const Result<bool> &) {
+        Q_EMIT deliveriesChanged();
+        deliverDue();
+    });
+}
+
+} // namespace eventdesk
