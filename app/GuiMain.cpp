@@ -6,6 +6,7 @@
 #include "MainWindow.h"
 #include "Metrics.h"
 #include "Projector.h"
+#include "Webhooks.h"
 #include "SessionServer.h"
 
 #include <QApplication>
@@ -53,10 +54,17 @@ public:
         d->m_metrics->setSession(d->m_server.get());
         d->m_metrics->watchSubscriber(u"projector"_s, [p = d->m_projector.get()] { return p->cursor(); });
         d->m_metrics->watchSubscriber(u"session"_s, [s = d->m_server.get()] { return s->liveCursor(); });
+        // The DM's webhooks are delivered while the window is open (and by serve).
+        if (DeskDatabase *desk = d->m_bus->desk(); desk && !desk->isReadOnly()) {
+            d->m_webhooks = std::make_unique<WebhookDispatcher>(d->m_bus->store(), d->m_bus->notifier(), *desk,
+                                                                WebhookDispatcher::Options{});
+            d->m_webhooks->start();
+        }
         d->m_window = std::make_unique<MainWindow>(MainWindowDeps{d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
                                                                   d->m_bus->book(), d->m_bus->watch(), &d->m_bus->retention(),
                                                                   d->m_server.get(), d->m_bus->location(),
-                                                                  d->m_projector.get(), nullptr, d->m_metrics.get()});
+                                                                  d->m_projector.get(), nullptr, d->m_metrics.get(),
+                                                                  d->m_webhooks.get()});
         if (RedisEventStore *redis = d->m_bus->redis()) {
             // Losing Redis is shown, not a dialog: publishes fail until it is back.
             QObject::connect(redis, &RedisEventStore::connectionChanged, d->m_window.get(),
@@ -76,6 +84,7 @@ private:
     std::unique_ptr<Projector> m_projector;
     std::unique_ptr<Metrics> m_metrics;
     std::unique_ptr<MeasuredBus> m_measured;
+    std::unique_ptr<WebhookDispatcher> m_webhooks;
     std::unique_ptr<SessionServer> m_server;
     std::unique_ptr<MainWindow> m_window;
 };

@@ -367,18 +367,20 @@ void WebhookDispatcher::deliverDue()
         QByteArray body;
         QString url, format;
     };
-    const QList<qint64> busy(m_inFlight.cbegin(), m_inFlight.cend());
-    m_desk.read<QList<Due>>([room, busy](SqliteConnection &conn) -> Result<QList<Due>> {
+    // Claimed in a write transaction: the rows' next attempt moves past this
+    // one's timeout, so another EventDesk on the same database (serve and the
+    // window) does not send them too; a crash leaves them due again after it.
+    const qint64 lease = m_options.timeoutMs + 5000;
+    m_desk.writeValue<QList<Due>>([room, lease](SqliteConnection &conn) -> Result<QList<Due>> {
         QSqlQuery q(conn.database());
+        const qint64 now = nowMs();
         if (!conn.prepareAndExec(q, u"SELECT o.id, o.rule_id, o.event_id, o.key, o.attempts, o.body, w.url, w.format "
                                     "FROM eventdesk_outbox o JOIN eventdesk_webhooks w ON w.id = o.rule_id "
                                     "WHERE o.state = 'pending' AND o.next_at <= ? ORDER BY o.next_at, o.id LIMIT ?"_s,
-                                 {nowMs(), room + int(busy.size())}))
+                                 {now, room}))
             return conn.lastError(q, u"cannot read the outbox"_s);
         QList<Due> out;
-        while (q.next() && out.size() < room) {
-            if (busy.contains(q.value(0).toLongLong()))
-                continue;
+        while (q.next()) {
             Due due;
             due.d.id = q.value(0).toLongLong();
             due.d.ruleId = q.value(1).toLongLong();
@@ -390,6 +392,10 @@ void WebhookDispatcher::deliverDue()
             due.format = q.value(7).toString();
             out.append(due);
         }
+        q.finish();
+        for (const Due &d : out)
+            if (auto e = conn.exec(u"UPDATE eventdesk_outbox SET next_at = ? WHERE id = ?"_s, {now + lease, d.d.id}))
+                return *e;
         return out;
     }).then(this, [this](const Result<QList<Due>> &due) {
         m_asking = false;

@@ -414,8 +414,6 @@ void TestDeskForms::pruningWithAPreview()
     QCOMPARE(readArchive(archive)->size(), 8);
 }
 
-QTEST_MAIN(TestDeskForms)
-#include "tst_deskforms.moc"
 
 // Hosting shows the player page's join link for a world: Copy puts it on the
 // clipboard, and its QR code reads back (zbarimg) as the very same link.
@@ -500,3 +498,6 @@ void TestDeskForms::metricsWhileHosting()
     QCOMPARE(get(url).first, 404);
     QVERIFY(panel->stopHosting());
 }
+
+QTEST_MAIN(TestDeskForms)
+#include "tst_deskforms.moc"

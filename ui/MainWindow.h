@@ -35,6 +35,7 @@ class QuickActions;
 class SessionPanel;
 class SessionServer;
 class Metrics;
+class WebhookDispatcher;
 
 // The world filter's "(no world)" entry, as its item data.
 inline constexpr char NoWorld[] = "\x01none";
@@ -51,6 +52,7 @@ struct MainWindowDeps {
     Projector *projector = nullptr;    // the insight panel, when projections run
     DesktopNotifier *desktop = nullptr;  // notifications; the system tray's when not given
     Metrics *metrics = nullptr;        // served at /metrics on the session port when the DM turns it on
+    WebhookDispatcher *webhooks = nullptr;  // Settings → Notifications; null: none (read-only)
 };
 
 class MainWindow final : public QMainWindow
@@ -83,6 +85,7 @@ public:
     // loaded window) as JSON lines, or CSV for a .csv path; exported() says how many.
     void exportFiltered(const QString &path);
     void openChallenges();
+    void openNotifications();
     void openPrune();
     bool isFollowing() const;
     void setFollowing(bool follow);

@@ -5,6 +5,8 @@
 #include "Metrics.h"
 
 #include "ChallengesDialog.h"
+#include "DeskDatabase.h"
+#include "NotificationsDialog.h"
 #include "Confirm.h"
 #include "DemoSession.h"
 #include "DetailPane.h"
@@ -147,6 +149,11 @@ void MainWindow::buildActions()
 
     auto *settingsMenu = menuBar()->addMenu(tr("&Settings"));
     settingsMenu->setObjectName(u"settingsMenu"_s);
+    if (m_deps.book && m_deps.webhooks) {
+        QAction *notifications = settingsMenu->addAction(tr("N&otifications…"), this, &MainWindow::openNotifications);
+        notifications->setObjectName(u"notifications"_s);
+        notifications->setToolTip(tr("Post chosen events to your group's Discord or Slack, or any URL"));
+    }
     QMenu *notify = settingsMenu->addMenu(tr("&Notify me about"));
     for (const VariantSpec &v : catalog::variants()) {
         QAction *a = notify->addAction(v.name);
@@ -351,6 +358,22 @@ void MainWindow::openChallenges()
     auto *dialog = new ChallengesDialog(*m_deps.book, worlds, world, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &ChallengesDialog::changed, this, [this] { QTimer::singleShot(300, this, &MainWindow::refreshAudit); });
+    dialog->open();
+}
+
+void MainWindow::openNotifications()
+{
+    auto *desk = dynamic_cast<DeskDatabase *>(m_deps.book);
+    if (!desk || !m_deps.webhooks)
+        return;
+    QStringList worlds;
+    for (int i = 0; i < m_world->count(); ++i) {
+        const QString w = m_world->itemData(i).toString();
+        if (!w.isEmpty() && w != QLatin1StringView(NoWorld))
+            worlds.append(w);
+    }
+    auto *dialog = new NotificationsDialog(*desk, m_deps.webhooks, worlds, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->open();
 }
 
