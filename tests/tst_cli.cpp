@@ -94,14 +94,14 @@ void TestCli::versionAndHelp()
     QVERIFY2(r.out.startsWith("eventdesk "), r.out);
     r = run({u"--help"_s});
     QCOMPARE(r.exitCode, 0);
-    for (const char *command : {"serve", "publish", "tail", "replay", "export", "import", "prune", "stats", "challenge", "simulate", "forward"})
+    for (const char *command : {"serve", "publish", "tail", "replay", "export", "import", "prune", "stats", "challenge", "simulate", "forward", "notify", "index", "name"})
         QVERIFY2(r.out.contains(command), command);
 }
 
 void TestCli::everyCommandHasHelp_data()
 {
     QTest::addColumn<QString>("command");
-    for (const char *c : {"serve", "publish", "tail", "replay", "export", "import", "prune", "stats", "challenge", "simulate", "forward"})
+    for (const char *c : {"serve", "publish", "tail", "replay", "export", "import", "prune", "stats", "challenge", "simulate", "forward", "notify", "index", "name"})
         QTest::newRow(c) << QString::fromLatin1(c);
 }
 
