@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${EVENTDESK_SANITIZE_BUILD_DIR:-$root/build-sanitize}
 suites=(tst_eventcodec tst_eventcatalog tst_sessionmessage tst_generationevent
         tst_sqliteeventstore tst_projector tst_retention tst_sessionserver
-        tst_eventlogmodel tst_mainwindow tst_deskforms tst_monkey)
+        tst_eventlogmodel tst_mainwindow tst_deskforms tst_notifications tst_monkey)
 
 generator=()
 if command -v ninja >/dev/null 2>&1 && [ ! -f "$build/Makefile" ]; then generator=(-G Ninja); fi
