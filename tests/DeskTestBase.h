@@ -32,6 +32,7 @@
 #include <QElapsedTimer>
 #include <QProcess>
 #include <QSettings>
+#include <QTcpServer>
 #include <QTimer>
 #include <QCheckBox>
 #include <QLabel>
@@ -58,6 +59,13 @@
 using namespace Qt::StringLiterals;
 using namespace eventdesk;
 using test::await;
+
+// A port on 127.0.0.1 nobody listens on right now (0 if none could be had).
+inline quint16 freeLocalPort()
+{
+    QTcpServer probe;
+    return probe.listen(QHostAddress::LocalHost, 0) ? probe.serverPort() : 0;
+}
 
 // Runs act on the next modal dialog of type D as soon as it shows (or gives up after 5 s).
 template <typename D, typename F>

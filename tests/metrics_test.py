@@ -22,29 +22,15 @@ import urllib.request
 
 import websockets
 
+from checks import check, eventdesk
+
 EVENTDESK = sys.argv[1]
 CODE = "METRICS42"
 TOKEN = "0123456789abcdef0123456789abcdef"
-failures = 0
-passes = 0
-
-
-def check(condition, what):
-    global failures, passes
-    if condition:
-        passes += 1
-        print(f"PASS   : {what}", flush=True)
-    else:
-        failures += 1
-        print(f"FAIL!  : {what}", flush=True)
-    return condition
 
 
 def run(*args, stdin=None):
-    r = subprocess.run([EVENTDESK, *args], input=stdin, capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError(f"eventdesk {' '.join(args)}: {r.stderr.strip()}")
-    return r.stdout
+    return eventdesk(EVENTDESK, *args, stdin=stdin).stdout
 
 
 def get(url, method="GET"):
@@ -203,8 +189,7 @@ async def main():
         except subprocess.TimeoutExpired:
             server.kill()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"Totals: {passes} passed, {failures} failed", flush=True)
-    return 1 if failures else 0
+    return check.totals()
 
 
 if __name__ == "__main__":

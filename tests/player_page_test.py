@@ -19,6 +19,7 @@ Usage: player_page_test.py path/to/eventdesk [--screenshots DIR]"""
 import asyncio
 import json
 import os
+import shutil
 import re
 import signal
 import socket
@@ -31,6 +32,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cdp import Browser  # noqa: E402
+from checks import check, eventdesk  # noqa: E402
 
 EVENTDESK = sys.argv[1]
 SHOTS = sys.argv[sys.argv.index("--screenshots") + 1] if "--screenshots" in sys.argv else None
@@ -38,26 +40,10 @@ JOIN_CODE = "TABLECODE7"
 DM_TOKEN = "0123456789abcdef0123456789abcdef"
 WORLD = "w-ravenmoor"
 OTHER = "w-elsewhere"
-failures = 0
-passes = 0
-
-
-def check(condition, what):
-    global failures, passes
-    if condition:
-        passes += 1
-        print(f"PASS   : {what}", flush=True)
-    else:
-        failures += 1
-        print(f"FAIL!  : {what}", flush=True)
-    return condition
 
 
 def run(*args, stdin=None):
-    r = subprocess.run([EVENTDESK, *args], input=stdin, capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError(f"eventdesk {' '.join(args)} failed: {r.stderr.strip()}")
-    return r.stdout
+    return eventdesk(EVENTDESK, *args, stdin=stdin).stdout
 
 
 class Server:
@@ -110,6 +96,8 @@ TEXT = "document.getElementById('feed').innerText"
 
 
 # ---- accessibility, measured in the page -----------------------------------
+
+
 A11Y = r"""
 (() => {
   const parse = (c) => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null;
@@ -168,12 +156,10 @@ async def main():
         server.stop()
     with open(log, encoding="utf-8", errors="replace") as f:
         logged = f.read()
-    # The banner names the secrets the host chose on the command line only when it made them up.
     check("joined world" in logged and JOIN_CODE not in logged,
           "the join code never appears in the server's log, --verbose included")
-    print(f"Totals: {passes} passed, {failures} failed", flush=True)
-    subprocess.run(["rm", "-rf", tmp])
-    return 1 if failures else 0
+    shutil.rmtree(tmp, ignore_errors=True)
+    return check.totals()
 
 
 def http(method, url, headers=None):

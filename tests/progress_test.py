@@ -17,19 +17,9 @@ import sys
 import tempfile
 import time
 
+from checks import check
+
 EVENTDESK = sys.argv[1]
-failures = 0
-passes = 0
-
-
-def check(condition, what):
-    global failures, passes
-    if condition:
-        passes += 1
-        print(f"PASS   : {what}", flush=True)
-    else:
-        failures += 1
-        print(f"FAIL!  : {what}", flush=True)
 
 
 def on_terminal(*args):
@@ -126,8 +116,7 @@ def main():
             redis.terminate()
             redis.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"Totals: {passes} passed, {failures} failed", flush=True)
-    return 1 if failures else 0
+    return check.totals()
 
 
 if __name__ == "__main__":

@@ -31,22 +31,12 @@ import time
 
 import websockets
 
+from checks import check
+
 EVENTDESK = sys.argv[1]
 ONLY = set(sys.argv[2:])
 JOIN_CODE = "ATTACK42"
 DM_TOKEN = "fedcba9876543210fedcba9876543210"
-failures = 0
-passes = 0
-
-
-def check(condition, what):
-    global failures, passes
-    if condition:
-        passes += 1
-        print(f"PASS   : {what}", flush=True)
-    else:
-        failures += 1
-        print(f"FAIL!  : {what}", flush=True)
 
 
 class Server:
@@ -563,8 +553,7 @@ def main():
             except Exception as e:  # noqa: BLE001 - a case that breaks is a failure, not a crash of the suite
                 check(False, f"{name} ran to the end ({type(e).__name__}: {e})")
             print(f"         {name}: {time.monotonic() - started:.1f} s", flush=True)
-    print(f"Totals: {passes} passed, {failures} failed")
-    return 1 if failures else 0
+    return check.totals()
 
 
 if __name__ == "__main__":

@@ -17,21 +17,11 @@ import tempfile
 
 import websockets
 
+from checks import check
+
 EVENTDESK = sys.argv[1]
 JOIN_CODE = "TESTCODE42"
 DM_TOKEN = "0123456789abcdef0123456789abcdef"
-failures = 0
-passes = 0
-
-
-def check(condition, what):
-    global failures, passes
-    if condition:
-        passes += 1
-        print(f"PASS   : {what}")
-    else:
-        failures += 1
-        print(f"FAIL!  : {what}")
 
 
 def close_code(exc):
@@ -283,8 +273,7 @@ def run():
             server.terminate()
             check(server.wait(10) == 0, "serve stops cleanly on SIGTERM")
         run_tls(tmp)
-    print(f"Totals: {passes} passed, {failures} failed")
-    return 1 if failures else 0
+    return check.totals()
 
 
 if __name__ == "__main__":

@@ -420,12 +420,8 @@ void TestDeskForms::pruningWithAPreview()
 void TestDeskForms::joinLinkAndItsQrCode()
 {
     SessionPanel *panel = m_window->sessionPanel();
-    quint16 freePort = 0;
-    {
-        QTcpServer probe;
-        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-        freePort = probe.serverPort();
-    }
+    const quint16 freePort = freeLocalPort();
+    QVERIFY(freePort > 0);
     panel->findChild<QSpinBox *>()->setValue(freePort);
     QVERIFY(panel->startHosting());
     auto *worlds = panel->findChild<QComboBox *>();
@@ -470,12 +466,8 @@ void TestDeskForms::metricsWhileHosting()
     QVERIFY(serve && serve->isCheckable());
     serve->setChecked(false);
     SessionPanel *panel = m_window->sessionPanel();
-    quint16 freePort = 0;
-    {
-        QTcpServer probe;
-        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
-        freePort = probe.serverPort();
-    }
+    const quint16 freePort = freeLocalPort();
+    QVERIFY(freePort > 0);
     panel->findChild<QSpinBox *>()->setValue(freePort);
     QVERIFY(panel->startHosting());
     QNetworkAccessManager net;

@@ -23,28 +23,14 @@ import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from checks import check, eventdesk
+
 EVENTDESK = sys.argv[1]
 SECRET = "s3cr3t-t0ken-in-the-path"
-failures = 0
-passes = 0
-
-
-def check(condition, what):
-    global failures, passes
-    if condition:
-        passes += 1
-        print(f"PASS   : {what}", flush=True)
-    else:
-        failures += 1
-        print(f"FAIL!  : {what}", flush=True)
-    return condition
 
 
 def run(*args, stdin=None, ok=True):
-    r = subprocess.run([EVENTDESK, *args], input=stdin, capture_output=True, text=True, timeout=60)
-    if ok and r.returncode != 0:
-        raise RuntimeError(f"eventdesk {' '.join(args)}: {r.stderr.strip()}")
-    return r
+    return eventdesk(EVENTDESK, *args, stdin=stdin, ok=ok)
 
 
 class Receiver:
@@ -242,8 +228,7 @@ def main():
     check(SECRET not in logged, "the secret in the URL's path is never logged")
     check("webhook to" in logged, "retries are logged (redacted)")
     shutil.rmtree(tmp, ignore_errors=True)
-    print(f"Totals: {passes} passed, {failures} failed", flush=True)
-    return 1 if failures else 0
+    return check.totals()
 
 
 if __name__ == "__main__":

@@ -86,6 +86,7 @@ public:
     void exportFiltered(const QString &path);
     void openChallenges();
     void openNotifications();
+    QStringList knownWorlds() const;
     void openPrune();
     bool isFollowing() const;
     void setFollowing(bool follow);

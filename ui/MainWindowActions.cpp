@@ -346,12 +346,7 @@ void MainWindow::openChallenges()
 {
     if (!m_deps.book)
         return;
-    QStringList worlds;
-    for (int i = 0; i < m_world->count(); ++i) {
-        const QString w = m_world->itemData(i).toString();
-        if (!w.isEmpty() && w != QLatin1StringView(NoWorld))
-            worlds.append(w);
-    }
+    const QStringList worlds = knownWorlds();
     QString world = m_world->currentData().toString();
     if (world == QLatin1StringView(NoWorld))
         world.clear();
@@ -361,17 +356,24 @@ void MainWindow::openChallenges()
     dialog->open();
 }
 
-void MainWindow::openNotifications()
+// The worlds the world filter lists (every world seen), ids only.
+QStringList MainWindow::knownWorlds() const
 {
-    auto *desk = dynamic_cast<DeskDatabase *>(m_deps.book);
-    if (!desk || !m_deps.webhooks)
-        return;
     QStringList worlds;
     for (int i = 0; i < m_world->count(); ++i) {
         const QString w = m_world->itemData(i).toString();
         if (!w.isEmpty() && w != QLatin1StringView(NoWorld))
             worlds.append(w);
     }
+    return worlds;
+}
+
+void MainWindow::openNotifications()
+{
+    auto *desk = dynamic_cast<DeskDatabase *>(m_deps.book);
+    if (!desk || !m_deps.webhooks)
+        return;
+    const QStringList worlds = knownWorlds();
     auto *dialog = new NotificationsDialog(*desk, m_deps.webhooks, worlds, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->open();

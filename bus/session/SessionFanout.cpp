@@ -34,21 +34,42 @@ bool SessionServer::send(Client *c, const QByteArray &frame, int messages)
     return true;
 }
 
-// Hands queued messages to the socket while its own buffer is short; the rest
-// follow as it drains (bytesWritten). all: everything, before a close frame.
+// Adaptive coalescing: a socket with nothing unsent gets what is queued at
+// once; while it still holds unsent bytes, messages gather in the queue, and
+// when it drains (bytesWritten) everything gathered goes in one write. A quiet
+// session sends each event the moment it comes; a busy one sends each client
+// one write per wake, whatever the rate, with no timer to wait for.
+// all: everything, now (before a close frame).
 void SessionServer::flush(Client *c, bool all)
 {
-    constexpr qint64 SocketWatermark = 256 * 1024;
-    while (!c->pending.empty() && (all || c->unsentBytes() - c->pendingBytes < SocketWatermark)) {
-        if (!c->conn)
-            break;  // the socket is already gone; the client is on its way out
-        const Client::Chunk &chunk = c->pending.front();
-        c->conn->write(chunk.bytes);
-        c->pendingBytes -= chunk.bytes.size();
-        c->info.messagesSent += chunk.messages;
-        m_stats.messagesSent += chunk.messages;
+    constexpr qint64 MaxWrite = 256 * 1024;
+    if (!c->conn || c->pending.empty())
+        return;  // no socket: the client is on its way out
+    if (!all && c->conn->bytesToWrite() > 0)
+        return;
+    QByteArray batch;
+    int messages = 0;
+    if (c->pending.size() == 1 || c->pending.front().bytes.size() >= MaxWrite) {
+        batch = c->pending.front().bytes;  // shared with the other clients' queues: no copy
+        messages = c->pending.front().messages;
+        c->pending.pop_front();
+    } else {
+        batch.reserve(std::min(c->pendingBytes, MaxWrite));
+        while (!c->pending.empty() && (all || batch.size() + c->pending.front().bytes.size() <= MaxWrite)) {
+            batch += c->pending.front().bytes;
+            messages += c->pending.front().messages;
+            c->pending.pop_front();
+        }
+    }
+    while (all && !c->pending.empty()) {
+        batch += c->pending.front().bytes;
+        messages += c->pending.front().messages;
         c->pending.pop_front();
     }
+    c->conn->write(batch);
+    c->pendingBytes -= batch.size();
+    c->info.messagesSent += messages;
+    m_stats.messagesSent += messages;
 }
 
 void SessionServer::drop(Client *c, const QString &why)
@@ -110,21 +131,11 @@ void SessionServer::backfill(Client *c)
     });
 }
 
-// A big session gathers what arrives within a few milliseconds into one
-// dispatch: each socket then gets one write for several events instead of one
-// each, and on loopback or a LAN the kernel's cost is per write, not per byte.
-// The window grows with the session (10 ms at 200 clients, 50 ms from a
-// thousand); a session under 200 clients dispatches at once.
+// Live events are dispatched as they come; flush() gathers them per client
+// while that client's socket is busy.
 void SessionServer::receive(const QList<StoredEvent> &events)
 {
-    const int windowMs = m_clients.size() < 200 ? 0 : std::min(50, int(m_clients.size()) / 20);
-    if (windowMs == 0 && m_outbox.isEmpty()) {
-        dispatch(events);
-        return;
-    }
-    m_outbox += events;
-    if (!m_outboxTimer.isActive())
-        m_outboxTimer.start(windowMs);
+    dispatch(events);
 }
 
 void SessionServer::dispatch(const QList<StoredEvent> &events)

@@ -48,9 +48,6 @@ SessionServer::SessionServer(EventStore &store, EventBus &bus, Notifier &notifie
     connect(&m_transport, &session::Transport::refused, this,
             [this](const QString &address, const QString &reason) { recordRefusal(address, {}, {}, reason); });
     connect(&m_heartbeat, &QTimer::timeout, this, &SessionServer::heartbeat);
-    m_outboxTimer.setSingleShot(true);
-    m_outboxTimer.setTimerType(Qt::PreciseTimer);
-    connect(&m_outboxTimer, &QTimer::timeout, this, [this] { dispatch(std::exchange(m_outbox, {})); });
 }
 
 SessionServer::~SessionServer()
@@ -149,8 +146,6 @@ void SessionServer::close()
     m_byId.clear();
     m_clients.clear();
     m_live.reset();
-    m_outboxTimer.stop();
-    m_outbox.clear();
     m_transport.close();
     if (had)
         Q_EMIT clientsChanged();

@@ -192,8 +192,6 @@ private:
     std::unique_ptr<Subscriber> m_live;
     std::vector<std::unique_ptr<Client>> m_clients;
     QHash<QString, Client *> m_byId;
-    QList<StoredEvent> m_outbox;  // live events gathered for one dispatch
-    QTimer m_outboxTimer;
     qint64 m_liveHead = 0;  // the last id dispatched live
     ChallengeService m_challenges;
     QTimer m_heartbeat;

@@ -315,6 +315,37 @@ export function addToFeed(list, m, keep) {
   return item;
 }
 
+// What both pages do with the session: the world's name as the heading and
+// the title, the feed shown (or "nothing yet"), emptied when the log was reset.
+export function pageCallbacks(world, keep, titleSuffix) {
+  const feed = document.getElementById('feed');
+  const empty = document.getElementById('feed-empty');
+  const shown = () => { empty.hidden = feed.children.length > 0; };
+  return {
+    shown,
+    onState: setStatus,
+    onJoined(joined) {
+      const name = joined.world_name || world;
+      document.getElementById('world-name').textContent = name;
+      document.title = `${name} — ${titleSuffix}`;
+    },
+    onReset() {
+      feed.replaceChildren();
+      shown();
+    },
+    onEvent(message) {
+      addToFeed(feed, message, keep);
+      shown();
+    },
+  };
+}
+
+export function refusalText(error, what) {
+  return error.code === 'unauthorized'
+    ? 'The session did not accept this link’s join code. Ask the DM for the current link.'
+    : `The session refused ${what}: ${error.message}`;
+}
+
 export function setStatus(state, text) {
   const status = document.getElementById('status');
   status.dataset.state = state;

@@ -1,6 +1,6 @@
 // The player page: asks once who is playing, joins the world from the link,
 // shows its feed live and rolls its challenges.
-import { Session, addToFeed, linkParameters, setStatus, showProblem } from './feed.js';
+import { Session, linkParameters, pageCallbacks, refusalText, setStatus, showProblem } from './feed.js';
 
 const PROFILE_KEY = 'eventdesk:profile';
 const KEEP = 60;
@@ -39,10 +39,6 @@ function showPlayer() {
   $('who-name').textContent = profile.name;
   $('setup').hidden = true;
   $('play').hidden = false;
-}
-
-function feedShown() {
-  $('feed-empty').hidden = $('feed').children.length > 0;
 }
 
 function setRollEnabled(enabled) {
@@ -85,29 +81,21 @@ function start() {
     session.setName(profile.name);
     return;
   }
+  const page = pageCallbacks(world, KEEP, 'EventDesk');
   session = new Session({
     world,
     code,
     name: profile.name,
     keep: KEEP,
+    ...page,
     onState(state, text) {
-      setStatus(state, text);
+      page.onState(state, text);
       setRollEnabled(state === 'connected');
     },
     onJoined(joined) {
-      const name = joined.world_name || world;
-      $('world-name').textContent = name;
-      document.title = `${name} — EventDesk`;
+      page.onJoined(joined);
       challengesAskedAt = 0;
       askChallenges();
-    },
-    onReset() {
-      $('feed').replaceChildren();
-      feedShown();
-    },
-    onEvent(message) {
-      addToFeed($('feed'), message, KEEP);
-      feedShown();
     },
     onChallenges: showChallenges,
     onPublished() {
@@ -118,13 +106,11 @@ function start() {
     },
     onRefused(error) {
       setRollEnabled(false);
-      showProblem(error.code === 'unauthorized'
-        ? 'The session did not accept this link’s join code. Ask the DM for the current link.'
-        : `The session refused to let you join: ${error.message}`);
+      showProblem(refusalText(error, 'to let you join'));
     },
   });
   session.restore();
-  feedShown();
+  page.shown();
   session.start();
 }
 

@@ -14,6 +14,7 @@
 #include <QCoreApplication>
 #include <QLoggingCategory>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QTimer>
@@ -27,11 +28,24 @@
 #include <cstdio>
 #include <thread>
 
+#include <unistd.h>
+
 using namespace Qt::StringLiterals;
 using namespace eventdesk;
 using namespace eventdesk::bench;
 
 namespace {
+
+// utime + stime of this process, in clock ticks (/proc/self/stat, fields 14 and 15).
+qint64 processCpuTicks()
+{
+    QFile f(u"/proc/self/stat"_s);
+    if (!f.open(QIODevice::ReadOnly))
+        return 0;
+    const QByteArray stat = f.readAll();
+    const QList<QByteArray> fields = stat.mid(stat.lastIndexOf(')') + 2).split(' ');
+    return fields.size() > 12 ? fields.at(11).toLongLong() + fields.at(12).toLongLong() : 0;
+}
 
 AppEvent sample(int i)
 {
@@ -328,6 +342,18 @@ int main(int argc, char *argv[])
         std::printf("other process insert -> subscriber: p50 %.1f ms, p99 %.1f ms, max %.1f ms (%lld of %d seen; goal p99 <= 20 ms)\n",
                     percentile(latencies, 0.5), percentile(latencies, 0.99), percentile(latencies, 1.0),
                     qlonglong(latencies.size()), n);
+
+        // 5. The same subscriber, idle: the file watch, the 250 ms data_version
+        // poll and the timers, measured from /proc over a minute.
+        const int seconds = quick ? 5 : 60;
+        const qint64 cpuBefore = processCpuTicks();
+        QElapsedTimer idle;
+        idle.start();
+        while (idle.elapsed() < seconds * 1000)
+            QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 200);
+        const double cpuSeconds = double(processCpuTicks() - cpuBefore) / double(sysconf(_SC_CLK_TCK));
+        std::printf("idle_cpu following another process's file: %.2f %% of a core over %d s (goal <= 1 %%)\n",
+                    100.0 * cpuSeconds / (double(idle.elapsed()) / 1000.0), seconds);
     }
     return 0;
 }

@@ -1,0 +1,35 @@
+"""What the Python tests here share: check(), printing PASS and FAIL lines in
+Qt Test's style, check.totals(), the closing line and the exit status, and
+eventdesk(), running a command of the binary under test."""
+
+import subprocess
+
+
+class Checks:
+    def __init__(self):
+        self.passes = 0
+        self.failures = 0
+
+    def __call__(self, condition, what):
+        if condition:
+            self.passes += 1
+            print(f"PASS   : {what}", flush=True)
+        else:
+            self.failures += 1
+            print(f"FAIL!  : {what}", flush=True)
+        return condition
+
+    def totals(self):
+        print(f"Totals: {self.passes} passed, {self.failures} failed", flush=True)
+        return 1 if self.failures else 0
+
+
+check = Checks()
+
+
+def eventdesk(binary, *args, stdin=None, ok=True):
+    """Runs `binary args…` (stdin: text); ok: a non-zero exit raises, naming stderr."""
+    r = subprocess.run([binary, *args], input=stdin, capture_output=True, text=True, timeout=60)
+    if ok and r.returncode != 0:
+        raise RuntimeError(f"eventdesk {' '.join(args)} failed: {r.stderr.strip()}")
+    return r
