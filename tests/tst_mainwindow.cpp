@@ -3,6 +3,8 @@
 // a locked database; and screenshots of it during a simulated session. (Its
 // forms and dialogs: tst_deskforms.)
 #include "DeskTestBase.h"
+
+#include "TaskProgress.h"
 #include "SampleEvents.h"
 
 class TestMainWindow : public DeskTestBase
@@ -161,6 +163,26 @@ void TestMainWindow::exportingTheFilteredRows()
     // A path that cannot be written: a message, no crash, nothing half-written.
     m_window->exportFiltered(m_dir.filePath(u"no/such/folder/x.jsonl"_s));
     QCOMPARE(exported.size(), 2);
+
+    // Progress in the status bar, with Cancel: cancelled, the file is as it was
+    // (here: the earlier export, untouched), and no new one appears.
+    TaskProgress *task = m_window->taskProgress();
+    const QByteArray before = [&] { QFile again(jsonl); again.open(QIODevice::ReadOnly); return again.readAll(); }();
+    m_window->exportFiltered(jsonl);
+    QVERIFY(task->isVisible() && task->isRunning());
+    task->cancelButton()->click();
+    QTRY_VERIFY(!task->isRunning());
+    QVERIFY(!task->isVisible());
+    QVERIFY2(m_window->statusBar()->currentMessage().contains(u"cancelled"_s), qPrintable(m_window->statusBar()->currentMessage()));
+    QCOMPARE(exported.size(), 2);
+    QFile kept(jsonl);
+    QVERIFY(kept.open(QIODevice::ReadOnly));
+    QCOMPARE(kept.readAll(), before);
+    m_window->exportFiltered(m_dir.filePath(u"cancelled.jsonl"_s));
+    task->cancelButton()->click();
+    QTRY_VERIFY(!task->isRunning());
+    QVERIFY(!QFile::exists(m_dir.filePath(u"cancelled.jsonl"_s)));
+    QCOMPARE(QDir(m_dir.path()).entryList({u"cancelled*"_s}, QDir::Files | QDir::Hidden), QStringList{});
     world->setCurrentIndex(0);
     Q_EMIT world->activated(0);
     QTRY_VERIFY(model->rowCount() > 100);

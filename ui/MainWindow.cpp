@@ -16,6 +16,7 @@
 #include "QuickActions.h"
 #include "RowFormat.h"
 #include "SessionPanel.h"
+#include "TaskProgress.h"
 #include "SessionServer.h"
 #include "Timestamp.h"
 #include "TriggerDialog.h"
@@ -76,6 +77,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_count(new QLabel(this))
     , m_statusDb(new QLabel(this))
     , m_statusIndex(new QLabel(this))
+    , m_task(new TaskProgress(this))
     , m_statusRate(new QLabel(this))
     , m_statusServer(new QLabel(this))
     , m_viewAsBanner(new Banner(Banner::Tone::Notice, tr("Exit"), this))
@@ -241,6 +243,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     statusBar()->addPermanentWidget(m_statusServer);
     m_statusDb->setText(readOnly ? tr("Database: %1 — read-only").arg(deps.location) : tr("Database: %1").arg(deps.location));
     statusBar()->addPermanentWidget(m_statusIndex);
+    statusBar()->addPermanentWidget(m_task);
     m_statusIndex->setVisible(false);
     if (deps.watch) {
         // The row index the filters read, built in the background on first open.

@@ -34,6 +34,7 @@ class Projector;
 class QuickActions;
 class SessionPanel;
 class SessionServer;
+class TaskProgress;
 class Metrics;
 class WebhookDispatcher;
 
@@ -77,6 +78,7 @@ public:
     QComboBox *timeFilter() const { return m_since; }
     QLabel *writesWaitingLabel() const { return m_statusLock; }
     QLabel *indexLabel() const { return m_statusIndex; }
+    TaskProgress *taskProgress() const { return m_task; }
     // The log cannot be written here: the writing actions are off.
     bool isReadOnly() const { return m_deps.watch && m_deps.watch->isReadOnly(); }
     QList<EventKind> notifyKinds() const { return m_notifyKinds; }
@@ -151,6 +153,7 @@ private:
     QLabel *m_count;
     QLabel *m_statusDb;
     QLabel *m_statusIndex;
+    TaskProgress *m_task;
     QLabel *m_statusRate;
     QLabel *m_statusServer;
     Banner *m_viewAsBanner;

@@ -7,6 +7,7 @@
 #include "ChallengesDialog.h"
 #include "DeskDatabase.h"
 #include "NotificationsDialog.h"
+#include "TaskProgress.h"
 #include "Confirm.h"
 #include "DemoSession.h"
 #include "DetailPane.h"
@@ -241,6 +242,10 @@ void MainWindow::setNotifyKinds(const QList<EventKind> &kinds)
 
 void MainWindow::exportFiltered(const QString &path)
 {
+    if (m_task->isRunning()) {
+        showMessage(tr("Wait for the task under way to finish, or cancel it"));
+        return;
+    }
     auto file = std::make_shared<QSaveFile>(path);
     if (!file->open(QIODevice::WriteOnly)) {
         showMessage(tr("Cannot write %1: %2").arg(path, file->errorString()));
@@ -253,6 +258,9 @@ void MainWindow::exportFiltered(const QString &path)
     q.newestFirst = false;
     q.limit = 2000;
     auto written = std::make_shared<qint64>(0);
+    // The file appears whole when the last page is written (QSaveFile): a
+    // cancel or an error leaves no file, and an existing one as it was.
+    m_task->begin(tr("Exporting"), m_model->isCounted() ? m_model->rowCount() : 0);
     // Page by page, oldest first, so the window stays responsive on a big log.
     auto step = std::make_shared<std::function<void(qint64)>>();
     *step = [this, file, q, csv, written, path, weakStep = std::weak_ptr(step)](qint64 afterId) mutable {
@@ -260,24 +268,27 @@ void MainWindow::exportFiltered(const QString &path)
         page.afterId = std::max(q.afterId, afterId);
         // The pending page holds the function alive; when the chain ends, it goes.
         m_deps.store.fetchPage(page).then(this, [this, file, csv, written, path, self = weakStep.lock(), limit = q.limit](const Result<QList<StoredEvent>> &r) {
-            if (!r) {
+            const auto stop = [this, file](const QString &why) {
                 file->cancelWriting();
-                showMessage(tr("Export stopped: %1").arg(r.error().message));
-                return;
-            }
+                m_task->finish();
+                showMessage(why);
+            };
+            if (m_task->isCancelled())
+                return stop(tr("Export cancelled: nothing was written"));
+            if (!r)
+                return stop(tr("Export stopped: %1").arg(r.error().message));
             QByteArray chunk;
             for (const StoredEvent &e : r.value())
                 chunk += csv ? rows::toCsvRow(e) : rows::toJsonLine(e) + '\n';
-            if (file->write(chunk) != chunk.size()) {
-                file->cancelWriting();
-                showMessage(tr("Export stopped: cannot write %1: %2").arg(path, file->errorString()));
-                return;
-            }
+            if (file->write(chunk) != chunk.size())
+                return stop(tr("Export stopped: cannot write %1: %2").arg(path, file->errorString()));
             *written += r->size();
+            m_task->update(*written);
             if (r->size() == limit) {
                 (*self)(r->last().id);
                 return;
             }
+            m_task->finish();
             if (!file->commit()) {
                 showMessage(tr("Export failed: %1").arg(file->errorString()));
                 return;
