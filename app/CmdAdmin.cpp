@@ -182,8 +182,9 @@ int pruneCommand(const QStringList &args)
     LocalBus &bus = *opened.value();
     Progress progress(u"pruning"_s, u"rows"_s, parser.isSet(quietOption) || options.dryRun);
     QFuture<Result<PruneReport>> pruning = bus.retention().prune(options);
-    const Result<PruneReport> r = waitShowing(pruning, progress, [&pruning] { return qint64(pruning.progressValue()); },
-                                              [&pruning] { return qint64(pruning.progressMaximum()); });
+    // The future counts each row twice (archived, then deleted): rows half-way.
+    const Result<PruneReport> r = waitShowing(pruning, progress, [&pruning] { return qint64(pruning.progressValue()) / 2; },
+                                              [&pruning] { return qint64(pruning.progressMaximum()) / 2; });
     if (pruning.progressMaximum() > 0)
         progress.finish();
     if (!r)

@@ -21,19 +21,36 @@ namespace eventdesk {
 
 namespace {
 
+// A prune runs in two phases. First every row that goes is written to the
+// archive, under a temporary name; a cancel (or a failure) here deletes that
+// file and has touched nothing. Then the archive is synced and renamed to its
+// name, and only then are the archived rows deleted, a page per transaction;
+// this phase runs to its end.
 struct PruneState {
     PruneOptions options;
     PruneReport report;
     qint64 afterId = 0;
-    QList<qint64> lastPageIds;  // deleted by the last page: the row index forgets them
+    QList<qint64> archived;      // ids written to the archive, in order
+    QList<qint64> pageEnds;      // the last id of each archived page (a stream is trimmed page by page)
+    QList<qint64> pageCounts;    // and how many rows it held
+    qsizetype deletedUpTo = 0;   // into archived (or pageEnds, for a stream)
+    QList<qint64> lastPageIds;   // deleted by the last page: the row index forgets them
     gzFile archive = nullptr;
     int fd = -1;
+    QString partPath;            // the archive while it is written
     QPromise<Result<PruneReport>> promise;
 
     ~PruneState()
     {
-        if (archive)
+        if (archive) {
             gzclose(archive);
+            QFile::remove(partPath);  // never finished: no half archive stays behind
+        }
+    }
+    bool cancelled() const { return options.cancel && options.cancel->load(); }
+    void progress()
+    {
+        promise.setProgressValue(int(std::min<qint64>(INT_MAX, archived.size() + report.deleted)));
     }
 };
 
@@ -53,20 +70,68 @@ QString candidatesWhere(const PruneOptions &o, QVariantList &values)
 
 std::optional<Error> openArchive(PruneState &s)
 {
-    const QByteArray path = QFile::encodeName(s.report.archivePath);
+    if (QFileInfo::exists(s.report.archivePath))
+        return Error{ErrorCode::Storage, {}, u"cannot create the archive %1: it exists already"_s.arg(s.report.archivePath)};
+    s.partPath = s.report.archivePath + u".part"_s;
+    const QByteArray path = QFile::encodeName(s.partPath);
     s.fd = ::open(path.constData(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (s.fd < 0)
-        return Error{ErrorCode::Storage, {}, u"cannot create the archive %1: %2"_s.arg(s.report.archivePath, QString::fromLocal8Bit(strerror(errno)))};
+        return Error{ErrorCode::Storage, {}, u"cannot create the archive %1: %2"_s.arg(s.partPath, QString::fromLocal8Bit(strerror(errno)))};
     s.archive = gzdopen(s.fd, "wb");
     if (!s.archive) {
         ::close(s.fd);
+        QFile::remove(s.partPath);
         return Error{ErrorCode::Storage, {}, u"cannot start the archive %1"_s.arg(s.report.archivePath)};
     }
     return std::nullopt;
 }
 
-// One page: select, archive (flushed and synced), delete — inside the writer's transaction.
-std::optional<Error> prunePage(SqliteConnection &conn, PruneState &s, bool *done)
+std::optional<Error> appendToArchive(PruneState &s, const QByteArray &lines)
+{
+    if (!s.archive) {
+        if (auto e = openArchive(s))
+            return e;
+    }
+    if (gzwrite(s.archive, lines.constData(), unsigned(lines.size())) != int(lines.size()))
+        return Error{ErrorCode::Storage, {}, u"cannot write the archive %1"_s.arg(s.partPath)};
+    return std::nullopt;
+}
+
+// The archive whole: flushed, synced, closed, renamed to its name (and the
+// folder synced), before any row is deleted.
+std::optional<Error> sealArchive(PruneState &s)
+{
+    const Error failed{ErrorCode::Storage, {}, u"cannot finish the archive %1"_s.arg(s.report.archivePath)};
+    if (gzflush(s.archive, Z_FINISH) != Z_OK || ::fsync(s.fd) != 0)
+        return failed;
+    const int closed = gzclose(s.archive);
+    s.archive = nullptr;
+    if (closed != Z_OK || ::rename(QFile::encodeName(s.partPath).constData(), QFile::encodeName(s.report.archivePath).constData()) != 0) {
+        QFile::remove(s.partPath);
+        return failed;
+    }
+    const int dir = ::open(QFile::encodeName(QFileInfo(s.report.archivePath).absolutePath()).constData(), O_RDONLY | O_CLOEXEC);
+    if (dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
+    }
+    return std::nullopt;
+}
+
+// Stopped while archiving: the half-written archive goes; nothing was deleted.
+void dropArchive(PruneState &s)
+{
+    if (s.archive) {
+        gzclose(s.archive);
+        s.archive = nullptr;
+    }
+    if (!s.partPath.isEmpty())
+        QFile::remove(s.partPath);
+}
+
+// Phase one, a page: the next rows that go, written to the archive (read
+// lane: the engine's writes are not held up).
+std::optional<Error> archivePage(SqliteConnection &conn, PruneState &s, bool *done)
 {
     QSqlQuery q(conn.database());
     q.setForwardOnly(true);
@@ -77,8 +142,8 @@ std::optional<Error> prunePage(SqliteConnection &conn, PruneState &s, bool *done
                                 "WHERE id > ? AND "_s + where + u" ORDER BY id LIMIT ?"_s,
                              values))
         return conn.lastError(q, u"cannot read events to prune"_s);
-    QList<qint64> ids;
     QByteArray lines;
+    qsizetype count = 0;
     while (q.next()) {
         StoredEvent row;
         row.id = q.value(0).toLongLong();
@@ -91,48 +156,46 @@ std::optional<Error> prunePage(SqliteConnection &conn, PruneState &s, bool *done
             row.processedAt = timestamp::parse(q.value(5).toString());
         row.decode();
         lines += rows::toJsonLine(row) + '\n';
-        ids.append(row.id);
+        s.archived.append(row.id);
+        ++count;
     }
     q.finish();
-    s.lastPageIds.clear();
-    if (ids.isEmpty()) {
-        *done = true;
+    *done = count < qBound(1, s.options.pageSize, 1000);
+    if (count == 0)
         return std::nullopt;
-    }
-    if (!s.archive) {
-        if (auto e = openArchive(s))
-            return e;
-    }
-    if (gzwrite(s.archive, lines.constData(), unsigned(lines.size())) != int(lines.size())
-        || gzflush(s.archive, Z_SYNC_FLUSH) != Z_OK || ::fsync(s.fd) != 0)
-        return Error{ErrorCode::Storage, {}, u"cannot write the archive %1"_s.arg(s.report.archivePath)};
+    s.afterId = s.archived.last();
+    return appendToArchive(s, lines);
+}
 
+// Phase two, a page: archived rows deleted, in the writer's transaction.
+std::optional<Error> deletePage(SqliteConnection &conn, PruneState &s, bool *done)
+{
+    const QList<qint64> ids = s.archived.mid(s.deletedUpTo, qBound(1, s.options.pageSize, 1000));
     QSqlQuery del(conn.database());
     if (!del.prepare(u"DELETE FROM app_events WHERE id = ?"_s))
         return conn.lastError(del, u"cannot prune"_s);
-    for (qint64 id : std::as_const(ids)) {
+    for (qint64 id : ids) {
         del.addBindValue(id);
         if (!del.exec())
             return conn.lastError(del, u"cannot prune"_s);
     }
     del.finish();
-    if (!s.report.firstId)
-        s.report.firstId = ids.first();
-    s.report.lastId = ids.last();
+    s.deletedUpTo += ids.size();
+    if (!ids.isEmpty()) {
+        if (!s.report.firstId)
+            s.report.firstId = ids.first();
+        s.report.lastId = ids.last();
+    }
     s.report.deleted += ids.size();
-    s.afterId = ids.last();
     s.lastPageIds = ids;
     ++s.report.transactions;
-    *done = ids.size() < qBound(1, s.options.pageSize, 1000);
+    *done = s.deletedUpTo >= s.archived.size();
     return std::nullopt;
 }
 
 void finish(const std::shared_ptr<PruneState> &s, Result<PruneReport> result)
 {
-    if (s->archive) {
-        gzclose(s->archive);
-        s->archive = nullptr;
-    }
+    dropArchive(*s);  // a finished archive was closed and renamed already
     s->promise.addResult(std::move(result));
     s->promise.finish();
 }
@@ -148,26 +211,34 @@ std::shared_ptr<PruneState> startPrune(const PruneOptions &options)
     return s;
 }
 
-void nextPage(SqliteEventStore &store, const std::shared_ptr<PruneState> &s)
+void finishCancelled(const std::shared_ptr<PruneState> &s)
+{
+    PruneReport r = s->report;
+    r.cancelled = true;
+    r.deleted = 0;
+    r.archivePath.clear();
+    finish(s, r);
+}
+
+void nextDeletePage(SqliteEventStore &store, const std::shared_ptr<PruneState> &s)
 {
     auto done = std::make_shared<bool>(false);
-    store.write([s, done](SqliteConnection &conn) { return prunePage(conn, *s, done.get()); })
+    store.write([s, done](SqliteConnection &conn) { return deletePage(conn, *s, done.get()); })
         .then([&store, s, done](const Result<bool> &r) {
             if (!r) {
-                // What was deleted was archived first; say how far it got.
+                // Everything archived stays in the archive; say how far the deletion got.
                 Error e = r.error();
-                if (s->report.deleted)
-                    e.message += u" (after archiving and deleting %1 rows, ids %2–%3, into %4)"_s.arg(s->report.deleted)
-                                     .arg(s->report.firstId).arg(s->report.lastId).arg(s->report.archivePath);
+                e.message += u" (the archive %1 holds every row that was to go; %2 of them were deleted)"_s
+                                 .arg(s->report.archivePath).arg(s->report.deleted);
                 finish(s, e);
                 return;
             }
-            s->promise.setProgressValue(int(std::min<qint64>(INT_MAX, s->report.deleted)));
+            s->progress();
             DeskDatabase *desk = store.desk();
             if (desk && !s->lastPageIds.isEmpty())
                 desk->forgetIndexed(s->lastPageIds);
             if (!*done) {
-                nextPage(store, s);
+                nextDeletePage(store, s);
                 return;
             }
             if (s->report.deleted > 0 && desk) {
@@ -183,6 +254,45 @@ void nextPage(SqliteEventStore &store, const std::shared_ptr<PruneState> &s)
                                 .arg(rep.firstId).arg(rep.lastId).arg(cutoffText(s->options), rep.archivePath));
             }
             finish(s, s->report);
+        });
+}
+
+void nextArchivePage(SqliteEventStore &store, const std::shared_ptr<PruneState> &s)
+{
+    if (s->cancelled()) {
+        finishCancelled(s);
+        return;
+    }
+    auto done = std::make_shared<bool>(false);
+    store.read<bool>([s, done](SqliteConnection &conn) -> Result<bool> {
+             if (auto e = archivePage(conn, *s, done.get()))
+                 return *e;
+             return true;
+         }, SqliteEventStore::Lane::Scans)
+        .then([&store, s, done](const Result<bool> &r) {
+            if (!r) {
+                finish(s, r.error());  // nothing deleted; the half archive goes
+                return;
+            }
+            s->progress();
+            if (!*done) {
+                nextArchivePage(store, s);
+                return;
+            }
+            if (s->cancelled()) {
+                finishCancelled(s);
+                return;
+            }
+            if (s->archived.isEmpty()) {
+                s->report.archivePath.clear();
+                finish(s, s->report);
+                return;
+            }
+            if (auto e = sealArchive(*s)) {
+                finish(s, *e);
+                return;
+            }
+            nextDeletePage(store, s);
         });
 }
 
@@ -245,18 +355,55 @@ QFuture<Result<PruneReport>> prune(SqliteEventStore &store, const PruneOptions &
                 finish(s, s->report);
                 return;
             }
-            // The future's progress: rows archived and deleted of those that go.
-            s->promise.setProgressRange(0, int(std::min<qint64>(INT_MAX, s->report.matched - s->report.keptUnprocessed)));
-            nextPage(store, s);
+            // The future's progress: rows archived, then deleted, of those that go (each counts twice).
+            s->promise.setProgressRange(0, int(std::min<qint64>(INT_MAX / 2, s->report.matched - s->report.keptUnprocessed) * 2));
+            nextArchivePage(store, s);
         });
     return future;
 }
 
 namespace {
 
-// The pages of a stream prune, once the deletable prefix is known.
+// A stream prune's second phase: trimmed up to each archived page's end in turn.
+void nextStreamTrim(RedisEventStore &store, const std::shared_ptr<PruneState> &s, DeskBook *book)
+{
+    if (s->deletedUpTo >= s->pageEnds.size()) {
+        if (book && s->report.deleted > 0)
+            book->audit(s->options.actor, u"prune"_s,
+                        u"deleted %1 events (ids %2–%3) created before %4 from %5; archive %6"_s.arg(s->report.deleted)
+                            .arg(s->report.firstId).arg(s->report.lastId)
+                            .arg(cutoffText(s->options), store.location(), s->report.archivePath));
+        finish(s, s->report);
+        return;
+    }
+    const qint64 upTo = s->pageEnds.at(s->deletedUpTo);
+    store.trimUpTo(upTo).then([&store, s, book, upTo](const Result<qint64> &trimmed) {
+        if (!trimmed) {
+            Error e = trimmed.error();
+            e.message += u" (the archive %1 holds every row that was to go; those up to id %2 were deleted)"_s
+                             .arg(s->report.archivePath).arg(s->report.lastId);
+            finish(s, e);
+            return;
+        }
+        const qint64 count = s->pageCounts.at(s->deletedUpTo);
+        if (!s->report.firstId)
+            s->report.firstId = s->archived.first();
+        s->report.lastId = upTo;
+        s->report.deleted += count;
+        ++s->report.transactions;
+        ++s->deletedUpTo;
+        s->progress();
+        nextStreamTrim(store, s, book);
+    });
+}
+
+// A stream prune's first phase: the deletable prefix, a page at a time, into the archive.
 void nextStreamPage(RedisEventStore &store, const std::shared_ptr<PruneState> &s, qint64 upTo, DeskBook *book)
 {
+    if (s->cancelled()) {
+        finishCancelled(s);
+        return;
+    }
     const int pageSize = qBound(1, s->options.pageSize, 1000);
     store.fetchSince(s->afterId, pageSize).then([&store, s, upTo, book](const Result<QList<StoredEvent>> &page) {
         if (!page) {
@@ -270,44 +417,36 @@ void nextStreamPage(RedisEventStore &store, const std::shared_ptr<PruneState> &s
             if (row.id > upTo)
                 break;
             lines += rows::toJsonLine(row) + '\n';
+            s->archived.append(row.id);
             last = row.id;
             ++count;
         }
-        if (count == 0) {
-            if (book && s->report.deleted > 0)
-                book->audit(s->options.actor, u"prune"_s,
-                            u"deleted %1 events (ids %2–%3) created before %4 from %5; archive %6"_s.arg(s->report.deleted)
-                                .arg(s->report.firstId).arg(s->report.lastId)
-                                .arg(cutoffText(s->options), store.location(), s->report.archivePath));
-            finish(s, s->report);
-            return;
-        }
-        if (!s->archive) {
-            if (auto e = openArchive(*s)) {
+        if (last == 0) {
+            if (s->archived.isEmpty()) {
+                s->report.archivePath.clear();
+                finish(s, s->report);
+                return;
+            }
+            if (s->cancelled()) {
+                finishCancelled(s);
+                return;
+            }
+            if (auto e = sealArchive(*s)) {
                 finish(s, *e);
                 return;
             }
-        }
-        if (gzwrite(s->archive, lines.constData(), unsigned(lines.size())) != int(lines.size())
-            || gzflush(s->archive, Z_SYNC_FLUSH) != Z_OK || ::fsync(s->fd) != 0) {
-            finish(s, Error{ErrorCode::Storage, {}, u"cannot write the archive %1"_s.arg(s->report.archivePath)});
+            nextStreamTrim(store, s, book);
             return;
         }
-        store.trimUpTo(last).then([&store, s, upTo, book, last, count](const Result<qint64> &trimmed) {
-            if (!trimmed) {
-                Error e = trimmed.error();
-                e.message += u" (the archive %1 holds the rows up to id %2)"_s.arg(s->report.archivePath).arg(last);
-                finish(s, e);
-                return;
-            }
-            if (!s->report.firstId)
-                s->report.firstId = s->afterId + 1;
-            s->report.lastId = last;
-            s->report.deleted += count;
-            ++s->report.transactions;
-            s->afterId = last;
-            nextStreamPage(store, s, upTo, book);
-        });
+        if (auto e = appendToArchive(*s, lines)) {
+            finish(s, *e);
+            return;
+        }
+        s->pageEnds.append(last);
+        s->pageCounts.append(count);
+        s->afterId = last;
+        s->progress();
+        nextStreamPage(store, s, upTo, book);
     });
 }
 
@@ -363,6 +502,7 @@ QFuture<Result<PruneReport>> pruneStream(RedisEventStore &store, const PruneOpti
                 finish(s, s->report);
                 return;
             }
+            s->promise.setProgressRange(0, int(std::min<qint64>(INT_MAX / 2, walk->prefixCount) * 2));
             nextStreamPage(store, s, walk->prefixEnd, book);
         });
     return future;

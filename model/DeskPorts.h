@@ -13,6 +13,8 @@
 #include <QObject>
 #include <QString>
 
+#include <atomic>
+#include <memory>
 #include <optional>
 
 namespace eventdesk {
@@ -92,9 +94,14 @@ struct PruneOptions {
     QString archivePath;       // .jsonl.gz; empty: next to the database, named by the time
     int pageSize = 1000;       // rows per transaction (1..1000)
     QString actor = QStringLiteral("eventdesk");  // for the audit log
+    // Set (from any thread) to stop while the archive is being written: then
+    // nothing is deleted and no archive is kept. Once the archive is whole the
+    // deletion runs to its end.
+    std::shared_ptr<std::atomic<bool>> cancel;
 };
 
 struct PruneReport {
+    bool cancelled = false;      // stopped while archiving: nothing deleted, no archive
     qint64 matched = 0;          // rows older than the cutoff
     qint64 keptUnprocessed = 0;  // of those, kept because processed = 0
     bool ageAlone = false;       // no row of the log was ever processed: unprocessed ones go too

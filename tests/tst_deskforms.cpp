@@ -7,6 +7,7 @@
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QProcess>
+#include <QProgressBar>
 #include <QSettings>
 #include <QSpinBox>
 #include <QTcpServer>
@@ -398,6 +399,7 @@ void TestDeskForms::pruningWithAPreview()
                   })).ok());
     LogRetention retention(book);
     PruneDialog dialog(retention, m_window.get());
+    dialog.show();
     QTRY_COMPARE(dialog.previewCount(), 8);
     QVERIFY(dialog.preview()->text().contains(u"4 older one"_s));
     QVERIFY(dialog.pruneButton()->isEnabled());
@@ -407,6 +409,19 @@ void TestDeskForms::pruningWithAPreview()
     QTRY_COMPARE(dialog.previewCount(), 8);
     QCOMPARE(await(book.count({})).value(), 12);  // a preview deletes nothing
     QSignalSpy pruned(&dialog, &PruneDialog::pruned);
+
+    // Cancel while the archive is written: the log and the folder are as they were.
+    const QStringList filesBefore = QDir(dir.path()).entryList(QDir::Files);
+    dialog.pruneNow();
+    QVERIFY(dialog.isPruning() && dialog.progressBar()->isVisible());
+    dialog.cancelButton()->click();  // the dialog's Cancel stops the prune, it does not close
+    QVERIFY(dialog.isVisible());
+    QTRY_VERIFY(!dialog.isPruning());
+    QVERIFY2(dialog.preview()->text().contains(u"nothing was deleted"_s), qPrintable(dialog.preview()->text()));
+    QCOMPARE(pruned.size(), 0);
+    QCOMPARE(await(book.count({})).value(), 12);
+    QCOMPARE(QDir(dir.path()).entryList(QDir::Files), filesBefore);
+
     dialog.pruneNow();
     QTRY_COMPARE(pruned.size(), 1);
     QCOMPARE(await(book.count({})).value(), 4);

@@ -8,6 +8,7 @@
 #include "TestSupport.h"
 
 #include <QFile>
+#include <QFutureWatcher>
 #include <QTemporaryDir>
 
 #include <sqlite3.h>
@@ -48,6 +49,7 @@ private Q_SLOTS:
     void archivesThenDeletesInPages();
     void forceTakesUnprocessedToo();
     void archiveThatExistsIsRefused();
+    void cancelWhileArchivingLeavesNothing();
     void engineLogAgeAloneAndInstants();
 };
 
@@ -134,6 +136,7 @@ void TestRetention::archivesThenDeletesInPages()
     QCOMPARE(r->deleted, 1875);
     QCOMPARE(r->transactions, 2);  // pages of at most 1,000
     QCOMPARE(await(m_store->count({})).value(), 2510 - 1875);
+    QVERIFY(!QFile::exists(o.archivePath + u".part"_s));  // written under a temporary name, then renamed
 
     // The archive is gzip (not plain text that gzread would also accept) and
     // holds exactly the rows that were deleted, row for row.
@@ -187,6 +190,42 @@ void TestRetention::archiveThatExistsIsRefused()
     QCOMPARE(await(m_store->count({})).value(), 2510);  // nothing deleted without its archive
     QVERIFY(f.open(QIODevice::ReadOnly));
     QCOMPARE(f.readAll(), QByteArray("precious"));
+}
+
+// Cancelled while the archive is written (the first phase): the log is as it
+// was, and neither the archive nor its temporary file is left. The future
+// reports progress as it goes.
+void TestRetention::cancelWhileArchivingLeavesNothing()
+{
+    fill();
+    const qint64 before = await(m_store->count({})).value();
+    PruneOptions o;
+    o.cutoff = QDateTime(QDate(2026, 6, 1), QTime(0, 0), Qt::UTC);
+    o.archivePath = m_dir.filePath(u"cancelled.jsonl.gz"_s);
+    o.pageSize = 1;  // a page a row: the cancel lands between two of them
+    o.cancel = std::make_shared<std::atomic<bool>>(false);
+    QFuture<Result<PruneReport>> running = prune(*m_store, o);
+    QFutureWatcher<Result<PruneReport>> watcher;
+    QObject::connect(&watcher, &QFutureWatcherBase::progressValueChanged, &watcher, [cancel = o.cancel](int archived) {
+        if (archived >= 10)
+            cancel->store(true);  // as the window's Cancel does
+    });
+    watcher.setFuture(running);
+    const auto r = await(running);
+    QVERIFY2(r.ok(), qPrintable(r.ok() ? QString() : r.error().message));
+    QVERIFY(r->cancelled);
+    QCOMPARE(r->deleted, 0);
+    QCOMPARE(await(m_store->count({})).value(), before);
+    QVERIFY(!QFile::exists(o.archivePath));
+    QVERIFY(!QFile::exists(o.archivePath + u".part"_s));
+    QVERIFY(running.progressMaximum() >= 2 * 1875);  // archived, then deleted: each row counts twice
+
+    // Not cancelled, the same prune runs to its end.
+    o.cancel->store(false);
+    o.pageSize = 1000;
+    const auto whole = await(prune(*m_store, o));
+    QVERIFY(whole.ok() && !whole->cancelled);
+    QCOMPARE(whole->deleted, 1875);
 }
 
 QTEST_GUILESS_MAIN(TestRetention)

@@ -8,6 +8,8 @@
 #include <QFormLayout>
 #include <QLabel>
 #include <QMessageBox>
+#include <QFutureWatcher>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
@@ -23,6 +25,8 @@ PruneDialog::PruneDialog(Retention &retention, QWidget *parent)
     , m_force(new QCheckBox(tr("Also events not processed yet"), this))
     , m_preview(new QLabel(this))
     , m_prune(new QPushButton(tr("Archive and delete"), this))
+    , m_cancel(nullptr)
+    , m_progress(new QProgressBar(this))
 {
     setWindowTitle(tr("Prune old events"));
     m_days->setRange(0, 3650);
@@ -37,11 +41,14 @@ PruneDialog::PruneDialog(Retention &retention, QWidget *parent)
                                "readable by eventdesk import); only then are they deleted."), this);
     note->setWordWrap(true);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Cancel, this);
+    m_cancel = buttons->button(QDialogButtonBox::Cancel);
     buttons->addButton(m_prune, QDialogButtonBox::DestructiveRole);
+    m_progress->hide();
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(form);
     layout->addWidget(note);
     layout->addWidget(m_preview);
+    layout->addWidget(m_progress);
     layout->addWidget(buttons);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(m_days, &QSpinBox::valueChanged, this, &PruneDialog::refreshPreview);
@@ -95,15 +102,58 @@ void PruneDialog::refreshPreview()
 void PruneDialog::pruneNow()
 {
     m_prune->setEnabled(false);
-    m_preview->setText(tr("Archiving and deleting…"));
-    run(options(false)).then(this, [this](const Result<PruneReport> &r) {
+    m_days->setEnabled(false);
+    m_force->setEnabled(false);
+    m_preview->setText(tr("Writing the archive…"));
+    m_progress->setRange(0, 0);
+    m_progress->show();
+    m_running = true;
+    PruneOptions o = options(false);
+    m_cancelFlag = std::make_shared<std::atomic<bool>>(false);
+    o.cancel = m_cancelFlag;
+    QFuture<Result<PruneReport>> running = run(o);
+    auto *watcher = new QFutureWatcher<Result<PruneReport>>(this);
+    connect(watcher, &QFutureWatcherBase::progressRangeChanged, m_progress, &QProgressBar::setRange);
+    connect(watcher, &QFutureWatcherBase::progressValueChanged, this, [this, watcher](int value) {
+        m_progress->setValue(value);
+        // Past the half: the archive is whole and the deletion runs to its end.
+        if (value > 0 && value >= watcher->progressMaximum() / 2 && m_cancel->isEnabled() && !m_cancelFlag->load()) {
+            m_cancel->setEnabled(false);
+            m_cancel->setToolTip(tr("The archive is written; the archived events are being deleted"));
+            m_preview->setText(tr("Deleting the archived events…"));
+        }
+    });
+    watcher->setFuture(running);
+    running.then(this, [this, watcher](const Result<PruneReport> &r) {
+        watcher->deleteLater();
+        m_running = false;
+        m_progress->hide();
+        m_cancel->setEnabled(true);
+        m_cancel->setText(tr("Close"));
         if (!r) {
             m_preview->setText(r.error().message);
+            return;
+        }
+        if (r->cancelled) {
+            m_preview->setText(tr("Cancelled: nothing was deleted and no archive was kept."));
             return;
         }
         m_preview->setText(tr("Deleted %n event(s); archive: %1", nullptr, int(r->deleted)).arg(r->archivePath));
         Q_EMIT pruned(r.value());
     });
+}
+
+void PruneDialog::reject()
+{
+    if (!m_running) {
+        QDialog::reject();
+        return;
+    }
+    if (m_cancel->isEnabled() && !m_cancelFlag->load()) {
+        m_cancelFlag->store(true);
+        m_cancel->setEnabled(false);
+        m_preview->setText(tr("Cancelling…"));
+    }
 }
 
 } // namespace eventdesk

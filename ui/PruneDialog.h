@@ -8,6 +8,7 @@
 
 class QCheckBox;
 class QLabel;
+class QProgressBar;
 class QPushButton;
 class QSpinBox;
 
@@ -24,10 +25,17 @@ public:
     QCheckBox *force() const { return m_force; }
     QLabel *preview() const { return m_preview; }
     QPushButton *pruneButton() const { return m_prune; }
+    QProgressBar *progressBar() const { return m_progress; }
+    QPushButton *cancelButton() const { return m_cancel; }
+    bool isPruning() const { return m_running; }
     // What the preview said: rows that would go (−1 while counting).
     qint64 previewCount() const { return m_wouldGo; }
     // Archives and deletes (what the button does after the DM confirms).
     void pruneNow();
+    // While pruning, Cancel (and Esc) stop it while the archive is written:
+    // nothing is deleted and no archive is kept. Once the archive is whole, the
+    // deletion finishes and Cancel is off.
+    void reject() override;
 
 Q_SIGNALS:
     void pruned(const eventdesk::PruneReport &report);
@@ -42,6 +50,10 @@ private:
     QCheckBox *m_force;
     QLabel *m_preview;
     QPushButton *m_prune;
+    QPushButton *m_cancel;
+    QProgressBar *m_progress;
+    std::shared_ptr<std::atomic<bool>> m_cancelFlag;
+    bool m_running = false;
     qint64 m_wouldGo = -1;
     int m_generation = 0;
 };
