@@ -131,6 +131,8 @@ public:
     virtual bool isReadOnly() const = 0;
     // EventDesk's own database beside the log ("" when there is none).
     virtual QString deskLocation() const = 0;
+    // Stop building the row index for now (it resumes on the next open).
+    virtual void pauseIndexing() {}
 
 Q_SIGNALS:
     // The file at the log's path is no longer the one opened (replaced by another).

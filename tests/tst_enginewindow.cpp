@@ -11,10 +11,12 @@
 #include "Retention.h"
 #include "SampleEvents.h"
 #include "SqliteEventStore.h"
+#include "TaskProgress.h"
 #include "TestSupport.h"
 
 #include <QApplication>
 #include <QComboBox>
+#include <QLabel>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QTimer>
@@ -25,6 +27,7 @@
 #include <QStandardPaths>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QToolButton>
 #include <QTest>
 
 using namespace Qt::StringLiterals;
@@ -50,6 +53,7 @@ private Q_SLOTS:
     void windowOnAReadOnlyLog();
     void filtersAreRememberedPerDatabase();
     void anEmptyLogSaysWhatToDo();
+    void aBigFirstOpenCanBeCancelled();
 };
 
 void TestEngineWindow::windowLeavesTheFileAlone()
@@ -211,6 +215,45 @@ void TestEngineWindow::anEmptyLogSaysWhatToDo()
     QVERIFY(stop);
     stop->trigger();
     QTRY_VERIFY_WITH_TIMEOUT(stop->text() == u"Play a &demo session…"_s, 15000);
+}
+
+// The first open of a long engine log builds the row index with a bar and
+// Cancel in the status bar; Cancel pauses the build (the filters still answer,
+// from the log itself), and the next open resumes it.
+void TestEngineWindow::aBigFirstOpenCanBeCancelled()
+{
+    const QString db = path(u"big.db"_s);
+    {
+        Engine engine(db);
+        engine.add(150000);
+    }
+    SqliteOptions o;
+    o.path = db;
+    SqliteEventStore store(o);
+    QVERIFY(store.openAndWait().ok());
+    BusNotifier notifier(0);
+    StoreEventBus bus(store, notifier);
+    store.desk()->setIndexRate(20000);  // a disk the engine is busy with: the build takes a while
+    MainWindow window(MainWindowDeps{store, bus, notifier, store.desk(), &store, nullptr, nullptr, db});
+    window.show();
+    store.startIndexing();
+    QTRY_VERIFY_WITH_TIMEOUT(window.indexProgress()->isRunning() && window.indexProgress()->isVisible(), 10000);
+    window.indexProgress()->cancelButton()->click();
+    QVERIFY(!window.indexProgress()->isRunning());
+    QTRY_COMPARE(window.indexLabel()->text(), u"Index paused"_s);
+    const qint64 pausedAt = store.desk()->indexedTo();
+    QVERIFY(pausedAt < 150000);
+    // The filters still answer, from the log itself.
+    QComboBox *world = window.worldFilter();
+    if (world->findData(worldUuid(2)) < 0)
+        world->addItem(worldUuid(2), worldUuid(2));
+    world->setCurrentIndex(world->findData(worldUuid(2)));
+    Q_EMIT world->activated(world->currentIndex());
+    const qint64 expected = scalar(db, "SELECT count(*) FROM app_events WHERE json_valid(payload) AND "
+                                       "json_extract(payload, '$.world_id') = '00000000-0000-4000-8000-000000000002'");
+    QTRY_COMPARE_WITH_TIMEOUT(window.model()->matchingCount(), expected, 20000);
+    QVERIFY(store.desk()->indexedTo() <= pausedAt + 2000);  // at most the chunk under way when it paused
+    window.close();
 }
 
 QTEST_MAIN(TestEngineWindow)

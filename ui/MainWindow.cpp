@@ -78,6 +78,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_statusDb(new QLabel(this))
     , m_statusIndex(new QLabel(this))
     , m_task(new TaskProgress(this))
+    , m_indexTask(new TaskProgress(this))
     , m_statusRate(new QLabel(this))
     , m_statusServer(new QLabel(this))
     , m_viewAsBanner(new Banner(Banner::Tone::Notice, tr("Exit"), this))
@@ -244,12 +245,36 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     m_statusDb->setText(readOnly ? tr("Database: %1 — read-only").arg(deps.location) : tr("Database: %1").arg(deps.location));
     statusBar()->addPermanentWidget(m_statusIndex);
     statusBar()->addPermanentWidget(m_task);
+    statusBar()->addPermanentWidget(m_indexTask);
     m_statusIndex->setVisible(false);
     if (deps.watch) {
         // The row index the filters read, built in the background on first open.
+        // A big one (the first open of an engine's long log) shows a bar with
+        // Cancel: the build stops for now, the filters work more slowly, and
+        // it resumes the next time the database is opened.
+        connect(m_indexTask, &TaskProgress::cancelRequested, this, [this] {
+            m_indexPaused = true;
+            m_deps.watch->pauseIndexing();
+            m_indexTask->finish();
+            m_statusIndex->setVisible(true);
+            m_statusIndex->setText(tr("Index paused"));
+            m_statusIndex->setToolTip(tr("The filters work without their index, more slowly. The index build "
+                                         "resumes the next time this database is opened."));
+            showMessage(tr("Index build paused: the filters are slower until it resumes, at the next open"));
+        });
         connect(deps.watch, &LogWatch::indexProgress, this, [this](qint64 done, qint64 head) {
-            const bool building = head > 0 && done < head;
-            m_statusIndex->setVisible(building);
+            constexpr qint64 BigBuild = 100000;
+            const bool building = head > 0 && done < head && !m_indexPaused;
+            if (building && !m_indexTask->isRunning() && head - done >= BigBuild)
+                m_indexTask->begin(tr("Indexing the log"), head);
+            if (m_indexTask->isRunning()) {
+                m_indexTask->update(done);
+                if (!building)
+                    m_indexTask->finish();
+            }
+            if (m_indexPaused)
+                return;
+            m_statusIndex->setVisible(building && !m_indexTask->isRunning());
             if (building) {
                 m_statusIndex->setText(tr("Indexing %1 %").arg(int(done * 100 / head)));
                 m_statusIndex->setToolTip(tr("Building the index the filters use: %L1 of %L2 events. Filters work "

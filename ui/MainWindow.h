@@ -79,6 +79,7 @@ public:
     QLabel *writesWaitingLabel() const { return m_statusLock; }
     QLabel *indexLabel() const { return m_statusIndex; }
     TaskProgress *taskProgress() const { return m_task; }
+    TaskProgress *indexProgress() const { return m_indexTask; }
     // The log cannot be written here: the writing actions are off.
     bool isReadOnly() const { return m_deps.watch && m_deps.watch->isReadOnly(); }
     QList<EventKind> notifyKinds() const { return m_notifyKinds; }
@@ -154,6 +155,8 @@ private:
     QLabel *m_statusDb;
     QLabel *m_statusIndex;
     TaskProgress *m_task;
+    TaskProgress *m_indexTask;  // the first build of a big log's row index
+    bool m_indexPaused = false;
     QLabel *m_statusRate;
     QLabel *m_statusServer;
     Banner *m_viewAsBanner;

@@ -291,6 +291,12 @@ void DeskDatabase::startIndexing()
         QMetaObject::invokeMethod(w, [w] { w->startIndexing(); }, Qt::QueuedConnection);
 }
 
+void DeskDatabase::pauseIndexing()
+{
+    if (DeskWorker *w = worker())
+        QMetaObject::invokeMethod(w, [w] { w->stopIndexing(); }, Qt::QueuedConnection);
+}
+
 void DeskDatabase::setIndexRate(int rowsPerSecond)
 {
     if (DeskWorker *w = worker())

@@ -73,6 +73,9 @@ public:
     // The row index. start: fill it from the log in the background (resuming
     // where a previous run stopped) and follow new rows after each wake().
     void startIndexing();
+    // Stops filling the index for now (the DM cancelled the first build); the
+    // filters keep working, more slowly, and the next start resumes it.
+    void pauseIndexing();
     // At most this many rows a second while catching up (0: no limit).
     void setIndexRate(int rowsPerSecond);
     void wakeIndex();  // any thread: rows may have been added

@@ -29,6 +29,7 @@ public:
     // Row index (RowIndex.cpp).
     void loadIndexState();
     void startIndexing();
+    void stopIndexing();  // until startIndexing(); the index resumes from where it stopped
     void setMaxRate(int rowsPerSecond) { m_maxRate = rowsPerSecond; }
     void wake();
     void addWaiter(std::shared_ptr<QPromise<Result<qint64>>> promise);

@@ -153,6 +153,13 @@ void DeskWorker::startIndexing()
     wake();
 }
 
+void DeskWorker::stopIndexing()
+{
+    m_indexing = false;
+    m_retry.stop();
+    settleWaiters(Error{ErrorCode::Usage, {}, u"the index build was paused"_s});
+}
+
 void DeskWorker::wake()
 {
     if (!m_indexing || m_scheduled || m_retry.isActive())
@@ -183,6 +190,8 @@ void DeskWorker::settleWaiters(const Result<qint64> &result)
 void DeskWorker::step()
 {
     m_scheduled = false;
+    if (!m_indexing)
+        return;  // paused meanwhile
     const Result<bool> more = indexChunk();
     const qint64 done = m_desk->m_indexedTo.load(), head = m_desk->m_indexHead.load();
     if (!more) {

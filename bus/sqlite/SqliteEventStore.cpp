@@ -108,6 +108,12 @@ void SqliteEventStore::startIndexing()
         m_desk->startIndexing();
 }
 
+void SqliteEventStore::pauseIndexing()
+{
+    if (m_desk)
+        m_desk->pauseIndexing();
+}
+
 Result<bool> SqliteEventStore::openAndWait()
 {
     QFuture<Result<bool>> f = open();

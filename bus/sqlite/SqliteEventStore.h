@@ -50,6 +50,7 @@ public:
     DeskDatabase *desk() const { return m_desk.get(); }
     // Fill the row index in the background and follow new rows (the window, serve).
     void startIndexing();
+    void pauseIndexing() override;
 
     // LogWatch
     bool isReadOnly() const override { return m_options.readOnly; }
