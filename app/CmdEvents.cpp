@@ -1,6 +1,8 @@
 // publish, tail, export, import.
 #include "Cli.h"
 
+#include "ImportFile.h"
+
 #include "Ids.h"
 
 #include "EventCodec.h"
@@ -111,52 +113,6 @@ QByteArray tableRow(const StoredEvent &row)
 }
 
 
-// Reads standard input or a file line by line.
-class LineSource
-{
-public:
-    explicit LineSource(const QString &path)
-    {
-        if (path.isEmpty() || path == u"-"_s) {
-            m_ok = m_file.open(stdin, QIODevice::ReadOnly);
-        } else {
-            m_file.setFileName(path);
-            m_ok = m_file.open(QIODevice::ReadOnly);
-        }
-    }
-    bool ok() const { return m_ok; }
-    QString error() const { return m_file.errorString(); }
-    qint64 position() const { return m_file.pos(); }
-    // One line without its end; nullopt at the end. Lines over maxBytes are cut
-    // and flagged so that the caller reports them instead of decoding a part.
-    std::optional<QByteArray> next(bool *tooLong)
-    {
-        *tooLong = false;
-        QByteArray line;
-        while (true) {
-            char buf[65536];
-            const qint64 n = m_file.readLine(buf, sizeof buf);
-            if (n <= 0)
-                return line.isEmpty() && n < 0 ? std::nullopt : std::optional<QByteArray>(line);
-            if (line.size() < codec::MaxDocumentBytes + 2)
-                line.append(buf, n);
-            else
-                *tooLong = true;
-            if (buf[n - 1] == '\n')
-                break;
-        }
-        while (line.endsWith('\n') || line.endsWith('\r'))
-            line.chop(1);
-        if (line.size() > codec::MaxDocumentBytes)
-            *tooLong = true;
-        return line;
-    }
-
-private:
-    QFile m_file;
-    bool m_ok = false;
-};
-
 } // namespace
 
 int publishCommand(const QStringList &args)
@@ -240,7 +196,7 @@ int publishCommand(const QStringList &args)
         return bad ? ExitFailure : ExitOk;
     }
 
-    LineSource in(p.parser().positionalArguments().value(0));
+    importfile::LineReader in(p.parser().positionalArguments().value(0));
     if (!in.ok())
         return fail(u"cannot read %1: %2"_s.arg(p.parser().positionalArguments().value(0), in.error()));
     qint64 lineNo = 0;
@@ -478,7 +434,7 @@ int importCommand(const QStringList &args)
         return usage(u"import takes at most one file"_s);
     const bool keepIds = p.parser().isSet(keepIdsOption);
     const QString path = p.parser().positionalArguments().value(0);
-    LineSource in(path);
+    importfile::LineReader in(path);
     if (!in.ok())
         return fail(u"cannot read %1: %2"_s.arg(path, in.error()));
     // All or nothing, in constant memory: every line is checked first (standard
@@ -495,44 +451,20 @@ int importCommand(const QStringList &args)
     Progress progress(u"checking"_s, u"bytes"_s, p.parser().isSet(quietOption));
     if (!spool)
         progress.setTotal(QFileInfo(path).size());
-    QList<AppEvent> held;
-    QString firstProblem;
-    qint64 problems = 0;
-    qint64 lineNo = 0;
-    qint64 rowsSeen = 0;
-    qint64 kept = 0;
-    bool tooLong = false;
-    while (auto line = in.next(&tooLong)) {
-        ++lineNo;
-        if ((lineNo & 1023) == 0)
-            progress.update(in.position());
-        if (spool && (spool->write(*line) < 0 || !spool->putChar('\n')))
-            return fail(u"cannot keep standard input for the import: %1"_s.arg(spool->errorString()));
-        QString problem;
-        if (tooLong) {
-            problem = u"longer than %1 bytes"_s.arg(codec::MaxDocumentBytes);
-        } else if (line->trimmed().isEmpty()) {
-            continue;
-        } else if (Result<rows::ImportedRow> row = rows::rowFromImportLine(*line); !row) {
-            problem = row.error().message;
-        } else if (auto invalid = validate(row->event)) {
-            problem = invalid->message;
-        } else if (keepIds && row->id == 0) {
-            problem = u"--keep-ids needs the export form, with an id"_s;
-        } else {
-            ++rowsSeen;
-            kept += row->createdAt.isEmpty() ? 0 : 1;
-            if (toRedis)
-                held.append(std::move(row).value().event);
-        }
-        if (!problem.isEmpty() && problems++ == 0)
-            firstProblem = u"line %1: %2"_s.arg(lineNo).arg(problem);
-    }
+    importfile::CheckOptions checking;
+    checking.keepIds = keepIds;
+    checking.hold = toRedis;
+    checking.copyTo = spool.get();
+    checking.progress = [&progress](qint64 bytes) { progress.update(bytes); };
+    Result<importfile::Check> checked = importfile::check(in, checking);
+    if (!checked)
+        return fail(checked.error().message);
     progress.update(in.position(), true);
-    if (problems > 0)  // one line, the first problem named
-        return fail(u"nothing imported: %1%2"_s.arg(firstProblem,
-                                                    problems > 1 ? u" (and %1 more bad lines of %2)"_s.arg(problems - 1).arg(lineNo)
-                                                                 : QString()));
+    if (const QString refusal = checked->refusal(); !refusal.isEmpty())
+        return fail(refusal);  // one line, the first problem named
+    const qint64 rowsSeen = checked->rows;
+    qint64 kept = checked->kept;
+    QList<AppEvent> held = std::move(checked.value().held);
     if (rowsSeen == 0)
         return fail(u"nothing to import"_s);
 
@@ -556,27 +488,8 @@ int importCommand(const QStringList &args)
             return fail(u"cannot keep standard input for the import: %1"_s.arg(spool->errorString()));
         // Read again on the writer's thread, a line at a time.
         const QString again = spool ? spool->fileName() : path;
-        auto source = std::make_shared<std::unique_ptr<LineSource>>();
         auto written = std::make_shared<std::atomic<qint64>>(0);
-        auto read = [again, source, written]() -> Result<std::optional<rows::ImportedRow>> {
-            if (!*source) {
-                *source = std::make_unique<LineSource>(again);
-                if (!(*source)->ok())
-                    return Error{ErrorCode::Storage, {}, u"cannot read %1 again: %2"_s.arg(again, (*source)->error())};
-            }
-            bool cut = false;
-            while (auto line = (*source)->next(&cut)) {
-                if (!cut && line->trimmed().isEmpty())
-                    continue;
-                Result<rows::ImportedRow> row = cut ? Result<rows::ImportedRow>(Error{ErrorCode::TooLarge, {}, u"a line changed"_s})
-                                                    : rows::rowFromImportLine(*line);
-                if (!row)
-                    return Error{ErrorCode::InvalidEvent, {}, u"the file changed while it was imported: %1"_s.arg(row.error().message)};
-                written->fetch_add(1, std::memory_order_relaxed);
-                return std::optional(std::move(row).value());
-            }
-            return std::optional<rows::ImportedRow>();
-        };
+        const auto read = importfile::rowsOf(again, written);
         progress.setWhat(u"importing"_s, u"rows"_s);
         progress.setTotal(rowsSeen);
         const Result<SqliteEventStore::ImportSummary> r =

@@ -20,6 +20,7 @@ private Q_SLOTS:
     void notificationsTheDmPicks();
     void lockedDatabaseKeepsTheWindowAlive();
     void screenshots();
+    void importingAFile();  // last: it adds rows the others would count
 
 };
 
@@ -186,6 +187,47 @@ void TestMainWindow::exportingTheFilteredRows()
     world->setCurrentIndex(0);
     Q_EMIT world->activated(0);
     QTRY_VERIFY(model->rowCount() > 100);
+}
+
+// File → Import: all or nothing, with progress and Cancel in the status bar.
+void TestMainWindow::importingAFile()
+{
+    const auto write = [this](const QString &name, const QByteArray &text) {
+        QFile f(m_dir.filePath(name));
+        if (!f.open(QIODevice::WriteOnly))
+            return QString();
+        f.write(text);
+        return f.fileName();
+    };
+    QByteArray good;
+    for (int i = 0; i < 3000; ++i)
+        good += R"({"type":"StoryEventCreated","story_event_id":"imported-)" + QByteArray::number(i)
+                + R"(","world_id":"Imported","event_type":"dialogue"})" "\n";
+    const qint64 before = await(m_store->count({})).value();
+    QSignalSpy imported(m_window.get(), &MainWindow::imported);
+    TaskProgress *task = m_window->taskProgress();
+
+    // Cancelled: nothing comes in.
+    m_window->importFile(write(u"good.jsonl"_s, good));
+    QVERIFY(task->isRunning());
+    task->cancelButton()->click();
+    QTRY_VERIFY(!task->isRunning());
+    QVERIFY2(m_window->statusBar()->currentMessage().contains(u"cancelled: nothing was imported"_s),
+             qPrintable(m_window->statusBar()->currentMessage()));
+    QCOMPARE(await(m_store->count({})).value(), before);
+
+    // One bad line refuses the file, naming the line.
+    m_window->importFile(write(u"bad.jsonl"_s, good + "{\"type\":\"Nope\"}\n"));
+    QTRY_VERIFY(!task->isRunning());
+    QVERIFY2(m_window->statusBar()->currentMessage().contains(u"line 3001"_s), qPrintable(m_window->statusBar()->currentMessage()));
+    QCOMPARE(await(m_store->count({})).value(), before);
+
+    // Whole: every row, and the log shows them.
+    m_window->importFile(m_dir.filePath(u"good.jsonl"_s));
+    QTRY_COMPARE(imported.size(), 1);
+    QCOMPARE(imported.first().first().toLongLong(), 3000);
+    QCOMPARE(await(m_store->count({})).value(), before + 3000);
+    QVERIFY(!task->isRunning());
 }
 
 void TestMainWindow::timeRangeFilter()

@@ -87,6 +87,9 @@ public:
     // Writes the rows matching the current filter (all of them, not just the
     // loaded window) as JSON lines, or CSV for a .csv path; exported() says how many.
     void exportFiltered(const QString &path);
+    // File → Import events: JSON lines (the export form or bare AppEvents) into
+    // an SQLite log, all or nothing, with progress and Cancel; imported() says how many.
+    void importFile(const QString &path);
     void openChallenges();
     void openNotifications();
     QStringList knownWorlds() const;
@@ -100,6 +103,7 @@ Q_SIGNALS:
     // File → New database…: an empty or absent file to become a new event log.
     void newDatabaseRequested(const QString &path);
     void exported(qint64 rows, const QString &path);
+    void imported(qint64 rows);
 
 protected:
     void closeEvent(QCloseEvent *event) override;

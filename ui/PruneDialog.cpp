@@ -12,6 +12,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QTimer>
 #include <QVBoxLayout>
 
 using namespace Qt::StringLiterals;
@@ -111,6 +112,12 @@ void PruneDialog::pruneNow()
     PruneOptions o = options(false);
     m_cancelFlag = std::make_shared<std::atomic<bool>>(false);
     o.cancel = m_cancelFlag;
+    // Started from the event loop: a Cancel pressed at once is seen before the first page.
+    QTimer::singleShot(0, this, [this, o] { start(o); });
+}
+
+void PruneDialog::start(const PruneOptions &o)
+{
     QFuture<Result<PruneReport>> running = run(o);
     auto *watcher = new QFutureWatcher<Result<PruneReport>>(this);
     connect(watcher, &QFutureWatcherBase::progressRangeChanged, m_progress, &QProgressBar::setRange);

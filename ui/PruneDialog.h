@@ -43,6 +43,7 @@ Q_SIGNALS:
 private:
     PruneOptions options(bool dryRun) const;
     QFuture<Result<PruneReport>> run(const PruneOptions &options);
+    void start(const PruneOptions &options);
     void refreshPreview();
 
     Retention &m_retention;
