@@ -34,42 +34,26 @@ bool SessionServer::send(Client *c, const QByteArray &frame, int messages)
     return true;
 }
 
-// Adaptive coalescing: a socket with nothing unsent gets what is queued at
-// once; while it still holds unsent bytes, messages gather in the queue, and
-// when it drains (bytesWritten) everything gathered goes in one write. A quiet
-// session sends each event the moment it comes; a busy one sends each client
-// one write per wake, whatever the rate, with no timer to wait for.
+// Coalescing without a timer: messages go into the socket's own buffer at
+// once, and Qt hands everything buffered to the kernel in one write when the
+// event loop next turns. So a quiet session sends each event the moment it
+// comes, and a busy one gives each client one write per wake, whatever the
+// rate. Past the watermark (a client that does not keep up) messages wait in
+// our queue, shared with the other clients', and follow as it drains.
 // all: everything, now (before a close frame).
 void SessionServer::flush(Client *c, bool all)
 {
-    constexpr qint64 MaxWrite = 256 * 1024;
-    if (!c->conn || c->pending.empty())
-        return;  // no socket: the client is on its way out
-    if (!all && c->conn->bytesToWrite() > 0)
-        return;
-    QByteArray batch;
-    int messages = 0;
-    if (c->pending.size() == 1 || c->pending.front().bytes.size() >= MaxWrite) {
-        batch = c->pending.front().bytes;  // shared with the other clients' queues: no copy
-        messages = c->pending.front().messages;
-        c->pending.pop_front();
-    } else {
-        batch.reserve(std::min(c->pendingBytes, MaxWrite));
-        while (!c->pending.empty() && (all || batch.size() + c->pending.front().bytes.size() <= MaxWrite)) {
-            batch += c->pending.front().bytes;
-            messages += c->pending.front().messages;
-            c->pending.pop_front();
-        }
-    }
-    while (all && !c->pending.empty()) {
-        batch += c->pending.front().bytes;
-        messages += c->pending.front().messages;
+    constexpr qint64 SocketWatermark = 256 * 1024;
+    while (!c->pending.empty() && (all || c->unsentBytes() - c->pendingBytes < SocketWatermark)) {
+        if (!c->conn)
+            break;  // the socket is already gone; the client is on its way out
+        const Client::Chunk &chunk = c->pending.front();
+        c->conn->write(chunk.bytes);
+        c->pendingBytes -= chunk.bytes.size();
+        c->info.messagesSent += chunk.messages;
+        m_stats.messagesSent += chunk.messages;
         c->pending.pop_front();
     }
-    c->conn->write(batch);
-    c->pendingBytes -= batch.size();
-    c->info.messagesSent += messages;
-    m_stats.messagesSent += messages;
 }
 
 void SessionServer::drop(Client *c, const QString &why)
