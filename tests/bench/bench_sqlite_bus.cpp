@@ -14,6 +14,7 @@
 #include <QCoreApplication>
 #include <QLoggingCategory>
 #include <QElapsedTimer>
+#include <QEventLoop>
 #include <QFile>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -349,8 +350,9 @@ int main(int argc, char *argv[])
         const qint64 cpuBefore = processCpuTicks();
         QElapsedTimer idle;
         idle.start();
-        while (idle.elapsed() < seconds * 1000)
-            QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 200);
+        QEventLoop wait;  // sleeps between events (processEvents with a time spins)
+        QTimer::singleShot(seconds * 1000, &wait, &QEventLoop::quit);
+        wait.exec();
         const double cpuSeconds = double(processCpuTicks() - cpuBefore) / double(sysconf(_SC_CLK_TCK));
         std::printf("idle_cpu following another process's file: %.2f %% of a core over %d s (goal <= 1 %%)\n",
                     100.0 * cpuSeconds / (double(idle.elapsed()) / 1000.0), seconds);
