@@ -83,14 +83,21 @@ public:
             watchFiles();
             // A change is often seen before its commit is whole (the frames
             // are written first; the kernel says "changed" once for a burst):
-            // look now, and again a moment later.
+            // look now, and again 2, 8 and 20 ms later until the commit shows.
             m_settle.setSingleShot(true);
-            m_settle.setInterval(20);
-            connect(&m_settle, &QTimer::timeout, this, &SqliteReader::pollDataVersion);
+            m_settle.setTimerType(Qt::PreciseTimer);
+            connect(&m_settle, &QTimer::timeout, this, [this] {
+                static constexpr int Steps[] = {2, 6, 12};  // ms after the previous look
+                const qint64 before = m_lastDataVersion;
+                pollDataVersion();
+                if (m_lastDataVersion == before && ++m_settleStep < int(std::size(Steps)))
+                    m_settle.start(Steps[m_settleStep]);
+            });
             connect(m_watcher, &QFileSystemWatcher::fileChanged, this, [this] {
                 watchFiles();  // a file that was deleted and made again is watched anew
                 pollDataVersion();
-                m_settle.start();
+                m_settleStep = 0;
+                m_settle.start(2);
             });
         }
         return true;
@@ -182,6 +189,7 @@ private:
     QTimer m_poll;
     QFileSystemWatcher *m_watcher = nullptr;
     QTimer m_settle;
+    int m_settleStep = 0;
 };
 
 
