@@ -4,6 +4,7 @@
 #include "Cli.h"
 #include "DeskPorts.h"
 #include "MainWindow.h"
+#include "ImportFile.h"
 #include "Metrics.h"
 #include "Projector.h"
 #include "Webhooks.h"
@@ -52,6 +53,8 @@ public:
         d->m_server = std::make_unique<SessionServer>(d->m_bus->store(), *d->m_measured, d->m_bus->notifier(),
                                                       d->m_bus->book(), SessionServer::withStoredJoinCode(session, d->m_bus->book()));
         d->m_metrics->setSession(d->m_server.get());
+        if (!d->m_bus->redis() && !d->m_bus->sqlite()->options().readOnly)
+            d->m_importer = std::make_unique<FileImporter>(*d->m_bus->sqlite(), d->m_bus->notifier());
         d->m_metrics->watchSubscriber(u"projector"_s, [p = d->m_projector.get()] { return p->cursor(); });
         d->m_metrics->watchSubscriber(u"session"_s, [s = d->m_server.get()] { return s->liveCursor(); });
         // The DM's webhooks are delivered while the window is open (and by serve).
@@ -64,7 +67,7 @@ public:
                                                                   d->m_bus->book(), d->m_bus->watch(), &d->m_bus->retention(),
                                                                   d->m_server.get(), d->m_bus->location(),
                                                                   d->m_projector.get(), nullptr, d->m_metrics.get(),
-                                                                  d->m_webhooks.get()});
+                                                                  d->m_webhooks.get(), d->m_importer.get()});
         if (RedisEventStore *redis = d->m_bus->redis()) {
             // Losing Redis is shown, not a dialog: publishes fail until it is back.
             QObject::connect(redis, &RedisEventStore::connectionChanged, d->m_window.get(),
@@ -85,6 +88,7 @@ private:
     std::unique_ptr<Metrics> m_metrics;
     std::unique_ptr<MeasuredBus> m_measured;
     std::unique_ptr<WebhookDispatcher> m_webhooks;
+    std::unique_ptr<FileImporter> m_importer;
     std::unique_ptr<SessionServer> m_server;
     std::unique_ptr<MainWindow> m_window;
 };

@@ -3,6 +3,10 @@
 #include "EventCodec.h"
 #include "RowFormat.h"
 
+#include <QFileInfo>
+#include <QPromise>
+#include <QThreadPool>
+
 #include <cstdio>
 
 using namespace Qt::StringLiterals;
@@ -118,3 +122,54 @@ SqliteEventStore::RowSource rowsOf(const QString &path, std::shared_ptr<std::ato
 }
 
 } // namespace eventdesk::importfile
+
+namespace eventdesk {
+
+QFuture<Result<ImportReport>> FileImporter::importFile(const QString &path, std::shared_ptr<ImportProgress> progress)
+{
+    progress->phase = ImportProgress::Checking;
+    progress->done = 0;
+    progress->total = QFileInfo(path).size();
+    auto checked = std::make_shared<QPromise<Result<importfile::Check>>>();
+    QFuture<Result<importfile::Check>> checking = checked->future();
+    checked->start();
+    QThreadPool::globalInstance()->start([checked, path, progress] {
+        importfile::LineReader in(path);
+        if (!in.ok()) {
+            checked->addResult(Error{ErrorCode::Storage, {}, u"cannot read %1: %2"_s.arg(path, in.error())});
+        } else {
+            importfile::CheckOptions o;
+            o.cancel = &progress->cancel;
+            o.progress = [progress](qint64 bytes) { progress->done = bytes; };
+            checked->addResult(importfile::check(in, o));
+        }
+        checked->finish();
+    });
+    SqliteEventStore &store = m_store;
+    Notifier &notifier = m_notifier;
+    return checking.then([&store, &notifier, path, progress](const Result<importfile::Check> &check) -> QFuture<Result<ImportReport>> {
+        const auto ready = [](Result<ImportReport> r) { return QtFuture::makeReadyFuture(std::move(r)); };
+        if (!check)
+            return ready(check.error().message == importfile::Cancelled ? Result<ImportReport>(ImportReport{true})
+                                                                          : Result<ImportReport>(check.error()));
+        if (const QString refusal = check->refusal(); !refusal.isEmpty())
+            return ready(Error{ErrorCode::InvalidEvent, {}, refusal});
+        if (check->rows == 0)
+            return ready(Error{ErrorCode::NotFound, {}, u"no event in %1"_s.arg(path)});
+        progress->phase = ImportProgress::Importing;
+        progress->done = 0;
+        progress->total = check->rows;
+        // The rows are counted straight into the progress, and its cancel rolls the transaction back.
+        const auto source = importfile::rowsOf(path, std::shared_ptr<std::atomic<qint64>>(progress, &progress->done),
+                                               std::shared_ptr<std::atomic<bool>>(progress, &progress->cancel));
+        return store.importStream(source, false).then([&notifier, progress](const Result<SqliteEventStore::ImportSummary> &r) -> Result<ImportReport> {
+            if (!r)
+                return progress->cancel.load() ? Result<ImportReport>(ImportReport{true}) : Result<ImportReport>(r.error());
+            if (r->count > 0)
+                notifier.notifyAppended(r->lastId);
+            return ImportReport{false, r->count, r->firstId, r->lastId};
+        });
+    }).unwrap();
+}
+
+} // namespace eventdesk

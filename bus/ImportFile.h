@@ -63,3 +63,20 @@ SqliteEventStore::RowSource rowsOf(const QString &path, std::shared_ptr<std::ato
 inline const QString Cancelled = QStringLiteral("cancelled");
 
 } // namespace eventdesk::importfile
+
+namespace eventdesk {
+
+// The window's import (LogImport) into an SQLite log: the check on a worker
+// thread, the rows on the store's writer, the notifier told after the commit.
+class FileImporter final : public LogImport
+{
+public:
+    FileImporter(SqliteEventStore &store, Notifier &notifier) : m_store(store), m_notifier(notifier) {}
+    QFuture<Result<ImportReport>> importFile(const QString &path, std::shared_ptr<ImportProgress> progress) override;
+
+private:
+    SqliteEventStore &m_store;
+    Notifier &m_notifier;
+};
+
+} // namespace eventdesk

@@ -114,6 +114,8 @@ public:
     void reloadRules();
     void setDisplayNames(QHash<QString, QString> names) { m_names = std::move(names); }
     int inFlight() const { return int(m_inFlight.size()); }
+    // The rules and the outbox it delivers from (the Notifications page edits them).
+    WebhookBook book() const { return WebhookBook(m_desk); }
 
 Q_SIGNALS:
     void deliveriesChanged();

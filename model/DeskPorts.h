@@ -112,6 +112,32 @@ struct PruneReport {
     QString archivePath;
 };
 
+// Importing a file of JSON lines into the log, all or nothing (bus/ImportFile.h):
+// every line checked first, then all of them in one transaction.
+struct ImportProgress {
+    enum Phase { Checking, Importing };
+    std::atomic<int> phase{Checking};
+    std::atomic<qint64> done{0};   // bytes read while checking, rows written while importing
+    std::atomic<qint64> total{0};  // the file's size, then the rows to write
+    std::atomic<bool> cancel{false};  // set from any thread: nothing is imported
+};
+
+struct ImportReport {
+    bool cancelled = false;
+    qint64 count = 0;
+    qint64 firstId = 0;
+    qint64 lastId = 0;
+};
+
+class LogImport
+{
+public:
+    virtual ~LogImport() = default;
+    // Errors: InvalidEvent for a file refused (the message names the first bad
+    // line), NotFound for a file with no event, Storage for one that cannot be read.
+    virtual QFuture<Result<ImportReport>> importFile(const QString &path, std::shared_ptr<ImportProgress> progress) = 0;
+};
+
 // Archive, then delete, the events older than a cutoff (bus/Retention.h).
 class Retention
 {

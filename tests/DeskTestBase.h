@@ -16,6 +16,7 @@
 #include "PruneDialog.h"
 #include "QuickActions.h"
 #include "Retention.h"
+#include "ImportFile.h"
 #include "Metrics.h"
 #include "Webhooks.h"
 #include "SessionPanel.h"
@@ -152,13 +153,14 @@ protected:
         m_webhooks = std::make_unique<WebhookDispatcher>(*m_store, *m_notifier, *m_store->desk(),
                                                          WebhookDispatcher::Options{.tickMs = 100});
         m_webhooks->start();
+        m_importer = std::make_unique<FileImporter>(*m_store, *m_notifier);
         m_metrics->setSession(m_server.get());
         m_retention = std::make_unique<LogRetention>(*m_store);
         m_projector->start();
         QTRY_VERIFY(m_projector->cursor() > 100);
         m_window = std::make_unique<MainWindow>(MainWindowDeps{*m_store, *m_bus, *m_notifier, m_store->desk(), m_store.get(), m_retention.get(),
                                                                m_server.get(), o.path,
-                                                               m_projector.get(), &m_desktop, m_metrics.get(), m_webhooks.get()});
+                                                               m_projector.get(), &m_desktop, m_metrics.get(), m_webhooks.get(), m_importer.get()});
         m_window->resize(1400, 820);
         m_window->show();
         QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
@@ -181,6 +183,7 @@ protected:
     std::unique_ptr<StoreEventBus> m_bus;
     std::unique_ptr<Metrics> m_metrics;  // outlives the server it reads
     std::unique_ptr<WebhookDispatcher> m_webhooks;
+    std::unique_ptr<FileImporter> m_importer;
     std::unique_ptr<SessionServer> m_server;
     std::unique_ptr<Projector> m_projector;
     std::unique_ptr<LogRetention> m_retention;

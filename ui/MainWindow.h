@@ -54,6 +54,7 @@ struct MainWindowDeps {
     DesktopNotifier *desktop = nullptr;  // notifications; the system tray's when not given
     Metrics *metrics = nullptr;        // served at /metrics on the session port when the DM turns it on
     WebhookDispatcher *webhooks = nullptr;  // Settings → Notifications; null: none (read-only)
+    LogImport *importer = nullptr;     // File → Import events; null: not here (a Redis stream)
 };
 
 class MainWindow final : public QMainWindow
@@ -161,6 +162,7 @@ private:
     TaskProgress *m_task;
     TaskProgress *m_indexTask;  // the first build of a big log's row index
     bool m_indexPaused = false;
+    bool m_importing = false;  // an import past its check
     QLabel *m_statusRate;
     QLabel *m_statusServer;
     Banner *m_viewAsBanner;

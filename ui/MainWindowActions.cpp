@@ -5,12 +5,10 @@
 #include "ChallengesDialog.h"
 #include "Confirm.h"
 #include "DemoSession.h"
-#include "DeskDatabase.h"
 #include "DetailPane.h"
 #include "EventCodec.h"
 #include "EventLogModel.h"
 #include "Ids.h"
-#include "ImportFile.h"
 #include "InsightPanel.h"
 #include "Logging.h"
 #include "Metrics.h"
@@ -20,7 +18,6 @@
 #include "RowFormat.h"
 #include "SessionPanel.h"
 #include "SessionServer.h"
-#include "SqliteEventStore.h"
 #include "TaskProgress.h"
 #include "Timestamp.h"
 #include "TriggerDialog.h"
@@ -44,14 +41,12 @@
 #include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
-#include <QPromise>
 #include <QSaveFile>
 #include <QScrollBar>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTableView>
-#include <QThreadPool>
 #include <QTimer>
 #include <QToolBar>
 #include <QToolButton>
@@ -96,7 +91,7 @@ void MainWindow::buildActions()
             if (!path.isEmpty())
                 importFile(path);
         });
-        if (!dynamic_cast<SqliteEventStore *>(&m_deps.store)) {
+        if (!m_deps.importer) {
             import->setEnabled(false);
             import->setToolTip(tr("Into a Redis stream: eventdesk import --bus redis://…"));
         }
@@ -318,69 +313,48 @@ void MainWindow::exportFiltered(const QString &path)
     QTimer::singleShot(0, this, [step] { (*step)(0); });
 }
 
-// JSON lines into the log, all or nothing: every line checked on a worker
-// thread first (a bad one refuses the file, naming it), then read again into
-// one transaction on the store's writer. Progress and Cancel in the status
-// bar; a cancel in either phase leaves the log as it was.
+// JSON lines into the log, all or nothing (LogImport): progress and Cancel in
+// the status bar, first while every line is checked, then while the rows go in;
+// a cancel in either phase leaves the log as it was.
 void MainWindow::importFile(const QString &path)
 {
-    auto *store = dynamic_cast<SqliteEventStore *>(&m_deps.store);
-    if (!store)
+    if (!m_deps.importer)
         return;
     if (!m_task->begin(tr("Checking %1").arg(QFileInfo(path).fileName()), QFileInfo(path).size())) {
         showMessage(tr("Wait for the task under way to finish, or cancel it"));
         return;
     }
-    auto cancel = std::make_shared<std::atomic<bool>>(false);
-    auto done = std::make_shared<std::atomic<qint64>>(0);
+    auto progress = std::make_shared<ImportProgress>();
     auto poll = std::make_shared<QTimer>();
-    connect(poll.get(), &QTimer::timeout, this, [this, done] { m_task->update(done->load()); });
+    connect(poll.get(), &QTimer::timeout, this, [this, progress] {
+        if (progress->phase == ImportProgress::Importing && m_task->isRunning() && !m_task->isCancelled()
+            && !m_importing) {
+            m_importing = true;
+            m_task->finish();
+            m_task->begin(tr("Importing"), progress->total);
+        }
+        m_task->update(progress->done);
+    });
     poll->start(100);
     const QMetaObject::Connection cancelling
-        = connect(m_task, &TaskProgress::cancelRequested, this, [cancel] { cancel->store(true); });
-    const auto end = [this, poll, cancelling](const QString &message) {
-        poll->stop();
-        disconnect(cancelling);
-        m_task->finish();
-        showMessage(message);
-    };
-    auto promise = std::make_shared<QPromise<Result<importfile::Check>>>();
-    QFuture<Result<importfile::Check>> checking = promise->future();
-    promise->start();
+        = connect(m_task, &TaskProgress::cancelRequested, this, [progress] { progress->cancel = true; });
     // Started from the event loop: a Cancel pressed right away is seen by the first check.
-    QTimer::singleShot(0, this, [promise, path, cancel, done] { QThreadPool::globalInstance()->start([promise, path, cancel, done] {
-        importfile::LineReader in(path);
-        if (!in.ok()) {
-            promise->addResult(Error{ErrorCode::Storage, {}, tr("cannot read %1: %2").arg(path, in.error())});
-        } else {
-            importfile::CheckOptions o;
-            o.cancel = cancel.get();
-            o.progress = [done](qint64 bytes) { done->store(bytes); };
-            promise->addResult(importfile::check(in, o));
-        }
-        promise->finish();
-    }); });
-    checking.then(this, [this, store, path, cancel, done, end](const Result<importfile::Check> &checked) {
-        if (!checked)
-            return end(checked.error().message == importfile::Cancelled ? tr("Import cancelled: nothing was imported")
-                                                                        : tr("Import refused: %1").arg(checked.error().message));
-        if (const QString refusal = checked->refusal(); !refusal.isEmpty())
-            return end(tr("Import refused, %1").arg(refusal));
-        if (checked->rows == 0)
-            return end(tr("Nothing to import in %1").arg(path));
-        m_task->finish();
-        m_task->begin(tr("Importing"), checked->rows);
-        done->store(0);
-        store->importStream(importfile::rowsOf(path, done, cancel), false)
-            .then(this, [this, end, cancel](const Result<SqliteEventStore::ImportSummary> &r) {
-                if (!r)
-                    return end(cancel->load() ? tr("Import cancelled: nothing was imported")
-                                              : tr("Import failed, nothing was imported: %1").arg(r.error().message));
-                if (r->count > 0)
-                    m_deps.notifier.notifyAppended(r->lastId);
-                end(tr("Imported %n event(s) (ids %1–%2)", nullptr, int(r->count)).arg(r->firstId).arg(r->lastId));
+    QTimer::singleShot(0, this, [this, path, progress, poll, cancelling] {
+        m_deps.importer->importFile(path, progress).then(this, [this, poll, cancelling](const Result<ImportReport> &r) {
+            poll->stop();
+            disconnect(cancelling);
+            m_importing = false;
+            m_task->finish();
+            if (!r)
+                showMessage(r.error().code == ErrorCode::InvalidEvent ? tr("Import refused, %1").arg(r.error().message)
+                                                                      : tr("Nothing was imported: %1").arg(r.error().message));
+            else if (r->cancelled)
+                showMessage(tr("Import cancelled: nothing was imported"));
+            else {
+                showMessage(tr("Imported %n event(s) (ids %1–%2)", nullptr, int(r->count)).arg(r->firstId).arg(r->lastId));
                 Q_EMIT imported(r->count);
-            });
+            }
+        });
     });
 }
 
@@ -465,11 +439,9 @@ QStringList MainWindow::knownWorlds() const
 
 void MainWindow::openNotifications()
 {
-    auto *desk = dynamic_cast<DeskDatabase *>(m_deps.book);
-    if (!desk || !m_deps.webhooks)
+    if (!m_deps.webhooks)
         return;
-    const QStringList worlds = knownWorlds();
-    auto *dialog = new NotificationsDialog(*desk, m_deps.webhooks, worlds, this);
+    auto *dialog = new NotificationsDialog(*m_deps.webhooks, knownWorlds(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->open();
 }

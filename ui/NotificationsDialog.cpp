@@ -132,10 +132,9 @@ void WebhookRuleDialog::accept()
     QDialog::accept();
 }
 
-NotificationsDialog::NotificationsDialog(DeskDatabase &desk, WebhookDispatcher *dispatcher, const QStringList &worlds,
-                                         QWidget *parent)
+NotificationsDialog::NotificationsDialog(WebhookDispatcher &dispatcher, const QStringList &worlds, QWidget *parent)
     : QDialog(parent)
-    , m_book(desk)
+    , m_book(dispatcher.book())
     , m_dispatcher(dispatcher)
     , m_worlds(worlds)
     , m_rules(table({tr("On"), tr("Body"), tr("URL"), tr("Types"), tr("Worlds"), tr("Message")}, this))
@@ -173,8 +172,7 @@ NotificationsDialog::NotificationsDialog(DeskDatabase &desk, WebhookDispatcher *
     layout->addWidget(close);
     resize(760, 520);
 
-    if (m_dispatcher)
-        connect(m_dispatcher, &WebhookDispatcher::deliveriesChanged, this, &NotificationsDialog::reloadDeliveries);
+    connect(&m_dispatcher, &WebhookDispatcher::deliveriesChanged, this, &NotificationsDialog::reloadDeliveries);
     auto *tick = new QTimer(this);  // deliveries made by another EventDesk (serve) too
     connect(tick, &QTimer::timeout, this, &NotificationsDialog::reloadDeliveries);
     tick->start(2000);
@@ -225,8 +223,7 @@ void NotificationsDialog::reloadDeliveries()
 
 void NotificationsDialog::changed()
 {
-    if (m_dispatcher)
-        m_dispatcher->reloadRules();
+    m_dispatcher.reloadRules();
     reload();
 }
 

@@ -18,8 +18,6 @@ class QTableWidget;
 
 namespace eventdesk {
 
-class DeskDatabase;
-
 // One rule's form.
 class WebhookRuleDialog final : public QDialog
 {
@@ -51,9 +49,8 @@ class NotificationsDialog final : public QDialog
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(NotificationsDialog)
 public:
-    // dispatcher: told when the rules change (may be null: a read-only database).
-    NotificationsDialog(DeskDatabase &desk, WebhookDispatcher *dispatcher, const QStringList &worlds,
-                        QWidget *parent = nullptr);
+    // dispatcher: its rules are edited here, and it is told when they change.
+    NotificationsDialog(WebhookDispatcher &dispatcher, const QStringList &worlds, QWidget *parent = nullptr);
 
     QTableWidget *rulesTable() const { return m_rules; }
     QTableWidget *deliveriesTable() const { return m_deliveries; }
@@ -69,7 +66,7 @@ private:
     void changed();
 
     WebhookBook m_book;
-    WebhookDispatcher *m_dispatcher;
+    WebhookDispatcher &m_dispatcher;
     QStringList m_worlds;
     QList<WebhookRule> m_list;
     QTableWidget *m_rules;
