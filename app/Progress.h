@@ -26,7 +26,7 @@ public:
     void update(qint64 done, bool force = false);
     void finish();  // the last state, and a newline
 
-    // The line as it would be drawn (tests; the terminal width is 80 there).
+    // The line drawn for this state at this terminal width.
     static QString line(const QString &what, const QString &unit, qint64 done, qint64 total, double perSecond, int width);
 
 private:

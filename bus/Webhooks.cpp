@@ -197,6 +197,8 @@ std::optional<Error> checkRule(const WebhookRule &rule)
 
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
+constexpr qint64 IdleRecheckMs = 5000;
+
 // Text for a NOT NULL column: a null QString binds as NULL.
 QString text(const QString &s) { return s.isNull() ? u""_s : s; }
 
@@ -351,6 +353,7 @@ void WebhookDispatcher::enqueue(const QList<StoredEvent> &events)
     }).then(this, [this](const Result<bool> &r) {
         if (!r)
             qCWarning(lcStore).noquote() << "webhooks: cannot queue deliveries:" << r.error().message;
+        m_nextDueMs = 0;
         deliverDue();
         Q_EMIT deliveriesChanged();
     });
@@ -359,7 +362,10 @@ void WebhookDispatcher::enqueue(const QList<StoredEvent> &events)
 void WebhookDispatcher::deliverDue()
 {
     const int room = m_options.maxInFlight - int(m_inFlight.size());
-    if (room <= 0 || m_asking)
+    // The tick only looks once something is due (as the last look said, or
+    // after IdleRecheckMs for what another EventDesk queued meanwhile):
+    // an idle outbox costs no transaction.
+    if (room <= 0 || m_asking || nowMs() < m_nextDueMs)
         return;
     m_asking = true;
     struct Due {
@@ -367,11 +373,15 @@ void WebhookDispatcher::deliverDue()
         QByteArray body;
         QString url, format;
     };
+    struct Claimed {
+        QList<Due> due;
+        qint64 nextDueMs = 0;
+    };
     // Claimed in a write transaction: the rows' next attempt moves past this
     // one's timeout, so another EventDesk on the same database (serve and the
     // window) does not send them too; a crash leaves them due again after it.
     const qint64 lease = m_options.timeoutMs + 5000;
-    m_desk.writeValue<QList<Due>>([room, lease](SqliteConnection &conn) -> Result<QList<Due>> {
+    m_desk.writeValue<Claimed>([room, lease](SqliteConnection &conn) -> Result<Claimed> {
         QSqlQuery q(conn.database());
         const qint64 now = nowMs();
         if (!conn.prepareAndExec(q, u"SELECT o.id, o.rule_id, o.event_id, o.key, o.attempts, o.body, w.url, w.format "
@@ -396,14 +406,21 @@ void WebhookDispatcher::deliverDue()
         for (const Due &d : out)
             if (auto e = conn.exec(u"UPDATE eventdesk_outbox SET next_at = ? WHERE id = ?"_s, {now + lease, d.d.id}))
                 return *e;
-        return out;
-    }).then(this, [this](const Result<QList<Due>> &due) {
+        qint64 next = now + IdleRecheckMs;
+        if (!conn.prepareAndExec(q, u"SELECT min(next_at) FROM eventdesk_outbox WHERE state = 'pending'"_s))
+            return conn.lastError(q, u"cannot read the outbox"_s);
+        if (q.next() && !q.value(0).isNull())
+            next = std::min(next, q.value(0).toLongLong());
+        q.finish();
+        return Claimed{out, next};
+    }).then(this, [this](const Result<Claimed> &claimed) {
         m_asking = false;
-        if (!due) {
-            qCWarning(lcStore).noquote() << "webhooks:" << due.error().message;
+        if (!claimed) {
+            qCWarning(lcStore).noquote() << "webhooks:" << claimed.error().message;
             return;
         }
-        for (const Due &d : due.value())
+        m_nextDueMs = claimed->nextDueMs;
+        for (const Due &d : claimed->due)
             send(d.d, d.body, d.url, d.format);
     });
 }
@@ -459,6 +476,7 @@ void WebhookDispatcher::finished(QNetworkReply *reply, qint64 deliveryId, int at
                          {state, attempts, nextAt, status, text(error), timestamp::now(), deliveryId});
     }).then(this, [this](const Result<bool> &) {
         Q_EMIT deliveriesChanged();
+        m_nextDueMs = 0;
         deliverDue();
     });
 }

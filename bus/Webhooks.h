@@ -137,6 +137,7 @@ private:
     QSet<qint64> m_inFlight;
     QTimer m_tick;
     bool m_asking = false;
+    qint64 m_nextDueMs = 0;  // when the outbox next has something due (ms since the epoch)
 };
 
 } // namespace eventdesk

@@ -17,6 +17,7 @@
 #include "RowFormat.h"
 #include "SessionPanel.h"
 #include "TaskProgress.h"
+#include "Webhooks.h"
 #include "SessionServer.h"
 #include "Timestamp.h"
 #include "TriggerDialog.h"
@@ -461,6 +462,8 @@ void MainWindow::refreshNames()
         m_model->setDisplayNames(m_names);
         if (m_deps.server)
             m_deps.server->setDisplayNames(m_names);
+        if (m_deps.webhooks)
+            m_deps.webhooks->setDisplayNames(m_names);  // {character} and {world} in the messages
         refreshWorlds();
     });
 }
