@@ -15,6 +15,11 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 using namespace Qt::StringLiterals;
 using namespace eventdesk;
 
@@ -130,6 +135,12 @@ void TestCli::badUsage_data()
     QTest::newRow("challenge add incomplete") << QStringList{u"challenge"_s, u"add"_s, u"--world"_s, u"w1"_s} << QByteArray("needs --world, --name and --difficulty");
     QTest::newRow("difficulty out of range") << QStringList{u"challenge"_s, u"add"_s, u"--world"_s, u"w"_s, u"--name"_s, u"n"_s, u"--difficulty"_s, u"99"_s} << QByteArray("--difficulty must be a whole number from 1 to 40");
     QTest::newRow("serve bad listen") << QStringList{u"serve"_s, u"--listen"_s, u"nowhere"_s} << QByteArray("--listen must be HOST:PORT");
+    QTest::newRow("serve bad metrics listen") << QStringList{u"serve"_s, u"--metrics-listen"_s, u"9464"_s}
+                                              << QByteArray("--metrics-listen must be HOST:PORT");
+    QTest::newRow("serve bad log format") << QStringList{u"serve"_s, u"--log-format"_s, u"xml"_s}
+                                          << QByteArray("--log-format must be text or json");
+    QTest::newRow("notify without action") << QStringList{u"notify"_s} << QByteArray("notify needs add, list, remove, log or test");
+    QTest::newRow("notify test without url") << QStringList{u"notify"_s, u"test"_s} << QByteArray("notify test needs the URL");
     QTest::newRow("tls cert without key") << QStringList{u"serve"_s, u"--tls-cert"_s, u"c.pem"_s} << QByteArray("--tls-cert and --tls-key go together");
     QTest::newRow("replay without range") << QStringList{u"replay"_s} << QByteArray("--from-id");
     QTest::newRow("simulate bad rate") << QStringList{u"simulate"_s, u"--rate"_s, u"-1"_s} << QByteArray("--rate");
@@ -610,7 +621,17 @@ void TestCli::serveLogsJsonLines()
     }
     QVERIFY2(refusal && listeningLine, err);
     QVERIFY2(!err.contains("ENVCODE77") && !err.contains("envtoken-envtoken"), err);
-    r = run({u"serve"_s, u"--log-format"_s, u"xml"_s});
-    QCOMPARE(r.exitCode, 2);
-    QVERIFY2(r.err.contains("--log-format must be text or json") && oneClearLine(r.err), r.err);
+    // Metrics on a port someone else holds: a clear failure, not a server without them.
+    const int taken = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof at;
+    QVERIFY(::bind(taken, reinterpret_cast<sockaddr *>(&at), sizeof at) == 0 && ::listen(taken, 1) == 0
+            && ::getsockname(taken, reinterpret_cast<sockaddr *>(&at), &size) == 0);
+    r = run({u"serve"_s, u"--db"_s, path, u"--listen"_s, u"127.0.0.1:0"_s, u"--metrics-listen"_s,
+             u"127.0.0.1:%1"_s.arg(ntohs(at.sin_port))});
+    ::close(taken);
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("cannot serve metrics on") && oneClearLine(r.err), r.err);
 }

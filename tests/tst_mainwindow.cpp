@@ -222,6 +222,12 @@ void TestMainWindow::importingAFile()
     QVERIFY2(m_window->statusBar()->currentMessage().contains(u"line 3001"_s), qPrintable(m_window->statusBar()->currentMessage()));
     QCOMPARE(await(m_store->count({})).value(), before);
 
+    // A file that is not there: said, nothing imported.
+    m_window->importFile(m_dir.filePath(u"missing.jsonl"_s));
+    QTRY_VERIFY(!task->isRunning());
+    QVERIFY2(m_window->statusBar()->currentMessage().contains(u"cannot read"_s), qPrintable(m_window->statusBar()->currentMessage()));
+    QCOMPARE(await(m_store->count({})).value(), before);
+
     // Whole: every row, and the log shows them.
     m_window->importFile(m_dir.filePath(u"good.jsonl"_s));
     QTRY_COMPARE(imported.size(), 1);
