@@ -1,12 +1,12 @@
 // serve, replay.
 #include "Cli.h"
 
+#include "DeskDatabase.h"
 #include "LogFormat.h"
 #include "Metrics.h"
 #include "Projector.h"
-#include "Webhooks.h"
-#include "DeskDatabase.h"
 #include "SessionServer.h"
+#include "Webhooks.h"
 
 #include <QCoreApplication>
 #include <QJsonDocument>
@@ -166,12 +166,11 @@ int serveCommand(const QStringList &args)
     names.start(10000);
     loadNames();
     quitOnSignals();
-    // The secrets are shown only when serve made them up (the host has no other
-    // way to learn them); ones given on the command line are never echoed into
-    // what may become a service's log.
+    // Secrets given on the command line or in the environment are never echoed.
+    // One serve made up is shown to the person at the terminal (there is no other
+    // way to learn it); a service's log (json) never holds one, and says where to
+    // set them instead.
     note(u"database %1"_s.arg(bus.location()));
-    // A made-up secret is shown to the person at the terminal; a service's log
-    // (json) never holds one: it says where to set them instead.
     const bool toLog = logFormat() == LogFormat::Json;
     if (common.joinCode.isEmpty())
         note(toLog ? u"join code made up for this run and not logged: set EVENTDESK_JOIN_CODE or --join-code"_s

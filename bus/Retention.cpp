@@ -30,7 +30,7 @@ struct PruneState {
     PruneOptions options;
     PruneReport report;
     qint64 afterId = 0;
-    QList<qint64> archived;      // ids written to the archive, in order
+    QList<qint64> archived;      // ids written to the archive, in order (8 bytes a row: 80 MB for ten million)
     QList<qint64> pageEnds;      // the last id of each archived page (a stream is trimmed page by page)
     QList<qint64> pageCounts;    // and how many rows it held
     qsizetype deletedUpTo = 0;   // into archived (or pageEnds, for a stream)
