@@ -353,10 +353,19 @@ void WebhookDispatcher::enqueue(const QList<StoredEvent> &events)
     }).then(this, [this](const Result<bool> &r) {
         if (!r)
             qCWarning(lcStore).noquote() << "webhooks: cannot queue deliveries:" << r.error().message;
-        m_nextDueMs = 0;
-        deliverDue();
+        lookNow();
         Q_EMIT deliveriesChanged();
     });
+}
+
+// Rows were queued or settled: look at once, or again after the look under way
+// (its answer is stale).
+void WebhookDispatcher::lookNow()
+{
+    m_nextDueMs = 0;
+    if (m_asking)
+        m_lookAgain = true;
+    deliverDue();
 }
 
 void WebhookDispatcher::deliverDue()
@@ -371,7 +380,7 @@ void WebhookDispatcher::deliverDue()
     struct Due {
         WebhookDelivery d;
         QByteArray body;
-        QString url, format;
+        QString url;
     };
     struct Claimed {
         QList<Due> due;
@@ -384,7 +393,7 @@ void WebhookDispatcher::deliverDue()
     m_desk.writeValue<Claimed>([room, lease](SqliteConnection &conn) -> Result<Claimed> {
         QSqlQuery q(conn.database());
         const qint64 now = nowMs();
-        if (!conn.prepareAndExec(q, u"SELECT o.id, o.rule_id, o.event_id, o.key, o.attempts, o.body, w.url, w.format "
+        if (!conn.prepareAndExec(q, u"SELECT o.id, o.rule_id, o.event_id, o.key, o.attempts, o.body, w.url "
                                     "FROM eventdesk_outbox o JOIN eventdesk_webhooks w ON w.id = o.rule_id "
                                     "WHERE o.state = 'pending' AND o.next_at <= ? ORDER BY o.next_at, o.id LIMIT ?"_s,
                                  {now, room}))
@@ -399,7 +408,6 @@ void WebhookDispatcher::deliverDue()
             due.d.attempts = q.value(4).toInt();
             due.body = q.value(5).toByteArray();
             due.url = q.value(6).toString();
-            due.format = q.value(7).toString();
             out.append(due);
         }
         q.finish();
@@ -419,13 +427,15 @@ void WebhookDispatcher::deliverDue()
             qCWarning(lcStore).noquote() << "webhooks:" << claimed.error().message;
             return;
         }
-        m_nextDueMs = claimed->nextDueMs;
+        m_nextDueMs = std::exchange(m_lookAgain, false) ? 0 : claimed->nextDueMs;
         for (const Due &d : claimed->due)
-            send(d.d, d.body, d.url, d.format);
+            send(d.d, d.body, d.url);
+        if (m_nextDueMs == 0)
+            deliverDue();
     });
 }
 
-void WebhookDispatcher::send(const WebhookDelivery &d, const QByteArray &body, const QString &url, const QString &)
+void WebhookDispatcher::send(const WebhookDelivery &d, const QByteArray &body, const QString &url)
 {
     QNetworkRequest request{QUrl(url)};
     request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
@@ -476,8 +486,7 @@ void WebhookDispatcher::finished(QNetworkReply *reply, qint64 deliveryId, int at
                          {state, attempts, nextAt, status, text(error), timestamp::now(), deliveryId});
     }).then(this, [this](const Result<bool> &) {
         Q_EMIT deliveriesChanged();
-        m_nextDueMs = 0;
-        deliverDue();
+        lookNow();
     });
 }
 

@@ -123,7 +123,8 @@ Q_SIGNALS:
 private:
     void enqueue(const QList<StoredEvent> &events);
     void deliverDue();
-    void send(const WebhookDelivery &d, const QByteArray &body, const QString &url, const QString &format);
+    void lookNow();
+    void send(const WebhookDelivery &d, const QByteArray &body, const QString &url);
     void finished(QNetworkReply *reply, qint64 deliveryId, int attempts, const QString &redacted);
 
     EventStore &m_store;
@@ -138,6 +139,7 @@ private:
     QTimer m_tick;
     bool m_asking = false;
     qint64 m_nextDueMs = 0;  // when the outbox next has something due (ms since the epoch)
+    bool m_lookAgain = false;  // rows were queued or settled during a look: its answer is stale
 };
 
 } // namespace eventdesk
