@@ -1,5 +1,7 @@
 #include "BusNotifier.h"
 
+#include <QThread>
+
 namespace eventdesk {
 
 BusNotifier::BusNotifier(int fallbackPollMs, QObject *parent)
@@ -13,8 +15,19 @@ BusNotifier::BusNotifier(int fallbackPollMs, QObject *parent)
 
 void BusNotifier::notifyAppended(qint64 lastId)
 {
-    // Any thread: receivers in other threads get it queued.
-    Q_EMIT eventsAvailable(lastId);
+    if (QThread::currentThread() == thread()) {
+        Q_EMIT eventsAvailable(lastId);  // receivers in other threads get it queued
+        return;
+    }
+    // The latest id, not the highest: a log that went back (a Redis reset)
+    // must be seen to go back.
+    m_pendingHead.store(lastId);
+    if (m_posted.exchange(true))
+        return;  // a call is on its way and will carry this id
+    QMetaObject::invokeMethod(this, [this] {
+        m_posted.store(false);
+        Q_EMIT eventsAvailable(m_pendingHead.load());
+    }, Qt::QueuedConnection);
 }
 
 void BusNotifier::externalRowsDetected(qint64 headId)

@@ -7,6 +7,8 @@
 
 #include <QTimer>
 
+#include <atomic>
+
 namespace eventdesk {
 
 class BusNotifier final : public Notifier
@@ -16,12 +18,17 @@ class BusNotifier final : public Notifier
 public:
     explicit BusNotifier(int fallbackPollMs = 30000, QObject *parent = nullptr);
 
+    // Any thread. From another thread, commits until the notifier's thread
+    // looks are announced once, with the latest id (a producer thread
+    // committing 40,000 events a second does not queue 40,000 calls).
     void notifyAppended(qint64 lastId) override;
     // Rows written elsewhere are readable up to headId.
     void externalRowsDetected(qint64 headId);
 
 private:
     QTimer m_fallback;
+    std::atomic<qint64> m_pendingHead{0};
+    std::atomic<bool> m_posted{false};
 };
 
 } // namespace eventdesk

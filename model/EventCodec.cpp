@@ -450,32 +450,60 @@ QJsonObject toJson(const AppEvent &event)
     return o;
 }
 
+// Straight from UTF-16 into the escaped UTF-8 text, without a UTF-8 copy of
+// the string on the way: the hot path of every publish.
 void appendString(QByteArray &out, QStringView text)
 {
     static constexpr char hex[] = "0123456789abcdef";
-    const QByteArray utf8 = text.toUtf8();
-    out += '"';
-    for (const char ch : utf8) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default:
-            if (c < 0x20) {
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 0xf];
-            } else {
-                out += ch;
+    const qsizetype start = out.size();
+    out.resize(start + 2 + text.size() * 6);  // the most a UTF-16 unit becomes: \u00XX
+    char *p = out.data() + start;
+    *p++ = '"';
+    const char16_t *s = text.utf16();
+    const char16_t *end = s + text.size();
+    for (; s != end; ++s) {
+        const char16_t c = *s;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            *p++ = char(c);
+            continue;
+        }
+        if (c < 0x80) {
+            *p++ = '\\';
+            switch (c) {
+            case '"': *p++ = '"'; break;
+            case '\\': *p++ = '\\'; break;
+            case '\n': *p++ = 'n'; break;
+            case '\r': *p++ = 'r'; break;
+            case '\t': *p++ = 't'; break;
+            case '\b': *p++ = 'b'; break;
+            case '\f': *p++ = 'f'; break;
+            default:
+                *p++ = 'u';
+                *p++ = '0';
+                *p++ = '0';
+                *p++ = hex[c >> 4];
+                *p++ = hex[c & 0xf];
             }
+        } else if (c < 0x800) {
+            *p++ = char(0xc0 | (c >> 6));
+            *p++ = char(0x80 | (c & 0x3f));
+        } else if (!QChar::isSurrogate(c)) {
+            *p++ = char(0xe0 | (c >> 12));
+            *p++ = char(0x80 | ((c >> 6) & 0x3f));
+            *p++ = char(0x80 | (c & 0x3f));
+        } else if (QChar::isHighSurrogate(c) && s + 1 != end && QChar::isLowSurrogate(s[1])) {
+            const char32_t u = QChar::surrogateToUcs4(c, s[1]);
+            ++s;
+            *p++ = char(0xf0 | (u >> 18));
+            *p++ = char(0x80 | ((u >> 12) & 0x3f));
+            *p++ = char(0x80 | ((u >> 6) & 0x3f));
+            *p++ = char(0x80 | (u & 0x3f));
+        } else {
+            *p++ = '?';  // a lone surrogate, as QString::toUtf8() writes it
         }
     }
-    out += '"';
+    *p++ = '"';
+    out.resize(p - out.constData());
 }
 
 void appendValue(QByteArray &out, const QJsonValue &value)

@@ -10,6 +10,7 @@
 #include <QLatin1StringView>
 #include <QStringList>
 
+#include <charconv>
 #include <optional>
 
 namespace eventdesk::codec::writing {
@@ -51,7 +52,9 @@ inline void writeField(QByteArray &out, bool &first, QLatin1StringView key, bool
 inline void writeField(QByteArray &out, bool &first, QLatin1StringView key, qint64 v)
 {
     appendKey(out, first, key);
-    out += QByteArray::number(v);
+    char digits[24];
+    const auto r = std::to_chars(digits, digits + sizeof digits, v);
+    out.append(digits, r.ptr - digits);
 }
 
 inline void writeField(QByteArray &out, bool &first, QLatin1StringView key, const std::optional<qint64> &v)

@@ -74,9 +74,18 @@ StoreEventBus::StoreEventBus(EventStore &store, Notifier &notifier)
 
 QFuture<PublishResult> StoreEventBus::publish(const AppEvent &event)
 {
-    return publishBatch({event}).then([](const BatchPublishResult &r) -> PublishResult {
-        if (!r)
+    if (auto e = validate(event)) {
+        qCWarning(lcModel).noquote() << "publish refused:" << e->message;
+        return QtFuture::makeReadyFuture(PublishResult(*e));
+    }
+    QPointer<Notifier> notifier(&m_notifier);
+    return m_store.append({event}).then([notifier](const BatchPublishResult &r) -> PublishResult {
+        if (!r) {
+            qCWarning(lcModel).noquote() << "publish failed:" << r.error().message;
             return r.error();
+        }
+        if (notifier)
+            notifier->notifyAppended(r->first());
         return r->first();
     });
 }

@@ -2,6 +2,8 @@
 
 #include <QDate>
 
+#include <cstdio>
+#include <ctime>
 #include <limits>
 
 using namespace Qt::StringLiterals;
@@ -51,6 +53,18 @@ QString formatNanos(qint64 ns)
 QString now()
 {
     return format(QDateTime::currentDateTimeUtc());
+}
+
+QByteArray nowUtf8()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tm utc{};
+    gmtime_r(&ts.tv_sec, &utc);
+    char text[32];
+    const int n = std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, int(ts.tv_nsec / 1'000'000));
+    return QByteArray(text, qBound(0, n, int(sizeof text) - 1));
 }
 
 namespace {

@@ -15,6 +15,8 @@ namespace eventdesk::timestamp {
 QString format(const QDateTime &when);
 QString formatNanos(qint64 nanos);  // "…T20:01:02.345678901Z", fraction digits as needed
 QString now();
+// now() as UTF-8, made without QDateTime: what every commit stamps its rows with.
+QByteArray nowUtf8();
 
 // Any RFC 3339 date-time: 'T', 't' or a space between date and time, any
 // number of fraction digits (beyond 9 they are cut), 'Z', 'z' or ±HH:MM.

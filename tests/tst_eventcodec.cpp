@@ -55,6 +55,7 @@ private Q_SLOTS:
     void engineFixturesRoundTripByteForByte();
     void absentOptionsAreWrittenAsNull();
     void timestampsAreInstants();
+    void stringsAreEscapedUtf8();
     void roundTrip_data();
     void roundTrip();
     void engineOrderAndNulls();
@@ -393,8 +394,59 @@ void TestEventCodec::timestampsAreInstants()
     // Ordered as instants, not as text: "+00:00" sorts after "Z" as text, yet is the same moment.
     QCOMPARE(timestamp::parseNanos(u"2026-11-26T03:04:05+00:00"_s), timestamp::parseNanos(u"2026-11-26T03:04:05Z"_s));
     QVERIFY(*timestamp::parseNanos(u"2026-11-26T03:04:05.123456+00:00"_s) > *timestamp::parseNanos(u"2026-11-26T03:04:05.123Z"_s));
+    // The commit stamp, made without QDateTime, reads as now.
+    const qint64 before = QDateTime::currentMSecsSinceEpoch();
+    const QByteArray stamp = timestamp::nowUtf8();
+    const qint64 after = QDateTime::currentMSecsSinceEpoch();
+    QCOMPARE(stamp.size(), 24);
+    const std::optional<qint64> stamped = timestamp::parseNanos(QString::fromUtf8(stamp));
+    QVERIFY2(stamped && *stamped / 1'000'000 >= before && *stamped / 1'000'000 <= after, stamp.constData());
     // Far cutoffs saturate instead of wrapping.
     QCOMPARE(*timestamp::parseNanos(u"2999-01-01T00:00:00Z"_s), std::numeric_limits<qint64>::max());
+}
+
+// Strings are written straight from UTF-16: the same bytes as QString's own
+// UTF-8 (a lone surrogate becomes '?'), JSON escapes for quotes,
+// backslashes and control characters, and read back unchanged.
+void TestEventCodec::stringsAreEscapedUtf8()
+{
+    const auto reference = [](const QString &text) -> QByteArray {
+        QByteArray out = "\"";
+        for (const char ch : text.toUtf8()) {
+            const auto c = static_cast<unsigned char>(ch);
+            static const QHash<char, QByteArray> shortForms = {{'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"},
+                                                               {'\r', "\\r"}, {'\t', "\\t"}, {'\b', "\\b"}, {'\f', "\\f"}};
+            if (shortForms.contains(ch))
+                out += shortForms.value(ch);
+            else if (c < 0x20)
+                out += QByteArray("\\u00") + QByteArray::number(c, 16).rightJustified(2, '0');
+            else
+                out += ch;
+        }
+        return out + '"';
+    };
+    QList<QString> samples = {u""_s, u"plain"_s, u"quote \" and back\\slash"_s, u"tab\tnew\nline\r\b\f"_s,
+                              QString(QChar(0x01)) + QChar(0x1f) + QChar(0x7f), u"café ünïcödé"_s, u"ドラゴン"_s,
+                              u"dice 🎲 and 🐉"_s, QString(QChar(0xd83c)) + u"lone high"_s, u"lone low"_s + QChar(0xdc00),
+                              QString(QChar(0xdc00)) + QChar(0xd800), QString(70000, QChar(u'é'))};
+    QRandomGenerator rng(17);
+    for (int i = 0; i < 200; ++i) {
+        QString random;
+        for (int j = 0; j < 40; ++j)
+            random += QChar(char16_t(rng.bounded(0x10000)));
+        samples.append(random);
+    }
+    for (const QString &text : samples) {
+        QByteArray out = "x";
+        codec::appendString(out, text);
+        const QByteArray expected = reference(text);
+        QCOMPARE(out.mid(1), expected);
+        // Every escape is one JSON reads back to the same text (where the text is valid UTF-16).
+        const QJsonDocument doc = QJsonDocument::fromJson("[" + out.mid(1) + "]");
+        QVERIFY(doc.isArray());
+        if (QString::fromUtf8(text.toUtf8()) == text)
+            QCOMPARE(doc.array().at(0).toString(), text);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestEventCodec)

@@ -139,7 +139,7 @@ private:
         }
         QByteArrayList args{QByteArray::number(m_endpoint.maxLength), source.toUtf8(), QByteArray::number(worlds.size())};
         args << worlds;
-        const QByteArray now = timestamp::now().toUtf8();
+        const QByteArray now = timestamp::nowUtf8();
         for (const RedisRow &r : rows)
             args << r.eventType.toUtf8() << r.payload << (r.createdAt.isEmpty() ? now : r.createdAt.toUtf8()) << QByteArray::number(r.sourceId);
         eval(redisstream::appendScript(), {m_stream, m_endpoint.key("seq"), m_endpoint.key("worlds"), m_endpoint.key("forward")}, args,
@@ -320,7 +320,7 @@ public:
 
     void mark(const QList<qint64> &ids, bool processed, Done<int> done)
     {
-        QByteArrayList args{processed ? "1" : "0", timestamp::now().toUtf8()};
+        QByteArrayList args{processed ? "1" : "0", timestamp::nowUtf8()};
         for (qint64 id : ids)
             args << QByteArray::number(id);
         eval(redisstream::markScript(), {m_stream, m_endpoint.key("processed")}, args, [done = std::move(done)](Result<RedisReply> reply) {

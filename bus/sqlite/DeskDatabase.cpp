@@ -305,8 +305,17 @@ void DeskDatabase::setIndexRate(int rowsPerSecond)
 
 void DeskDatabase::wakeIndex()
 {
+    // Called after every commit: the desk's thread is woken only while it
+    // follows the log, and once for any number of commits until it looks.
+    if (!m_following.load(std::memory_order_relaxed) || m_wakePending.exchange(true))
+        return;
     if (DeskWorker *w = worker())
-        QMetaObject::invokeMethod(w, [w] { w->wake(); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(w, [this, w] {
+            m_wakePending.store(false);
+            w->wake();
+        }, Qt::QueuedConnection);
+    else
+        m_wakePending.store(false);
 }
 
 void DeskDatabase::setIndexedProcessed(const QList<qint64> &ids, bool processed)

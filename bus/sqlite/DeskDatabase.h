@@ -101,6 +101,8 @@ private:
     bool m_readOnly;
     std::atomic<qint64> m_indexedTo{0};
     std::atomic<qint64> m_indexHead{0};
+    std::atomic<bool> m_following{false};    // the worker indexes new rows as they come
+    std::atomic<bool> m_wakePending{false};  // a wake is queued and not yet seen
     std::unique_ptr<WorkerThread<DeskWorker>> m_thread;
 };
 

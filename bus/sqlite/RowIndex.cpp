@@ -150,12 +150,14 @@ void DeskWorker::startIndexing()
     if (m_desk->m_readOnly || !m_conn)
         return;
     m_indexing = true;
+    m_desk->m_following.store(true);
     wake();
 }
 
 void DeskWorker::stopIndexing()
 {
     m_indexing = false;
+    m_desk->m_following.store(false);
     m_retry.stop();
     settleWaiters(Error{ErrorCode::Usage, {}, u"the index build was paused"_s});
 }

@@ -141,15 +141,22 @@ SqliteConnection *SqliteEventStore::readerConnection(Lane lane) const
 
 QFuture<BatchPublishResult> SqliteEventStore::append(const QList<AppEvent> &events)
 {
-    QList<std::pair<QString, QByteArray>> rows;
+    // The event_type column's text, made once per kind rather than per row.
+    static const std::array<QByteArray, EventKindCount> typeNames = [] {
+        std::array<QByteArray, EventKindCount> names;
+        for (int k = 0; k < EventKindCount; ++k)
+            names[size_t(k)] = catalog::name(EventKind(k)).toUtf8();
+        return names;
+    }();
+    WriteRows rows;
     rows.reserve(events.size());
     for (const AppEvent &e : events) {
         Result<QByteArray> payload = storedPayload(e);
         if (!payload)
             return QtFuture::makeReadyFuture(BatchPublishResult(payload.error()));
-        rows.append({e.typeName(), std::move(payload).value()});
+        rows.append({typeNames[size_t(e.kind())], std::move(payload).value()});
     }
-    return appendRaw(rows);
+    return appendRows(std::move(rows));
 }
 
 QFuture<BatchPublishResult> SqliteEventStore::importRows(const QList<rows::ImportedRow> &rows, bool keepIds)
@@ -194,7 +201,7 @@ QFuture<Result<SqliteEventStore::ImportSummary>> SqliteEventStore::importStream(
                if (sqlite3_prepare_v2(db, sql, -1, &ins, nullptr) != SQLITE_OK)
                    return Error{ErrorCode::Storage, {}, u"cannot import: %1"_s.arg(QString::fromUtf8(sqlite3_errmsg(db)))};
                const auto finalize = qScopeGuard([ins] { sqlite3_finalize(ins); });
-               const QByteArray now = timestamp::now().toUtf8();
+               const QByteArray now = timestamp::nowUtf8();
                while (true) {
                    Result<std::optional<rows::ImportedRow>> got = next();
                    if (!got)
@@ -240,12 +247,21 @@ QFuture<Result<SqliteEventStore::ImportSummary>> SqliteEventStore::importStream(
 
 QFuture<BatchPublishResult> SqliteEventStore::appendRaw(const QList<std::pair<QString, QByteArray>> &rows)
 {
+    WriteRows utf8;
+    utf8.reserve(rows.size());
+    for (const auto &[type, payload] : rows)
+        utf8.append({type.toUtf8(), payload});
+    return appendRows(std::move(utf8));
+}
+
+QFuture<BatchPublishResult> SqliteEventStore::appendRows(WriteRows rows)
+{
     if (!m_writer || !m_writer->object())
         return QtFuture::makeReadyFuture(BatchPublishResult(notOpen()));
     if (rows.isEmpty())
         return QtFuture::makeReadyFuture(BatchPublishResult(QList<qint64>{}));
     WriteJob job;
-    job.rows = rows;
+    job.rows = std::move(rows);
     job.appendPromise = std::make_shared<QPromise<BatchPublishResult>>();
     job.appendPromise->start();
     QFuture<BatchPublishResult> future = job.appendPromise->future();

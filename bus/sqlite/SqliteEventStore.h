@@ -84,7 +84,10 @@ public:
     };
     using RowSource = std::function<Result<std::optional<rows::ImportedRow>>()>;
     QFuture<Result<ImportSummary>> importStream(RowSource next, bool keepIds);
+    // Rows of (event_type, payload) as they are stored.
     QFuture<BatchPublishResult> appendRaw(const QList<std::pair<QString, QByteArray>> &rows);
+    using WriteRows = QList<std::pair<QByteArray, QByteArray>>;  // UTF-8 type, payload
+    QFuture<BatchPublishResult> appendRows(WriteRows rows);
 
     // StatisticsSource: counted on the log itself.
     QFuture<Result<BusStatistics>> statistics() override;

@@ -4,13 +4,13 @@
 // changes, and by a poll) and notices a replaced file. Private to bus/sqlite.
 #pragma once
 
+#include "FileWatch.h"
 #include "LogQueries.h"
 #include "SqliteEventStore.h"
 
 #include "Logging.h"
 
 #include <QFile>
-#include <QFileSystemWatcher>
 #include <QTimer>
 
 #include <sqlite3.h>
@@ -79,8 +79,6 @@ public:
             // the database (rollback journal) or its -wal file (WAL). The poll
             // stays for what the kernel does not say (network file systems, a
             // -wal file made later).
-            m_watcher = new QFileSystemWatcher(this);
-            watchFiles();
             // A change is often seen before its commit is whole (the frames
             // are written first; the kernel says "changed" once for a burst):
             // look now, and again 2, 8 and 20 ms later until the commit shows.
@@ -93,12 +91,36 @@ public:
                 if (m_lastDataVersion == before && ++m_settleStep < int(std::size(Steps)))
                     m_settle.start(Steps[m_settleStep]);
             });
-            connect(m_watcher, &QFileSystemWatcher::fileChanged, this, [this] {
-                watchFiles();  // a file that was deleted and made again is watched anew
+            // Our own writer's commits change the files too: the watch wakes
+            // at most once per 2 ms however many there are, and while this
+            // process keeps writing, data_version is polled every 2 ms
+            // instead of the kernel reporting each write (see FileWatch).
+            m_watch = new FileWatch([this] {
+                if (m_watch->count() < 2)
+                    watchFiles();  // a file that was deleted and made again is watched anew
                 pollDataVersion();
+                if (m_knownHead->load() != m_headSeen) {
+                    startOwnWrites();
+                    return;
+                }
                 m_settleStep = 0;
                 m_settle.start(2);
+            }, 2, this);
+            m_ownWrites.setTimerType(Qt::PreciseTimer);
+            connect(&m_ownWrites, &QTimer::timeout, this, [this] {
+                pollDataVersion();
+                const qint64 head = m_knownHead->load();
+                if (head != m_headSeen) {
+                    m_headSeen = head;
+                    m_quietTicks = 0;
+                } else if (++m_quietTicks >= 5) {  // 10 ms without a write of ours
+                    m_ownWrites.stop();
+                    m_watch->setWrites(true);
+                    pollDataVersion();  // what came between the last tick and the watch
+                }
             });
+            m_headSeen = m_knownHead->load();
+            watchFiles();
         }
         return true;
     }
@@ -129,12 +151,19 @@ private:
         return v;
     }
 
+    void startOwnWrites()
+    {
+        m_headSeen = m_knownHead->load();
+        m_quietTicks = 0;
+        m_settle.stop();
+        m_watch->setWrites(false);
+        m_ownWrites.start(2);
+    }
+
     void watchFiles()
     {
-        const QString db = QFile::decodeName(m_path);
-        for (const QString &f : {db, QString(db + QStringLiteral("-wal"))})
-            if (QFile::exists(f) && !m_watcher->files().contains(f))
-                m_watcher->addPath(f);
+        m_watch->watch(m_path);
+        m_watch->watch(m_path + "-wal");
     }
 
     // PRAGMA data_version changes when another connection (any process)
@@ -153,7 +182,7 @@ private:
                 Q_EMIT m_store->fileReplaced();
             }
         }
-        if (m_watcher && m_watcher->files().size() < 2)
+        if (m_watch && m_watch->count() < 2)
             watchFiles();  // the -wal file appears with the first write in WAL mode
         const qint64 v = dataVersion();
         if (v == m_lastDataVersion)
@@ -187,9 +216,12 @@ private:
     std::pair<dev_t, ino_t> m_fileId{0, 0};
     bool m_replaced = false;
     QTimer m_poll;
-    QFileSystemWatcher *m_watcher = nullptr;
+    FileWatch *m_watch = nullptr;
     QTimer m_settle;
     int m_settleStep = 0;
+    QTimer m_ownWrites;      // polls while this process writes the file itself
+    qint64 m_headSeen = 0;   // the writer's last id at the previous look
+    int m_quietTicks = 0;
 };
 
 

@@ -3,7 +3,10 @@
 #include "Logging.h"
 #include "Timestamp.h"
 
+#include <QCoreApplication>
 #include <QFile>
+#include <QScopeGuard>
+#include <QThread>
 
 #include <sqlite3.h>
 
@@ -65,11 +68,49 @@ void SqliteWriter::enqueue(WriteJob job)
 {
     job.queued.start();
     QMutexLocker lock(&m_mutex);
+    // Nothing queued and the connection free: an append from a thread that
+    // may wait is committed right here, as the raw API would, without two
+    // thread hops. The main thread (the window's, the session's) only queues,
+    // and queued appends share commits.
+    if (job.isAppend() && m_queue.empty() && !m_scheduled && m_insert && !m_conn->options().readOnly && callerMayWait()
+        && m_connLock.tryLock()) {
+        lock.unlock();
+        if (commitInline(job))
+            return;
+        lock.relock();  // locked by another process: queued, retried with backoff
+    }
     m_queue.push_back(std::move(job));
     if (!m_scheduled) {
         m_scheduled = true;
         QMetaObject::invokeMethod(this, &SqliteWriter::drain, Qt::QueuedConnection);
     }
+}
+
+// A thread of the caller's own: not the application's main thread, whose
+// event loop serves the window or the session and must never wait on a disk.
+bool SqliteWriter::callerMayWait()
+{
+    const QCoreApplication *app = QCoreApplication::instance();
+    return app && QThread::currentThread() != app->thread();
+}
+
+bool SqliteWriter::commitInline(WriteJob &job)
+{
+    std::vector<WriteJob> jobs;
+    jobs.push_back(std::move(job));
+    std::vector<QList<qint64>> ids;
+    std::optional<Error> err;
+    {
+        const auto unlock = qScopeGuard([this] { m_connLock.unlock(); });  // locked by enqueue()
+        const int rc = m_conn->execRaw("BEGIN IMMEDIATE");
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+            job = std::move(jobs.front());
+            return false;
+        }
+        err = rc == SQLITE_OK ? writeAppends(jobs, ids) : m_conn->errorFromCode(rc, u"cannot start a write transaction"_s);
+    }
+    settleAppends(jobs, ids, err);
+    return true;
 }
 
 void SqliteWriter::drain()
@@ -107,8 +148,8 @@ void SqliteWriter::drain()
             failFront(take, Error{ErrorCode::Usage, {}, u"%1 is open read-only"_s.arg(m_conn->options().path)});
             continue;
         }
-        QString why;
-        const int rc = m_conn->execRaw("BEGIN IMMEDIATE", &why);
+        QMutexLocker conn(&m_connLock);  // an inline commit may be under way
+        const int rc = m_conn->execRaw("BEGIN IMMEDIATE");
         if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
             if (oldestMs >= m_budgetMs) {
                 failFront(take, Error{ErrorCode::Busy, {},
@@ -129,24 +170,29 @@ void SqliteWriter::drain()
             failFront(take, m_conn->errorFromCode(rc, u"cannot start a write transaction"_s));
             continue;
         }
-        if (append)
-            commitAppends(take);
-        else
+        if (append) {
+            std::vector<WriteJob> jobs = popFront(take);
+            std::vector<QList<qint64>> ids;
+            const std::optional<Error> err = writeAppends(jobs, ids);
+            conn.unlock();
+            settleAppends(jobs, ids, err);
+        } else {
             commitWrite();
+        }
     }
     QMetaObject::invokeMethod(this, &SqliteWriter::drain, Qt::QueuedConnection);  // let other events in
 }
 
-void SqliteWriter::commitAppends(qsizetype take)
+// Inside BEGIN IMMEDIATE (the connection locked): the rows, then COMMIT, or ROLLBACK on an error.
+std::optional<Error> SqliteWriter::writeAppends(const std::vector<WriteJob> &jobs, std::vector<QList<qint64>> &ids)
 {
-    std::vector<WriteJob> jobs = popFront(take);
-    std::vector<QList<qint64>> ids(jobs.size());
-    const QByteArray createdAt = timestamp::now().toUtf8();
+    ids.assign(jobs.size(), {});
+    const QByteArray createdAt = timestamp::nowUtf8();
     std::optional<Error> err;
     for (size_t j = 0; j < jobs.size() && !err; ++j) {
+        ids[j].reserve(jobs[j].rows.size());
         for (const auto &[type, payload] : jobs[j].rows) {
-            const QByteArray typeUtf8 = type.toUtf8();
-            sqlite3_bind_text(m_insert, 1, typeUtf8.constData(), int(typeUtf8.size()), SQLITE_STATIC);
+            sqlite3_bind_text(m_insert, 1, type.constData(), int(type.size()), SQLITE_STATIC);
             sqlite3_bind_text(m_insert, 2, payload.constData(), int(payload.size()), SQLITE_STATIC);
             sqlite3_bind_text(m_insert, 3, createdAt.constData(), int(createdAt.size()), SQLITE_STATIC);
             const int rc = sqlite3_step(m_insert);
@@ -160,27 +206,27 @@ void SqliteWriter::commitAppends(qsizetype take)
     }
     sqlite3_clear_bindings(m_insert);
     if (!err) {
-        QString why;
-        if (const int rc = m_conn->execRaw("COMMIT", &why); rc != SQLITE_OK)
+        if (const int rc = m_conn->execRaw("COMMIT"); rc != SQLITE_OK)
             err = m_conn->errorFromCode(rc, u"cannot commit the events"_s);
     }
-    if (err) {
+    if (err)
         m_conn->execRaw("ROLLBACK");
-        for (WriteJob &job : jobs) {
-            job.appendPromise->addResult(BatchPublishResult(*err));
-            job.appendPromise->finish();
-        }
-        return;
-    }
-    // Durable: now tell the callers, and only now.
-    if (!ids.empty() && !ids.back().isEmpty())
+    else if (!ids.empty() && !ids.back().isEmpty())
         m_knownHead->store(ids.back().last());
+    return err;
+}
+
+// After the connection is free: the callers hear, and only now (durable).
+void SqliteWriter::settleAppends(std::vector<WriteJob> &jobs, std::vector<QList<qint64>> &ids, const std::optional<Error> &err)
+{
     for (size_t j = 0; j < jobs.size(); ++j) {
-        jobs[j].appendPromise->addResult(BatchPublishResult(std::move(ids[j])));
+        jobs[j].appendPromise->addResult(err ? BatchPublishResult(*err) : BatchPublishResult(std::move(ids[j])));
         jobs[j].appendPromise->finish();
     }
-    if (DeskDatabase *desk = m_store->desk())
-        desk->wakeIndex();
+    if (!err) {
+        if (DeskDatabase *desk = m_store->desk())
+            desk->wakeIndex();
+    }
 }
 
 void SqliteWriter::commitWrite()

@@ -19,7 +19,7 @@ namespace eventdesk {
 
 struct WriteJob {
     // An append: rows of (event_type, payload).
-    QList<std::pair<QString, QByteArray>> rows;
+    SqliteEventStore::WriteRows rows;
     std::shared_ptr<QPromise<BatchPublishResult>> appendPromise;
     // Any other write: fn in its own transaction.
     SqliteEventStore::WriteFn fn;
@@ -32,6 +32,8 @@ struct WriteJob {
 // Appends with group commit: consecutive queued appends share one
 // BEGIN IMMEDIATE … COMMIT (at most 1,000 rows), each durable before its
 // future resolves; a locked database is retried with backoff, never waited on.
+// An append from a thread of the caller's own (not the main thread), with
+// nothing queued, is committed on that thread under the connection's lock.
 class SqliteWriter final : public QObject
 {
 public:
@@ -45,7 +47,10 @@ public:
 
 private:
     void drain();
-    void commitAppends(qsizetype take);
+    static bool callerMayWait();
+    bool commitInline(WriteJob &job);
+    std::optional<Error> writeAppends(const std::vector<WriteJob> &jobs, std::vector<QList<qint64>> &ids);
+    void settleAppends(std::vector<WriteJob> &jobs, std::vector<QList<qint64>> &ids, const std::optional<Error> &err);
     void commitWrite();
     std::vector<WriteJob> popFront(qsizetype n);
     void failFront(qsizetype n, const Error &error);
@@ -60,7 +65,8 @@ private:
     SqliteEventStore *m_store;
     bool m_waiting = false;
     int m_checkpointAskedAt = 0;  // WAL pages when a checkpoint was last asked for
-    QMutex m_mutex;
+    QMutex m_mutex;    // the queue
+    QMutex m_connLock;  // the connection: the writer's thread, or an inline commit
     std::deque<WriteJob> m_queue;
     bool m_scheduled = false;
     QTimer m_retry;

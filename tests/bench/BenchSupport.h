@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 namespace eventdesk::bench {
 
@@ -43,6 +44,23 @@ T blockingWait(QFuture<T> f)
 {
     f.waitForFinished();
     return f.result();
+}
+
+// The lines tools read, one per figure, kept stable:
+//   NAME: ratio R (eventdesk X/s, baseline Y/s)
+//   NAME: p99 Z ms (baseline W ms)
+// The baseline is measured in the same run.
+inline void printRatio(const char *name, double eventdeskPerSecond, double baselinePerSecond)
+{
+    std::printf("%s: ratio %.2f (eventdesk %.0f/s, baseline %.0f/s)\n", name,
+                baselinePerSecond > 0 ? eventdeskPerSecond / baselinePerSecond : 0.0, eventdeskPerSecond, baselinePerSecond);
+    std::fflush(stdout);
+}
+
+inline void printP99(const char *name, double p99Ms, double baselineP99Ms)
+{
+    std::printf("%s: p99 %.2f ms (baseline %.2f ms)\n", name, p99Ms, baselineP99Ms);
+    std::fflush(stdout);
 }
 
 // How late a 5 ms timer fires while it runs: the GUI's responsiveness, in ms.
