@@ -12,6 +12,7 @@
 #include "BusNotifier.h"
 #include "EventCodec.h"
 #include "RedisEventStore.h"
+#include "RedisStreamFormat.h"
 #include "Subscriber.h"
 #include "Timestamp.h"
 
@@ -24,8 +25,12 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <thread>
+#include <vector>
 
 using namespace Qt::StringLiterals;
 using namespace eventdesk;
@@ -62,7 +67,7 @@ double rawPipelinedXadd(const QString &host, quint16 port, int n, int depth)
     for (int done = 0; done < n;) {
         const int chunk = std::min(depth, n - done);
         for (int i = 0; i < chunk; ++i) {
-            const QByteArray created = timestamp::now().toUtf8();
+            const QByteArray created = timestamp::nowUtf8();
             const QByteArray &p = payloads[done + i];
             const char *argv[] = {"XADD", stream.constData(), "*", "type", type.constData(), "payload", p.constData(), "created_at",
                                   created.constData()};
@@ -82,6 +87,48 @@ double rawPipelinedXadd(const QString &host, quint16 port, int n, int depth)
     }
     const double rate = n / (double(t.nsecsElapsed()) / 1e9);
     redisReply *del = static_cast<redisReply *>(redisCommand(c, "DEL %b", stream.constData(), size_t(stream.size())));
+    freeReplyObject(del);
+    redisFree(c);
+    return rate;
+}
+
+// Where a publish's time goes, server side: EventDesk's append script (the
+// id from a counter and the stream's last entry, XADD, the world set, the
+// counter), run with raw hiredis one at a time, as EVALSHA.
+double rawAppendScript(const QString &host, quint16 port, int n)
+{
+    redisContext *c = redisConnect(host.toUtf8().constData(), port);
+    if (!c || c->err)
+        return 0;
+    const QByteArray stream = freshStream("script").toUtf8();
+    const QByteArray seq = stream + ":seq", worlds = stream + ":worlds", forward = stream + ":forward";
+    const redisstream::Script &script = redisstream::appendScript();
+    auto *load = static_cast<redisReply *>(redisCommand(c, "SCRIPT LOAD %s", script.body));
+    freeReplyObject(load);
+    const QByteArray type = "ChallengeResolved";
+    QElapsedTimer t;
+    t.start();
+    for (int i = 0; i < n; ++i) {
+        const AppEvent e = sample(i);
+        const QByteArray payload = codec::encode(e), world = e.worldId().toUtf8(), created = timestamp::nowUtf8();
+        const char *argv[] = {"EVALSHA", script.sha.constData(), "4", stream.constData(), seq.constData(), worlds.constData(),
+                              forward.constData(), "0", "", "1", world.constData(), type.constData(), payload.constData(),
+                              created.constData(), "0"};
+        size_t lens[std::size(argv)];
+        for (size_t k = 0; k < std::size(argv); ++k)
+            lens[k] = std::strlen(argv[k]);
+        lens[12] = size_t(payload.size());
+        auto *r = static_cast<redisReply *>(redisCommandArgv(c, int(std::size(argv)), argv, lens));
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            std::fprintf(stderr, "raw script: %s\n", r ? r->str : c->errstr);
+            freeReplyObject(r);
+            redisFree(c);
+            return 0;
+        }
+        freeReplyObject(r);
+    }
+    const double rate = n / (double(t.nsecsElapsed()) / 1e9);
+    auto *del = static_cast<redisReply *>(redisCommand(c, "DEL %s %s %s", stream.constData(), seq.constData(), worlds.constData()));
     freeReplyObject(del);
     redisFree(c);
     return rate;
@@ -122,10 +169,11 @@ int main(int argc, char *argv[])
     const int rounds = quick ? 1 : 3;
     std::printf("Redis Streams bus on %s, %d events per measurement, median of %d\n", qPrintable(address), n, rounds);
 
-    QList<double> raw, rawSingle, inFlight, single, batch;
+    QList<double> raw, rawSingle, rawScript, inFlight, single, batch;
     for (int round = 0; round < rounds; ++round) {
         raw.append(rawPipelinedXadd(host, port, n, 1000));
         rawSingle.append(rawPipelinedXadd(host, port, n / 10, 1));
+        rawScript.append(rawAppendScript(host, port, n / 10));
 
         // Many publishes in flight through one store: its one command
         // connection pipelines them; each is a script that assigns the id.
@@ -187,6 +235,16 @@ int main(int argc, char *argv[])
                 percentile(single, 0.5) / percentile(rawSingle, 0.5));
     std::printf("EventDesk batches of 1,000:               %.0f events/s  -> %.2fx raw\n", percentile(batch, 0.5),
                 percentile(batch, 0.5) / rawRate);
+    const auto us = [](double perSecond) { return perSecond > 0 ? 1e6 / perSecond : 0.0; };
+    std::printf("one publish, where the time goes: raw XADD round trip %.0f us; EventDesk's append script by raw hiredis "
+                "%.0f us (+%.0f us in Redis); EventDesk publish %.0f us (+%.0f us on the client: encode, two thread hops, "
+                "reply parsing, futures)\n",
+                us(percentile(rawSingle, 0.5)), us(percentile(rawScript, 0.5)),
+                us(percentile(rawScript, 0.5)) - us(percentile(rawSingle, 0.5)), us(percentile(single, 0.5)),
+                us(percentile(single, 0.5)) - us(percentile(rawScript, 0.5)));
+    printRatio("redis_publish_in_flight", percentile(inFlight, 0.5), rawRate);
+    printRatio("redis_publish_single", percentile(single, 0.5), percentile(rawSingle, 0.5));
+    printRatio("redis_publish_batch", percentile(batch, 0.5), rawRate);
 
     // Cross-node: published through A, received by a subscriber of B.
     {
@@ -204,6 +262,50 @@ int main(int argc, char *argv[])
         const int ratePerSecond = 1000;
         QHash<QString, qint64> sentAt;
         QList<double> latencies;
+        // The baseline on the same entries: a raw hiredis client on a thread
+        // of its own, blocked in XREAD on the stream, as a raw subscriber on
+        // another machine would be.
+        std::vector<std::atomic<qint64>> rawArrived(static_cast<size_t>(m));
+        std::atomic<int> rawSeen{0};
+        std::atomic<bool> stopRaw{false};
+        std::thread rawReader([&] {
+            redisContext *c = redisConnect(host.toUtf8().constData(), port);
+            if (!c || c->err)
+                return;
+            const QByteArray key = stream.toUtf8();
+            QByteArray last = "0";  // the stream is new: every entry
+            while (!stopRaw.load() && rawSeen.load() < m) {
+                auto *r = static_cast<redisReply *>(redisCommand(c, "XREAD BLOCK 200 STREAMS %b %b", key.constData(),
+                                                                 size_t(key.size()), last.constData(), size_t(last.size())));
+                if (!r)
+                    break;
+                const qint64 now = nowNs();
+                if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->elements == 2) {
+                    const redisReply *entries = r->element[0]->element[1];
+                    for (size_t e = 0; e < entries->elements; ++e) {
+                        const redisReply *entry = entries->element[e];
+                        last = QByteArray(entry->element[0]->str, qsizetype(entry->element[0]->len));
+                        const redisReply *fields = entry->element[1];
+                        for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+                            if (qstrcmp(fields->element[f]->str, "payload") != 0)
+                                continue;
+                            const QByteArrayView payload(fields->element[f + 1]->str, qsizetype(fields->element[f + 1]->len));
+                            const qsizetype at = payload.indexOf("\"c-");
+                            if (at < 0)
+                                continue;
+                            int i = 0;
+                            for (qsizetype k = at + 3; k < payload.size() && payload[k] >= '0' && payload[k] <= '9'; ++k)
+                                i = i * 10 + (payload[k] - '0');
+                            if (i >= 0 && i < m && rawArrived[size_t(i)].exchange(now) == 0)
+                                ++rawSeen;
+                        }
+                    }
+                }
+                freeReplyObject(r);
+            }
+            redisFree(c);
+        });
+        std::vector<qint64> sentNs(static_cast<size_t>(m), 0);
         QObject::connect(&sub, &Subscriber::eventsReceived, &sub, [&](const QList<StoredEvent> &rows) {
             const qint64 now = nowNs();
             for (const StoredEvent &r : rows) {
@@ -219,7 +321,8 @@ int main(int argc, char *argv[])
         for (int i = 0; i < m; ++i) {
             while (t.nsecsElapsed() < qint64(i) * 1000000000LL / ratePerSecond)
                 QCoreApplication::processEvents(QEventLoop::AllEvents, 1);
-            sentAt.insert(u"c-%1"_s.arg(i), nowNs());
+            sentNs[size_t(i)] = nowNs();
+            sentAt.insert(u"c-%1"_s.arg(i), sentNs[size_t(i)]);
             busA.publish(sample(i));
         }
         QElapsedTimer grace;
@@ -229,6 +332,17 @@ int main(int argc, char *argv[])
         std::printf("cross-node publish -> receive (%d events at %d/s): received %lld/%d, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", m,
                     ratePerSecond, static_cast<long long>(latencies.size()), m, percentile(latencies, 0.5),
                     percentile(latencies, 0.99), percentile(latencies, 1.0));
+        while (rawSeen.load() < m && grace.elapsed() < 10000)
+            QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+        stopRaw = true;
+        rawReader.join();
+        QList<double> rawLatencies;
+        for (int i = 0; i < m; ++i)
+            if (const qint64 at = rawArrived[size_t(i)].load(); at > 0)
+                rawLatencies.append(double(at - sentNs[size_t(i)]) / 1e6);
+        std::printf("baseline, raw hiredis XREAD BLOCK on the same entries: received %lld/%d, p50 %.2f ms, p99 %.2f ms\n",
+                    qlonglong(rawLatencies.size()), m, percentile(rawLatencies, 0.5), percentile(rawLatencies, 0.99));
+        printP99("redis_cross_node", percentile(latencies, 0.99), percentile(rawLatencies, 0.99));
     }
     if (failedPublishes > 0) {
         std::fprintf(stderr, "bench_redis_bus: %lld publishes failed: the figures above do not measure the work\n",
