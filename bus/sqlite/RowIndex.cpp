@@ -85,13 +85,21 @@ qint64 indexSecond(qint64 nanos)
 QString conditions(const EventQuery &query, QVariantList &values)
 {
     QString sql;
-    const auto keyList = [&](int kind, const QStringList &names) {
+    // column = one key, or column IN several. One key is an equality, so that
+    // the (key, id) index gives the rows already in id order: with IN, SQLite
+    // reads every match and sorts them for ORDER BY id (a world of 500,000
+    // rows in a 10,000,000-row log: 1.1 s instead of under a millisecond).
+    const auto keyList = [&](const QString &column, int kind, const QStringList &names) -> QString {
+        if (names.size() == 1) {
+            values.append(names.first());
+            return column + u" = (SELECT k FROM desk.eventdesk_keys WHERE kind = %1 AND value = ?)"_s.arg(kind);
+        }
         QStringList marks;
         for (const QString &n : names) {
             marks.append(u"?"_s);
             values.append(n);
         }
-        return u"(SELECT k FROM desk.eventdesk_keys WHERE kind = %1 AND value IN (%2))"_s.arg(kind).arg(marks.join(u','));
+        return column + u" IN (SELECT k FROM desk.eventdesk_keys WHERE kind = %1 AND value IN (%2))"_s.arg(kind).arg(marks.join(u','));
     };
     if (!query.worlds.isEmpty()) {
         // "" in the filter is "no world": a payload without a world_id (or not JSON), kept as 0.
@@ -99,7 +107,7 @@ QString conditions(const EventQuery &query, QVariantList &values)
         const bool none = named.removeAll(QString()) > 0;
         QStringList parts;
         if (!named.isEmpty())
-            parts.append(u"r.world IN "_s + keyList(WorldKey, named));
+            parts.append(keyList(u"r.world"_s, WorldKey, named));
         if (none)
             parts.append(u"r.world = 0"_s);
         sql += u" AND ("_s + parts.join(u" OR "_s) + u')';
@@ -113,7 +121,7 @@ QString conditions(const EventQuery &query, QVariantList &values)
             types.append(v.name);
     }
     if (!types.isEmpty())
-        sql += u" AND r.type IN "_s + keyList(TypeKey, types);
+        sql += u" AND "_s + keyList(u"r.type"_s, TypeKey, types);
     // at is in whole seconds (4 bytes, not 8): a row in the bound's own
     // second is decided on its exact created_at, read from the log.
     const QString exact = u"eventdesk_instant((SELECT created_at FROM main.app_events WHERE id = r.id))"_s;

@@ -28,6 +28,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include <unistd.h>
+
 using namespace Qt::StringLiterals;
 using namespace eventdesk;
 using namespace eventdesk::bench;
@@ -43,6 +45,18 @@ qint64 rssKb(const char *field)
         if (line.startsWith(field))
             return line.mid(qstrlen(field)).trimmed().split(' ').first().toLongLong();
     return 0;
+}
+
+// This process's CPU time so far: user and kernel, in seconds (/proc/self/stat).
+std::pair<double, double> cpuSeconds()
+{
+    QFile f(u"/proc/self/stat"_s);
+    if (!f.open(QIODevice::ReadOnly))
+        return {0, 0};
+    const QByteArray stat = f.readAll();
+    const QList<QByteArray> fields = stat.mid(stat.lastIndexOf(')') + 2).split(' ');
+    const double tick = double(sysconf(_SC_CLK_TCK));
+    return fields.size() > 12 ? std::pair{fields.at(11).toDouble() / tick, fields.at(12).toDouble() / tick} : std::pair{0.0, 0.0};
 }
 
 // A lean WebSocket client on a raw socket, so that a thousand of them in one
@@ -148,9 +162,13 @@ int clientProcess(const QUrl &url, int n, int expect, int seconds, const QString
         clients.push_back(std::move(lc));
     }
     QTimer poll;
+    std::pair<double, double> cpuAtReady{0, 0};
+    QElapsedTimer sinceReady;
     QObject::connect(&poll, &QTimer::timeout, &poll, [&] {
         if (!ready && joined == n) {
             ready = true;
+            cpuAtReady = cpuSeconds();
+            sinceReady.start();
             std::printf("ready\n");
             std::fflush(stdout);
             QTimer::singleShot((seconds + 5) * 1000, qApp, &QCoreApplication::quit);
@@ -160,8 +178,12 @@ int clientProcess(const QUrl &url, int n, int expect, int seconds, const QString
     });
     poll.start(20);
     QCoreApplication::exec();
-    std::printf("%lld %.3f %.3f %.3f\n", qlonglong(delivered), percentile(latencies, 0.5), percentile(latencies, 0.99),
-                percentile(latencies, 1.0));
+    // And how busy this process was: user and kernel, as % of a core.
+    const std::pair<double, double> cpu = cpuSeconds();
+    const double wall = std::max(1e-3, double(sinceReady.elapsed()) / 1000.0);
+    std::printf("%lld %.3f %.3f %.3f %.1f %.1f\n", qlonglong(delivered), percentile(latencies, 0.5), percentile(latencies, 0.99),
+                percentile(latencies, 1.0), 100.0 * (cpu.first - cpuAtReady.first) / wall,
+                100.0 * (cpu.second - cpuAtReady.second) / wall);
     std::fflush(stdout);
     return 0;
 }
@@ -171,6 +193,8 @@ struct Figures {
     qint64 expected = 0;
     double p50 = 0, p99 = 0, max = 0;
     qint64 rssStartKb = 0, rssEndKb = 0, rssPeakKb = 0;
+    // % of a core while it ran: the client process and this one, user and kernel.
+    double clientUser = 0, clientKernel = 0, serverUser = 0, serverKernel = 0;
 };
 
 // Runs the client process against `url`, calls publishOne at `rate`/s for `seconds`.
@@ -190,6 +214,9 @@ Figures drive(const QUrl &url, int clients, int rate, int seconds, const QString
         QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
     proc.readLine();  // ready
     f.rssStartKb = rssKb("VmRSS:");
+    const std::pair<double, double> cpuStart = cpuSeconds();
+    QElapsedTimer running;
+    running.start();
     const int perTick = rate / 100;  // every 10 ms
     int sent = 0;
     QTimer tick;
@@ -203,16 +230,22 @@ Figures drive(const QUrl &url, int clients, int rate, int seconds, const QString
     tick.start(10);
     while (proc.state() != QProcess::NotRunning && !proc.canReadLine())
         QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+    const std::pair<double, double> cpuEnd = cpuSeconds();
+    const double wall = std::max(1e-3, double(running.elapsed()) / 1000.0);
+    f.serverUser = 100.0 * (cpuEnd.first - cpuStart.first) / wall;
+    f.serverKernel = 100.0 * (cpuEnd.second - cpuStart.second) / wall;
     proc.waitForReadyRead(1000);
     const QList<QByteArray> parts = proc.readLine().trimmed().split(' ');
     proc.waitForFinished(10000);
     f.rssEndKb = rssKb("VmRSS:");
     f.rssPeakKb = rssKb("VmHWM:");
-    if (parts.size() == 4) {
+    if (parts.size() == 6) {
         f.delivered = parts[0].toLongLong();
         f.p50 = parts[1].toDouble();
         f.p99 = parts[2].toDouble();
         f.max = parts[3].toDouble();
+        f.clientUser = parts[4].toDouble();
+        f.clientKernel = parts[5].toDouble();
     }
     return f;
 }
@@ -309,14 +342,19 @@ int main(int argc, char *argv[])
                     clients, qlonglong(f.delivered), qlonglong(f.expected),
                     f.expected ? 100.0 * double(f.delivered) / double(f.expected) : 0.0, f.p50, f.p99, f.max,
                     qlonglong(f.rssStartKb / 1024), qlonglong(f.rssEndKb / 1024), qlonglong(f.rssPeakKb / 1024));
+        std::printf("  CPU, %% of a core (user + kernel): the %d clients' process %.0f + %.0f, the server's process %.0f + %.0f\n",
+                    clients, f.clientUser, f.clientKernel, f.serverUser, f.serverKernel);
         std::fflush(stdout);
         if (f.delivered == 0)
             nothingDelivered.append(u"%1 clients"_s.arg(clients));
         // The bare server at the same size, right after, on the same machine state.
         if (clients > 1) {
             const Figures b = baseline(clients);
+            std::printf("  CPU, %% of a core (user + kernel): the %d clients' process %.0f + %.0f, the bare server's %.0f + %.0f\n",
+                        clients, b.clientUser, b.clientKernel, b.serverUser, b.serverKernel);
             if (b.p99 > 0)
                 std::printf("  p99 ratio to the bare server at %d clients: %.2f (goal <= 1.5)\n", clients, f.p99 / b.p99);
+            printP99(clients == 100 ? "fanout_100_clients" : clients == 1000 ? "fanout_1000_clients" : "fanout_clients", f.p99, b.p99);
         }
         // Close the session and let the sockets' deferred deletes and the
         // store's last replies run before the objects go, in order.
