@@ -133,6 +133,9 @@ void TestStoreThreads::fileWatchMissingAndHostilePaths()
     QVERIFY(!watch.watch(QFile::encodeName(m_dir.filePath(u"missing/nothing.db"_s))));
     QVERIFY(!watch.watch(QByteArray(5000, 'a')));  // longer than any path
     QVERIFY(!watch.watch("/proc/self/../../nonexistent\n"));
+    const QString real = m_dir.filePath(u"real.txt"_s);
+    appendTo(real, "x", 1);
+    QVERIFY(!watch.watch(QFile::encodeName(real) + QByteArray("\0.other", 7)));  // would watch real.txt
     QCOMPARE(watch.count(), 0);
     QCOMPARE(wakes, 0);
 }

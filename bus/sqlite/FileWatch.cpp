@@ -46,8 +46,8 @@ FileWatch::~FileWatch()
 
 bool FileWatch::watch(const QByteArray &path)
 {
-    if (m_fd < 0 || path.isEmpty())
-        return false;
+    if (m_fd < 0 || path.isEmpty() || path.contains('\0'))
+        return false;  // a NUL would cut the path short: another file
     if (isWatching(path))
         return true;
     const int wd = inotify_add_watch(m_fd, path.constData(), m_writes ? LifeEvents | WriteEvents : LifeEvents);

@@ -208,10 +208,17 @@ Figures drive(const QUrl &url, int clients, int rate, int seconds, const QString
     proc.start(QCoreApplication::applicationFilePath(),
                {u"--client"_s, url.toString(), QString::number(clients), QString::number(rate * seconds),
                 QString::number(seconds), token});
-    QElapsedTimer wait;
-    wait.start();
-    while (!proc.canReadLine() && wait.elapsed() < 120000)
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+    // Sleeps between events (processEvents with a time would spin a core
+    // that the server's threads and the clients' process need).
+    QEventLoop idle;
+    QObject::connect(&proc, &QProcess::readyReadStandardOutput, &idle, &QEventLoop::quit);
+    QObject::connect(&proc, &QProcess::finished, &idle, &QEventLoop::quit);
+    QTimer giveUp;
+    giveUp.setSingleShot(true);
+    QObject::connect(&giveUp, &QTimer::timeout, &idle, &QEventLoop::quit);
+    giveUp.start(120000);
+    while (proc.state() != QProcess::NotRunning && !proc.canReadLine() && giveUp.isActive())
+        idle.exec();
     proc.readLine();  // ready
     f.rssStartKb = rssKb("VmRSS:");
     const std::pair<double, double> cpuStart = cpuSeconds();
@@ -229,7 +236,7 @@ Figures drive(const QUrl &url, int clients, int rate, int seconds, const QString
     });
     tick.start(10);
     while (proc.state() != QProcess::NotRunning && !proc.canReadLine())
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+        idle.exec();
     const std::pair<double, double> cpuEnd = cpuSeconds();
     const double wall = std::max(1e-3, double(running.elapsed()) / 1000.0);
     f.serverUser = 100.0 * (cpuEnd.first - cpuStart.first) / wall;
