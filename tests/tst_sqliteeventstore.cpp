@@ -5,6 +5,7 @@
 #include "EventCodec.h"
 #include "SampleEvents.h"
 #include "SqliteEventStore.h"
+#include "SqliteTestStore.h"
 #include "Subscriber.h"
 #include "TestSupport.h"
 
@@ -88,12 +89,7 @@ private:
     QString freshPath() { return m_dir.filePath(u"db%1.sqlite"_s.arg(++m_n)); }
     std::unique_ptr<SqliteEventStore> openStore(const QString &path, SqliteOptions options = {})
     {
-        options.path = path;
-        auto store = std::make_unique<SqliteEventStore>(options);
-        const Result<bool> r = store->openAndWait();
-        if (!r)
-            qWarning() << r.error().message;
-        return r ? std::move(store) : nullptr;
+        return test::openSqliteStore(path, std::move(options));
     }
 
 private Q_SLOTS:

@@ -8,6 +8,7 @@
 #include "FileWatch.h"
 #include "SampleEvents.h"
 #include "SqliteEventStore.h"
+#include "SqliteTestStore.h"
 #include "Subscriber.h"
 #include "TestSupport.h"
 
@@ -66,13 +67,8 @@ private:
     std::unique_ptr<SqliteEventStore> openStore(const QString &path, int pollMs = 250)
     {
         SqliteOptions options;
-        options.path = path;
         options.dataVersionPollMs = pollMs;
-        auto store = std::make_unique<SqliteEventStore>(options);
-        const Result<bool> r = store->openAndWait();
-        if (!r)
-            qWarning() << r.error().message;
-        return r ? std::move(store) : nullptr;
+        return test::openSqliteStore(path, options);
     }
 
 private Q_SLOTS:
