@@ -13,6 +13,8 @@
 #include "TestSupport.h"
 
 #include <QFile>
+#include <QFileInfo>
+#include <QJsonObject>
 #include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -78,6 +80,7 @@ private Q_SLOTS:
     void producerThreadsCommitInline();
     void producerThreadWaitsOutALock();
     void anotherProcessWhileThisOneWrites();
+    void checkpointsKeepTheWalShort();
 };
 
 void TestStoreThreads::fileWatchFoldsABurst()
@@ -278,6 +281,31 @@ void TestStoreThreads::anotherProcessWhileThisOneWrites()
     QTRY_COMPARE(int(worlds.count(u"ours"_s)), published.load());
     QCOMPARE(insertExternal(u"theirs-after"_s), 0);
     QTRY_VERIFY_WITH_TIMEOUT(worlds.contains(u"theirs-after"_s), 5000);
+}
+
+// In a file EventDesk made, checkpoints run on a thread of their own (not
+// inside COMMIT): the rows reach the main file while the store is open, and
+// the WAL starts over instead of growing with every commit.
+void TestStoreThreads::checkpointsKeepTheWalShort()
+{
+    const QString path = freshPath();
+    auto store = openStore(path);
+    QVERIFY(store);
+    QList<AppEvent> batch;
+    for (int i = 0; i < 500; ++i) {
+        AppEvent e = test::sampleEvent(EventKind::StoryEventCreated, true);
+        e.setExtraFields(QJsonObject{{u"notes"_s, QString(1000, QChar(u'a' + i % 26))}});
+        batch.append(e);
+    }
+    for (int round = 0; round < 40; ++round)  // 20,000 rows of ~1 KB, faster than the checkpoints
+        QVERIFY(await(store->append(batch)).ok());
+    const auto size = [](const QString &file) { return QFileInfo(file).size(); };
+    // The rows reach the main file while the store is open (~10 MB of payloads).
+    QTRY_VERIFY_WITH_TIMEOUT(size(path) > 8'000'000, 10000);
+    // Once a checkpoint has copied everything, the next commit starts the WAL
+    // over and cuts it back to 16 MB, however large the burst made it.
+    const AppEvent small = test::sampleEvent(EventKind::StoryEventCreated, true);
+    QTRY_VERIFY_WITH_TIMEOUT(await(store->append({small})).ok() && size(path + u"-wal"_s) <= 16 * 1024 * 1024, 10000);
 }
 
 QTEST_GUILESS_MAIN(TestStoreThreads)

@@ -123,8 +123,13 @@ Result<bool> SqliteEventStore::openAndWait()
 
 void SqliteEventStore::requestCheckpoint()
 {
-    if (SqliteCheckpointer *c = m_checkpointer ? m_checkpointer->object() : nullptr)
-        QMetaObject::invokeMethod(c, [c] { c->checkpoint(); }, Qt::QueuedConnection);
+    SqliteCheckpointer *c = m_checkpointer ? m_checkpointer->object() : nullptr;
+    if (!c || m_checkpointAsked.exchange(true))
+        return;  // one is on its way: it will copy this commit's pages too
+    QMetaObject::invokeMethod(c, [this, c] {
+        m_checkpointAsked.store(false);
+        c->checkpoint();
+    }, Qt::QueuedConnection);
 }
 
 QObject *SqliteEventStore::readerContext(Lane lane) const

@@ -54,8 +54,12 @@ Result<bool> SqliteWriter::open(const SqliteOptions &options)
     // pages), which a publish would wait for. The hook asks the checkpoint
     // thread to do it instead. The engine's own file keeps SQLite's default,
     // as the engine's own writes would.
-    if (m_conn->ownedByEventDesk())
+    if (m_conn->ownedByEventDesk()) {
         sqlite3_wal_hook(m_conn->handle(), &SqliteWriter::walHook, this);
+        // A burst can outrun the checkpoints and grow the WAL; once one has
+        // copied it all, the WAL starts over and is cut back to this size.
+        m_conn->execRaw("PRAGMA journal_size_limit=16777216");
+    }
     sqlite3_stmt *head = nullptr;
     if (sqlite3_prepare_v2(m_conn->handle(), "SELECT max(id) FROM app_events", -1, &head, nullptr) == SQLITE_OK
         && sqlite3_step(head) == SQLITE_ROW)
@@ -286,16 +290,15 @@ void SqliteWriter::fail(WriteJob &job, const Error &error)
     }
 }
 
+// After each commit, as SQLite's own automatic checkpoint does: while the WAL
+// holds 1,000 pages or more, a checkpoint is asked for (the checkpointer runs
+// one at a time and folds the asks that come meanwhile), so a burst's tail is
+// copied too and the next commit can start the WAL over.
 int SqliteWriter::walHook(void *self, sqlite3 *, const char *, int pages)
 {
-    auto *w = static_cast<SqliteWriter *>(self);
     constexpr int CheckpointPages = 1000;  // SQLite's own default
-    if (pages < w->m_checkpointAskedAt)
-        w->m_checkpointAskedAt = 0;  // the WAL started over
-    if (pages >= w->m_checkpointAskedAt + CheckpointPages) {
-        w->m_checkpointAskedAt = pages;
-        w->m_store->requestCheckpoint();
-    }
+    if (pages >= CheckpointPages)
+        static_cast<SqliteWriter *>(self)->m_store->requestCheckpoint();
     return SQLITE_OK;
 }
 
@@ -315,11 +318,16 @@ SqliteCheckpointer::~SqliteCheckpointer()
 
 void SqliteCheckpointer::checkpoint()
 {
-    if (!m_db && sqlite3_open_v2(QFile::encodeName(m_path).constData(), &m_db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-        qCWarning(lcStore) << "cannot open a connection for checkpoints:" << (m_db ? sqlite3_errmsg(m_db) : "out of memory");
-        sqlite3_close_v2(m_db);
-        m_db = nullptr;
-        return;
+    if (!m_db) {
+        // A connection that has read nothing has not opened the WAL yet, and a
+        // checkpoint through it does nothing (-1 of -1 frames): one read first.
+        if (sqlite3_open_v2(QFile::encodeName(m_path).constData(), &m_db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK
+            || sqlite3_exec(m_db, "PRAGMA schema_version", nullptr, nullptr, nullptr) != SQLITE_OK) {
+            qCWarning(lcStore) << "cannot open a connection for checkpoints:" << (m_db ? sqlite3_errmsg(m_db) : "out of memory");
+            sqlite3_close_v2(m_db);
+            m_db = nullptr;
+            return;
+        }
     }
     int log = 0, done = 0;
     const int rc = sqlite3_wal_checkpoint_v2(m_db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
@@ -327,6 +335,18 @@ void SqliteCheckpointer::checkpoint()
         qCWarning(lcStore) << "checkpoint failed:" << sqlite3_errmsg(m_db);
     else
         qCDebug(lcStore) << "checkpoint:" << done << "of" << log << "WAL pages";
+    // Commits or a reader kept part of it back: again shortly, until the WAL is
+    // copied whole and the next commit can start it over (otherwise a burst's
+    // tail would wait for the next thousand pages).
+    // Backs off to once a second while a reader holds it back.
+    if (rc == SQLITE_BUSY || done < log) {
+        m_againMs = qBound(20, m_againMs * 2, 1000);
+        if (!m_again.isActive())
+            m_again.start(m_againMs);
+    } else {
+        m_againMs = 10;
+        m_again.stop();
+    }
 }
 
 } // namespace eventdesk

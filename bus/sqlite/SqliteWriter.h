@@ -64,7 +64,6 @@ private:
     std::atomic<qint64> *m_knownHead;
     SqliteEventStore *m_store;
     bool m_waiting = false;
-    int m_checkpointAskedAt = 0;  // WAL pages when a checkpoint was last asked for
     QMutex m_mutex;    // the queue
     QMutex m_connLock;  // the connection: the writer's thread, or an inline commit
     std::deque<WriteJob> m_queue;
@@ -81,13 +80,19 @@ private:
 class SqliteCheckpointer final : public QObject
 {
 public:
-    explicit SqliteCheckpointer(QString path) : m_path(std::move(path)) {}
+    explicit SqliteCheckpointer(QString path) : m_path(std::move(path))
+    {
+        m_again.setSingleShot(true);
+        connect(&m_again, &QTimer::timeout, this, &SqliteCheckpointer::checkpoint);
+    }
     ~SqliteCheckpointer() override;
     void checkpoint();
 
 private:
     QString m_path;
     sqlite3 *m_db = nullptr;
+    QTimer m_again;  // a checkpoint that could not copy everything tries again
+    int m_againMs = 10;
 };
 
 } // namespace eventdesk

@@ -81,6 +81,7 @@ public:
     {
         sqlite3_open(path.toUtf8().constData(), &m_db);
         sqlite3_busy_timeout(m_db, 50);
+        sqlite3_exec(m_db, "PRAGMA schema_version", nullptr, nullptr, nullptr);  // opens the WAL: else checkpoints do nothing
         m_thread = std::thread([this] {
             std::unique_lock lock(m_mutex);
             while (!m_stop) {
@@ -104,20 +105,19 @@ public:
         m_thread.join();
         sqlite3_close(m_db);
     }
-    // Asked once each time the WAL grows by another 1,000 pages (not after
-    // every commit past the first thousand).
+    // As SQLite's automatic checkpoint asks: after every commit while the WAL
+    // holds 1,000 pages or more; asks that come while one is due fold into it.
     static int hook(void *self, sqlite3 *, const char *, int pages)
     {
         auto *c = static_cast<RawCheckpointer *>(self);
-        if (pages < c->m_askedAt)
-            c->m_askedAt = 0;  // the WAL started over
-        if (pages >= c->m_askedAt + 1000) {
-            c->m_askedAt = pages;
+        if (pages >= 1000) {
+            bool wasDue = false;
             {
                 std::lock_guard lock(c->m_mutex);
-                c->m_due = true;
+                wasDue = std::exchange(c->m_due, true);
             }
-            c->m_wake.notify_one();
+            if (!wasDue)
+                c->m_wake.notify_one();
         }
         return SQLITE_OK;
     }
@@ -129,7 +129,6 @@ private:
     std::condition_variable m_wake;
     bool m_due = false;
     bool m_stop = false;
-    int m_askedAt = 0;  // WAL pages when a checkpoint was last asked for (the writing thread only)
 };
 
 struct Raw {
