@@ -72,20 +72,46 @@ StoreEventBus::StoreEventBus(EventStore &store, Notifier &notifier)
 {
 }
 
+namespace {
+
+// What the codec would not read back, said once: the first such event.
+std::optional<Error> refusal(const QList<AppEvent> &events)
+{
+    for (qsizetype i = 0; i < events.size(); ++i) {
+        if (auto e = validate(events.at(i))) {
+            if (events.size() > 1)
+                e->message = u"event %1 of %2: "_s.arg(i + 1).arg(events.size()) + e->message;
+            qCWarning(lcModel).noquote() << "publish refused:" << e->message;
+            return e;
+        }
+    }
+    return std::nullopt;
+}
+
+// After the append: subscribers are woken, or the failure is said. The append
+// may finish while the owner tears down (a store drains its queue in its
+// destructor): a notifier that is gone is not called.
+void announce(const QPointer<Notifier> &notifier, const BatchPublishResult &r)
+{
+    if (r && !r->isEmpty() && notifier)
+        notifier->notifyAppended(r->last());
+    else if (!r)
+        qCWarning(lcModel).noquote() << "publish failed:" << r.error().message;
+}
+
+} // namespace
+
+// One continuation, not publishBatch's and another for the single id: the
+// publish a producer makes and waits for, many thousand times a second.
 QFuture<PublishResult> StoreEventBus::publish(const AppEvent &event)
 {
-    if (auto e = validate(event)) {
-        qCWarning(lcModel).noquote() << "publish refused:" << e->message;
+    const QList<AppEvent> events{event};
+    if (auto e = refusal(events))
         return QtFuture::makeReadyFuture(PublishResult(*e));
-    }
-    QPointer<Notifier> notifier(&m_notifier);
-    return m_store.append({event}).then([notifier](const BatchPublishResult &r) -> PublishResult {
-        if (!r) {
-            qCWarning(lcModel).noquote() << "publish failed:" << r.error().message;
+    return m_store.append(events).then([notifier = QPointer<Notifier>(&m_notifier)](const BatchPublishResult &r) -> PublishResult {
+        announce(notifier, r);
+        if (!r)
             return r.error();
-        }
-        if (notifier)
-            notifier->notifyAppended(r->first());
         return r->first();
     });
 }
@@ -94,22 +120,10 @@ QFuture<BatchPublishResult> StoreEventBus::publishBatch(const QList<AppEvent> &e
 {
     if (events.isEmpty())
         return QtFuture::makeReadyFuture(BatchPublishResult(QList<qint64>{}));
-    for (qsizetype i = 0; i < events.size(); ++i) {
-        if (auto e = validate(events.at(i))) {
-            if (events.size() > 1)
-                e->message = u"event %1 of %2: "_s.arg(i + 1).arg(events.size()) + e->message;
-            qCWarning(lcModel).noquote() << "publish refused:" << e->message;
-            return QtFuture::makeReadyFuture(BatchPublishResult(*e));
-        }
-    }
-    // The append may finish while the owner tears down (a store drains its
-    // queue in its destructor): a notifier that is gone is not called.
-    QPointer<Notifier> notifier(&m_notifier);
-    return m_store.append(events).then([notifier](const BatchPublishResult &r) {
-        if (r && !r->isEmpty() && notifier)
-            notifier->notifyAppended(r->last());
-        else if (!r)
-            qCWarning(lcModel).noquote() << "publish failed:" << r.error().message;
+    if (auto e = refusal(events))
+        return QtFuture::makeReadyFuture(BatchPublishResult(*e));
+    return m_store.append(events).then([notifier = QPointer<Notifier>(&m_notifier)](const BatchPublishResult &r) {
+        announce(notifier, r);
         return r;
     });
 }

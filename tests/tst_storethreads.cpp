@@ -16,6 +16,8 @@
 #include <QFileInfo>
 #include <QJsonObject>
 #include <QScopeGuard>
+#include <QSemaphore>
+#include <QTimer>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -81,6 +83,7 @@ private Q_SLOTS:
     void producerThreadWaitsOutALock();
     void anotherProcessWhileThisOneWrites();
     void checkpointsKeepTheWalShort();
+    void checkpointWaitsOutAReader();
 };
 
 void TestStoreThreads::fileWatchFoldsABurst()
@@ -243,16 +246,25 @@ void TestStoreThreads::anotherProcessWhileThisOneWrites()
     sub.start();
     QTRY_COMPARE(caughtUp.size(), 1);
 
+    // A game's pace, set by a timer here: fast enough to keep the reader
+    // polling (a write each millisecond or two), slow enough that the other
+    // process's busy handler gets the lock between commits.
+    QSemaphore pace;
+    QTimer tick;
+    tick.setTimerType(Qt::PreciseTimer);
+    connect(&tick, &QTimer::timeout, this, [&pace] {
+        if (pace.available() < 2)
+            pace.release();
+    });
+    tick.start(1);
     std::atomic<bool> stop{false};
     std::atomic<int> published{0};
     std::thread writer([&] {
         while (!stop.load()) {
+            if (!pace.tryAcquire(1, 50))
+                continue;
             bus.publish(test::sampleEvent(EventKind::StoryEventCreated, true, u"ours"_s)).waitForFinished();
             ++published;
-            // A game's pace, fast enough to keep the reader polling (a write
-            // each millisecond or two) and slow enough that the other
-            // process's busy handler gets the lock between commits.
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
     });
     const auto stopWriter = [&] {
@@ -266,11 +278,15 @@ void TestStoreThreads::anotherProcessWhileThisOneWrites()
         const QByteArray line = codec::encode(test::sampleEvent(EventKind::ChallengeResolved, true, world));
         // BEGIN IMMEDIATE: a deferred transaction whose snapshot another
         // commit overtook would fail at once instead of waiting its turn.
-        return test::runPython(u"import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None); "
-                               "c.execute('BEGIN IMMEDIATE'); "
-                               "c.execute('INSERT INTO app_events(event_type,payload,created_at) VALUES(?,?,?)', "
-                               "('ChallengeResolved', sys.argv[2], '2026-11-26T20:01:02.345Z')); c.execute('COMMIT')"_s,
-                               {path, QString::fromUtf8(line)});
+        // Run while this loop turns, so that the pace keeps our writes coming.
+        QProcess *p = test::startPython(u"import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None); "
+                                        "c.execute('BEGIN IMMEDIATE'); "
+                                        "c.execute('INSERT INTO app_events(event_type,payload,created_at) VALUES(?,?,?)', "
+                                        "('ChallengeResolved', sys.argv[2], '2026-11-26T20:01:02.345Z')); c.execute('COMMIT')"_s,
+                                        {path, QString::fromUtf8(line)}, this);
+        if (!QTest::qWaitFor([p] { return p->state() == QProcess::NotRunning; }, 60000))
+            return -1;
+        return p->exitStatus() == QProcess::NormalExit ? p->exitCode() : -1;
     };
     QCOMPARE(insertExternal(u"theirs-while-writing"_s), 0);
     const int before = published.load();
@@ -306,6 +322,36 @@ void TestStoreThreads::checkpointsKeepTheWalShort()
     // over and cuts it back to 16 MB, however large the burst made it.
     const AppEvent small = test::sampleEvent(EventKind::StoryEventCreated, true);
     QTRY_VERIFY_WITH_TIMEOUT(await(store->append({small})).ok() && size(path + u"-wal"_s) <= 16 * 1024 * 1024, 10000);
+}
+
+// Another process reads an old snapshot while the rows come: checkpoints can
+// copy none of them. Once it lets go, they are copied without another commit
+// to ask (the checkpointer tries again, backing off, until the WAL is whole).
+void TestStoreThreads::checkpointWaitsOutAReader()
+{
+    const QString path = freshPath();
+    auto store = openStore(path);
+    QVERIFY(store);
+    QProcess *reader = test::startPython(
+        u"import sqlite3,sys; c=sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN'); "
+        "c.execute('SELECT count(*) FROM app_events').fetchone(); print('reading', flush=True); "
+        "sys.stdin.readline(); c.execute('COMMIT')"_s,
+        {path}, this);
+    QVERIFY(reader->waitForReadyRead(10000));
+    QList<AppEvent> batch;
+    for (int i = 0; i < 500; ++i) {
+        AppEvent e = test::sampleEvent(EventKind::StoryEventCreated, true);
+        e.setExtraFields(QJsonObject{{u"notes"_s, QString(1000, QChar(u'a' + i % 26))}});
+        batch.append(e);
+    }
+    for (int round = 0; round < 10; ++round)  // 5,000 rows of ~1 KB
+        QVERIFY(await(store->append(batch)).ok());
+    const auto size = [](const QString &file) { return QFileInfo(file).size(); };
+    QVERIFY2(size(path) < 1'000'000, qPrintable(u"%1 bytes copied past the reader's snapshot"_s.arg(size(path))));
+    reader->write("done\n");
+    reader->closeWriteChannel();
+    QTRY_COMPARE_WITH_TIMEOUT(reader->state(), QProcess::NotRunning, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(size(path) > 4'000'000, 10000);  // no commit since
 }
 
 QTEST_GUILESS_MAIN(TestStoreThreads)

@@ -96,9 +96,7 @@ public:
             // process keeps writing, data_version is polled every 2 ms
             // instead of the kernel reporting each write (see FileWatch).
             m_watch = new FileWatch([this] {
-                if (m_watch->count() < 2)
-                    watchFiles();  // a file that was deleted and made again is watched anew
-                pollDataVersion();
+                pollDataVersion();  // also watches anew a file deleted and made again
                 if (m_knownHead->load() != m_headSeen) {
                     startOwnWrites();
                     return;
@@ -183,7 +181,7 @@ private:
             }
         }
         if (m_watch && m_watch->count() < 2)
-            watchFiles();  // the -wal file appears with the first write in WAL mode
+            watchFiles();  // the -wal file appears with the first write in WAL mode, or one was made anew
         const qint64 v = dataVersion();
         if (v == m_lastDataVersion)
             return;

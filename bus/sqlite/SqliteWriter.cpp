@@ -335,10 +335,9 @@ void SqliteCheckpointer::checkpoint()
         qCWarning(lcStore) << "checkpoint failed:" << sqlite3_errmsg(m_db);
     else
         qCDebug(lcStore) << "checkpoint:" << done << "of" << log << "WAL pages";
-    // Commits or a reader kept part of it back: again shortly, until the WAL is
-    // copied whole and the next commit can start it over (otherwise a burst's
-    // tail would wait for the next thousand pages).
-    // Backs off to once a second while a reader holds it back.
+    // Commits or a reader kept part of it back: again, backing off to once a
+    // second, until the WAL is copied whole and the next commit can start it
+    // over (otherwise a burst's tail would wait for the next thousand pages).
     if (rc == SQLITE_BUSY || done < log) {
         m_againMs = qBound(20, m_againMs * 2, 1000);
         if (!m_again.isActive())
