@@ -58,6 +58,23 @@ void appendTo(const QString &path, const QByteArray &bytes, int times)
     }
 }
 
+// 500 events of about 1 KB each: a few hundred WAL pages a batch.
+QList<AppEvent> bulkyBatch()
+{
+    QList<AppEvent> batch;
+    for (int i = 0; i < 500; ++i) {
+        AppEvent e = test::sampleEvent(EventKind::StoryEventCreated, true);
+        e.setExtraFields(QJsonObject{{u"notes"_s, QString(1000, QChar(u'a' + i % 26))}});
+        batch.append(e);
+    }
+    return batch;
+}
+
+qint64 size(const QString &file)
+{
+    return QFileInfo(file).size();
+}
+
 } // namespace
 
 class TestStoreThreads : public QObject
@@ -307,15 +324,9 @@ void TestStoreThreads::checkpointsKeepTheWalShort()
     const QString path = freshPath();
     auto store = openStore(path);
     QVERIFY(store);
-    QList<AppEvent> batch;
-    for (int i = 0; i < 500; ++i) {
-        AppEvent e = test::sampleEvent(EventKind::StoryEventCreated, true);
-        e.setExtraFields(QJsonObject{{u"notes"_s, QString(1000, QChar(u'a' + i % 26))}});
-        batch.append(e);
-    }
+    const QList<AppEvent> batch = bulkyBatch();
     for (int round = 0; round < 40; ++round)  // 20,000 rows of ~1 KB, faster than the checkpoints
         QVERIFY(await(store->append(batch)).ok());
-    const auto size = [](const QString &file) { return QFileInfo(file).size(); };
     // The rows reach the main file while the store is open (~10 MB of payloads).
     QTRY_VERIFY_WITH_TIMEOUT(size(path) > 8'000'000, 10000);
     // Once a checkpoint has copied everything, the next commit starts the WAL
@@ -338,15 +349,9 @@ void TestStoreThreads::checkpointWaitsOutAReader()
         "sys.stdin.readline(); c.execute('COMMIT')"_s,
         {path}, this);
     QVERIFY(reader->waitForReadyRead(10000));
-    QList<AppEvent> batch;
-    for (int i = 0; i < 500; ++i) {
-        AppEvent e = test::sampleEvent(EventKind::StoryEventCreated, true);
-        e.setExtraFields(QJsonObject{{u"notes"_s, QString(1000, QChar(u'a' + i % 26))}});
-        batch.append(e);
-    }
+    const QList<AppEvent> batch = bulkyBatch();
     for (int round = 0; round < 10; ++round)  // 5,000 rows of ~1 KB
         QVERIFY(await(store->append(batch)).ok());
-    const auto size = [](const QString &file) { return QFileInfo(file).size(); };
     QVERIFY2(size(path) < 1'000'000, qPrintable(u"%1 bytes copied past the reader's snapshot"_s.arg(size(path))));
     reader->write("done\n");
     reader->closeWriteChannel();
