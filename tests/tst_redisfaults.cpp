@@ -1,5 +1,6 @@
 // The Redis bus when Redis misbehaves, each case on a redis-server of its own:
-// absent at start, a wrong password, restarted mid-run, frozen.
+// absent at start, a wrong password, restarted mid-run, frozen; and the same
+// for a producer thread's appends, which go on a connection of their own.
 #include "BusNotifier.h"
 #include "RedisEventStore.h"
 #include "RedisTestServer.h"
@@ -7,15 +8,40 @@
 #include "Subscriber.h"
 #include "TestSupport.h"
 
+#include <QElapsedTimer>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTest>
 
 #include <memory>
+#include <thread>
 
 using namespace eventdesk;
 using namespace eventdesk::test;
 using namespace Qt::StringLiterals;
+
+// One append from a thread of its own (as an engine's producer), waited for
+// there. sentThere: answered by the time append returned, i.e. sent on that thread.
+struct ThreadAppend {
+    BatchPublishResult result = QList<qint64>{};
+    bool sentThere = false;
+    qint64 ms = 0;
+};
+
+ThreadAppend appendFromThread(RedisEventStore &store, const AppEvent &event)
+{
+    ThreadAppend out;
+    std::thread([&] {
+        QElapsedTimer t;
+        t.start();
+        QFuture<BatchPublishResult> f = store.append({event});
+        out.sentThere = f.isFinished();
+        f.waitForFinished();
+        out.result = f.result();
+        out.ms = t.elapsed();
+    }).join();
+    return out;
+}
 
 class TestRedisFaults : public QObject
 {
@@ -56,6 +82,14 @@ private Q_SLOTS:
         QVERIFY(!wrong.ok());
         QVERIFY2(wrong.error().message.contains(u"password"_s), qPrintable(wrong.error().message));
         QVERIFY(!wrong.error().message.contains(u"battery"_s));
+        {
+            // A producer thread's own connection authenticates the same way.
+            RedisEventStore store(RedisEndpoint::parse(u"redis://:correct%20horse@127.0.0.1:%1/0"_s.arg(server.port())).value());
+            QVERIFY(store.openAndWait().ok());
+            const ThreadAppend a = appendFromThread(store, story(u"w1"_s, u"x"_s));
+            QVERIFY2(a.result.ok(), why(a.result));
+            QVERIFY(a.sentThere);
+        }
         const Result<bool> none = openWith(QString());
         QVERIFY(!none.ok());
         QVERIFY2(none.error().message.contains(u"wants a password"_s), qPrintable(none.error().message));
@@ -132,6 +166,59 @@ private Q_SLOTS:
         for (qsizetype i = 0; i < rows.size(); ++i)
             QCOMPARE(rows[i].id, qint64(i + 1));
         QCOMPARE(std::get<events::StoryEventCreated>(rows.first().event->data()).storyEventId, u"a"_s);
+        QCOMPARE(std::get<events::StoryEventCreated>(rows.last().event->data()).storyEventId, u"c"_s);
+    }
+
+    // A producer thread's connection across a restart: while Redis is away
+    // its appends fail at once (through the worker, which knows); after the
+    // store is back, the old connection is seen to be closed and replaced.
+    void producerThreadAcrossRestart()
+    {
+        RedisTestServer server;
+        QVERIFY(server.start());
+        RedisEventStore store(RedisEndpoint::parse(u"redis://127.0.0.1:%1/0?stream=threads"_s.arg(server.port())).value());
+        QVERIFY(store.openAndWait().ok());
+        ThreadAppend a = appendFromThread(store, story(u"w1"_s, u"before"_s));
+        QVERIFY2(a.result.ok(), why(a.result));
+        QVERIFY(a.sentThere);
+        QCOMPARE(a.result.value(), QList<qint64>{1});
+
+        QSignalSpy changes(&store, &RedisEventStore::connectionChanged);
+        server.stop();
+        QTRY_VERIFY(!changes.isEmpty());
+        a = appendFromThread(store, story(u"w1"_s, u"during"_s));
+        QVERIFY(!a.result.ok());
+        QCOMPARE(a.result.error().code, ErrorCode::Unavailable);
+
+        QVERIFY(server.restart());
+        QTRY_VERIFY_WITH_TIMEOUT(changes.size() >= 2 && changes.last().at(0).toBool(), 20000);
+        for (int i = 0; i < 3; ++i) {
+            a = appendFromThread(store, story(u"w1"_s, u"after%1"_s.arg(i)));
+            QVERIFY2(a.result.ok(), why(a.result));
+            QVERIFY(a.sentThere);
+            QCOMPARE(a.result.value(), QList<qint64>{2 + i});
+        }
+    }
+
+    // A frozen server: a producer thread's append gives up after the
+    // endpoint's timeout with a clear error, and works again once it thaws.
+    void producerThreadOnFrozenServer()
+    {
+        RedisTestServer server;
+        QVERIFY(server.start());
+        RedisEventStore store(RedisEndpoint::parse(u"redis://127.0.0.1:%1/0?stream=frozen&timeout_ms=500"_s.arg(server.port())).value());
+        QVERIFY(store.openAndWait().ok());
+        QVERIFY(appendFromThread(store, story(u"w1"_s, u"a"_s)).result.ok());
+        server.pause();
+        const ThreadAppend frozen = appendFromThread(store, story(u"w1"_s, u"b"_s));
+        QVERIFY(!frozen.result.ok());
+        QVERIFY2(frozen.result.error().message.contains(u"no reply within 500 ms"_s), qPrintable(frozen.result.error().message));
+        QVERIFY2(frozen.ms < 10000, QByteArray::number(frozen.ms).constData());
+        server.resume();
+        QTRY_VERIFY_WITH_TIMEOUT(appendFromThread(store, story(u"w1"_s, u"c"_s)).result.ok(), 20000);
+        const auto rows = await(store.fetchSince(0, 100)).value();
+        for (qsizetype i = 0; i < rows.size(); ++i)
+            QCOMPARE(rows[i].id, qint64(i + 1));  // the timed-out one may have landed; no gap either way
         QCOMPARE(std::get<events::StoryEventCreated>(rows.last().event->data()).storyEventId, u"c"_s);
     }
 

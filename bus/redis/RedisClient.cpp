@@ -20,7 +20,9 @@ constexpr int FirstBackoffMs = 100;
 constexpr int MaxBackoffMs = 5000;
 constexpr int DeadlineTickMs = 50;
 
-RedisReply copyReply(const redisReply *r)
+} // namespace
+
+RedisReply toRedisReply(const redisReply *r)
 {
     RedisReply out;
     switch (r->type) {
@@ -44,7 +46,7 @@ RedisReply copyReply(const redisReply *r)
         out.type = RedisReply::Type::Array;
         out.elements.reserve(qsizetype(r->elements));
         for (size_t i = 0; i < r->elements; ++i)
-            out.elements.append(copyReply(r->element[i]));
+            out.elements.append(toRedisReply(r->element[i]));
         break;
     default:
         out.type = RedisReply::Type::Nil;
@@ -52,6 +54,8 @@ RedisReply copyReply(const redisReply *r)
     }
     return out;
 }
+
+namespace {
 
 // The Qt adapter's destructor writes to the context it was last given, and
 // hiredis calls the adapter's cleanup while freeing a context. So an adapter
@@ -352,7 +356,7 @@ void RedisClient::onReply(quint64 seq, void *reply)
         callback(unavailable(u"the connection was lost before the reply"_s));
         return;
     }
-    callback(copyReply(static_cast<const redisReply *>(reply)));
+    callback(toRedisReply(static_cast<const redisReply *>(reply)));
 }
 
 } // namespace eventdesk

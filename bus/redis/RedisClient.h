@@ -17,6 +17,7 @@
 #include <functional>
 
 struct redisAsyncContext;
+struct redisReply;
 class RedisQtAdapter;
 
 namespace eventdesk {
@@ -34,6 +35,9 @@ struct RedisReply {
     // An Integer, or a String holding one.
     std::optional<qint64> toInteger() const;
 };
+
+// hiredis's reply, copied.
+RedisReply toRedisReply(const redisReply *reply);
 
 class RedisClient final : public QObject
 {

@@ -1,9 +1,12 @@
 #include "RedisEventStore.h"
 
+#include "RedisDirect.h"
 #include "RedisWorker.h"
 #include "WorkerThread.h"
 
+#include <QCoreApplication>
 #include <QPromise>
+#include <QThread>
 
 using namespace Qt::StringLiterals;
 
@@ -23,6 +26,8 @@ RedisEventStore::RedisEventStore(RedisEndpoint endpoint, QObject *parent)
 RedisEventStore::~RedisEventStore()
 {
     m_worker->stop();
+    std::lock_guard lock(m_directLock);  // a producer thread may still be in appendDirect
+    m_direct.reset();
 }
 
 template <typename T, typename F>
@@ -76,14 +81,73 @@ QFuture<BatchPublishResult> RedisEventStore::append(const QList<AppEvent> &event
 
 QFuture<BatchPublishResult> RedisEventStore::appendRows(const QList<RedisRow> &rows)
 {
-    return onWorker<QList<qint64>>([rows](RedisWorker &w, Done<QList<qint64>> done) { w.append(rows, {}, std::move(done)); });
+    if (std::optional<BatchPublishResult> done = appendDirect(rows))
+        return QtFuture::makeReadyFuture(std::move(*done));
+    RedisWorker *worker = m_worker->object();
+    if (!worker)
+        return QtFuture::makeReadyFuture(BatchPublishResult(Error{ErrorCode::Unavailable, {}, u"the Redis bus is closed"_s}));
+    if (rows.isEmpty())
+        return QtFuture::makeReadyFuture(BatchPublishResult(QList<qint64>{}));
+    auto promise = std::make_shared<QPromise<BatchPublishResult>>();
+    promise->start();
+    QFuture<BatchPublishResult> future = promise->future();
+    worker->enqueueAppend(rows, [promise](BatchPublishResult r) {
+        promise->addResult(std::move(r));
+        promise->finish();
+    });
+    return future;
+}
+
+// A producer thread's small append, sent and answered on the producer's own
+// thread. Not from the main thread (it never waits on the network), nor the
+// worker's; not while anything is queued or out (so a thread's publishes stay
+// in its order), nor while another thread uses the connection, nor while the
+// worker's connection is down (the worker says why, and fails fast). Big
+// batches go through the worker, which pipelines them.
+std::optional<BatchPublishResult> RedisEventStore::appendDirect(const QList<RedisRow> &rows)
+{
+    constexpr qsizetype DirectRows = 16;
+    RedisWorker *worker = m_worker->object();
+    if (!worker || rows.isEmpty() || rows.size() > DirectRows || !worker->commandsUp())
+        return std::nullopt;
+    QThread *here = QThread::currentThread();
+    const QCoreApplication *app = QCoreApplication::instance();
+    if (here == worker->thread() || (app && here == app->thread()))
+        return std::nullopt;
+    std::unique_lock lock(m_directLock, std::try_to_lock);
+    if (!lock.owns_lock() || m_directDownAt == worker->commandsGeneration() || !worker->appendsIdle())
+        return std::nullopt;
+    if (!m_direct)
+        m_direct = std::make_unique<RedisDirect>(m_endpoint);
+    const int generation = worker->commandsGeneration();
+    if (m_directWorldsAt != generation) {
+        m_directWorlds.clear();  // Redis may have come back without them
+        m_directWorldsAt = generation;
+    }
+    const AppendCall call = appendCall(m_endpoint, rows, {}, m_directWorlds);
+    const redisstream::Script &script = redisstream::appendScript();
+    RedisDirect::Answer answer = m_direct->command(scriptCall("EVALSHA", script.sha, call.keys, call.args));
+    if (answer.outcome == RedisDirect::Outcome::Answered && isNoScript(answer.reply))
+        answer = m_direct->command(scriptCall("EVAL", QByteArray(script.body), call.keys, call.args));
+    if (answer.outcome == RedisDirect::Outcome::NotSent) {
+        // Not sent at all: the worker sends it, and this path waits until the
+        // worker's connection has come up again.
+        m_directDownAt = generation;
+        return std::nullopt;
+    }
+    Result<QList<qint64>> ids = appendIds(answer.reply, rows.size());
+    if (ids) {
+        raiseKnownHead(*m_knownHead, *ids);
+        m_directWorlds.unite(QSet<QByteArray>(call.worlds.begin(), call.worlds.end()));
+    }
+    return ids;
 }
 
 QFuture<BatchPublishResult> RedisEventStore::appendForwarded(const QString &source, const QList<RedisRow> &rows)
 {
     if (source.isEmpty())
         return QtFuture::makeReadyFuture(BatchPublishResult(Error{ErrorCode::Usage, {}, u"a forward needs a source name"_s}));
-    return onWorker<QList<qint64>>([source, rows](RedisWorker &w, Done<QList<qint64>> done) { w.append(rows, source, std::move(done)); });
+    return onWorker<QList<qint64>>([source, rows](RedisWorker &w, Done<QList<qint64>> done) { w.appendForwarded(rows, source, std::move(done)); });
 }
 
 QFuture<Result<qint64>> RedisEventStore::forwardCursor(const QString &source)

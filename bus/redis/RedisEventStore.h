@@ -21,13 +21,17 @@
 #include "RedisUrl.h"
 
 #include <QObject>
+#include <QSet>
 
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 
 namespace eventdesk {
 
+class RedisDirect;
 class RedisWorker;
 template <typename T> class WorkerThread;
 
@@ -90,9 +94,16 @@ private:
     template <typename T, typename F>
     QFuture<Result<T>> onWorker(F &&fn);
 
+    std::optional<BatchPublishResult> appendDirect(const QList<RedisRow> &rows);
+
     RedisEndpoint m_endpoint;
     std::shared_ptr<std::atomic<qint64>> m_knownHead;
     std::unique_ptr<WorkerThread<RedisWorker>> m_worker;
+    std::mutex m_directLock;  // the two below
+    std::unique_ptr<RedisDirect> m_direct;  // a producer thread's connection, made on first use
+    int m_directDownAt = -1;  // the worker's connection generation in which the direct one failed to connect
+    QSet<QByteArray> m_directWorlds;  // worlds the direct connection added to the set, in generation m_directWorldsAt
+    int m_directWorldsAt = -1;
 };
 
 } // namespace eventdesk

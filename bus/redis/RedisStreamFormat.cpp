@@ -15,39 +15,60 @@ namespace {
 
 
 // Appends rows atomically. KEYS: stream, seq, worlds, forward cursors.
-// ARGV: maxlen ('0': none), forward source ('': none), the number of worlds,
-// the worlds, then per row: type, payload, created_at, source id. Returns the
-// new ids. The counter never goes behind the stream, so no XADD fails half way.
+// ARGV: maxlen ('0': none), forward source ('': none), the number of worlds
+// (those the caller has not added to the set yet), the worlds, then per row:
+// type, payload, created_at, source id. Returns the new ids.
+// The ids come from INCRBY on the counter (one call for the whole group). If
+// the stream is ahead of the counter (entries someone else added with
+// automatic ids, or a counter that was deleted), the first XADD is refused;
+// the counter then moves past the stream's last id and the group goes on from
+// there. A failure part way sets the counter back to the last id added, so
+// ids stay dense.
 constexpr char AppendScript[] = R"lua(
-local stream, seqkey = KEYS[1], KEYS[2]
-local source = ARGV[2]
-local cursor = 0
-if source ~= '' then cursor = tonumber(redis.call('HGET', KEYS[4], source) or '0') end
-local base = tonumber(redis.call('GET', seqkey) or '0')
-local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
-if last[1] then
-  local lastid = tonumber(string.match(last[1][1], '^(%d+)'))
-  if lastid and lastid > base then base = lastid end
-end
+local stream, seqkey, maxlen, source = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
 local nworlds = tonumber(ARGV[3])
-local ids = {}
-local moved = cursor
+local cursor, moved = 0, 0
+if source ~= '' then
+  cursor = tonumber(redis.call('HGET', KEYS[4], source) or '0')
+  moved = cursor
+end
+local rows = {}
 for o = 4 + nworlds, #ARGV, 4 do
   local src = tonumber(ARGV[o + 3])
   if source == '' or src > moved then
-    base = base + 1
-    local id = string.format('%d-0', base)
-    if ARGV[1] ~= '0' then
-      redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], id, 'type', ARGV[o], 'payload', ARGV[o + 1], 'created_at', ARGV[o + 2])
-    else
-      redis.call('XADD', stream, id, 'type', ARGV[o], 'payload', ARGV[o + 1], 'created_at', ARGV[o + 2])
-    end
-    ids[#ids + 1] = base
+    rows[#rows + 1] = o
     if source ~= '' then moved = src end
   end
 end
+local function xadd(o, n)
+  local id = string.format('%d-0', n)
+  if maxlen ~= '0' then
+    return redis.pcall('XADD', stream, 'MAXLEN', '~', maxlen, id, 'type', ARGV[o], 'payload', ARGV[o + 1], 'created_at', ARGV[o + 2])
+  end
+  return redis.pcall('XADD', stream, id, 'type', ARGV[o], 'payload', ARGV[o + 1], 'created_at', ARGV[o + 2])
+end
+local function failed(r) return type(r) == 'table' and r.err ~= nil end
+local ids = {}
+if #rows > 0 then
+  local base = redis.call('INCRBY', seqkey, #rows) - #rows
+  for i, o in ipairs(rows) do
+    local r = xadd(o, base + i)
+    if i == 1 and failed(r) and string.find(r.err, 'equal or smaller', 1, true) then
+      local info = redis.call('XINFO', 'STREAM', stream)
+      for k = 1, #info, 2 do
+        if info[k] == 'last-generated-id' then base = tonumber(string.match(info[k + 1], '^(%d+)')) end
+      end
+      redis.call('SET', seqkey, string.format('%d', base + #rows))
+      r = xadd(o, base + 1)
+    end
+    if failed(r) then
+      redis.call('SET', seqkey, string.format('%d', base + i - 1))
+      return r
+    end
+    ids[i] = base + i
+  end
+end
 for i = 4, 3 + nworlds do redis.call('SADD', KEYS[3], ARGV[i]) end
-redis.call('SET', seqkey, string.format('%d', base))
 if moved > cursor then redis.call('HSET', KEYS[4], source, string.format('%d', moved)) end
 return ids
 )lua";

@@ -13,7 +13,10 @@
 #include "StoredPayload.h"
 #include "Timestamp.h"
 
+#include <QMutex>
 #include <QObject>
+#include <QSet>
+#include <QTimer>
 
 #include <atomic>
 #include <functional>
@@ -23,6 +26,75 @@ namespace eventdesk {
 
 using namespace Qt::StringLiterals;  // internal header: included by RedisEventStore.cpp alone
 
+// EVALSHA or EVAL of a script: verb, SHA or body, the keys, the arguments.
+inline QByteArrayList scriptCall(const QByteArray &verb, const QByteArray &script, const QByteArrayList &keys, const QByteArrayList &args)
+{
+    QByteArrayList argv{verb, script, QByteArray::number(keys.size())};
+    argv.reserve(3 + keys.size() + args.size());
+    argv << keys << args;
+    return argv;
+}
+
+inline bool isNoScript(const Result<RedisReply> &r)
+{
+    return r && r->isError() && r->text.startsWith("NOSCRIPT");
+}
+
+// The append script's keys and arguments for rows (RedisStreamFormat.cpp).
+// Worlds the connection already added to the set are not sent again.
+struct AppendCall {
+    QByteArrayList keys;
+    QByteArrayList args;
+    QByteArrayList worlds;  // sent for the set: known once the append succeeds
+};
+
+inline AppendCall appendCall(const RedisEndpoint &endpoint, const QList<RedisRow> &rows, const QString &source,
+                             const QSet<QByteArray> &knownWorlds)
+{
+    QByteArrayList worlds;
+    for (const RedisRow &r : rows) {
+        const QByteArray w = r.worldId.toUtf8();
+        if (!w.isEmpty() && !knownWorlds.contains(w) && !worlds.contains(w))
+            worlds.append(w);
+    }
+    AppendCall call;
+    call.worlds = worlds;
+    call.keys = {endpoint.streamKey(), endpoint.key("seq"), endpoint.key("worlds"), endpoint.key("forward")};
+    call.args = {QByteArray::number(endpoint.maxLength), source.toUtf8(), QByteArray::number(worlds.size())};
+    call.args.reserve(3 + worlds.size() + 4 * rows.size());
+    call.args << worlds;
+    const QByteArray now = timestamp::nowUtf8();
+    for (const RedisRow &r : rows)
+        call.args << r.eventType.toUtf8() << r.payload << (r.createdAt.isEmpty() ? now : r.createdAt.toUtf8()) << QByteArray::number(r.sourceId);
+    return call;
+}
+
+// The script's reply: the new ids, one per row (expected < 0: any number, as
+// a forward skips rows it has seen).
+inline Result<QList<qint64>> appendIds(const Result<RedisReply> &reply, qsizetype expected)
+{
+    const Result<RedisReply> r = checked(reply, "the append");
+    if (!r)
+        return r.error();
+    QList<qint64> ids;
+    ids.reserve(r->elements.size());
+    for (const RedisReply &e : r->elements)
+        ids.append(e.integer);
+    if (expected >= 0 && ids.size() != expected)
+        return redisstream::malformed("the append");
+    return ids;
+}
+
+// What this store appended is not news from elsewhere: the watch compares with it.
+inline void raiseKnownHead(std::atomic<qint64> &known, const QList<qint64> &ids)
+{
+    if (ids.isEmpty())
+        return;
+    qint64 seen = known.load();
+    while (ids.last() > seen && !known.compare_exchange_weak(seen, ids.last())) {
+    }
+}
+
 class RedisWorker final : public QObject
 {
     Q_OBJECT
@@ -30,6 +102,10 @@ class RedisWorker final : public QObject
 public:
     template <typename T>
     using Done = std::function<void(Result<T>)>;
+    static constexpr int WatchGatherMs = 1;
+    // Append scripts on the wire at once: while Redis runs one group, the next
+    // is already on its way (one connection, so they run in the order sent).
+    static constexpr int MaxAppendsInFlight = 2;
 
     RedisWorker(RedisEndpoint endpoint, std::shared_ptr<std::atomic<qint64>> knownHead, RedisEventStore *store)
         : m_endpoint(std::move(endpoint))
@@ -40,6 +116,13 @@ public:
     {
         m_stream = m_endpoint.streamKey();
         connect(&m_watch, &RedisClient::ready, this, &RedisWorker::watchReady);
+        m_watchGather.setSingleShot(true);
+        m_watchGather.setTimerType(Qt::PreciseTimer);
+        m_watchGather.setInterval(WatchGatherMs);
+        connect(&m_watchGather, &QTimer::timeout, this, [this] {
+            if (m_watch.isReady())
+                watch();  // else watchReady starts over when it is back
+        });
         connect(&m_commands, &RedisClient::ready, this, &RedisWorker::commandsReady);
         for (RedisClient *c : {&m_commands, &m_watch}) {
             connect(c, &RedisClient::connectionLost, this, &RedisWorker::lost);
@@ -56,36 +139,67 @@ public:
 
     void eval(const redisstream::Script &s, const QByteArrayList &keys, const QByteArrayList &args, RedisClient::Callback cb)
     {
-        QByteArrayList argv{"EVALSHA", s.sha, QByteArray::number(keys.size())};
-        argv << keys << args;
-        m_commands.command(argv, [this, body = s.body, keys, args, cb = std::move(cb)](Result<RedisReply> r) mutable {
-            if (r && r->isError() && r->text.startsWith("NOSCRIPT")) {
+        m_commands.command(scriptCall("EVALSHA", s.sha, keys, args), [this, body = s.body, keys, args, cb = std::move(cb)](Result<RedisReply> r) mutable {
+            if (isNoScript(r)) {
                 // Redis restarted (or flushed its scripts): send the body, which caches it again.
-                QByteArrayList again{"EVAL", QByteArray(body), QByteArray::number(keys.size())};
-                again << keys << args;
-                m_commands.command(again, std::move(cb));
+                m_commands.command(scriptCall("EVAL", QByteArray(body), keys, args), std::move(cb));
                 return;
             }
             cb(std::move(r));
         });
     }
 
-    // Publishes queue up while one append script is out and go together in
-    // the next (group commit, as on SQLite): each still gets its own ids, in
-    // order, once Redis has run the script. Forwarded batches go on their own.
-    void append(const QList<RedisRow> &rows, const QString &source, Done<QList<qint64>> done)
+    // Any thread. Publishes queue up while append scripts are out and go
+    // together in the next (group commit, as on SQLite): each still gets its
+    // own ids, in order, once Redis has run the script. This thread is woken
+    // once per drain, however many publishes arrive meanwhile.
+    void enqueueAppend(QList<RedisRow> rows, Done<QList<qint64>> done)
     {
-        if (rows.isEmpty()) {
+        bool wake = false;
+        {
+            QMutexLocker lock(&m_queueLock);
+            m_appendQueue.append(QueuedAppend{std::move(rows), std::move(done)});
+            wake = !m_drainPosted && m_appendsInFlight < MaxAppendsInFlight;
+            m_drainPosted = m_drainPosted || wake;
+        }
+        if (wake)
+            QMetaObject::invokeMethod(this, &RedisWorker::flushAppends, Qt::QueuedConnection);
+    }
+
+    // Any thread: nothing queued, posted or on its way. Only then may a
+    // producer append on a connection of its own without overtaking one of
+    // its earlier publishes.
+    bool appendsIdle()
+    {
+        QMutexLocker lock(&m_queueLock);
+        return m_appendQueue.isEmpty() && m_appendsInFlight == 0 && !m_drainPosted;
+    }
+
+    // Any thread: the command connection is up, and how many times it came up.
+    bool commandsUp() const { return m_commandsUp.load(std::memory_order_acquire); }
+    int commandsGeneration() const { return m_commandsGeneration.load(std::memory_order_acquire); }
+
+    // A forwarded batch goes on its own (its source cursor moves with it).
+    void appendForwarded(const QList<RedisRow> &rows, const QString &source, Done<QList<qint64>> done)
+    {
+        if (rows.isEmpty())
             done(QList<qint64>{});
-            return;
-        }
-        if (!source.isEmpty()) {
+        else
             sendAppend(rows, source, std::move(done));
-            return;
+    }
+
+    ~RedisWorker() override
+    {
+        // Queued appends are answered; a reply that the connections' teardown
+        // answers (with an error) starts no further script.
+        m_closing = true;
+        QList<QueuedAppend> left;
+        {
+            QMutexLocker lock(&m_queueLock);
+            left = std::exchange(m_appendQueue, {});
         }
-        m_appendQueue.append(QueuedAppend{rows, std::move(done)});
-        if (!m_appendInFlight)
-            flushAppends();
+        for (QueuedAppend &a : left)
+            a.done(Error{ErrorCode::Unavailable, {}, u"the Redis bus is closed"_s});
     }
 
 private:
@@ -96,27 +210,30 @@ private:
 
     void flushAppends()
     {
-        if (m_appendQueue.isEmpty())
-            return;
         constexpr qsizetype MaxRows = 2000;
         constexpr qsizetype MaxBytes = 8 * 1024 * 1024;
         auto group = std::make_shared<QList<QueuedAppend>>();
         QList<RedisRow> rows;
-        qsizetype bytes = 0;
-        while (!m_appendQueue.isEmpty()) {
-            const QueuedAppend &next = m_appendQueue.first();
-            qsizetype nextBytes = 0;
-            for (const RedisRow &r : next.rows)
-                nextBytes += r.payload.size();
-            if (!group->isEmpty() && (rows.size() + next.rows.size() > MaxRows || bytes + nextBytes > MaxBytes))
-                break;
-            rows += next.rows;
-            bytes += nextBytes;
-            group->append(m_appendQueue.takeFirst());
+        {
+            QMutexLocker lock(&m_queueLock);
+            m_drainPosted = false;
+            if (m_closing || m_appendQueue.isEmpty() || m_appendsInFlight >= MaxAppendsInFlight)
+                return;
+            qsizetype bytes = 0;
+            while (!m_appendQueue.isEmpty()) {
+                const QueuedAppend &next = m_appendQueue.first();
+                qsizetype nextBytes = 0;
+                for (const RedisRow &r : next.rows)
+                    nextBytes += r.payload.size();
+                if (!group->isEmpty() && (rows.size() + next.rows.size() > MaxRows || bytes + nextBytes > MaxBytes))
+                    break;
+                rows += next.rows;
+                bytes += nextBytes;
+                group->append(m_appendQueue.takeFirst());
+            }
+            ++m_appendsInFlight;
         }
-        m_appendInFlight = true;
         sendAppend(rows, {}, [this, group](Result<QList<qint64>> ids) {
-            m_appendInFlight = false;
             qsizetype at = 0;
             for (QueuedAppend &a : *group) {
                 if (!ids)
@@ -125,49 +242,40 @@ private:
                     a.done(ids->mid(at, a.rows.size()));
                 at += a.rows.size();
             }
+            {
+                QMutexLocker lock(&m_queueLock);
+                --m_appendsInFlight;
+            }
             flushAppends();
         });
     }
 
     void sendAppend(const QList<RedisRow> &rows, const QString &source, Done<QList<qint64>> done)
     {
-        QByteArrayList worlds;
-        for (const RedisRow &r : rows) {
-            const QByteArray w = r.worldId.toUtf8();
-            if (!w.isEmpty() && !worlds.contains(w))
-                worlds.append(w);
-        }
-        QByteArrayList args{QByteArray::number(m_endpoint.maxLength), source.toUtf8(), QByteArray::number(worlds.size())};
-        args << worlds;
-        const QByteArray now = timestamp::nowUtf8();
-        for (const RedisRow &r : rows)
-            args << r.eventType.toUtf8() << r.payload << (r.createdAt.isEmpty() ? now : r.createdAt.toUtf8()) << QByteArray::number(r.sourceId);
-        eval(redisstream::appendScript(), {m_stream, m_endpoint.key("seq"), m_endpoint.key("worlds"), m_endpoint.key("forward")}, args,
-             [this, expected = source.isEmpty() ? rows.size() : -1, done = std::move(done)](Result<RedisReply> reply) {
-                 const Result<RedisReply> r = checked(reply, "the append");
-                 if (!r) {
-                     done(r.error());
-                     return;
+        const AppendCall call = appendCall(m_endpoint, rows, source, m_worldsAdded);
+        eval(redisstream::appendScript(), call.keys, call.args,
+             [this, worlds = call.worlds, generation = m_commandsGeneration.load(), expected = source.isEmpty() ? rows.size() : -1,
+              done = std::move(done)](Result<RedisReply> reply) {
+                 Result<QList<qint64>> ids = appendIds(reply, expected);
+                 if (ids) {
+                     raiseKnownHead(*m_knownHead, *ids);
+                     if (generation == m_commandsGeneration.load())
+                         m_worldsAdded.unite(QSet<QByteArray>(worlds.begin(), worlds.end()));
                  }
-                 QList<qint64> ids;
-                 ids.reserve(r->elements.size());
-                 for (const RedisReply &e : r->elements)
-                     ids.append(e.integer);
-                 if (expected >= 0 && ids.size() != expected) {
-                     done(redisstream::malformed("the append"));
-                     return;
-                 }
-                 if (!ids.isEmpty()) {
-                     qint64 known = m_knownHead->load();
-                     while (ids.last() > known && !m_knownHead->compare_exchange_weak(known, ids.last())) {
-                     }
-                 }
-                 done(ids);
+                 done(std::move(ids));
              });
     }
 
+    QMutex m_queueLock;  // the three below
     QList<QueuedAppend> m_appendQueue;
-    bool m_appendInFlight = false;
+    int m_appendsInFlight = 0;  // scripts sent and not answered yet, at most MaxAppendsInFlight
+    bool m_drainPosted = false;
+    bool m_closing = false;
+    std::atomic<bool> m_commandsUp{false};
+    std::atomic<int> m_commandsGeneration{0};
+    // Worlds this connection has added to the set: not sent again until it
+    // reconnects (Redis may have come back without them).
+    QSet<QByteArray> m_worldsAdded;
 
 public:
     // One window of entries: XRANGE (or XREVRANGE) from start to end, at most count.
@@ -398,6 +506,9 @@ public:
 private:
     void commandsReady()
     {
+        m_commandsGeneration.fetch_add(1, std::memory_order_acq_rel);
+        m_commandsUp.store(true, std::memory_order_release);
+        m_worldsAdded.clear();
         finishOpening();
         if (m_wasDown) {
             m_wasDown = false;
@@ -415,6 +526,7 @@ private:
 
     void lost(const QString &reason)
     {
+        m_commandsUp.store(m_commands.isReady(), std::memory_order_release);
         if (m_opening) {
             // Absent, refused or unreachable at start: say so instead of waiting.
             std::exchange(m_opening, nullptr)(Error{ErrorCode::Unavailable, u"bus"_s, reason});
@@ -434,6 +546,7 @@ private:
     void watchReady()
     {
         finishOpening();
+        m_watchGather.stop();  // the read below starts the watch over
         m_watch.command({"XREVRANGE", m_stream, "+", "-", "COUNT", "1"}, [this](Result<RedisReply> reply) {
             const Result<RedisReply> r = checked(reply, "XREVRANGE");
             if (!r)
@@ -453,6 +566,10 @@ private:
         });
     }
 
+    // After a read that found entries, the next waits a moment: entries that
+    // come meanwhile are read together, so a busy stream (this store's own
+    // appends among them) wakes this thread and Redis about once per gather,
+    // not once per entry. An idle stream's first entry is seen at once.
     void watch()
     {
         constexpr int BlockMs = 2000;
@@ -461,16 +578,21 @@ private:
                             const Result<RedisReply> r = checked(reply, "XREAD");
                             if (!r)
                                 return;  // reconnecting; watchReady resumes from m_watchFrom
+                            bool found = false;
                             if (!r->isNil() && !r->elements.isEmpty() && r->elements[0].elements.size() == 2) {
                                 const QList<RedisReply> &entries = r->elements[0].elements[1].elements;
                                 if (!entries.isEmpty() && !entries.last().elements.isEmpty()) {
+                                    found = true;
                                     m_watchFrom = entries.last().elements[0].text;
                                     const qint64 head = redisstream::entryNumber(m_watchFrom);
                                     if (head > m_knownHead->load())
                                         Q_EMIT m_store->externalRowsDetected(head);
                                 }
                             }
-                            watch();
+                            if (found)
+                                m_watchGather.start();
+                            else
+                                watch();
                         },
                         BlockMs + m_endpoint.timeoutMs);
     }
@@ -482,6 +604,7 @@ private:
     RedisClient m_commands;
     RedisClient m_watch;
     QByteArray m_watchFrom;
+    QTimer m_watchGather;  // the pause between a read that found entries and the next
     Done<bool> m_opening;
     bool m_wasDown = false;
     bool m_opened = false;

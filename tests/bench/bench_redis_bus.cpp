@@ -18,7 +18,9 @@
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
+#include <QEventLoop>
 #include <QLoggingCategory>
+#include <QSet>
 #include <QTimer>
 #include <QUuid>
 
@@ -29,6 +31,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <pthread.h>
 #include <thread>
 #include <vector>
 
@@ -92,9 +96,9 @@ double rawPipelinedXadd(const QString &host, quint16 port, int n, int depth)
     return rate;
 }
 
-// Where a publish's time goes, server side: EventDesk's append script (the
-// id from a counter and the stream's last entry, XADD, the world set, the
-// counter), run with raw hiredis one at a time, as EVALSHA.
+// Where a publish's time goes, server side: EventDesk's append script (INCRBY
+// of the counter, XADD, a world not seen before into the set), run with raw
+// hiredis one at a time, as EVALSHA.
 double rawAppendScript(const QString &host, quint16 port, int n)
 {
     redisContext *c = redisConnect(host.toUtf8().constData(), port);
@@ -106,19 +110,24 @@ double rawAppendScript(const QString &host, quint16 port, int n)
     auto *load = static_cast<redisReply *>(redisCommand(c, "SCRIPT LOAD %s", script.body));
     freeReplyObject(load);
     const QByteArray type = "ChallengeResolved";
+    QSet<QByteArray> worldsAdded;  // as EventDesk does: a world goes to the set once per connection
     QElapsedTimer t;
     t.start();
     for (int i = 0; i < n; ++i) {
         const AppEvent e = sample(i);
         const QByteArray payload = codec::encode(e), world = e.worldId().toUtf8(), created = timestamp::nowUtf8();
-        const char *argv[] = {"EVALSHA", script.sha.constData(), "4", stream.constData(), seq.constData(), worlds.constData(),
-                              forward.constData(), "0", "", "1", world.constData(), type.constData(), payload.constData(),
-                              created.constData(), "0"};
-        size_t lens[std::size(argv)];
-        for (size_t k = 0; k < std::size(argv); ++k)
-            lens[k] = std::strlen(argv[k]);
-        lens[12] = size_t(payload.size());
-        auto *r = static_cast<redisReply *>(redisCommandArgv(c, int(std::size(argv)), argv, lens));
+        const bool newWorld = !worldsAdded.contains(world);
+        worldsAdded.insert(world);
+        std::vector<const char *> argv{"EVALSHA", script.sha.constData(), "4", stream.constData(), seq.constData(), worlds.constData(),
+                                       forward.constData(), "0", "", newWorld ? "1" : "0"};
+        if (newWorld)
+            argv.push_back(world.constData());
+        for (const char *a : {type.constData(), payload.constData(), created.constData(), "0"})
+            argv.push_back(a);
+        std::vector<size_t> lens;
+        for (const char *a : argv)
+            lens.push_back(std::strlen(a));
+        auto *r = static_cast<redisReply *>(redisCommandArgv(c, int(argv.size()), argv.data(), lens.data()));
         if (!r || r->type == REDIS_REPLY_ERROR) {
             std::fprintf(stderr, "raw script: %s\n", r ? r->str : c->errstr);
             freeReplyObject(r);
@@ -132,6 +141,19 @@ double rawAppendScript(const QString &host, quint16 port, int n)
     freeReplyObject(del);
     redisFree(c);
     return rate;
+}
+
+qint64 onProducerThread(const std::function<void()> &fn)
+{
+    qint64 ns = 0;
+    std::thread([&] {
+        pthread_setname_np(pthread_self(), "producer");
+        QElapsedTimer t;
+        t.start();
+        fn();
+        ns = t.nsecsElapsed();
+    }).join();
+    return ns;
 }
 
 std::unique_ptr<RedisEventStore> openStore(const QString &address, const QString &stream)
@@ -157,9 +179,14 @@ int main(int argc, char *argv[])
     }
     QString address = qEnvironmentVariable("EVENTDESK_TEST_REDIS");
     std::unique_ptr<test::RedisTestServer> own;
+    QString fsync;
     if (address.isEmpty()) {
         own = std::make_unique<test::RedisTestServer>();
-        if (!own->start())
+        // Both sides write through the same server, which fsyncs every write
+        // (an id handed out is on disk, as the tests run it), or as
+        // EVENTDESK_BENCH_REDIS_FSYNC says (everysec: the bus's own costs show).
+        fsync = qEnvironmentVariable("EVENTDESK_BENCH_REDIS_FSYNC", u"always"_s);
+        if (!own->start({u"--appendfsync"_s, fsync}))
             qFatal("cannot start redis-server");
         address = own->address();
     }
@@ -167,9 +194,10 @@ int main(int argc, char *argv[])
     const quint16 port = quint16(address.section(u':', 1).toUInt());
     const int n = quick ? 2000 : 50000;
     const int rounds = quick ? 1 : 3;
-    std::printf("Redis Streams bus on %s, %d events per measurement, median of %d\n", qPrintable(address), n, rounds);
+    std::printf("Redis Streams bus on %s%s, %d events per measurement, median of %d\n", qPrintable(address),
+                own ? qPrintable(u" (appendfsync "_s + fsync + u')') : "", n, rounds);
 
-    QList<double> raw, rawSingle, rawScript, inFlight, single, batch;
+    QList<double> raw, rawSingle, rawScript, inFlight, single, singleMain, batch;
     for (int round = 0; round < rounds; ++round) {
         raw.append(rawPipelinedXadd(host, port, n, 1000));
         rawSingle.append(rawPipelinedXadd(host, port, n / 10, 1));
@@ -201,17 +229,24 @@ int main(int argc, char *argv[])
                 std::printf("  %d publishes failed\n", failed);
             failedPublishes += failed;
         }
-        // One at a time: each waits for its reply (round-trip bound).
+        // One at a time: each waits for its reply (round-trip bound), from a
+        // producer thread as the raw client runs (an engine's producer), and
+        // from the main thread, which hands each publish to the worker.
         {
             auto store = openStore(address, freshStream("single"));
             BusNotifier notifier(30000);
             StoreEventBus bus(*store, notifier);
             const int m = n / 10;
+            const qint64 ns = onProducerThread([&] {
+                for (int i = 0; i < m; ++i)
+                    failedPublishes += !blockingWait(bus.publish(sample(i))).ok();
+            });
+            single.append(m / (double(ns) / 1e9));
             QElapsedTimer t;
             t.start();
             for (int i = 0; i < m; ++i)
                 failedPublishes += !blockingWait(bus.publish(sample(i))).ok();
-            single.append(m / (double(t.nsecsElapsed()) / 1e9));
+            singleMain.append(m / (double(t.nsecsElapsed()) / 1e9));
         }
         // Batches of 1,000 in one script each.
         {
@@ -233,15 +268,17 @@ int main(int argc, char *argv[])
     std::printf("raw XADD one at a time:                   %.0f events/s\n", percentile(rawSingle, 0.5));
     std::printf("EventDesk publish, one at a time:         %.0f events/s  -> %.2fx raw one at a time\n", percentile(single, 0.5),
                 percentile(single, 0.5) / percentile(rawSingle, 0.5));
+    std::printf("  the same from the main thread:          %.0f events/s  -> %.2fx (handed to the store's thread and back)\n",
+                percentile(singleMain, 0.5), percentile(singleMain, 0.5) / percentile(rawSingle, 0.5));
     std::printf("EventDesk batches of 1,000:               %.0f events/s  -> %.2fx raw\n", percentile(batch, 0.5),
                 percentile(batch, 0.5) / rawRate);
     const auto us = [](double perSecond) { return perSecond > 0 ? 1e6 / perSecond : 0.0; };
     std::printf("one publish, where the time goes: raw XADD round trip %.0f us; EventDesk's append script by raw hiredis "
-                "%.0f us (+%.0f us in Redis); EventDesk publish %.0f us (+%.0f us on the client: encode, two thread hops, "
-                "reply parsing, futures)\n",
+                "%.0f us (+%.0f us in Redis); EventDesk publish %.0f us (+%.0f us on the client: encode, "
+                "reply parsing, the future); from the main thread %.0f us (two thread hops)\n",
                 us(percentile(rawSingle, 0.5)), us(percentile(rawScript, 0.5)),
                 us(percentile(rawScript, 0.5)) - us(percentile(rawSingle, 0.5)), us(percentile(single, 0.5)),
-                us(percentile(single, 0.5)) - us(percentile(rawScript, 0.5)));
+                us(percentile(single, 0.5)) - us(percentile(rawScript, 0.5)), us(percentile(singleMain, 0.5)));
     printRatio("redis_publish_in_flight", percentile(inFlight, 0.5), rawRate);
     printRatio("redis_publish_single", percentile(single, 0.5), percentile(rawSingle, 0.5));
     printRatio("redis_publish_batch", percentile(batch, 0.5), rawRate);
@@ -316,24 +353,38 @@ int main(int argc, char *argv[])
                     latencies.append(double(now - *it) / 1e6);
             }
         });
+        // Paced by a precise timer, and waiting in the event loop: neither
+        // side's wake-ups are hidden by a spinning wait, nor a core taken.
+        QEventLoop loop;
         QElapsedTimer t;
         t.start();
-        for (int i = 0; i < m; ++i) {
-            while (t.nsecsElapsed() < qint64(i) * 1000000000LL / ratePerSecond)
-                QCoreApplication::processEvents(QEventLoop::AllEvents, 1);
-            sentNs[size_t(i)] = nowNs();
-            sentAt.insert(u"c-%1"_s.arg(i), sentNs[size_t(i)]);
-            busA.publish(sample(i));
-        }
+        int next = 0;
+        QTimer pace;
+        pace.setTimerType(Qt::PreciseTimer);
+        pace.setInterval(1);
+        QObject::connect(&pace, &QTimer::timeout, &loop, [&] {
+            for (; next < m && t.nsecsElapsed() >= qint64(next) * 1000000000LL / ratePerSecond; ++next) {
+                sentNs[size_t(next)] = nowNs();
+                sentAt.insert(u"c-%1"_s.arg(next), sentNs[size_t(next)]);
+                busA.publish(sample(next));
+            }
+            if (next == m)
+                pace.stop();
+        });
+        QObject::connect(&sub, &Subscriber::eventsReceived, &loop, [&] {
+            if (latencies.size() >= m)
+                loop.quit();
+        });
+        QTimer::singleShot(m * 1000 / ratePerSecond + 10000, &loop, &QEventLoop::quit);
+        pace.start();
+        loop.exec();
         QElapsedTimer grace;
         grace.start();
-        while (latencies.size() < m && grace.elapsed() < 10000)
-            QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
         std::printf("cross-node publish -> receive (%d events at %d/s): received %lld/%d, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", m,
                     ratePerSecond, static_cast<long long>(latencies.size()), m, percentile(latencies, 0.5),
                     percentile(latencies, 0.99), percentile(latencies, 1.0));
         while (rawSeen.load() < m && grace.elapsed() < 10000)
-            QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
         stopRaw = true;
         rawReader.join();
         QList<double> rawLatencies;

@@ -1,0 +1,127 @@
+#include "RedisDirect.h"
+
+#include "Logging.h"
+
+#include <hiredis/hiredis.h>
+
+#include <poll.h>
+#include <sys/time.h>
+
+#include <vector>
+
+using namespace Qt::StringLiterals;
+
+namespace eventdesk {
+
+namespace {
+
+timeval toTimeval(int ms)
+{
+    return timeval{ms / 1000, (ms % 1000) * 1000};
+}
+
+redisReply *run(redisContext *c, const QByteArrayList &args)
+{
+    std::vector<const char *> argv;
+    std::vector<size_t> lengths;
+    argv.reserve(size_t(args.size()));
+    lengths.reserve(size_t(args.size()));
+    for (const QByteArray &a : args) {
+        argv.push_back(a.constData());
+        lengths.push_back(size_t(a.size()));
+    }
+    return static_cast<redisReply *>(redisCommandArgv(c, int(argv.size()), argv.data(), lengths.data()));
+}
+
+} // namespace
+
+RedisDirect::RedisDirect(RedisEndpoint endpoint)
+    : m_endpoint(std::move(endpoint))
+{
+}
+
+RedisDirect::~RedisDirect()
+{
+    drop();
+}
+
+Error RedisDirect::unavailable(const QString &why) const
+{
+    return Error{ErrorCode::Unavailable, {}, u"Redis at %1:%2 is unavailable: %3"_s.arg(m_endpoint.host).arg(m_endpoint.port).arg(why)};
+}
+
+void RedisDirect::drop()
+{
+    if (m_context) {
+        redisFree(m_context);
+        m_context = nullptr;
+    }
+}
+
+bool RedisDirect::connectNow(QString *why)
+{
+    const timeval timeout = toTimeval(m_endpoint.timeoutMs);
+    m_context = redisConnectWithTimeout(m_endpoint.host.toUtf8().constData(), m_endpoint.port, timeout);
+    if (!m_context || m_context->err) {
+        *why = m_context ? QString::fromLocal8Bit(m_context->errstr) : u"out of memory"_s;
+        drop();
+        return false;
+    }
+    redisSetTimeout(m_context, timeout);
+    QList<QByteArrayList> handshake;
+    if (!m_endpoint.password.isEmpty()) {
+        QByteArrayList auth{"AUTH"};
+        if (!m_endpoint.user.isEmpty())
+            auth << m_endpoint.user.toUtf8();
+        handshake.append(auth << m_endpoint.password.toUtf8());
+    }
+    if (m_endpoint.db != 0)
+        handshake.append({"SELECT", QByteArray::number(m_endpoint.db)});
+    for (const QByteArrayList &args : std::as_const(handshake)) {
+        redisReply *r = run(m_context, args);
+        const bool refused = !r || r->type == REDIS_REPLY_ERROR;
+        if (refused)
+            *why = r ? QString::fromUtf8(r->str, qsizetype(r->len)) : QString::fromLocal8Bit(m_context->errstr);
+        freeReplyObject(r);
+        if (refused) {
+            drop();
+            return false;
+        }
+    }
+    return true;
+}
+
+// An idle connection that has anything to read was closed by the server (a
+// restart, its idle timeout) or is out of step: it is not used again.
+bool RedisDirect::stale() const
+{
+    pollfd p{m_context->fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) != 0;
+}
+
+RedisDirect::Answer RedisDirect::command(const QByteArrayList &args)
+{
+    if (m_context && stale())
+        drop();
+    if (!m_context) {
+        QString why;
+        if (!connectNow(&why)) {
+            qCDebug(lcRedis) << "direct connection failed:" << why;
+            return {Outcome::NotSent, unavailable(why)};
+        }
+    }
+    redisReply *r = run(m_context, args);
+    if (!r) {
+        const QString why = m_context->err == REDIS_ERR_IO && (errno == EAGAIN || errno == ETIMEDOUT)
+                                ? u"no reply within %1 ms"_s.arg(m_endpoint.timeoutMs)
+                                : QString::fromLocal8Bit(m_context->errstr);
+        // Whether a reply was read or not, a connection with an error is done.
+        drop();
+        return {Outcome::Lost, unavailable(why)};
+    }
+    RedisReply copy = toRedisReply(r);
+    freeReplyObject(r);
+    return {Outcome::Answered, std::move(copy)};
+}
+
+} // namespace eventdesk

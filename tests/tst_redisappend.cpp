@@ -1,0 +1,207 @@
+// How the Redis store hands out ids, against a real redis-server on 127.0.0.1:
+// producer threads that append on their own connection and the worker's
+// queue at once, a counter that is behind the stream (entries another tool
+// added, a counter deleted after a trim), an append Redis refuses half way,
+// and the set of worlds, which each connection fills once per world.
+#include "BusNotifier.h"
+#include "RedisEventStore.h"
+#include "RedisTestServer.h"
+#include "TestSupport.h"
+
+#include <QTest>
+
+#include <algorithm>
+#include <memory>
+#include <thread>
+#include <vector>
+
+using namespace eventdesk;
+using namespace eventdesk::test;
+using namespace Qt::StringLiterals;
+
+class TestRedisAppend : public QObject
+{
+    Q_OBJECT
+
+private:
+    QString m_address;
+    std::unique_ptr<RedisTestServer> m_own;
+
+    std::unique_ptr<RedisEventStore> open(const QString &stream)
+    {
+        auto store = std::make_unique<RedisEventStore>(RedisEndpoint::parse(u"redis://%1/0?stream=%2"_s.arg(m_address, stream)).value());
+        const Result<bool> opened = store->openAndWait();
+        if (!opened)
+            qFatal("cannot open the Redis store: %s", qPrintable(opened.error().message));
+        return store;
+    }
+
+    QByteArray cli(const QStringList &args) const { return redisCli(m_address, args); }
+
+    static QString storyId(const StoredEvent &r) { return std::get<events::StoryEventCreated>(r.event->data()).storyEventId; }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        EVENTDESK_REQUIRE_REDIS_SERVER();
+        m_address = qEnvironmentVariable("EVENTDESK_TEST_REDIS");
+        if (m_address.isEmpty()) {
+            m_own = std::make_unique<RedisTestServer>();
+            QVERIFY(m_own->start());
+            m_address = m_own->address();
+        }
+        QVERIFY2(RedisTestServer::isReady(m_address), qPrintable(m_address));
+    }
+
+    // Four producer threads publish one at a time while the main thread keeps
+    // publishes in flight through the worker. Every id is handed out once,
+    // with no gap, and each thread's events are in the order it published.
+    void producerThreadsAppendInTheirOrder()
+    {
+        auto store = open(uniqueStream("producers"));
+        BusNotifier notifier(30000);
+        StoreEventBus bus(*store, notifier);
+        constexpr int Threads = 4, PerThread = 150, FromMain = 300;
+        std::vector<std::vector<qint64>> got(Threads);
+        std::vector<int> failed(Threads, 0), answeredAtOnce(Threads, 0);
+        std::vector<std::thread> producers;
+        for (int t = 0; t < Threads; ++t) {
+            producers.emplace_back([&, t] {
+                for (int i = 0; i < PerThread; ++i) {
+                    QFuture<PublishResult> f = bus.publish(story(u"w%1"_s.arg(t), u"t%1-%2"_s.arg(t).arg(i)));
+                    answeredAtOnce[size_t(t)] += f.isFinished();  // sent on this thread: answered when publish returns
+                    f.waitForFinished();
+                    if (f.result().ok())
+                        got[size_t(t)].push_back(f.result().value());
+                    else
+                        ++failed[size_t(t)];
+                }
+            });
+        }
+        QList<QFuture<PublishResult>> mainPublishes;
+        for (int i = 0; i < FromMain; ++i) {
+            mainPublishes.append(bus.publish(story(u"main"_s, u"m-%1"_s.arg(i))));
+            if (i % 50 == 49)
+                await(mainPublishes.last());
+        }
+        for (std::thread &p : producers)
+            p.join();
+        QList<qint64> mainIds;
+        for (const QFuture<PublishResult> &f : std::as_const(mainPublishes)) {
+            const PublishResult r = await(f);
+            QVERIFY2(r.ok(), why(r));
+            mainIds.append(r.value());
+        }
+        QVERIFY(std::is_sorted(mainIds.begin(), mainIds.end()));
+        QList<qint64> all = mainIds;
+        int direct = 0;
+        for (int t = 0; t < Threads; ++t) {
+            QCOMPARE(failed[size_t(t)], 0);
+            QCOMPARE(int(got[size_t(t)].size()), PerThread);
+            QVERIFY(std::is_sorted(got[size_t(t)].begin(), got[size_t(t)].end()));
+            all += QList<qint64>(got[size_t(t)].begin(), got[size_t(t)].end());
+            direct += answeredAtOnce[size_t(t)];
+        }
+        QVERIFY2(direct > 0, "no producer-thread publish was sent on the producer's thread");
+        std::sort(all.begin(), all.end());
+        for (qsizetype i = 0; i < all.size(); ++i)
+            QCOMPARE(all[i], qint64(i + 1));
+        // And what each id holds is what its publisher sent.
+        const auto rows = await(store->fetchSince(0, 10000));
+        QVERIFY(rows.ok());
+        QCOMPARE(rows->size(), Threads * PerThread + FromMain);
+        for (int t = 0; t < Threads; ++t)
+            for (int i = 0; i < PerThread; ++i)
+                QCOMPARE(storyId(rows->at(got[size_t(t)][size_t(i)] - 1)), u"t%1-%2"_s.arg(t).arg(i));
+        QCOMPARE(await(store->distinctWorlds()).value(), (QStringList{u"main"_s, u"w0"_s, u"w1"_s, u"w2"_s, u"w3"_s}));
+    }
+
+    // Entries someone else added with automatic ids are ahead of the counter:
+    // the next id follows the stream's last entry, and the ids go on densely.
+    void counterBehindForeignEntries()
+    {
+        const QString stream = uniqueStream("foreign");
+        auto store = open(stream);
+        QCOMPARE(await(store->append({story(u"w1"_s, u"a"_s)})).value(), QList<qint64>{1});
+        const QByteArray foreign = cli({u"XADD"_s, stream, u"*"_s, u"hello"_s, u"world"_s});
+        const qint64 foreignMs = foreign.left(foreign.indexOf('-')).toLongLong();
+        QVERIFY2(foreignMs > 1, foreign.constData());
+        QCOMPARE(await(store->append({story(u"w1"_s, u"b"_s), story(u"w1"_s, u"c"_s)})).value(),
+                 (QList<qint64>{foreignMs + 1, foreignMs + 2}));
+        QCOMPARE(await(store->append({story(u"w1"_s, u"d"_s)})).value(), QList<qint64>{foreignMs + 3});
+        QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray::number(foreignMs + 3));
+    }
+
+    // The counter deleted and the stream trimmed empty: the stream still
+    // remembers its last id, and the next one follows it (never a reused id).
+    void counterDeletedAfterTrim()
+    {
+        const QString stream = uniqueStream("reset");
+        auto store = open(stream);
+        QCOMPARE(await(store->append({story(u"w1"_s, u"a"_s), story(u"w1"_s, u"b"_s), story(u"w1"_s, u"c"_s)})).value(),
+                 (QList<qint64>{1, 2, 3}));
+        QCOMPARE(cli({u"XTRIM"_s, stream, u"MAXLEN"_s, u"0"_s}), QByteArray("3"));
+        QCOMPARE(cli({u"DEL"_s, stream + u":seq"_s}), QByteArray("1"));
+        QCOMPARE(await(store->append({story(u"w1"_s, u"d"_s)})).value(), QList<qint64>{4});
+        QCOMPARE(await(store->headId()).value(), qint64(4));
+    }
+
+    // Redis refuses the append (the stream's key holds something else): the
+    // error says so, and the counter is where it was, so no id is skipped.
+    void refusedAppendLeavesNoGap()
+    {
+        const QString stream = uniqueStream("refused");
+        auto store = open(stream);
+        QCOMPARE(await(store->append({story(u"w1"_s, u"a"_s)})).value(), QList<qint64>{1});
+        QCOMPARE(cli({u"DEL"_s, stream}), QByteArray("1"));
+        QCOMPARE(cli({u"SET"_s, stream, u"not a stream"_s}), QByteArray("OK"));
+        const BatchPublishResult refused = await(store->append({story(u"w1"_s, u"b"_s), story(u"w1"_s, u"c"_s)}));
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.error().message.contains(u"WRONGTYPE"_s), qPrintable(refused.error().message));
+        QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray("1"));
+        QCOMPARE(cli({u"DEL"_s, stream}), QByteArray("1"));
+        QCOMPARE(await(store->append({story(u"w1"_s, u"d"_s)})).value(), QList<qint64>{2});
+    }
+
+    // A forwarded batch skips rows it has seen; the rest get dense ids.
+    void forwardedRowsTakeOnlyTheIdsTheyUse()
+    {
+        const QString stream = uniqueStream("fwdids");
+        auto store = open(stream);
+        const auto row = [](qint64 source) { return RedisRow{u"StoryEventCreated"_s, R"({"story_event_id":"s","world_id":"w1","kind":"k"})", {}, u"w1"_s, source}; };
+        QCOMPARE(await(store->appendForwarded(u"src"_s, {row(1), row(2)})).value(), (QList<qint64>{1, 2}));
+        QCOMPARE(await(store->appendForwarded(u"src"_s, {row(1), row(2), row(3)})).value(), QList<qint64>{3});
+        QCOMPARE(await(store->appendForwarded(u"src"_s, {row(2), row(3)})).value(), QList<qint64>{});
+        QCOMPARE(await(store->append({story(u"w1"_s, u"x"_s)})).value(), QList<qint64>{4});
+        QCOMPARE(await(store->forwardCursor(u"src"_s)).value(), qint64(3));
+    }
+
+    // Each connection adds a world to the set once; a set someone emptied is
+    // filled again after the store reconnects (as after a Redis restart).
+    void worldsReachTheSet()
+    {
+        const QString stream = uniqueStream("worlds");
+        auto store = open(stream);
+        for (int i = 0; i < 3; ++i)
+            QVERIFY(await(store->append({story(u"w1"_s, u"a%1"_s.arg(i)), story(u"w2"_s, u"b%1"_s.arg(i))})).ok());
+        QList<qint64> fromThread;
+        std::thread([&] {
+            for (const QString &w : {u"w2"_s, u"w3"_s, u"w3"_s}) {
+                QFuture<BatchPublishResult> f = store->append({story(w, u"t"_s)});
+                f.waitForFinished();
+                if (f.result().ok())
+                    fromThread += f.result().value();
+            }
+        }).join();
+        QCOMPARE(fromThread, (QList<qint64>{7, 8, 9}));
+        QCOMPARE(await(store->distinctWorlds()).value(), (QStringList{u"w1"_s, u"w2"_s, u"w3"_s}));
+        // A new connection (another store) does not rely on what this one added.
+        QCOMPARE(cli({u"DEL"_s, stream + u":worlds"_s}), QByteArray("1"));
+        auto other = open(stream);
+        QVERIFY(await(other->append({story(u"w1"_s, u"again"_s)})).ok());
+        QCOMPARE(await(other->distinctWorlds()).value(), QStringList{u"w1"_s});
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRedisAppend)
+#include "tst_redisappend.moc"
