@@ -113,6 +113,25 @@ QList<EventQuery> TestEngineFile::sampleQueries() const
     q.beforeId = 0;
     q.afterId = 950;
     qs.append(q);
+    // Several worlds, merged page by page (one read per world), with "no
+    // world" among them, a text condition and a kind.
+    q = EventQuery{};
+    q.worlds = {worldUuid(0), worldUuid(2), QString(), worldUuid(3)};
+    q.newestFirst = true;
+    q.beforeId = 1700;
+    q.limit = 60;
+    qs.append(q);
+    q.newestFirst = false;
+    q.beforeId = 0;
+    q.afterId = 400;
+    qs.append(q);
+    q.text = u"lock"_s;
+    qs.append(q);
+    q.text.clear();
+    q.kinds = {EventKind::ChallengeResolved};
+    q.newestFirst = true;
+    q.afterId = 0;
+    qs.append(q);
     return qs;
 }
 

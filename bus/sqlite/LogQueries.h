@@ -36,6 +36,10 @@ SplitQuery split(const EventQuery &query, qint64 upTo);
 // The indexed part's statement, no ORDER/LIMIT: its rows, their count, or their ids (as r.id).
 enum class Select { Rows, Count, Ids };
 QString indexedSql(const EventQuery &query, QVariantList &values, Select what);
+// A page of rows through the index, in id order, at most `limit`: the whole
+// statement. Several worlds are read one by one through the (world, id) index
+// and merged, each only as far as the page reaches.
+QString indexedPageSql(const EventQuery &query, QVariantList &values, bool newestFirst, qint64 limit);
 // WHERE clause and its values for a query over app_events (no ORDER/LIMIT).
 std::pair<QString, QVariantList> whereFor(const EventQuery &query);
 // The id of the row query.offset places from the start of the query's order

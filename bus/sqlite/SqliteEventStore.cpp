@@ -321,14 +321,13 @@ QFuture<Result<QList<StoredEvent>>> SqliteEventStore::fetchPage(const EventQuery
             QVariantList values;
             QString sql;
             if (indexed) {
-                sql = indexedSql(parts.indexed, values, Select::Rows) + u" ORDER BY r.id"_s + order;
+                sql = indexedPageSql(parts.indexed, values, query.newestFirst, limit - out.size());
             } else {
                 auto [where, tailValues] = whereFor(parts.tail);
                 values = tailValues;
-                sql = QLatin1StringView(SelectColumns) + where + u" ORDER BY id"_s + order;
+                sql = QLatin1StringView(SelectColumns) + where + u" ORDER BY id"_s + order + u" LIMIT ?"_s;
+                values.append(limit - out.size());
             }
-            sql += u" LIMIT ?"_s;
-            values.append(limit - out.size());
             QSqlQuery q(conn.database());
             q.setForwardOnly(true);
             if (!conn.prepareAndExec(q, sql, values))

@@ -136,6 +136,18 @@ int main(int argc, char *argv[])
     waitFor([&] { return window.model()->matchingCount() >= 0; });
     std::printf("  and its matching count (%lld): %lld ms more\n", qlonglong(window.model()->matchingCount()), qlonglong(t.elapsed()));
 
+    {
+        // Several worlds at once (a DM feed, `tail --world a --world b`): the
+        // store's newest page, read world by world and merged.
+        EventQuery three;
+        three.worlds = {u"world-3"_s, u"world-7"_s, u"world-11"_s};
+        three.newestFirst = true;
+        three.limit = 200;
+        t.restart();
+        const auto page = wait(store.fetchPage(three));
+        std::printf("three worlds' newest page (%lld rows): %lld ms\n", qlonglong(page ? page->size() : -1), qlonglong(t.elapsed()));
+    }
+
     world->setCurrentIndex(0);
     Q_EMIT world->activated(0);
     waitFor([&] { return loaded.size() >= 2; });
