@@ -6,6 +6,7 @@
 
 #include "AppEvent.h"
 #include "Ports.h"
+#include "RedisEventStore.h"
 
 #include <QDir>
 #include <QProcess>
@@ -17,6 +18,7 @@
 #include <QUuid>
 
 #include <csignal>
+#include <memory>
 
 // In a test function: without redis-server the suite is skipped, except in CI,
 // where a missing service fails the run (installer/test.sh installs and starts it).
@@ -141,6 +143,33 @@ private:
     QStringList m_args;
     quint16 m_port = 0;
 };
+
+// The server a suite's tests share: the test command's (EVENTDESK_TEST_REDIS),
+// or one started into `own`. Empty when none could be had.
+inline QString sharedRedisAddress(std::unique_ptr<RedisTestServer> &own)
+{
+    QString address = qEnvironmentVariable("EVENTDESK_TEST_REDIS");
+    if (address.isEmpty()) {
+        own = std::make_unique<RedisTestServer>();
+        if (!own->start())
+            return {};
+        address = own->address();
+    }
+    return RedisTestServer::isReady(address) ? address : QString();
+}
+
+// A Redis store on `stream` of the server at `address`, opened (or the test run ends).
+inline std::unique_ptr<RedisEventStore> openRedisStore(const QString &address, const QString &stream, const QString &extra = {})
+{
+    const Result<RedisEndpoint> ep = RedisEndpoint::parse(u"redis://%1/0?stream=%2%3"_s.arg(address, stream, extra));
+    if (!ep)
+        qFatal("bad test URL: %s", qPrintable(ep.error().message));
+    auto store = std::make_unique<RedisEventStore>(ep.value());
+    const Result<bool> opened = store->openAndWait();
+    if (!opened)
+        qFatal("cannot open the Redis store: %s", qPrintable(opened.error().message));
+    return store;
+}
 
 // A stream name no other test (or run) uses.
 inline QString uniqueStream(const char *what)

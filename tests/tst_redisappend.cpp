@@ -27,14 +27,7 @@ private:
     QString m_address;
     std::unique_ptr<RedisTestServer> m_own;
 
-    std::unique_ptr<RedisEventStore> open(const QString &stream)
-    {
-        auto store = std::make_unique<RedisEventStore>(RedisEndpoint::parse(u"redis://%1/0?stream=%2"_s.arg(m_address, stream)).value());
-        const Result<bool> opened = store->openAndWait();
-        if (!opened)
-            qFatal("cannot open the Redis store: %s", qPrintable(opened.error().message));
-        return store;
-    }
+    std::unique_ptr<RedisEventStore> open(const QString &stream) { return openRedisStore(m_address, stream); }
 
     QByteArray cli(const QStringList &args) const { return redisCli(m_address, args); }
 
@@ -44,13 +37,8 @@ private Q_SLOTS:
     void initTestCase()
     {
         EVENTDESK_REQUIRE_REDIS_SERVER();
-        m_address = qEnvironmentVariable("EVENTDESK_TEST_REDIS");
-        if (m_address.isEmpty()) {
-            m_own = std::make_unique<RedisTestServer>();
-            QVERIFY(m_own->start());
-            m_address = m_own->address();
-        }
-        QVERIFY2(RedisTestServer::isReady(m_address), qPrintable(m_address));
+        m_address = sharedRedisAddress(m_own);
+        QVERIFY2(!m_address.isEmpty(), "no redis-server to test against");
     }
 
     // Four producer threads publish one at a time while the main thread keeps

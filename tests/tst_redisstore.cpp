@@ -43,27 +43,15 @@ private:
 
     std::unique_ptr<RedisEventStore> open(const QString &stream, const QString &extra = {})
     {
-        Result<RedisEndpoint> ep = RedisEndpoint::parse(url(stream, extra));
-        if (!ep)
-            qFatal("bad test URL: %s", qPrintable(ep.error().message));
-        auto store = std::make_unique<RedisEventStore>(ep.value());
-        const Result<bool> opened = store->openAndWait();
-        if (!opened)
-            qFatal("cannot open the Redis store: %s", qPrintable(opened.error().message));
-        return store;
+        return openRedisStore(m_address, stream, extra);
     }
 
 private Q_SLOTS:
     void initTestCase()
     {
         EVENTDESK_REQUIRE_REDIS_SERVER();
-        m_address = qEnvironmentVariable("EVENTDESK_TEST_REDIS");
-        if (m_address.isEmpty()) {
-            m_own = std::make_unique<RedisTestServer>();
-            QVERIFY(m_own->start());
-            m_address = m_own->address();
-        }
-        QVERIFY2(RedisTestServer::isReady(m_address), qPrintable(m_address));
+        m_address = sharedRedisAddress(m_own);
+        QVERIFY2(!m_address.isEmpty(), "no redis-server to test against");
     }
 
     void appendAndRead()

@@ -323,17 +323,10 @@ void RedisClient::command(const QByteArrayList &args, Callback callback, int tim
 
 void RedisClient::send(const QByteArrayList &args, Callback callback, int timeoutMs)
 {
-    std::vector<const char *> argv;
-    std::vector<size_t> lengths;
-    argv.reserve(size_t(args.size()));
-    lengths.reserve(size_t(args.size()));
-    for (const QByteArray &a : args) {
-        argv.push_back(a.constData());
-        lengths.push_back(size_t(a.size()));
-    }
+    RedisArgv a(args);  // hiredis takes its pointers as non-const
     const quint64 seq = m_nextSeq++;
     const int status = redisAsyncCommandArgv(m_context, &RedisClientCallbacks::onReply, reinterpret_cast<void *>(quintptr(seq)),
-                                             int(argv.size()), argv.data(), lengths.data());
+                                             a.count(), a.argv.data(), a.lengths.data());
     if (status != REDIS_OK) {
         const Error error = unavailable(u"the command could not be sent"_s);
         QMetaObject::invokeMethod(this, [callback = std::move(callback), error] { callback(error); }, Qt::QueuedConnection);

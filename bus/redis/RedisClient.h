@@ -15,6 +15,7 @@
 #include <QTimer>
 
 #include <functional>
+#include <vector>
 
 struct redisAsyncContext;
 struct redisReply;
@@ -38,6 +39,23 @@ struct RedisReply {
 
 // hiredis's reply, copied.
 RedisReply toRedisReply(const redisReply *reply);
+
+// A command's arguments as hiredis's *Argv calls take them: pointers into
+// `args`, which must outlive this.
+struct RedisArgv {
+    explicit RedisArgv(const QByteArrayList &args)
+    {
+        argv.reserve(size_t(args.size()));
+        lengths.reserve(size_t(args.size()));
+        for (const QByteArray &a : args) {
+            argv.push_back(a.constData());
+            lengths.push_back(size_t(a.size()));
+        }
+    }
+    int count() const { return int(argv.size()); }
+    std::vector<const char *> argv;
+    std::vector<size_t> lengths;
+};
 
 class RedisClient final : public QObject
 {

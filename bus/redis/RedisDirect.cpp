@@ -7,7 +7,6 @@
 #include <poll.h>
 #include <sys/time.h>
 
-#include <vector>
 
 using namespace Qt::StringLiterals;
 
@@ -22,15 +21,8 @@ timeval toTimeval(int ms)
 
 redisReply *run(redisContext *c, const QByteArrayList &args)
 {
-    std::vector<const char *> argv;
-    std::vector<size_t> lengths;
-    argv.reserve(size_t(args.size()));
-    lengths.reserve(size_t(args.size()));
-    for (const QByteArray &a : args) {
-        argv.push_back(a.constData());
-        lengths.push_back(size_t(a.size()));
-    }
-    return static_cast<redisReply *>(redisCommandArgv(c, int(argv.size()), argv.data(), lengths.data()));
+    RedisArgv a(args);  // hiredis takes its pointers as non-const
+    return static_cast<redisReply *>(redisCommandArgv(c, a.count(), a.argv.data(), a.lengths.data()));
 }
 
 } // namespace
