@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the model, bus and window suites and the monkey test with
+# Builds the model, bus, Redis and window suites and the monkey test with
 # AddressSanitizer + UndefinedBehaviorSanitizer in build-sanitize/ and runs
 # them. Any sanitizer report aborts its test, and fails this script.
 #   EVENTDESK_MONKEY_SECONDS  the monkey's time here (default 30)
@@ -8,7 +8,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${EVENTDESK_SANITIZE_BUILD_DIR:-$root/build-sanitize}
 suites=(tst_eventcodec tst_eventcatalog tst_sessionmessage tst_generationevent
         tst_sqliteeventstore tst_projector tst_retention tst_sessionserver
-        tst_eventlogmodel tst_mainwindow tst_deskforms tst_notifications tst_monkey)
+        tst_eventlogmodel tst_mainwindow tst_deskforms tst_notifications tst_monkey
+        tst_redisappend tst_redisfaults)
 
 generator=()
 if command -v ninja >/dev/null 2>&1 && [ ! -f "$build/Makefile" ]; then generator=(-G Ninja); fi
