@@ -1,5 +1,7 @@
 #include "SqliteEventStore.h"
 
+#include "RecentRows.h"
+
 #include "LogQueries.h"
 #include "SqliteReader.h"
 #include "SqliteWriter.h"
@@ -43,6 +45,7 @@ using namespace logsql;
 SqliteEventStore::SqliteEventStore(SqliteOptions options, QObject *parent)
     : LogWatch(parent)
     , m_options(std::move(options))
+    , m_recent(std::make_unique<RecentRows>())
 {
 }
 
@@ -291,6 +294,10 @@ QFuture<Result<QList<StoredEvent>>> SqliteEventStore::fetchSince(qint64 afterId,
 {
     if (!readerConnection(Lane::Pages))
         return QtFuture::makeReadyFuture(Result<QList<StoredEvent>>(notOpen()));
+    SqliteWriter *writer = m_writer ? m_writer->object() : nullptr;
+    const auto othersVersion = [writer] { return writer ? writer->othersVersion() : std::nullopt; };
+    if (std::optional<QList<StoredEvent>> fresh = m_recent->since(afterId, qBound(1, limit, 100000), othersVersion))
+        return QtFuture::makeReadyFuture(Result<QList<StoredEvent>>(std::move(*fresh)));
     SqliteReader *reader = m_reader->object();
     return runOn<Result<QList<StoredEvent>>>(reader, [reader, afterId, limit] { return reader->fetchSince(afterId, limit); });
 }

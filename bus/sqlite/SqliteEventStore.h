@@ -24,6 +24,7 @@
 
 namespace eventdesk {
 
+class RecentRows;
 class SqliteWriter;
 class SqliteReader;
 class SqliteCheckpointer;
@@ -121,6 +122,7 @@ private:
     SqliteOptions m_options;
     std::atomic<qint64> m_knownHead{0};  // the last id this store's writer committed
     std::atomic<bool> m_checkpointAsked{false};  // a checkpoint is queued and has not started
+    std::unique_ptr<RecentRows> m_recent;  // the live tail this process's writer committed
     std::unique_ptr<WorkerThread<SqliteWriter>> m_writer;
     std::unique_ptr<WorkerThread<SqliteReader>> m_reader;
     std::unique_ptr<WorkerThread<SqliteReader>> m_scanner;

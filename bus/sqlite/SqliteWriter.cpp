@@ -1,5 +1,7 @@
 #include "SqliteWriter.h"
 
+#include "RecentRows.h"
+
 #include "Logging.h"
 #include "Timestamp.h"
 
@@ -35,6 +37,26 @@ SqliteWriter::~SqliteWriter()
     failAll(notOpen());
     if (m_insert)
         sqlite3_finalize(m_insert);
+    if (m_dataVersion)
+        sqlite3_finalize(m_dataVersion);
+}
+
+qint64 SqliteWriter::dataVersionLocked()
+{
+    qint64 v = -1;
+    if (m_dataVersion && sqlite3_step(m_dataVersion) == SQLITE_ROW)
+        v = sqlite3_column_int64(m_dataVersion, 0);
+    sqlite3_reset(m_dataVersion);
+    return v;
+}
+
+std::optional<qint64> SqliteWriter::othersVersion()
+{
+    if (!m_dataVersion || !m_connLock.tryLock())
+        return std::nullopt;
+    const qint64 v = dataVersionLocked();
+    m_connLock.unlock();
+    return v >= 0 ? std::optional<qint64>(v) : std::nullopt;
 }
 
 Result<bool> SqliteWriter::open(const SqliteOptions &options)
@@ -48,6 +70,9 @@ Result<bool> SqliteWriter::open(const SqliteOptions &options)
     const char sql[] = "INSERT INTO app_events(event_type, payload, created_at, processed) VALUES(?1, ?2, ?3, 0)";
     if (sqlite3_prepare_v3(m_conn->handle(), sql, -1, SQLITE_PREPARE_PERSISTENT, &m_insert, nullptr) != SQLITE_OK)
         return m_conn->errorFromCode(sqlite3_errcode(m_conn->handle()), u"cannot prepare the insert"_s);
+    if (sqlite3_prepare_v3(m_conn->handle(), "PRAGMA main.data_version", -1, SQLITE_PREPARE_PERSISTENT, &m_dataVersion, nullptr)
+        != SQLITE_OK)
+        m_dataVersion = nullptr;  // then the live tail is never used
     m_budgetMs = options.busyBudgetMs;
     // Checkpoints off the write path, in a database EventDesk made: SQLite's
     // automatic one runs inside COMMIT (copying and syncing up to a thousand
@@ -213,10 +238,17 @@ std::optional<Error> SqliteWriter::writeAppends(const std::vector<WriteJob> &job
         if (const int rc = m_conn->execRaw("COMMIT"); rc != SQLITE_OK)
             err = m_conn->errorFromCode(rc, u"cannot commit the events"_s);
     }
-    if (err)
+    if (err) {
         m_conn->execRaw("ROLLBACK");
-    else if (!ids.empty() && !ids.back().isEmpty())
+        return err;
+    }
+    if (!ids.empty() && !ids.back().isEmpty())
         m_knownHead->store(ids.back().last());
+    std::vector<RecentRows::Row> committed;
+    for (size_t j = 0; j < jobs.size(); ++j)
+        for (qsizetype i = 0; i < jobs[j].rows.size(); ++i)
+            committed.push_back(RecentRows::Row{ids[j][i], jobs[j].rows[i].first, jobs[j].rows[i].second, createdAt});
+    m_store->m_recent->add(committed, dataVersionLocked());
     return err;
 }
 
@@ -245,6 +277,8 @@ void SqliteWriter::commitWrite()
     }
     if (err)
         m_conn->execRaw("ROLLBACK");
+    // Rows marked, pruned or imported: the tail the writer remembers is read again.
+    m_store->m_recent->clear();
     job.writePromise->addResult(err ? Result<bool>(*err) : Result<bool>(true));
     job.writePromise->finish();
     if (!err) {

@@ -44,6 +44,9 @@ public:
     // EventDesk made the file: it may checkpoint it (the engine's own file is left to the engine).
     bool ownsFile() const { return m_conn && m_conn->ownedByEventDesk(); }
     void enqueue(WriteJob job);  // any thread
+    // Any thread: the connection's PRAGMA data_version (moved only by other
+    // connections' commits), or nothing when the connection is busy.
+    std::optional<qint64> othersVersion();
 
 private:
     void drain();
@@ -61,6 +64,8 @@ private:
 
     std::unique_ptr<SqliteConnection> m_conn;
     sqlite3_stmt *m_insert = nullptr;
+    sqlite3_stmt *m_dataVersion = nullptr;
+    qint64 dataVersionLocked();  // m_connLock held
     std::atomic<qint64> *m_knownHead;
     SqliteEventStore *m_store;
     bool m_waiting = false;
