@@ -112,6 +112,7 @@ private Q_SLOTS:
         const QString path = freshPath();
         auto store = test::openSqliteStore(path);
         QVERIFY(store);
+        QVERIFY(await(store->fetchSince(0, 10)).value().isEmpty());  // a subscriber follows from here on
         QList<AppEvent> events;
         for (EventKind k : test::allKinds())
             events.append(test::sampleEvent(k, true));
@@ -146,6 +147,7 @@ private Q_SLOTS:
         const QString path = freshPath();
         auto store = test::openSqliteStore(path);
         QVERIFY(store);
+        QVERIFY(await(store->fetchSince(0, 10)).value().isEmpty());
         QVERIFY(await(store->append({test::sampleEvent(EventKind::StoryEventCreated, true),
                                      test::sampleEvent(EventKind::ChallengeResolved, true)})).ok());
         QCOMPARE(await(store->markProcessed({2}, true)).value(), 1);

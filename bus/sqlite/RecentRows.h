@@ -19,6 +19,7 @@
 #include <QElapsedTimer>
 #include <QMutex>
 
+#include <atomic>
 #include <deque>
 #include <optional>
 
@@ -38,6 +39,10 @@ public:
     };
 
     RecentRows() { m_clock.start(); }
+
+    // Kept only once something has asked for the live tail (a publish that
+    // no subscriber of this process follows costs nothing here).
+    bool wanted() const { return m_wanted.load(std::memory_order_relaxed); }
 
     // The writer, right after COMMIT: rows in id order, and the writer
     // connection's data_version then.
@@ -68,6 +73,7 @@ public:
     template <typename Probe>
     std::optional<QList<StoredEvent>> since(qint64 afterId, int limit, Probe othersVersion)
     {
+        m_wanted.store(true, std::memory_order_relaxed);
         std::vector<Row> hit;
         {
             QMutexLocker lock(&m_lock);
@@ -108,6 +114,7 @@ private:
         Row row;
         qint64 addedAt = 0;
     };
+    std::atomic<bool> m_wanted{false};
     QMutex m_lock;
     std::deque<Entry> m_rows;
     qint64 m_othersVersion = -1;

@@ -244,11 +244,13 @@ std::optional<Error> SqliteWriter::writeAppends(const std::vector<WriteJob> &job
     }
     if (!ids.empty() && !ids.back().isEmpty())
         m_knownHead->store(ids.back().last());
-    std::vector<RecentRows::Row> committed;
-    for (size_t j = 0; j < jobs.size(); ++j)
-        for (qsizetype i = 0; i < jobs[j].rows.size(); ++i)
-            committed.push_back(RecentRows::Row{ids[j][i], jobs[j].rows[i].first, jobs[j].rows[i].second, createdAt});
-    m_store->m_recent->add(committed, dataVersionLocked());
+    if (RecentRows &recent = *m_store->m_recent; recent.wanted()) {
+        std::vector<RecentRows::Row> committed;
+        for (size_t j = 0; j < jobs.size(); ++j)
+            for (qsizetype i = 0; i < jobs[j].rows.size(); ++i)
+                committed.push_back(RecentRows::Row{ids[j][i], jobs[j].rows[i].first, jobs[j].rows[i].second, createdAt});
+        recent.add(committed, dataVersionLocked());
+    }
     return err;
 }
 
