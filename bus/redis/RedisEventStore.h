@@ -12,9 +12,11 @@
 // A named subscriber's cursor is the last-delivered id of a consumer group of
 // that name, so `XINFO GROUPS S` shows each subscriber's lag.
 //
-// All Redis traffic runs on a worker thread through hiredis's async API and
-// its Qt adapter: one connection for commands (pipelined) and one that waits in
-// XREAD BLOCK to notice entries other processes add.
+// Redis traffic runs on a worker thread through hiredis's async API and its
+// Qt adapter: one connection for commands (pipelined) and one that waits in
+// XREAD BLOCK to notice entries other processes add. A producer thread's small
+// append, with nothing else queued, goes on a blocking connection of its own
+// instead (RedisDirect.h): no hop to the worker and back.
 #pragma once
 
 #include "Ports.h"
