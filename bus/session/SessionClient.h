@@ -72,6 +72,7 @@ struct SessionServer::Client {
     };
     std::deque<Chunk> pending;
     qint64 pendingBytes = 0;
+    bool queued = false;  // listed for the server's next flushQueued()
     int ticksOverLimit = 0;
 
     qint64 unsentBytes() const { return (conn ? conn->bytesToWrite() : 0) + pendingBytes; }

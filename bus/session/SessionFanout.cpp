@@ -11,6 +11,8 @@
 #include <QTimer>
 #include <QUuid>
 
+#include <limits>
+
 using namespace Qt::StringLiterals;
 
 namespace eventdesk {
@@ -19,41 +21,89 @@ using PErr = protocol::ErrorCode;
 using session::textFrame;
 using namespace session_detail;
 
+// A reply: written now, after whatever was queued for this client before it.
 bool SessionServer::send(Client *c, const QByteArray &frame, int messages)
+{
+    if (!queue(c, frame, messages))
+        return false;
+    flush(c, false);
+    return true;
+}
+
+// Events (live, backfill, replay): written at the start of the next turn of
+// the event loop, together with everything else this turn queued for the client.
+bool SessionServer::queue(Client *c, const QByteArray &frame, int messages)
 {
     if (c->closing)
         return false;
     c->pending.push_back(Client::Chunk{frame, messages});
     c->pendingBytes += frame.size();
-    flush(c, false);
     // A burst far past the bound: no need to wait for the heartbeat to see it does not read.
     if (c->unsentBytes() > 4 * m_config.maxQueuedBytes) {
         drop(c, u"over %1 bytes unsent"_s.arg(c->unsentBytes()));
         return false;
     }
+    if (!c->queued) {
+        c->queued = true;
+        m_queued.append(c->info.id);
+        if (m_queued.size() == 1)
+            QMetaObject::invokeMethod(this, &SessionServer::flushQueued, Qt::QueuedConnection);
+    }
     return true;
 }
 
-// Coalescing without a timer: messages go into the socket's own buffer at
-// once, and Qt hands everything buffered to the kernel in one write when the
-// event loop next turns. So a quiet session sends each event the moment it
+// Coalescing without a timer: the events this turn of the event loop queued
+// for a client (one dispatch or several, a backfill's rows, a replay) go to its
+// socket in one write at the start of the next turn, straight to the kernel
+// (Connection::write). So a quiet session sends each event the moment it
 // comes, and a busy one gives each client one write per wake, whatever the
-// rate. Past the watermark (a client that does not keep up) messages wait in
-// our queue, shared with the other clients', and follow as it drains.
+// rate. Past the watermark (a client that does not keep up: Qt holds what the
+// kernel would not take) messages wait in our queue, shared with the other
+// clients', and follow as it drains (bytesWritten).
+void SessionServer::flushQueued()
+{
+    const QList<QString> ids = std::exchange(m_queued, {});
+    for (const QString &id : ids) {
+        if (Client *c = find(id)) {
+            c->queued = false;
+            if (!c->closing)
+                flush(c, false);
+        }
+    }
+}
+
 // all: everything, now (before a close frame).
 void SessionServer::flush(Client *c, bool all)
 {
     constexpr qint64 SocketWatermark = 256 * 1024;
-    while (!c->pending.empty() && (all || c->unsentBytes() - c->pendingBytes < SocketWatermark)) {
-        if (!c->conn)
-            break;  // the socket is already gone; the client is on its way out
-        const Client::Chunk &chunk = c->pending.front();
-        c->conn->write(chunk.bytes);
-        c->pendingBytes -= chunk.bytes.size();
-        c->info.messagesSent += chunk.messages;
-        m_stats.messagesSent += chunk.messages;
-        c->pending.pop_front();
+    if (!c->conn)
+        return;  // the socket is already gone; the client is on its way out
+    // The chunks that fit under the watermark, handed over in one write.
+    qint64 room = all ? std::numeric_limits<qint64>::max() : SocketWatermark - c->conn->bytesToWrite();
+    size_t take = 0;
+    qint64 bytes = 0;
+    int messages = 0;
+    for (; take < c->pending.size() && room > 0; ++take) {
+        const Client::Chunk &chunk = c->pending[take];
+        bytes += chunk.bytes.size();
+        messages += chunk.messages;
+        room -= chunk.bytes.size();
     }
+    if (take == 0)
+        return;
+    if (take == 1) {
+        c->conn->write(c->pending.front().bytes);  // shared with its audience: no copy
+    } else {
+        QByteArray gathered;
+        gathered.reserve(bytes);
+        for (size_t i = 0; i < take; ++i)
+            gathered += c->pending[i].bytes;
+        c->conn->write(gathered);
+    }
+    c->pending.erase(c->pending.begin(), c->pending.begin() + qsizetype(take));
+    c->pendingBytes -= bytes;
+    c->info.messagesSent += messages;
+    m_stats.messagesSent += messages;
 }
 
 void SessionServer::drop(Client *c, const QString &why)
@@ -103,7 +153,7 @@ void SessionServer::backfill(Client *c)
                 continue;
             c->cursor = row.id;
             if (row.event && session::mayReceive(c->info.role, c->info.worldId, *row.event))
-                if (!send(c, textFrame(session::encodeEventMessage(*row.event, {row.id, row.createdAtText, false, &m_names}))))
+                if (!queue(c, textFrame(session::encodeEventMessage(*row.event, {row.id, row.createdAtText, false, &m_names}))))
                     return;
         }
         // Events dispatched live while we read are fetched too: no gap.
@@ -115,8 +165,8 @@ void SessionServer::backfill(Client *c)
     });
 }
 
-// Live events are dispatched as they come; flush() gathers them per client
-// while that client's socket is busy.
+// Live events are dispatched as they come; flushQueued() gathers what a turn
+// of the event loop sent each client into one write.
 void SessionServer::receive(const QList<StoredEvent> &events)
 {
     dispatch(events);
@@ -166,7 +216,7 @@ void SessionServer::dispatch(const QList<StoredEvent> &events)
             }
             c->cursor = last;
             if (it->second > 0)
-                send(c, it->first, it->second);
+                queue(c, it->first, it->second);
         } else {
             // Part of this batch reached it already (its backfill overlapped): the rest only.
             QByteArray bytes;
@@ -174,7 +224,7 @@ void SessionServer::dispatch(const QList<StoredEvent> &events)
             collect(c, c->cursor, bytes, count);
             c->cursor = last;
             if (count > 0)
-                send(c, bytes, count);
+                queue(c, bytes, count);
         }
     }
 }
@@ -207,7 +257,7 @@ QFuture<Result<int>> SessionServer::replay(qint64 fromId, qint64 toId, const QSt
                     continue;
                 if (frame.isEmpty())
                     frame = textFrame(session::encodeEventMessage(*row.event, {row.id, row.createdAtText, true, &m_names}));
-                if (send(c, frame)) {
+                if (queue(c, frame)) {
                     ++messages;
                     reached.insert(c->info.id);
                 }

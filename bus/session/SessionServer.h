@@ -166,7 +166,9 @@ private:
     void sendRecent(Client *c, int count);
     void sendError(Client *c, protocol::ErrorCode code, const QString &message);
     bool send(Client *c, const QByteArray &frame, int messages = 1);
+    bool queue(Client *c, const QByteArray &frame, int messages = 1);
     void flush(Client *c, bool all);
+    void flushQueued();
     void drop(Client *c, const QString &why);
     void closeClient(Client *c, int closeCode, const QString &reason);
     void backfill(Client *c);
@@ -192,6 +194,7 @@ private:
     std::unique_ptr<Subscriber> m_live;
     std::vector<std::unique_ptr<Client>> m_clients;
     QHash<QString, Client *> m_byId;
+    QList<QString> m_queued;  // clients with messages for the next flushQueued()
     qint64 m_liveHead = 0;  // the last id dispatched live
     ChallengeService m_challenges;
     QTimer m_heartbeat;

@@ -112,6 +112,7 @@ private:
     void readFrames();
     void failProtocol(int code, const QString &why);
     void writeControl(quint8 opcode, const QByteArray &payload);
+    void send(QByteArrayView bytes);
     void finish();
 
     Transport &m_transport;
@@ -122,6 +123,7 @@ private:
     qint64 m_acceptedAtMs = 0;
     bool m_admitted = false;
     bool m_closeSent = false;
+    bool m_plainTcp = true;  // not TLS: frames may go straight to the descriptor
     QByteArray m_in;
     QByteArray m_message;   // a fragmented message being assembled
     int m_messageOpcode = 0;

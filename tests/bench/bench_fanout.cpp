@@ -204,10 +204,13 @@ int clientProcess(const QUrl &url, int n, int expect, int seconds, const QString
             if ((d[0] & 0x0f) == 9)  // a ping: answered, as every client must
                 writeAll(c.fd, maskedFrame(0x8a, payload.toByteArray()));
             if ((d[0] & 0x0f) == 1) {
-                const qsizetype at = payload.indexOf("\"sent_ns\":");
-                if (at >= 0) {
+                // memmem: QByteArrayView::indexOf here took a third of this process.
+                static constexpr char Key[] = "\"sent_ns\":";
+                const void *hit = memmem(payload.data(), size_t(payload.size()), Key, sizeof Key - 1);
+                if (hit) {
                     qint64 sent = 0;
-                    for (qsizetype k = at + 10; k < payload.size() && payload[k] >= '0' && payload[k] <= '9'; ++k)
+                    const qsizetype at = static_cast<const char *>(hit) - payload.data();
+                    for (qsizetype k = at + qsizetype(sizeof Key - 1); k < payload.size() && payload[k] >= '0' && payload[k] <= '9'; ++k)
                         sent = sent * 10 + (payload[k] - '0');
                     latencies.append(double(now - sent) / 1e6);
                     ++delivered;
