@@ -118,6 +118,7 @@ private Q_SLOTS:
     void wrongFieldTypesKeepTheConnection();
     void floodIsLimitedOthersUnaffected();
     void clientThatNeverReadsIsDropped();
+    void slowReaderGetsEverythingInOrder();
     void clientLimitAndKick();
     void refusalsAreCountedWithoutTheSecret();
     void pendingConnectionsHaveTheirOwnBudget();
@@ -313,6 +314,85 @@ void TestSessionServer::clientThatNeverReadsIsDropped()
     QTRY_COMPARE(m_server->clientCount(), 1);  // the sleeper is gone, the reader stays
     QCOMPARE(m_server->clients().first().name, u"dm-*"_s);
     QVERIFY2(worstQueued < 4 * config.maxQueuedBytes, qPrintable(u"queued %1 bytes"_s.arg(worstQueued)));
+}
+
+// Frames go straight to the kernel while it takes them, and through Qt's
+// buffer (then our queue) once it does not: a reader that stalls and comes
+// back gets every event once, whole and in order, across that switch.
+void TestSessionServer::slowReaderGetsEverythingInOrder()
+{
+    SessionConfig config;
+    config.maxQueuedBytes = 64 * 1024 * 1024;  // this test is about order, not about dropping
+    startServer(config);
+    QTcpSocket raw;
+    raw.setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption, 16 * 1024);
+    raw.connectToHost(QHostAddress::LocalHost, m_server->port());
+    QVERIFY(raw.waitForConnected(5000));
+    raw.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    QTRY_VERIFY(raw.bytesAvailable() > 0 && raw.peek(512).contains("\r\n\r\n"));
+    raw.readAll();
+    const QByteArray join = R"({"type":"Join","role":"dm","world_id":"*","name":"slow","dm_token":")" + DmToken.toLatin1() + "\"}";
+    QByteArray frame;
+    frame += char(0x81);
+    frame += char(0x80 | join.size());
+    const char mask[4] = {1, 2, 3, 4};
+    frame.append(mask, 4);
+    for (qsizetype i = 0; i < join.size(); ++i)
+        frame += char(join[i] ^ mask[i % 4]);
+    raw.write(frame);
+    QTRY_VERIFY(raw.bytesAvailable() > 0);  // Joined
+    raw.setReadBufferSize(1);               // and now it stops reading
+
+    // 8 MB of events, far past what the kernel buffers for one socket.
+    QList<AppEvent> big;
+    for (int i = 0; i < 20; ++i)
+        big.append(events::SuggestionCompleted{u"r"_s, u"npc_backstory"_s, {QString(20000, u'x')}, std::nullopt});
+    const int rounds = 20;
+    for (int round = 0; round < rounds; ++round)
+        QVERIFY(await(m_bus->publishBatch(big)).ok());
+    // Qt (or our queue) holds part of it for this client: the slow path is in use.
+    QTRY_VERIFY(!m_server->clients().isEmpty() && m_server->clients().first().bytesQueued > 0);
+
+    raw.setReadBufferSize(0);
+    QByteArray in;
+    QList<qint64> seqs;
+    const auto readFrames = [&] {
+        in += raw.readAll();
+        qsizetype pos = 0;
+        while (in.size() - pos >= 2) {
+            const auto *d = reinterpret_cast<const uchar *>(in.constData() + pos);
+            qint64 len = d[1] & 0x7f;
+            qsizetype header = 2;
+            if (len == 126) {
+                if (in.size() - pos < 4)
+                    break;
+                len = (qint64(d[2]) << 8) | d[3];
+                header = 4;
+            } else if (len == 127) {
+                if (in.size() - pos < 10)
+                    break;
+                len = 0;
+                for (int k = 0; k < 8; ++k)
+                    len = (len << 8) | d[2 + k];
+                header = 10;
+            }
+            if (in.size() - pos < header + len)
+                break;
+            const QJsonObject o = QJsonDocument::fromJson(in.mid(pos + header, len)).object();
+            if (o.value(u"type"_s).toString() == u"SuggestionComplete"_s)
+                seqs.append(o.value(u"seq"_s).toInteger());
+            pos += header + len;
+        }
+        in.remove(0, pos);
+        return seqs.size() >= rounds * big.size();
+    };
+    QVERIFY2(QTest::qWaitFor(readFrames, 30000),
+             qPrintable(u"%1 events read, %2 bytes still queued"_s.arg(seqs.size()).arg(m_server->clients().value(0).bytesQueued)));
+    QCOMPARE(seqs.size(), rounds * big.size());
+    for (qsizetype i = 1; i < seqs.size(); ++i)
+        QCOMPARE(seqs[i], seqs[i - 1] + 1);
+    QCOMPARE(m_server->clientCount(), 1);
 }
 
 void TestSessionServer::clientLimitAndKick()

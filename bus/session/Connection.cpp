@@ -159,9 +159,10 @@ qint64 Connection::bytesToWrite() const
 {
     if (m_state == State::Closed)
         return 0;
-    if (auto *ssl = qobject_cast<const QSslSocket *>(m_socket))
-        return ssl->bytesToWrite() + ssl->encryptedBytesToWrite();
-    return m_socket->bytesToWrite();
+    if (m_plainTcp)  // asked for every write of the fan-out: no cast
+        return m_socket->bytesToWrite();
+    const auto *ssl = static_cast<const QSslSocket *>(m_socket);
+    return ssl->bytesToWrite() + ssl->encryptedBytesToWrite();
 }
 
 void Connection::write(const QByteArray &frames)

@@ -76,34 +76,39 @@ void SessionServer::flushQueued()
 void SessionServer::flush(Client *c, bool all)
 {
     constexpr qint64 SocketWatermark = 256 * 1024;
-    if (!c->conn)
-        return;  // the socket is already gone; the client is on its way out
-    // The chunks that fit under the watermark, handed over in one write.
-    qint64 room = all ? std::numeric_limits<qint64>::max() : SocketWatermark - c->conn->bytesToWrite();
-    size_t take = 0;
-    qint64 bytes = 0;
-    int messages = 0;
-    for (; take < c->pending.size() && room > 0; ++take) {
-        const Client::Chunk &chunk = c->pending[take];
-        bytes += chunk.bytes.size();
-        messages += chunk.messages;
-        room -= chunk.bytes.size();
+    // Rounds until the socket holds the watermark: a write the kernel takes
+    // whole leaves Qt's buffer empty, and no bytesWritten would come to move
+    // the rest of the queue.
+    while (!c->pending.empty()) {
+        if (!c->conn)
+            return;  // the socket is already gone; the client is on its way out
+        // The chunks that fit under the watermark, handed over in one write.
+        qint64 room = all ? std::numeric_limits<qint64>::max() : SocketWatermark - c->conn->bytesToWrite();
+        size_t take = 0;
+        qint64 bytes = 0;
+        int messages = 0;
+        for (; take < c->pending.size() && room > 0; ++take) {
+            const Client::Chunk &chunk = c->pending[take];
+            bytes += chunk.bytes.size();
+            messages += chunk.messages;
+            room -= chunk.bytes.size();
+        }
+        if (take == 0)
+            return;
+        if (take == 1) {
+            c->conn->write(c->pending.front().bytes);  // shared with its audience: no copy
+        } else {
+            QByteArray gathered;
+            gathered.reserve(bytes);
+            for (size_t i = 0; i < take; ++i)
+                gathered += c->pending[i].bytes;
+            c->conn->write(gathered);
+        }
+        c->pending.erase(c->pending.begin(), c->pending.begin() + qsizetype(take));
+        c->pendingBytes -= bytes;
+        c->info.messagesSent += messages;
+        m_stats.messagesSent += messages;
     }
-    if (take == 0)
-        return;
-    if (take == 1) {
-        c->conn->write(c->pending.front().bytes);  // shared with its audience: no copy
-    } else {
-        QByteArray gathered;
-        gathered.reserve(bytes);
-        for (size_t i = 0; i < take; ++i)
-            gathered += c->pending[i].bytes;
-        c->conn->write(gathered);
-    }
-    c->pending.erase(c->pending.begin(), c->pending.begin() + qsizetype(take));
-    c->pendingBytes -= bytes;
-    c->info.messagesSent += messages;
-    m_stats.messagesSent += messages;
 }
 
 void SessionServer::drop(Client *c, const QString &why)
