@@ -12,6 +12,7 @@
 #include <QSet>
 
 #include <atomic>
+#include <chrono>
 
 namespace eventdesk {
 
@@ -74,14 +75,42 @@ inline Result<QList<qint64>> appendIds(const Result<RedisReply> &reply, qsizetyp
     return ids;
 }
 
-// What this store appended is not news from elsewhere: the watch compares with it.
-inline void raiseKnownHead(std::atomic<qint64> &known, const QList<qint64> &ids)
-{
-    if (ids.isEmpty())
-        return;
-    qint64 seen = known.load();
-    while (ids.last() > seen && !known.compare_exchange_weak(seen, ids.last())) {
+// What this store's own appends tell its watch, shared by the worker and the
+// producer threads: the highest id the store knows of, and when it last appended.
+struct RedisHead {
+    std::atomic<qint64> known{0};
+    std::atomic<qint64> appendedAtNs{0};  // steady clock; 0: never
+
+    static qint64 nowNs()
+    {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
     }
-}
+
+    // After an append of this store: raises the known head (what this store
+    // appended is not news from elsewhere) and returns the last id another
+    // node wrote before it, or 0. Ids come from one counter, so any between
+    // the known head and this append's first are another node's, already in
+    // the stream: while this store keeps appending, each reply does the
+    // watch's work. (Two of this store's appends answered out of order report
+    // a gap that is their own: one look too many, never one too few.)
+    qint64 appended(const QList<qint64> &ids)
+    {
+        if (ids.isEmpty())
+            return 0;
+        appendedAtNs.store(nowNs());
+        qint64 seen = known.load();
+        const qint64 others = ids.first() - 1 > seen ? ids.first() - 1 : 0;
+        while (ids.last() > seen && !known.compare_exchange_weak(seen, ids.last())) {
+        }
+        return others;
+    }
+
+    // This store appended within the last `ns`.
+    bool appendedWithin(qint64 ns) const
+    {
+        const qint64 at = appendedAtNs.load();
+        return at != 0 && nowNs() - at < ns;
+    }
+};
 
 } // namespace eventdesk

@@ -17,10 +17,10 @@ namespace eventdesk {
 RedisEventStore::RedisEventStore(RedisEndpoint endpoint, QObject *parent)
     : QObject(parent)
     , m_endpoint(std::move(endpoint))
-    , m_knownHead(std::make_shared<std::atomic<qint64>>(0))
+    , m_head(std::make_shared<RedisHead>())
     , m_worker(std::make_unique<WorkerThread<RedisWorker>>(u"eventdesk-redis"_s))
 {
-    m_worker->create(m_endpoint, m_knownHead, this);
+    m_worker->create(m_endpoint, m_head, this);
 }
 
 RedisEventStore::~RedisEventStore()
@@ -137,7 +137,8 @@ std::optional<BatchPublishResult> RedisEventStore::appendDirect(const QList<Redi
     }
     Result<QList<qint64>> ids = appendIds(answer.reply, rows.size());
     if (ids) {
-        raiseKnownHead(*m_knownHead, *ids);
+        if (const qint64 others = m_head->appended(*ids))
+            Q_EMIT externalRowsDetected(others);
         m_directWorlds.unite(QSet<QByteArray>(call.worlds.begin(), call.worlds.end()));
     }
     return ids;

@@ -35,6 +35,7 @@ namespace eventdesk {
 
 class RedisDirect;
 class RedisWorker;
+struct RedisHead;
 template <typename T> class WorkerThread;
 
 // A row as it goes into the stream, for import and forwarding.
@@ -99,7 +100,7 @@ private:
     std::optional<BatchPublishResult> appendDirect(const QList<RedisRow> &rows);
 
     RedisEndpoint m_endpoint;
-    std::shared_ptr<std::atomic<qint64>> m_knownHead;
+    std::shared_ptr<RedisHead> m_head;  // what its own appends tell the watch
     std::unique_ptr<WorkerThread<RedisWorker>> m_worker;
     std::mutex m_directLock;  // the two below
     std::unique_ptr<RedisDirect> m_direct;  // a producer thread's connection, made on first use

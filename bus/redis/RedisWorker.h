@@ -35,13 +35,17 @@ public:
     template <typename T>
     using Done = std::function<void(Result<T>)>;
     static constexpr int WatchGatherMs = 1;
+    // The watch rests while this store appended within this time: the
+    // replies of its appends show another node's entries (RedisHead::appended),
+    // and Redis is not woken for a read of this store's own entries.
+    static constexpr int WatchRestMs = 2;
     // Append scripts on the wire at once: while Redis runs one group, the next
     // is already on its way (one connection, so they run in the order sent).
     static constexpr int MaxAppendsInFlight = 2;
 
-    RedisWorker(RedisEndpoint endpoint, std::shared_ptr<std::atomic<qint64>> knownHead, RedisEventStore *store)
+    RedisWorker(RedisEndpoint endpoint, std::shared_ptr<RedisHead> head, RedisEventStore *store)
         : m_endpoint(std::move(endpoint))
-        , m_knownHead(std::move(knownHead))
+        , m_head(std::move(head))
         , m_store(store)
         , m_commands(m_endpoint, u"commands"_s)
         , m_watch(m_endpoint, u"watch"_s)
@@ -53,7 +57,7 @@ public:
         m_watchGather.setInterval(WatchGatherMs);
         connect(&m_watchGather, &QTimer::timeout, this, [this] {
             if (m_watch.isReady())
-                watch();  // else watchReady starts over when it is back
+                watchNext();  // else watchReady starts over when it is back
         });
         connect(&m_commands, &RedisClient::ready, this, &RedisWorker::commandsReady);
         for (RedisClient *c : {&m_commands, &m_watch}) {
@@ -190,7 +194,8 @@ private:
               done = std::move(done)](Result<RedisReply> reply) {
                  Result<QList<qint64>> ids = appendIds(reply, expected);
                  if (ids) {
-                     raiseKnownHead(*m_knownHead, *ids);
+                     if (const qint64 others = m_head->appended(*ids))
+                         Q_EMIT m_store->externalRowsDetected(others);
                      if (generation == m_commandsGeneration.load())
                          m_worldsAdded.unite(QSet<QByteArray>(worlds.begin(), worlds.end()));
                  }
@@ -517,26 +522,40 @@ private:
                                     found = true;
                                     m_watchFrom = entries.last().elements[0].text;
                                     const qint64 head = redisstream::entryNumber(m_watchFrom);
-                                    if (head > m_knownHead->load())
+                                    if (head > m_head->known.load())
                                         Q_EMIT m_store->externalRowsDetected(head);
                                 }
                             }
                             if (found)
-                                m_watchGather.start();
+                                m_watchGather.start(WatchGatherMs);
                             else
-                                watch();
+                                watchNext();
                         },
                         BlockMs + m_endpoint.timeoutMs);
     }
 
+    // The next read, or a rest while this store is appending. It resumes past
+    // what the store knows: its own entries, and others' that its appends' replies showed.
+    void watchNext()
+    {
+        constexpr qint64 RestNs = qint64(WatchRestMs) * 1000 * 1000;
+        if (m_head->appendedWithin(RestNs)) {
+            m_watchGather.start(WatchRestMs);
+            return;
+        }
+        if (const qint64 known = m_head->known.load(); known > redisstream::entryNumber(m_watchFrom))
+            m_watchFrom = QByteArray::number(known) + "-0";
+        watch();
+    }
+
     RedisEndpoint m_endpoint;
-    std::shared_ptr<std::atomic<qint64>> m_knownHead;
+    std::shared_ptr<RedisHead> m_head;
     RedisEventStore *m_store;
     QByteArray m_stream;
     RedisClient m_commands;
     RedisClient m_watch;
     QByteArray m_watchFrom;
-    QTimer m_watchGather;  // the pause between a read that found entries and the next
+    QTimer m_watchGather;  // the pause after a read that found entries, or the watch's rest
     Done<bool> m_opening;
     bool m_wasDown = false;
     bool m_opened = false;
