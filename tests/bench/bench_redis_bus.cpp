@@ -96,6 +96,53 @@ double rawPipelinedXadd(const QString &host, quint16 port, int n, int depth)
     return rate;
 }
 
+// The raw one-at-a-time baseline as a connection kept open, so that it can
+// run in blocks interleaved with EventDesk's: both then see the same
+// machine (the fsync of the same disk, the same neighbours), block by block.
+class RawSingle
+{
+public:
+    RawSingle(const QString &host, quint16 port)
+        : m_c(redisConnect(host.toUtf8().constData(), port))
+        , m_stream(freshStream("raw1").toUtf8())
+    {
+    }
+    ~RawSingle()
+    {
+        if (m_c && !m_c->err)
+            freeReplyObject(redisCommand(m_c, "DEL %b", m_stream.constData(), size_t(m_stream.size())));
+        if (m_c)
+            redisFree(m_c);
+    }
+    // `count` XADDs, each waiting for its reply; the time they took, in ns (0: failed).
+    qint64 run(int from, int count)
+    {
+        if (!m_c || m_c->err)
+            return 0;
+        const QByteArray type = "ChallengeResolved";
+        QList<QByteArray> payloads;
+        for (int i = 0; i < count; ++i)
+            payloads.append(codec::encode(sample(from + i)));
+        QElapsedTimer t;
+        t.start();
+        for (const QByteArray &p : std::as_const(payloads)) {
+            const QByteArray created = timestamp::nowUtf8();
+            const char *argv[] = {"XADD", m_stream.constData(), "*", "type", type.constData(), "payload", p.constData(),
+                                  "created_at", created.constData()};
+            const size_t lens[] = {4, size_t(m_stream.size()), 1, 4, size_t(type.size()), 7, size_t(p.size()), 10, size_t(created.size())};
+            auto *r = static_cast<redisReply *>(redisCommandArgv(m_c, 9, argv, lens));
+            if (!r)
+                return 0;
+            freeReplyObject(r);
+        }
+        return t.nsecsElapsed();
+    }
+
+private:
+    redisContext *m_c;
+    QByteArray m_stream;
+};
+
 // Where a publish's time goes, server side: EventDesk's append script (INCRBY
 // of the counter, XADD, a world not seen before into the set), run with raw
 // hiredis one at a time, as EVALSHA.
@@ -200,7 +247,6 @@ int main(int argc, char *argv[])
     QList<double> raw, rawSingle, rawScript, inFlight, single, singleMain, batch;
     for (int round = 0; round < rounds; ++round) {
         raw.append(rawPipelinedXadd(host, port, n, 1000));
-        rawSingle.append(rawPipelinedXadd(host, port, n / 10, 1));
         rawScript.append(rawAppendScript(host, port, n / 10));
 
         // Many publishes in flight through one store: its one command
@@ -230,18 +276,27 @@ int main(int argc, char *argv[])
             failedPublishes += failed;
         }
         // One at a time: each waits for its reply (round-trip bound), from a
-        // producer thread as the raw client runs (an engine's producer), and
-        // from the main thread, which hands each publish to the worker.
+        // producer thread as the raw client runs (an engine's producer), in
+        // blocks that take turns with the raw client's; then from the main
+        // thread, which hands each publish to the worker.
         {
             auto store = openStore(address, freshStream("single"));
             BusNotifier notifier(30000);
             StoreEventBus bus(*store, notifier);
             const int m = n / 10;
-            const qint64 ns = onProducerThread([&] {
-                for (int i = 0; i < m; ++i)
-                    failedPublishes += !blockingWait(bus.publish(sample(i))).ok();
-            });
-            single.append(m / (double(ns) / 1e9));
+            // In blocks, taking turns with the raw client.
+            constexpr int Blocks = 10;
+            RawSingle rawClient(host, port);
+            qint64 rawNs = 0, ns = 0;
+            for (int b = 0; b < Blocks; ++b) {
+                rawNs += rawClient.run(b * (m / Blocks), m / Blocks);
+                ns += onProducerThread([&] {
+                    for (int i = b * (m / Blocks); i < (b + 1) * (m / Blocks); ++i)
+                        failedPublishes += !blockingWait(bus.publish(sample(i))).ok();
+                });
+            }
+            rawSingle.append(rawNs > 0 ? (m / Blocks * Blocks) / (double(rawNs) / 1e9) : 0.0);
+            single.append((m / Blocks * Blocks) / (double(ns) / 1e9));
             QElapsedTimer t;
             t.start();
             for (int i = 0; i < m; ++i)
