@@ -109,6 +109,30 @@ private:
         return c;
     }
 
+    // A raw socket as a DM: the handshake and one masked Join, no reading after.
+    bool rawDmJoin(QTcpSocket &raw, const QByteArray &name)
+    {
+        raw.connectToHost(QHostAddress::LocalHost, m_server->port());
+        if (!raw.waitForConnected(5000))
+            return false;
+        raw.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        if (!QTest::qWaitFor([&] { return raw.peek(512).contains("\r\n\r\n"); }, 5000))
+            return false;
+        raw.readAll();
+        const QByteArray join = "{\"type\":\"Join\",\"role\":\"dm\",\"world_id\":\"*\",\"name\":\"" + name
+            + "\",\"dm_token\":\"" + DmToken.toLatin1() + "\"}";
+        QByteArray frame;
+        frame += char(0x81);
+        frame += char(0x80 | join.size());
+        const char mask[4] = {1, 2, 3, 4};
+        frame.append(mask, 4);
+        for (qsizetype i = 0; i < join.size(); ++i)
+            frame += char(join[i] ^ mask[i % 4]);
+        raw.write(frame);
+        return true;
+    }
+
 private Q_SLOTS:
     void cleanup() { m_server.reset(); }
     void routingMatrix();
@@ -277,21 +301,7 @@ void TestSessionServer::clientThatNeverReadsIsDropped()
     startServer(config);
     // A raw socket that does the handshake and the Join, then never reads again.
     QTcpSocket raw;
-    raw.connectToHost(QHostAddress::LocalHost, m_server->port());
-    QVERIFY(raw.waitForConnected(5000));
-    raw.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-    QTRY_VERIFY(raw.bytesAvailable() > 0 && raw.peek(512).contains("\r\n\r\n"));
-    raw.readAll();
-    const QByteArray join = R"({"type":"Join","role":"dm","world_id":"*","name":"sleepy","dm_token":")" + DmToken.toLatin1() + "\"}";
-    QByteArray frame;
-    frame += char(0x81);
-    frame += char(0x80 | join.size());
-    const char mask[4] = {1, 2, 3, 4};
-    frame.append(mask, 4);
-    for (qsizetype i = 0; i < join.size(); ++i)
-        frame += char(join[i] ^ mask[i % 4]);
-    raw.write(frame);
+    QVERIFY(rawDmJoin(raw, "sleepy"));
     raw.setReadBufferSize(1);
     QTRY_COMPARE(m_server->clientCount(), 1);
     auto watcher = this->join(u"dm"_s, u"*"_s);  // a reading client alongside
@@ -325,22 +335,7 @@ void TestSessionServer::slowReaderGetsEverythingInOrder()
     config.maxQueuedBytes = 64 * 1024 * 1024;  // this test is about order, not about dropping
     startServer(config);
     QTcpSocket raw;
-    raw.setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption, 16 * 1024);
-    raw.connectToHost(QHostAddress::LocalHost, m_server->port());
-    QVERIFY(raw.waitForConnected(5000));
-    raw.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
-    QTRY_VERIFY(raw.bytesAvailable() > 0 && raw.peek(512).contains("\r\n\r\n"));
-    raw.readAll();
-    const QByteArray join = R"({"type":"Join","role":"dm","world_id":"*","name":"slow","dm_token":")" + DmToken.toLatin1() + "\"}";
-    QByteArray frame;
-    frame += char(0x81);
-    frame += char(0x80 | join.size());
-    const char mask[4] = {1, 2, 3, 4};
-    frame.append(mask, 4);
-    for (qsizetype i = 0; i < join.size(); ++i)
-        frame += char(join[i] ^ mask[i % 4]);
-    raw.write(frame);
+    QVERIFY(rawDmJoin(raw, "slow"));
     QTRY_VERIFY(raw.bytesAvailable() > 0);  // Joined
     raw.setReadBufferSize(1);               // and now it stops reading
 
