@@ -145,50 +145,65 @@ private:
 
 // Where a publish's time goes, server side: EventDesk's append script (INCRBY
 // of the counter, XADD, a world not seen before into the set), run with raw
-// hiredis one at a time, as EVALSHA.
-double rawAppendScript(const QString &host, quint16 port, int n)
+// hiredis one at a time, as EVALSHA; kept connected, in blocks like RawSingle.
+class RawScript
 {
-    redisContext *c = redisConnect(host.toUtf8().constData(), port);
-    if (!c || c->err)
-        return 0;
-    const QByteArray stream = freshStream("script").toUtf8();
-    const QByteArray seq = stream + ":seq", worlds = stream + ":worlds", forward = stream + ":forward";
-    const redisstream::Script &script = redisstream::appendScript();
-    auto *load = static_cast<redisReply *>(redisCommand(c, "SCRIPT LOAD %s", script.body));
-    freeReplyObject(load);
-    const QByteArray type = "ChallengeResolved";
-    QSet<QByteArray> worldsAdded;  // as EventDesk does: a world goes to the set once per connection
-    QElapsedTimer t;
-    t.start();
-    for (int i = 0; i < n; ++i) {
-        const AppEvent e = sample(i);
-        const QByteArray payload = codec::encode(e), world = e.worldId().toUtf8(), created = timestamp::nowUtf8();
-        const bool newWorld = !worldsAdded.contains(world);
-        worldsAdded.insert(world);
-        std::vector<const char *> argv{"EVALSHA", script.sha.constData(), "4", stream.constData(), seq.constData(), worlds.constData(),
-                                       forward.constData(), "0", "", newWorld ? "1" : "0"};
-        if (newWorld)
-            argv.push_back(world.constData());
-        for (const char *a : {type.constData(), payload.constData(), created.constData(), "0"})
-            argv.push_back(a);
-        std::vector<size_t> lens;
-        for (const char *a : argv)
-            lens.push_back(std::strlen(a));
-        auto *r = static_cast<redisReply *>(redisCommandArgv(c, int(argv.size()), argv.data(), lens.data()));
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            std::fprintf(stderr, "raw script: %s\n", r ? r->str : c->errstr);
-            freeReplyObject(r);
-            redisFree(c);
-            return 0;
-        }
-        freeReplyObject(r);
+public:
+    RawScript(const QString &host, quint16 port)
+        : m_c(redisConnect(host.toUtf8().constData(), port))
+        , m_stream(freshStream("script").toUtf8())
+    {
+        if (m_c && !m_c->err)
+            freeReplyObject(redisCommand(m_c, "SCRIPT LOAD %s", redisstream::appendScript().body));
     }
-    const double rate = n / (double(t.nsecsElapsed()) / 1e9);
-    auto *del = static_cast<redisReply *>(redisCommand(c, "DEL %s %s %s", stream.constData(), seq.constData(), worlds.constData()));
-    freeReplyObject(del);
-    redisFree(c);
-    return rate;
-}
+    ~RawScript()
+    {
+        if (m_c && !m_c->err)
+            freeReplyObject(redisCommand(m_c, "DEL %b %b:seq %b:worlds", m_stream.constData(), size_t(m_stream.size()),
+                                         m_stream.constData(), size_t(m_stream.size()), m_stream.constData(), size_t(m_stream.size())));
+        if (m_c)
+            redisFree(m_c);
+    }
+    // `count` appends, each waiting for its reply; the time they took, in ns (0: failed).
+    qint64 run(int from, int count)
+    {
+        if (!m_c || m_c->err)
+            return 0;
+        const QByteArray seq = m_stream + ":seq", worlds = m_stream + ":worlds", forward = m_stream + ":forward";
+        const redisstream::Script &script = redisstream::appendScript();
+        const QByteArray type = "ChallengeResolved";
+        QElapsedTimer t;
+        t.start();
+        for (int i = from; i < from + count; ++i) {
+            const AppEvent e = sample(i);
+            const QByteArray payload = codec::encode(e), world = e.worldId().toUtf8(), created = timestamp::nowUtf8();
+            const bool newWorld = !m_worldsAdded.contains(world);  // as EventDesk: once per connection
+            m_worldsAdded.insert(world);
+            std::vector<const char *> argv{"EVALSHA", script.sha.constData(), "4", m_stream.constData(), seq.constData(),
+                                           worlds.constData(), forward.constData(), "0", "", newWorld ? "1" : "0"};
+            if (newWorld)
+                argv.push_back(world.constData());
+            for (const char *a : {type.constData(), payload.constData(), created.constData(), "0"})
+                argv.push_back(a);
+            std::vector<size_t> lens;
+            for (const char *a : argv)
+                lens.push_back(std::strlen(a));
+            auto *r = static_cast<redisReply *>(redisCommandArgv(m_c, int(argv.size()), argv.data(), lens.data()));
+            const bool ok = r && r->type != REDIS_REPLY_ERROR;
+            if (!ok)
+                std::fprintf(stderr, "raw script: %s\n", r ? r->str : m_c->errstr);
+            freeReplyObject(r);
+            if (!ok)
+                return 0;
+        }
+        return t.nsecsElapsed();
+    }
+
+private:
+    redisContext *m_c;
+    QByteArray m_stream;
+    QSet<QByteArray> m_worldsAdded;
+};
 
 qint64 onProducerThread(const std::function<void()> &fn)
 {
@@ -247,7 +262,6 @@ int main(int argc, char *argv[])
     QList<double> raw, rawSingle, rawScript, inFlight, single, singleMain, batch;
     for (int round = 0; round < rounds; ++round) {
         raw.append(rawPipelinedXadd(host, port, n, 1000));
-        rawScript.append(rawAppendScript(host, port, n / 10));
 
         // Many publishes in flight through one store: its one command
         // connection pipelines them; each is a script that assigns the id.
@@ -277,8 +291,9 @@ int main(int argc, char *argv[])
         }
         // One at a time: each waits for its reply (round-trip bound), from a
         // producer thread as the raw client runs (an engine's producer), in
-        // blocks that take turns with the raw client's; then from the main
-        // thread, which hands each publish to the worker.
+        // blocks that take turns with the raw clients' (plain XADD, and
+        // EventDesk's script); then from the main thread, which hands each
+        // publish to the worker.
         {
             auto store = openStore(address, freshStream("single"));
             BusNotifier notifier(30000);
@@ -287,15 +302,18 @@ int main(int argc, char *argv[])
             // In blocks, taking turns with the raw client.
             constexpr int Blocks = 10;
             RawSingle rawClient(host, port);
-            qint64 rawNs = 0, ns = 0;
+            RawScript scriptClient(host, port);
+            qint64 rawNs = 0, scriptNs = 0, ns = 0;
             for (int b = 0; b < Blocks; ++b) {
                 rawNs += rawClient.run(b * (m / Blocks), m / Blocks);
+                scriptNs += scriptClient.run(b * (m / Blocks), m / Blocks);
                 ns += onProducerThread([&] {
                     for (int i = b * (m / Blocks); i < (b + 1) * (m / Blocks); ++i)
                         failedPublishes += !blockingWait(bus.publish(sample(i))).ok();
                 });
             }
             rawSingle.append(rawNs > 0 ? (m / Blocks * Blocks) / (double(rawNs) / 1e9) : 0.0);
+            rawScript.append(scriptNs > 0 ? (m / Blocks * Blocks) / (double(scriptNs) / 1e9) : 0.0);
             single.append((m / Blocks * Blocks) / (double(ns) / 1e9));
             QElapsedTimer t;
             t.start();
