@@ -96,29 +96,46 @@ double rawPipelinedXadd(const QString &host, quint16 port, int n, int depth)
     return rate;
 }
 
+// A raw hiredis connection kept open with a stream of its own (and the
+// stream's keys), all deleted at the end.
+class RawConnection
+{
+public:
+    RawConnection(const QString &host, quint16 port, const char *what)
+        : m_c(redisConnect(host.toUtf8().constData(), port))
+        , m_stream(freshStream(what).toUtf8())
+    {
+    }
+    ~RawConnection()
+    {
+        if (ok())
+            for (const QByteArray &key : QByteArrayList{m_stream, m_stream + ":seq", m_stream + ":worlds"})
+                freeReplyObject(redisCommand(m_c, "DEL %b", key.constData(), size_t(key.size())));
+        if (m_c)
+            redisFree(m_c);
+    }
+    bool ok() const { return m_c && !m_c->err; }
+    redisContext *context() const { return m_c; }
+    const QByteArray &stream() const { return m_stream; }
+
+private:
+    redisContext *m_c;
+    QByteArray m_stream;
+};
+
 // The raw one-at-a-time baseline as a connection kept open, so that it can
 // run in blocks interleaved with EventDesk's: both then see the same
 // machine (the fsync of the same disk, the same neighbours), block by block.
 class RawSingle
 {
 public:
-    RawSingle(const QString &host, quint16 port)
-        : m_c(redisConnect(host.toUtf8().constData(), port))
-        , m_stream(freshStream("raw1").toUtf8())
-    {
-    }
-    ~RawSingle()
-    {
-        if (m_c && !m_c->err)
-            freeReplyObject(redisCommand(m_c, "DEL %b", m_stream.constData(), size_t(m_stream.size())));
-        if (m_c)
-            redisFree(m_c);
-    }
+    RawSingle(const QString &host, quint16 port) : m_conn(host, port, "raw1") {}
     // `count` XADDs, each waiting for its reply; the time they took, in ns (0: failed).
     qint64 run(int from, int count)
     {
-        if (!m_c || m_c->err)
+        if (!m_conn.ok())
             return 0;
+        const QByteArray &stream = m_conn.stream();
         const QByteArray type = "ChallengeResolved";
         QList<QByteArray> payloads;
         for (int i = 0; i < count; ++i)
@@ -127,10 +144,10 @@ public:
         t.start();
         for (const QByteArray &p : std::as_const(payloads)) {
             const QByteArray created = timestamp::nowUtf8();
-            const char *argv[] = {"XADD", m_stream.constData(), "*", "type", type.constData(), "payload", p.constData(),
+            const char *argv[] = {"XADD", stream.constData(), "*", "type", type.constData(), "payload", p.constData(),
                                   "created_at", created.constData()};
-            const size_t lens[] = {4, size_t(m_stream.size()), 1, 4, size_t(type.size()), 7, size_t(p.size()), 10, size_t(created.size())};
-            auto *r = static_cast<redisReply *>(redisCommandArgv(m_c, 9, argv, lens));
+            const size_t lens[] = {4, size_t(stream.size()), 1, 4, size_t(type.size()), 7, size_t(p.size()), 10, size_t(created.size())};
+            auto *r = static_cast<redisReply *>(redisCommandArgv(m_conn.context(), 9, argv, lens));
             if (!r)
                 return 0;
             freeReplyObject(r);
@@ -139,8 +156,7 @@ public:
     }
 
 private:
-    redisContext *m_c;
-    QByteArray m_stream;
+    RawConnection m_conn;
 };
 
 // Where a publish's time goes, server side: EventDesk's append script (INCRBY
@@ -150,26 +166,18 @@ class RawScript
 {
 public:
     RawScript(const QString &host, quint16 port)
-        : m_c(redisConnect(host.toUtf8().constData(), port))
-        , m_stream(freshStream("script").toUtf8())
+        : m_conn(host, port, "script")
     {
-        if (m_c && !m_c->err)
-            freeReplyObject(redisCommand(m_c, "SCRIPT LOAD %s", redisstream::appendScript().body));
-    }
-    ~RawScript()
-    {
-        if (m_c && !m_c->err)
-            freeReplyObject(redisCommand(m_c, "DEL %b %b:seq %b:worlds", m_stream.constData(), size_t(m_stream.size()),
-                                         m_stream.constData(), size_t(m_stream.size()), m_stream.constData(), size_t(m_stream.size())));
-        if (m_c)
-            redisFree(m_c);
+        if (m_conn.ok())
+            freeReplyObject(redisCommand(m_conn.context(), "SCRIPT LOAD %s", redisstream::appendScript().body));
     }
     // `count` appends, each waiting for its reply; the time they took, in ns (0: failed).
     qint64 run(int from, int count)
     {
-        if (!m_c || m_c->err)
+        if (!m_conn.ok())
             return 0;
-        const QByteArray seq = m_stream + ":seq", worlds = m_stream + ":worlds", forward = m_stream + ":forward";
+        const QByteArray &stream = m_conn.stream();
+        const QByteArray seq = stream + ":seq", worlds = stream + ":worlds", forward = stream + ":forward";
         const redisstream::Script &script = redisstream::appendScript();
         const QByteArray type = "ChallengeResolved";
         QElapsedTimer t;
@@ -179,7 +187,7 @@ public:
             const QByteArray payload = codec::encode(e), world = e.worldId().toUtf8(), created = timestamp::nowUtf8();
             const bool newWorld = !m_worldsAdded.contains(world);  // as EventDesk: once per connection
             m_worldsAdded.insert(world);
-            std::vector<const char *> argv{"EVALSHA", script.sha.constData(), "4", m_stream.constData(), seq.constData(),
+            std::vector<const char *> argv{"EVALSHA", script.sha.constData(), "4", stream.constData(), seq.constData(),
                                            worlds.constData(), forward.constData(), "0", "", newWorld ? "1" : "0"};
             if (newWorld)
                 argv.push_back(world.constData());
@@ -188,10 +196,10 @@ public:
             std::vector<size_t> lens;
             for (const char *a : argv)
                 lens.push_back(std::strlen(a));
-            auto *r = static_cast<redisReply *>(redisCommandArgv(m_c, int(argv.size()), argv.data(), lens.data()));
+            auto *r = static_cast<redisReply *>(redisCommandArgv(m_conn.context(), int(argv.size()), argv.data(), lens.data()));
             const bool ok = r && r->type != REDIS_REPLY_ERROR;
             if (!ok)
-                std::fprintf(stderr, "raw script: %s\n", r ? r->str : m_c->errstr);
+                std::fprintf(stderr, "raw script: %s\n", r ? r->str : m_conn.context()->errstr);
             freeReplyObject(r);
             if (!ok)
                 return 0;
@@ -200,8 +208,7 @@ public:
     }
 
 private:
-    redisContext *m_c;
-    QByteArray m_stream;
+    RawConnection m_conn;
     QSet<QByteArray> m_worldsAdded;
 };
 
