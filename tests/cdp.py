@@ -48,7 +48,12 @@ class Browser:
                 "--disable-dev-shm-usage", "--password-store=basic", "--use-mock-keychain", "about:blank"]
         if os.geteuid() == 0:
             args.insert(1, "--no-sandbox")  # chromium refuses to run as root with its sandbox
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Chromium puts its singleton socket in a folder of the temporary
+        # directory and leaves it there: inside the profile, it goes with it.
+        tmp = os.path.join(self.profile, "tmp")
+        os.mkdir(tmp)
+        env = dict(os.environ, TMPDIR=tmp)
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         port_file = os.path.join(self.profile, "DevToolsActivePort")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
