@@ -252,16 +252,20 @@ private Q_SLOTS:
         QTRY_VERIFY(sub.isCaughtUp());
         // One at a time on a producer thread: well within the watch's rest.
         std::atomic<bool> stop = false;
+        std::atomic<int> busyAppends = 0;
         std::thread producer([&] {
             while (!stop.load()) {
                 QFuture<BatchPublishResult> f = busy->append({story(u"w1"_s, u"busy"_s)});
                 f.waitForFinished();
+                busyAppends += f.result().ok();
             }
         });
         constexpr int Others = 20;
         for (int i = 0; i < Others; ++i) {
             QVERIFY(await(other->append({story(u"w2"_s, u"other%1"_s.arg(i))})).ok());
-            QTest::qWait(5);
+            // A few of the busy node's appends after each: the two interleave.
+            const int before = busyAppends.load();
+            QVERIFY(QTest::qWaitFor([&] { return busyAppends.load() >= before + 3; }, 5000));
         }
         QTRY_COMPARE(fromOther.size(), Others);
         stop = true;

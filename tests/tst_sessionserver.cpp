@@ -16,6 +16,8 @@
 #include <QTemporaryDir>
 #include <QWebSocket>
 
+#include <sys/socket.h>
+
 using namespace Qt::StringLiterals;
 using namespace eventdesk;
 using test::await;
@@ -143,6 +145,7 @@ private Q_SLOTS:
     void floodIsLimitedOthersUnaffected();
     void clientThatNeverReadsIsDropped();
     void slowReaderGetsEverythingInOrder();
+    void vanishedReaderIsDroppedOthersUnaffected();
     void clientLimitAndKick();
     void refusalsAreCountedWithoutTheSecret();
     void pendingConnectionsHaveTheirOwnBudget();
@@ -388,6 +391,31 @@ void TestSessionServer::slowReaderGetsEverythingInOrder()
     for (qsizetype i = 1; i < seqs.size(); ++i)
         QCOMPARE(seqs[i], seqs[i - 1] + 1);
     QCOMPARE(m_server->clientCount(), 1);
+}
+
+// A client whose connection is reset while events stream to it: the direct
+// write fails, Qt's path reports it, the client goes; the others get everything.
+void TestSessionServer::vanishedReaderIsDroppedOthersUnaffected()
+{
+    startServer();
+    auto watcher = join(u"dm"_s, u"*"_s);
+    QVERIFY(watcher);
+    QTcpSocket raw;
+    QVERIFY(rawDmJoin(raw, "gone"));
+    QTRY_COMPARE(m_server->clientCount(), 2);
+    QList<AppEvent> batch;
+    for (int i = 0; i < 20; ++i)
+        batch.append(test::sampleEvent(EventKind::ChallengeResolved, true));
+    QVERIFY(await(m_bus->publishBatch(batch)).ok());
+    // Reset, not closed: SO_LINGER 0 makes the close an RST.
+    const linger hard{1, 0};
+    QCOMPARE(setsockopt(int(raw.socketDescriptor()), SOL_SOCKET, SO_LINGER, &hard, sizeof hard), 0);
+    raw.abort();
+    for (int round = 0; round < 5; ++round)
+        QVERIFY(await(m_bus->publishBatch(batch)).ok());
+    QTRY_COMPARE(m_server->clientCount(), 1);
+    QTRY_COMPARE(watcher->of(u"ChallengeResolved"_s).size(), 6 * batch.size());
+    QCOMPARE(watcher->closeCode, -1);
 }
 
 void TestSessionServer::clientLimitAndKick()

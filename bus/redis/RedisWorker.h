@@ -52,9 +52,8 @@ public:
     {
         m_stream = m_endpoint.streamKey();
         connect(&m_watch, &RedisClient::ready, this, &RedisWorker::watchReady);
-        m_watchGather.setSingleShot(true);
+        m_watchGather.setSingleShot(true);  // started with the gather's or the rest's time
         m_watchGather.setTimerType(Qt::PreciseTimer);
-        m_watchGather.setInterval(WatchGatherMs);
         connect(&m_watchGather, &QTimer::timeout, this, [this] {
             if (m_watch.isReady())
                 watchNext();  // else watchReady starts over when it is back
