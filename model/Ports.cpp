@@ -88,32 +88,46 @@ std::optional<Error> refusal(const QList<AppEvent> &events)
     return std::nullopt;
 }
 
-// After the append: subscribers are woken, or the failure is said. The append
-// may finish while the owner tears down (a store drains its queue in its
-// destructor): a notifier that is gone is not called.
+// After the append (the store may finish it while its owner tears down: a
+// store drains its queue in its destructor).
 void announce(const QPointer<Notifier> &notifier, const BatchPublishResult &r)
 {
-    if (r && !r->isEmpty() && notifier)
-        notifier->notifyAppended(r->last());
-    else if (!r)
-        qCWarning(lcModel).noquote() << "publish failed:" << r.error().message;
+    if (!r)
+        announceAppended(notifier, r.error());
+    else if (!r->isEmpty())
+        announceAppended(notifier, r->last());
 }
 
 } // namespace
 
-// One continuation, not publishBatch's and another for the single id: the
-// publish a producer makes and waits for, many thousand times a second.
-QFuture<PublishResult> StoreEventBus::publish(const AppEvent &event)
+void announceAppended(const QPointer<Notifier> &notifier, const Result<qint64> &lastId)
 {
-    const QList<AppEvent> events{event};
-    if (auto e = refusal(events))
-        return QtFuture::makeReadyFuture(PublishResult(*e));
-    return m_store.append(events).then([notifier = QPointer<Notifier>(&m_notifier)](const BatchPublishResult &r) -> PublishResult {
+    if (lastId && notifier)
+        notifier->notifyAppended(*lastId);
+    else if (!lastId)
+        qCWarning(lcModel).noquote() << "publish failed:" << lastId.error().message;
+}
+
+// One continuation, not publishBatch's and another for the single id.
+QFuture<PublishResult> EventStore::appendOne(const AppEvent &event, Notifier *notifier)
+{
+    return append({event}).then([notifier = QPointer<Notifier>(notifier)](const BatchPublishResult &r) -> PublishResult {
         announce(notifier, r);
         if (!r)
             return r.error();
         return r->first();
     });
+}
+
+// The publish a producer makes and waits for, many thousand times a second:
+// the store answers it as cheaply as it can (EventStore::appendOne).
+QFuture<PublishResult> StoreEventBus::publish(const AppEvent &event)
+{
+    if (auto e = validate(event)) {
+        qCWarning(lcModel).noquote() << "publish refused:" << e->message;
+        return QtFuture::makeReadyFuture(PublishResult(*e));
+    }
+    return m_store.appendOne(event, &m_notifier);
 }
 
 QFuture<BatchPublishResult> StoreEventBus::publishBatch(const QList<AppEvent> &events)

@@ -14,6 +14,7 @@
 #include <QFuture>
 #include <QList>
 #include <QObject>
+#include <QPointer>
 #include <QStringList>
 
 #include <optional>
@@ -69,6 +70,8 @@ struct EventQuery {
     bool matches(const StoredEvent &row) const;
 };
 
+class Notifier;
+
 class EventStore
 {
 public:
@@ -76,6 +79,11 @@ public:
 
     // Durable append of one transaction's worth of events; ids in order.
     virtual QFuture<BatchPublishResult> append(const QList<AppEvent> &events) = 0;
+    // One event, appended durably, then announced to `notifier` (if it is
+    // still there) before the future holds its id: the publish a producer
+    // makes and waits for, thousands of times a second. The default goes
+    // through append and a continuation; a store may answer it with less.
+    virtual QFuture<PublishResult> appendOne(const AppEvent &event, Notifier *notifier);
     // Rows with id > afterId, oldest first, at most limit.
     virtual QFuture<Result<QList<StoredEvent>>> fetchSince(qint64 afterId, int limit) = 0;
     virtual QFuture<Result<QList<StoredEvent>>> fetchPage(const EventQuery &query) = 0;
@@ -110,6 +118,10 @@ Q_SIGNALS:
     // Rows up to at least headId may be readable now (0: unknown, go and look).
     void eventsAvailable(qint64 headId);
 };
+
+// After a durable append: subscribers are woken (through a notifier that is
+// still there), or the failure is logged.
+void announceAppended(const QPointer<Notifier> &notifier, const Result<qint64> &lastId);
 
 class EventBus
 {

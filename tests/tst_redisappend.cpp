@@ -2,8 +2,9 @@
 // producer threads that append on their own connection and the worker's
 // queue at once, a counter that is behind the stream (entries another tool
 // added, a counter deleted after a trim), an append Redis refuses half way,
-// the set of worlds, which each connection fills once per world, and what the
-// replies of a store's own appends tell it of other nodes while its watch rests.
+// the set of worlds, which each connection fills once per world, what the
+// replies of a store's own appends tell it of other nodes while its watch
+// rests, and single rows that take the next id with a plain XADD.
 #include "BusNotifier.h"
 #include "RedisAppend.h"
 #include "RedisEventStore.h"
@@ -11,6 +12,10 @@
 #include "Subscriber.h"
 #include "TestSupport.h"
 
+#include <QLoggingCategory>
+#include <QProcess>
+#include <QScopeGuard>
+#include <QSet>
 #include <QTest>
 
 #include <algorithm>
@@ -36,6 +41,20 @@ private:
     QByteArray cli(const QStringList &args) const { return redisCli(m_address, args); }
 
     static QString storyId(const StoredEvent &r) { return std::get<events::StoryEventCreated>(r.event->data()).storyEventId; }
+
+    // One publish from a producer thread of its own, waited for there.
+    static PublishResult publishFromThread(EventBus &bus, const QString &what)
+    {
+        PublishResult r = Error{ErrorCode::Storage, {}, u"not published"_s};
+        std::thread([&] {
+            QFuture<PublishResult> f = bus.publish(story(u"w1"_s, what));
+            f.waitForFinished();
+            r = f.result();
+        }).join();
+        return r;
+    }
+
+    static qint64 idOf(const PublishResult &r) { return r ? *r : -1; }
 
 private Q_SLOTS:
     void initTestCase()
@@ -206,6 +225,114 @@ private Q_SLOTS:
         QCOMPARE(await(other->distinctWorlds()).value(), QStringList{u"w1"_s});
     }
 
+    // A producer thread's single row, while its store is the stream's only
+    // writer, is a plain XADD with the next id (no script); when another node
+    // wrote meanwhile, Redis refuses that id and the script gives the next.
+    // No id is skipped or reused: not after another node's entry, nor one far
+    // ahead, nor when the stream was trimmed empty with its counter behind,
+    // nor when the stream alone was deleted (the counter follows the plain XADDs).
+    void singleRowsTakeTheNextIdThemselves()
+    {
+        const QString stream = uniqueStream("nextid");
+        QProcess monitor;  // what Redis runs: plain XADDs, or the script's
+        const QStringList hostPort = m_address.split(u':');
+        monitor.start(u"redis-cli"_s, {u"-h"_s, hostPort.value(0), u"-p"_s, hostPort.value(1), u"MONITOR"_s});
+        QVERIFY(monitor.waitForStarted());
+        QVERIFY(monitor.waitForReadyRead(5000));  // its "OK": watching
+        auto store = open(stream);
+        auto other = open(stream);
+        BusNotifier notifier(30000);
+        StoreEventBus bus(*store, notifier);
+        const auto publish = [&](const QString &what) { return idOf(publishFromThread(bus, what)); };
+        QCOMPARE(publish(u"a"_s), 1);  // a world new to the set: the script adds it
+        QCOMPARE(publish(u"b"_s), 2);
+        QCOMPARE(publish(u"c"_s), 3);
+        QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray("3"));
+        QCOMPARE(await(other->append({story(u"w1"_s, u"other"_s)})).value(), QList<qint64>{4});
+        QCOMPARE(publish(u"d"_s), 5);
+        QCOMPARE(cli({u"XADD"_s, stream, u"100-0"_s, u"type"_s, u"StoryEventCreated"_s, u"payload"_s, u"{}"_s}), QByteArray("100-0"));
+        QCOMPARE(publish(u"e"_s), 101);
+        QCOMPARE(publish(u"f"_s), 102);
+        QCOMPARE(publish(u"g"_s), 103);
+        QCOMPARE(await(store->trimUpTo(103)).value(), 9);
+        QCOMPARE(cli({u"SET"_s, stream + u":seq"_s, u"50"_s}), QByteArray("OK"));  // as if a race had set it back
+        QCOMPARE(await(store->headId()).value(), 103);  // the stream's last id, not the counter
+        QCOMPARE(publish(u"h"_s), 104);
+        QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray("104"));
+        QCOMPARE(cli({u"DEL"_s, stream}), QByteArray("1"));
+        QCOMPARE(publish(u"i"_s), 105);
+        QCOMPARE(publish(u"j"_s), 106);
+        QCOMPARE(ids(await(store->fetchSince(0, 100)).value()), (QList<qint64>{105, 106}));
+        // Which ids Redis took as plain XADDs (not inside the script).
+        QSet<QByteArray> plain;
+        const QByteArray mine = " \"XADD\" \"" + stream.toUtf8() + "\" \"";
+        QByteArray log;
+        QTRY_VERIFY((log += monitor.readAll()).contains("\"106-0\""));
+        monitor.kill();
+        monitor.waitForFinished();
+        for (const QByteArray &line : log.split('\n')) {
+            const qsizetype at = line.indexOf(mine);
+            if (at >= 0 && !line.contains(" lua]"))
+                plain.insert(line.mid(at + mine.size()).split('"').value(0));
+        }
+        for (const char *id : {"2-0", "3-0", "103-0", "104-0", "105-0", "106-0"})
+            QVERIFY2(plain.contains(id), id);
+        QVERIFY(!plain.contains("1-0"));
+    }
+
+    // Redis refuses a producer thread's plain XADD and a main-thread publish
+    // (the key holds something else): each caller hears why, the counter
+    // is where it was, and once the key is a stream again the ids go on densely.
+    void refusedPublishesKeepTheCounter()
+    {
+        const QString stream = uniqueStream("notstream");
+        auto store = open(stream);
+        BusNotifier notifier(30000);
+        StoreEventBus bus(*store, notifier);
+        QCOMPARE(idOf(publishFromThread(bus, u"a"_s)), 1);
+        QCOMPARE(idOf(publishFromThread(bus, u"b"_s)), 2);
+        QCOMPARE(cli({u"DEL"_s, stream}), QByteArray("1"));
+        QCOMPARE(cli({u"SET"_s, stream, u"not a stream"_s}), QByteArray("OK"));
+        const PublishResult fromThread = publishFromThread(bus, u"c"_s);
+        QVERIFY(!fromThread.ok());
+        QVERIFY2(fromThread.error().message.contains(u"WRONGTYPE"_s), qPrintable(fromThread.error().message));
+        const PublishResult fromMain = await(bus.publish(story(u"w1"_s, u"d"_s)));
+        QVERIFY(!fromMain.ok());
+        QVERIFY2(fromMain.error().message.contains(u"WRONGTYPE"_s), qPrintable(fromMain.error().message));
+        QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray("2"));
+        QCOMPARE(cli({u"DEL"_s, stream}), QByteArray("1"));
+        QCOMPARE(idOf(publishFromThread(bus, u"e"_s)), 3);
+        QCOMPARE(idOf(await(bus.publish(story(u"w1"_s, u"f"_s)))), 4);
+        QCOMPARE(idOf(publishFromThread(bus, u"g"_s)), 5);
+    }
+
+    // Publishes still queued or on the wire when the store closes are all
+    // answered (an id, or "closed"), none left waiting.
+    void publishesQueuedAtCloseAreAnswered()
+    {
+        auto store = open(uniqueStream("closing"));
+        BusNotifier notifier(30000);
+        QLoggingCategory::setFilterRules(u"eventdesk.model.warning=false"_s);  // each "closed" is logged
+        const auto logAgain = qScopeGuard([] { QLoggingCategory::setFilterRules({}); });
+        QList<QFuture<PublishResult>> pending;
+        {
+            StoreEventBus bus(*store, notifier);
+            for (int i = 0; i < 3000; ++i)
+                pending.append(bus.publish(story(u"w1"_s, u"p%1"_s.arg(i))));
+        }
+        store.reset();
+        int ok = 0, closed = 0;
+        for (const QFuture<PublishResult> &f : std::as_const(pending)) {
+            QVERIFY(f.isFinished());
+            if (f.result().ok())
+                ++ok;
+            else if (f.result().error().code == ErrorCode::Unavailable)
+                ++closed;
+        }
+        QCOMPARE(ok + closed, int(pending.size()));
+        qInfo() << ok << "published," << closed << "answered as closed";
+    }
+
     // Ids come from one counter: ids between what a store knows and its
     // append's first are another node's. Replies that come back out of order
     // may report a gap that is the store's own (one look too many), never miss one.
@@ -216,13 +343,20 @@ private Q_SLOTS:
         QCOMPARE(head.appended({1, 2}), 0);
         QVERIFY(head.appendedWithin(qint64(1000) * 1000 * 1000));
         QCOMPARE(head.appended({3}), 0);
+        QVERIFY(head.lastWriter.load());
         QCOMPARE(head.appended({6, 7}), 5);  // 4 and 5: another node's
+        QVERIFY(!head.lastWriter.load());    // the next single row goes through the script
         QCOMPARE(head.known.load(), 7);
         QCOMPARE(head.appended({10}), 9);    // 8 and 9: still on their way back to us
         QCOMPARE(head.appended({8, 9}), 0);  // ...and they were ours: no second look
         QCOMPARE(head.known.load(), 10);
+        QVERIFY(head.lastWriter.load());
+        head.raise(15);                      // the watch read up to 15
+        QCOMPARE(head.known.load(), 15);
+        head.raise(12);
+        QCOMPARE(head.known.load(), 15);
         QCOMPARE(head.appended({}), 0);
-        head.known.store(20);                // the watch read up to 20
+        head.known.store(20);                // another store's reply
         QCOMPARE(head.appended({21}), 0);
     }
 

@@ -59,6 +59,42 @@ inline AppendCall appendCall(const RedisEndpoint &endpoint, const QList<RedisRow
     return call;
 }
 
+// A single row whose id is known in advance: the store's known head + 1,
+// while this store believes it was the stream's last writer. A plain XADD
+// with that id (no script) is accepted only if nothing is at or past it, so
+// an id is never reused, and a refused XADD changes nothing: the caller then
+// sends the script. The counter is set to the id in the same round trip. Set
+// unconditionally, it can only fall behind the stream (the XADD refused, or
+// another node's script between the two), which the script repairs when its
+// first XADD is refused; and if Redis refuses the XADD for another reason
+// (the key is not a stream), undoNextIdScript sets it back. So it is never
+// ahead and no id is skipped, and a stream deleted on its own goes on from the
+// counter, as with the script alone.
+inline QList<QByteArrayList> nextIdCall(const RedisEndpoint &endpoint, const RedisRow &row, qint64 id)
+{
+    const QByteArray entryId = QByteArray::number(id) + "-0";
+    QByteArrayList xadd{"XADD", endpoint.streamKey()};
+    xadd.reserve(11);
+    if (endpoint.maxLength > 0)
+        xadd << "MAXLEN" << "~" << QByteArray::number(endpoint.maxLength);
+    xadd << entryId << "type" << row.eventType.toUtf8() << "payload" << row.payload
+         << "created_at" << (row.createdAt.isEmpty() ? timestamp::nowUtf8() : row.createdAt.toUtf8());
+    return {xadd, {"SET", endpoint.key("seq"), QByteArray::number(id)}};
+}
+
+// Redis refused an XADD because its id is not past the stream's last.
+inline bool refusedForItsId(const Result<RedisReply> &reply)
+{
+    return reply && reply->isError() && reply->text.contains("equal or smaller");
+}
+
+// The XADD took the id it was given.
+inline bool tookId(const Result<RedisReply> &reply, qint64 id)
+{
+    return reply && (reply->type == RedisReply::Type::String || reply->type == RedisReply::Type::Status)
+           && reply->text == QByteArray::number(id) + "-0";
+}
+
 // The script's reply: the new ids, one per row (expected < 0: any number, as
 // a forward skips rows it has seen).
 inline Result<QList<qint64>> appendIds(const Result<RedisReply> &reply, qsizetype expected)
@@ -80,6 +116,11 @@ inline Result<QList<qint64>> appendIds(const Result<RedisReply> &reply, qsizetyp
 struct RedisHead {
     std::atomic<qint64> known{0};
     std::atomic<qint64> appendedAtNs{0};  // steady clock; 0: never
+    // This store's last append came straight after the head it knew: no other
+    // node is writing between its appends, so a single row may take the next
+    // id itself (nextIdCall). Off after an append that shows another node's
+    // entries, until one that does not.
+    std::atomic<bool> lastWriter{true};
 
     static qint64 nowNs()
     {
@@ -100,9 +141,17 @@ struct RedisHead {
         appendedAtNs.store(nowNs());
         qint64 seen = known.load();
         const qint64 others = ids.first() - 1 > seen ? ids.first() - 1 : 0;
-        while (ids.last() > seen && !known.compare_exchange_weak(seen, ids.last())) {
-        }
+        raise(ids.last());
+        lastWriter.store(others == 0);
         return others;
+    }
+
+    // The watch read entries up to `id`.
+    void raise(qint64 id)
+    {
+        qint64 seen = known.load();
+        while (id > seen && !known.compare_exchange_weak(seen, id)) {
+        }
     }
 
     // This store appended within the last `ns`.

@@ -93,6 +93,11 @@ bool RedisDirect::stale() const
 
 RedisDirect::Answer RedisDirect::command(const QByteArrayList &args)
 {
+    return pipeline({args});
+}
+
+RedisDirect::Answer RedisDirect::pipeline(const QList<QByteArrayList> &commands)
+{
     if (m_context && stale())
         drop();
     if (!m_context) {
@@ -102,8 +107,24 @@ RedisDirect::Answer RedisDirect::command(const QByteArrayList &args)
             return {Outcome::NotSent, unavailable(why)};
         }
     }
-    redisReply *r = run(m_context, args);
-    if (!r) {
+    bool appended = true;
+    for (const QByteArrayList &args : commands) {
+        RedisArgv a(args);
+        appended = appended && redisAppendCommandArgv(m_context, a.count(), a.argv.data(), a.lengths.data()) == REDIS_OK;
+    }
+    Answer answer{Outcome::Answered, RedisReply{}};
+    for (qsizetype i = 0; appended && i < commands.size(); ++i) {
+        void *reply = nullptr;
+        if (redisGetReply(m_context, &reply) != REDIS_OK || !reply) {
+            appended = false;
+            break;
+        }
+        auto *r = static_cast<redisReply *>(reply);
+        if (i == 0)
+            answer.reply = toRedisReply(r);
+        freeReplyObject(r);
+    }
+    if (!appended) {
         const QString why = m_context->err == REDIS_ERR_IO && (errno == EAGAIN || errno == ETIMEDOUT)
                                 ? u"no reply within %1 ms"_s.arg(m_endpoint.timeoutMs)
                                 : QString::fromLocal8Bit(m_context->errstr);
@@ -111,9 +132,7 @@ RedisDirect::Answer RedisDirect::command(const QByteArrayList &args)
         drop();
         return {Outcome::Lost, unavailable(why)};
     }
-    RedisReply copy = toRedisReply(r);
-    freeReplyObject(r);
-    return {Outcome::Answered, std::move(copy)};
+    return answer;
 }
 
 } // namespace eventdesk

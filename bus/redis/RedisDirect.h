@@ -35,6 +35,9 @@ public:
         Result<RedisReply> reply = RedisReply{};
     };
     Answer command(const QByteArrayList &args);
+    // Commands sent together (one round trip); the first one's answer. Lost
+    // if any reply is missing.
+    Answer pipeline(const QList<QByteArrayList> &commands);
 
 private:
     bool connectNow(QString *why);

@@ -1,11 +1,14 @@
 // The EventStore port on Redis Streams (DESIGN §4), for a bus shared by more
 // than one machine. Each event is one entry of a stream whose entry id is
-// "<id>-0": the integer id is assigned atomically by a Lua script, so ids,
-// cursors, resume and the session protocol work exactly as on SQLite.
+// "<id>-0": the integer id is assigned atomically by a Lua script (or, for a
+// single row while this store was the stream's last writer, taken by a plain
+// XADD that Redis refuses if any other id came first), so ids, cursors,
+// resume and the session protocol work exactly as on SQLite.
 //
 // Keys (all derived from the stream name S):
 //   S              the stream: fields type, payload, created_at
-//   S:seq          the last id handed out
+//   S:seq          the last id handed out (the script moves it past the
+//                  stream's last entry when it is behind)
 //   S:worlds       every world seen (a set)
 //   S:processed    id → processed_at, for the rows marked processed
 //   S:forward      source → last source row forwarded (eventdesk forward)
@@ -65,6 +68,7 @@ public:
 
     // EventStore
     QFuture<BatchPublishResult> append(const QList<AppEvent> &events) override;
+    QFuture<PublishResult> appendOne(const AppEvent &event, Notifier *notifier) override;
     QFuture<Result<QList<StoredEvent>>> fetchSince(qint64 afterId, int limit) override;
     QFuture<Result<QList<StoredEvent>>> fetchPage(const EventQuery &query) override;
     QFuture<Result<qint64>> count(const EventQuery &query) override;

@@ -24,6 +24,7 @@ const Script &headScript();
 const Script &markScript();
 const Script &saveCursorScript();
 const Script &trimScript();
+const Script &undoNextIdScript();
 
 // "123-0" → 123; entries someone else added with automatic ids parse as their time part.
 qint64 entryNumber(const QByteArray &entryId);

@@ -14,7 +14,9 @@
 #include "StoredPayload.h"
 #include "Timestamp.h"
 
+#include <QFutureInterface>
 #include <QMutex>
+#include <QPointer>
 #include <QObject>
 #include <QSet>
 #include <QTimer>
@@ -90,16 +92,50 @@ public:
     // once per drain, however many publishes arrive meanwhile.
     void enqueueAppend(QList<RedisRow> rows, Done<QList<qint64>> done)
     {
+        enqueue(QueuedAppend{std::move(rows), std::move(done), {}, {}});
+    }
+    // One event's publish: its future is settled here, after the notifier
+    // heard of it (no continuation, no list of one id).
+    void enqueuePublish(RedisRow row, QFutureInterface<PublishResult> published, QPointer<Notifier> notifier)
+    {
+        enqueue(QueuedAppend{{std::move(row)}, {}, std::move(published), std::move(notifier)});
+    }
+
+private:
+    struct QueuedAppend {
+        QList<RedisRow> rows;
+        Done<QList<qint64>> done;                   // a batch's, or
+        QFutureInterface<PublishResult> published;  // one event's publish (done is empty)
+        QPointer<Notifier> notifier;                // … and who hears of it
+    };
+
+    // With the group's ids (at: this append's first), or the group's error.
+    static void settle(QueuedAppend &a, const Result<QList<qint64>> &ids, qsizetype at)
+    {
+        if (a.done) {
+            a.done(ids ? Result<QList<qint64>>(ids->mid(at, a.rows.size())) : Result<QList<qint64>>(ids.error()));
+            return;
+        }
+        PublishResult r = ids ? PublishResult(ids->at(at)) : PublishResult(ids.error());
+        announceAppended(a.notifier, r);
+        a.published.reportAndMoveResult(std::move(r));
+        a.published.reportFinished();
+    }
+
+    void enqueue(QueuedAppend append)
+    {
         bool wake = false;
         {
             QMutexLocker lock(&m_queueLock);
-            m_appendQueue.append(QueuedAppend{std::move(rows), std::move(done)});
+            m_appendQueue.append(std::move(append));
             wake = !m_drainPosted && m_appendsInFlight < MaxAppendsInFlight;
             m_drainPosted = m_drainPosted || wake;
         }
         if (wake)
             QMetaObject::invokeMethod(this, &RedisWorker::flushAppends, Qt::QueuedConnection);
     }
+
+public:
 
     // Any thread: nothing queued, posted or on its way. Only then may a
     // producer append on a connection of its own without overtaking one of
@@ -133,15 +169,12 @@ public:
             QMutexLocker lock(&m_queueLock);
             left = std::exchange(m_appendQueue, {});
         }
+        const Result<QList<qint64>> closed = Error{ErrorCode::Unavailable, {}, u"the Redis bus is closed"_s};
         for (QueuedAppend &a : left)
-            a.done(Error{ErrorCode::Unavailable, {}, u"the Redis bus is closed"_s});
+            settle(a, closed, 0);
     }
 
 private:
-    struct QueuedAppend {
-        QList<RedisRow> rows;
-        Done<QList<qint64>> done;
-    };
 
     void flushAppends()
     {
@@ -171,10 +204,7 @@ private:
         sendAppend(rows, {}, [this, group](Result<QList<qint64>> ids) {
             qsizetype at = 0;
             for (QueuedAppend &a : *group) {
-                if (!ids)
-                    a.done(ids.error());
-                else
-                    a.done(ids->mid(at, a.rows.size()));
+                settle(a, ids, at);
                 at += a.rows.size();
             }
             {
@@ -521,8 +551,10 @@ private:
                                     found = true;
                                     m_watchFrom = entries.last().elements[0].text;
                                     const qint64 head = redisstream::entryNumber(m_watchFrom);
-                                    if (head > m_head->known.load())
+                                    if (head > m_head->known.load()) {
+                                        m_head->raise(head);
                                         Q_EMIT m_store->externalRowsDetected(head);
+                                    }
                                 }
                             }
                             if (found)

@@ -2,8 +2,10 @@
 // (EVENTDESK_TEST_REDIS, or one it starts itself). Prints figures; never
 // passes or fails on time.
 //  - raw baseline: pipelined XADD through hiredis's synchronous API, in this run;
-//  - EventDesk publishes with many in flight (each one a Lua script that
-//    assigns the integer id), as a ratio to that baseline; one at a time; batches;
+//  - EventDesk publishes with many in flight (grouped into Lua scripts that
+//    assign the integer ids), as a ratio to that baseline; one at a time from
+//    producer threads (a plain XADD with its id, against raw XADD one at a
+//    time in the same blocks); batches;
 //  - cross-node latency: published through one store, received by a
 //    subscriber of another store (another "machine") on the same stream.
 // EVENTDESK_BENCH_QUICK=1 runs a small version (used by ctest to keep it working).
@@ -165,6 +167,8 @@ private:
 // Where a publish's time goes, server side: EventDesk's append script (INCRBY
 // of the counter, XADD, a world not seen before into the set), run with raw
 // hiredis one at a time, as EVALSHA; kept connected, in blocks like RawSingle.
+// A single row goes through it when another node wrote since this store's
+// last append (otherwise it is a plain XADD with its id).
 class RawScript
 {
 public:
@@ -274,7 +278,7 @@ int main(int argc, char *argv[])
         raw.append(rawPipelinedXadd(host, port, n, 1000));
 
         // Many publishes in flight through one store: its one command
-        // connection pipelines them; each is a script that assigns the id.
+        // connection pipelines them, grouped into scripts that assign the ids.
         {
             auto store = openStore(address, freshStream("inflight"));
             BusNotifier notifier(30000);
@@ -363,12 +367,13 @@ int main(int argc, char *argv[])
     std::printf("EventDesk batches of 1,000:               %.0f events/s  -> %.2fx raw\n", percentile(batch, 0.5),
                 percentile(batch, 0.5) / rawRate);
     const auto us = [](double perSecond) { return perSecond > 0 ? 1e6 / perSecond : 0.0; };
-    std::printf("one publish, where the time goes: raw XADD round trip %.0f us; EventDesk's append script by raw hiredis "
-                "%.0f us (+%.0f us in Redis); EventDesk publish %.0f us (+%.0f us on the client: encode, "
-                "reply parsing, the future); from the main thread %.0f us (two thread hops)\n",
-                us(percentile(rawSingle, 0.5)), us(percentile(rawScript, 0.5)),
-                us(percentile(rawScript, 0.5)) - us(percentile(rawSingle, 0.5)), us(percentile(single, 0.5)),
-                us(percentile(single, 0.5)) - us(percentile(rawScript, 0.5)), us(percentile(singleMain, 0.5)));
+    std::printf("one publish, where the time goes: raw XADD round trip %.0f us; EventDesk publish %.0f us (%+.0f us: "
+                "encode, XADD with its id and the counter's SET in one round trip, reply parsing, the future); "
+                "EventDesk's append script by raw hiredis %.0f us (%+.0f us in Redis: a single row's cost while "
+                "another node writes between); from the main thread %.0f us (two thread hops)\n",
+                us(percentile(rawSingle, 0.5)), us(percentile(single, 0.5)),
+                us(percentile(single, 0.5)) - us(percentile(rawSingle, 0.5)), us(percentile(rawScript, 0.5)),
+                us(percentile(rawScript, 0.5)) - us(percentile(rawSingle, 0.5)), us(percentile(singleMain, 0.5)));
     printRatio("redis_publish_in_flight", percentile(inFlight, 0.5), rawRate);
     printRatio("redis_publish_single", percentile(single, 0.5), percentile(rawSingle, 0.5));
     printRatio("redis_publish_batch", percentile(batch, 0.5), rawRate);
