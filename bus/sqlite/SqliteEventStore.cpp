@@ -147,24 +147,49 @@ SqliteConnection *SqliteEventStore::readerConnection(Lane lane) const
     return thread && thread->object() ? thread->object()->connection() : nullptr;
 }
 
-QFuture<BatchPublishResult> SqliteEventStore::append(const QList<AppEvent> &events)
+// The event_type column's text, made once per kind rather than per row.
+static const QByteArray &typeName(const AppEvent &e)
 {
-    // The event_type column's text, made once per kind rather than per row.
     static const std::array<QByteArray, EventKindCount> typeNames = [] {
         std::array<QByteArray, EventKindCount> names;
         for (int k = 0; k < EventKindCount; ++k)
             names[size_t(k)] = catalog::name(EventKind(k)).toUtf8();
         return names;
     }();
+    return typeNames[size_t(e.kind())];
+}
+
+QFuture<BatchPublishResult> SqliteEventStore::append(const QList<AppEvent> &events)
+{
     WriteRows rows;
     rows.reserve(events.size());
     for (const AppEvent &e : events) {
         Result<QByteArray> payload = storedPayload(e);
         if (!payload)
             return QtFuture::makeReadyFuture(BatchPublishResult(payload.error()));
-        rows.append({typeNames[size_t(e.kind())], std::move(payload).value()});
+        rows.append({typeName(e), std::move(payload).value()});
     }
     return appendRows(std::move(rows));
+}
+
+// A producer's publish: settled by the writer (on the producer's thread when
+// it commits there) without a continuation and a list of one id.
+QFuture<PublishResult> SqliteEventStore::appendOne(const AppEvent &event, Notifier *notifier)
+{
+    Result<QByteArray> payload = storedPayload(event);
+    if (!payload || !m_writer || !m_writer->object()) {
+        const PublishResult r = payload ? PublishResult(notOpen()) : PublishResult(payload.error());
+        announceAppended(notifier, r);
+        return QtFuture::makeReadyFuture(r);
+    }
+    WriteJob job;
+    job.rows.append({typeName(event), std::move(payload).value()});
+    job.published.emplace();
+    job.published->future.reportStarted();
+    job.published->notifier = notifier;
+    QFuture<PublishResult> future = job.published->future.future();
+    m_writer->object()->enqueue(std::move(job));
+    return future;
 }
 
 QFuture<BatchPublishResult> SqliteEventStore::importRows(const QList<rows::ImportedRow> &rows, bool keepIds)

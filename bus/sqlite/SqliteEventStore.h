@@ -59,6 +59,7 @@ public:
 
     // EventStore
     QFuture<BatchPublishResult> append(const QList<AppEvent> &events) override;
+    QFuture<PublishResult> appendOne(const AppEvent &event, Notifier *notifier) override;
     QFuture<Result<QList<StoredEvent>>> fetchSince(qint64 afterId, int limit) override;
     QFuture<Result<QList<StoredEvent>>> fetchPage(const EventQuery &query) override;
     QFuture<Result<qint64>> count(const EventQuery &query) override;

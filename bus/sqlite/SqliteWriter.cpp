@@ -255,12 +255,23 @@ std::optional<Error> SqliteWriter::writeAppends(const std::vector<WriteJob> &job
 }
 
 // After the connection is free: the callers hear, and only now (durable).
+void WriteJob::settleAppend(BatchPublishResult ids)
+{
+    if (published) {
+        PublishResult r = ids ? PublishResult(ids->first()) : PublishResult(ids.error());
+        announceAppended(published->notifier, r);
+        published->future.reportAndMoveResult(std::move(r));
+        published->future.reportFinished();
+        return;
+    }
+    appendPromise->addResult(std::move(ids));
+    appendPromise->finish();
+}
+
 void SqliteWriter::settleAppends(std::vector<WriteJob> &jobs, std::vector<QList<qint64>> &ids, const std::optional<Error> &err)
 {
-    for (size_t j = 0; j < jobs.size(); ++j) {
-        jobs[j].appendPromise->addResult(err ? BatchPublishResult(*err) : BatchPublishResult(std::move(ids[j])));
-        jobs[j].appendPromise->finish();
-    }
+    for (size_t j = 0; j < jobs.size(); ++j)
+        jobs[j].settleAppend(err ? BatchPublishResult(*err) : BatchPublishResult(std::move(ids[j])));
     if (!err) {
         if (DeskDatabase *desk = m_store->desk())
             desk->wakeIndex();
@@ -317,9 +328,8 @@ void SqliteWriter::failAll(const Error &error)
 void SqliteWriter::fail(WriteJob &job, const Error &error)
 {
     qCWarning(lcStore).noquote() << "write failed:" << error.message;
-    if (job.appendPromise) {
-        job.appendPromise->addResult(BatchPublishResult(error));
-        job.appendPromise->finish();
+    if (job.isAppend()) {
+        job.settleAppend(error);
     } else {
         job.writePromise->addResult(Result<bool>(error));
         job.writePromise->finish();

@@ -5,11 +5,14 @@
 #include "SqliteEventStore.h"
 
 #include <QElapsedTimer>
+#include <QFutureInterface>
 #include <QMutex>
+#include <QPointer>
 #include <QPromise>
 #include <QTimer>
 
 #include <deque>
+#include <optional>
 #include <vector>
 
 struct sqlite3;
@@ -18,15 +21,22 @@ struct sqlite3_stmt;
 namespace eventdesk {
 
 struct WriteJob {
-    // An append: rows of (event_type, payload).
+    // An append: rows of (event_type, payload), answered with all its ids …
     SqliteEventStore::WriteRows rows;
     std::shared_ptr<QPromise<BatchPublishResult>> appendPromise;
+    // … or, for one event's publish, with its id, after the notifier heard of it.
+    struct Published {
+        QFutureInterface<PublishResult> future;
+        QPointer<Notifier> notifier;
+    };
+    std::optional<Published> published;
     // Any other write: fn in its own transaction.
     SqliteEventStore::WriteFn fn;
     std::shared_ptr<QPromise<Result<bool>>> writePromise;
     QElapsedTimer queued;
 
-    bool isAppend() const { return appendPromise != nullptr; }
+    bool isAppend() const { return appendPromise != nullptr || published.has_value(); }
+    void settleAppend(BatchPublishResult ids);
 };
 
 // Appends with group commit: consecutive queued appends share one
