@@ -23,6 +23,8 @@
 
 #include <sqlite3.h>
 
+#include <thread>
+
 using namespace Qt::StringLiterals;
 using namespace eventdesk;
 using test::await;
@@ -439,6 +441,24 @@ void TestSqliteEventStore::readOnlyInspection()
     QVERIFY(store);
     QCOMPARE(await(store->fetchSince(0, 10))->size(), 1);
     QVERIFY(!await(store->append({test::sampleEvent(EventKind::StoryEventCreated, true)})).ok());
+    // A publish, from the main thread (queued) and a producer thread (committed
+    // there when the writer is idle), is answered with why, and wakes no one.
+    BusNotifier notifier(0);
+    QSignalSpy woken(&notifier, &Notifier::eventsAvailable);
+    StoreEventBus bus(*store, notifier);
+    const PublishResult fromMain = await(bus.publish(test::sampleEvent(EventKind::StoryEventCreated, true)));
+    QVERIFY(!fromMain.ok());
+    QVERIFY2(fromMain.error().message.contains(u"read-only"_s), qPrintable(fromMain.error().message));
+    PublishResult fromThread = 0;
+    std::thread([&] {
+        QFuture<PublishResult> f = bus.publish(test::sampleEvent(EventKind::StoryEventCreated, true));
+        f.waitForFinished();
+        fromThread = f.result();
+    }).join();
+    QVERIFY(!fromThread.ok());
+    QVERIFY2(fromThread.error().message.contains(u"read-only"_s), qPrintable(fromThread.error().message));
+    QTest::qWait(0);
+    QCOMPARE(woken.size(), 0);
     QCOMPARE(fileBytes(path), before);
 }
 
