@@ -119,6 +119,16 @@ public:
     bool ok() const { return m_c && !m_c->err; }
     redisContext *context() const { return m_c; }
     const QByteArray &stream() const { return m_stream; }
+    // One command, waited for; false (and why, on stderr) when refused or lost.
+    bool run(const char *what, int argc, const char **argv, const size_t *lens)
+    {
+        auto *r = static_cast<redisReply *>(redisCommandArgv(m_c, argc, argv, lens));
+        const bool fine = r && r->type != REDIS_REPLY_ERROR;
+        if (!fine)
+            std::fprintf(stderr, "%s: %s\n", what, r ? r->str : m_c->errstr);
+        freeReplyObject(r);
+        return fine;
+    }
 
 private:
     redisContext *m_c;
@@ -149,12 +159,7 @@ public:
             const char *argv[] = {"XADD", stream.constData(), "*", "type", type.constData(), "payload", p.constData(),
                                   "created_at", created.constData()};
             const size_t lens[] = {4, size_t(stream.size()), 1, 4, size_t(type.size()), 7, size_t(p.size()), 10, size_t(created.size())};
-            auto *r = static_cast<redisReply *>(redisCommandArgv(m_conn.context(), 9, argv, lens));
-            const bool ok = r && r->type != REDIS_REPLY_ERROR;
-            if (!ok)
-                std::fprintf(stderr, "raw XADD: %s\n", r ? r->str : m_conn.context()->errstr);
-            freeReplyObject(r);
-            if (!ok)
+            if (!m_conn.run("raw XADD", 9, argv, lens))
                 return 0;
         }
         return t.nsecsElapsed();
@@ -203,12 +208,7 @@ public:
             std::vector<size_t> lens;
             for (const char *a : argv)
                 lens.push_back(std::strlen(a));
-            auto *r = static_cast<redisReply *>(redisCommandArgv(m_conn.context(), int(argv.size()), argv.data(), lens.data()));
-            const bool ok = r && r->type != REDIS_REPLY_ERROR;
-            if (!ok)
-                std::fprintf(stderr, "raw script: %s\n", r ? r->str : m_conn.context()->errstr);
-            freeReplyObject(r);
-            if (!ok)
+            if (!m_conn.run("raw script", int(argv.size()), argv.data(), lens.data()))
                 return 0;
         }
         return t.nsecsElapsed();
