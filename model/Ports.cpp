@@ -74,16 +74,25 @@ StoreEventBus::StoreEventBus(EventStore &store, Notifier &notifier)
 
 namespace {
 
-// What the codec would not read back, said once: the first such event.
+// What the codec would not read back, said once: the event (the `at`th of
+// `of`, when there are several).
+std::optional<Error> refusal(const AppEvent &event, qsizetype at = 0, qsizetype of = 1)
+{
+    std::optional<Error> e = validate(event);
+    if (!e)
+        return e;
+    if (of > 1)
+        e->message = u"event %1 of %2: "_s.arg(at + 1).arg(of) + e->message;
+    qCWarning(lcModel).noquote() << "publish refused:" << e->message;
+    return e;
+}
+
+// The first such event of a batch.
 std::optional<Error> refusal(const QList<AppEvent> &events)
 {
     for (qsizetype i = 0; i < events.size(); ++i) {
-        if (auto e = validate(events.at(i))) {
-            if (events.size() > 1)
-                e->message = u"event %1 of %2: "_s.arg(i + 1).arg(events.size()) + e->message;
-            qCWarning(lcModel).noquote() << "publish refused:" << e->message;
+        if (auto e = refusal(events.at(i), i, events.size()))
             return e;
-        }
     }
     return std::nullopt;
 }
@@ -123,10 +132,8 @@ QFuture<PublishResult> EventStore::appendOne(const AppEvent &event, Notifier *no
 // the store answers it as cheaply as it can (EventStore::appendOne).
 QFuture<PublishResult> StoreEventBus::publish(const AppEvent &event)
 {
-    if (auto e = validate(event)) {
-        qCWarning(lcModel).noquote() << "publish refused:" << e->message;
+    if (auto e = refusal(event))
         return QtFuture::makeReadyFuture(PublishResult(*e));
-    }
     return m_store.appendOne(event, &m_notifier);
 }
 

@@ -12,6 +12,7 @@
 
 #include <QDateTime>
 #include <QFuture>
+#include <QFutureInterface>
 #include <QList>
 #include <QObject>
 #include <QPointer>
@@ -122,6 +123,32 @@ Q_SIGNALS:
 // After a durable append: subscribers are woken (through a notifier that is
 // still there), or the failure is logged.
 void announceAppended(const QPointer<Notifier> &notifier, const Result<qint64> &lastId);
+
+// One event's publish that its store settles itself (EventStore::appendOne):
+// the notifier hears of it, then the future holds the id or the error.
+class PendingPublish
+{
+public:
+    explicit PendingPublish(Notifier *notifier) : m_notifier(notifier) { m_future.reportStarted(); }
+    QFuture<PublishResult> future() { return m_future.future(); }
+    void settle(PublishResult r)
+    {
+        announceAppended(m_notifier, r);
+        m_future.reportAndMoveResult(std::move(r));
+        m_future.reportFinished();
+    }
+    // Settled at once (refused, closed, or appended on the caller's thread).
+    static QFuture<PublishResult> answered(Notifier *notifier, PublishResult r)
+    {
+        PendingPublish p(notifier);
+        p.settle(std::move(r));
+        return p.future();
+    }
+
+private:
+    QFutureInterface<PublishResult> m_future;
+    QPointer<Notifier> m_notifier;
+};
 
 class EventBus
 {

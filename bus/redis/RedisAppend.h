@@ -16,6 +16,12 @@
 
 namespace eventdesk {
 
+// What a call on a store that is closing, or closed, hears.
+inline Error closedError()
+{
+    return Error{ErrorCode::Unavailable, {}, QStringLiteral("the Redis bus is closed")};
+}
+
 // EVALSHA or EVAL of a script: verb, SHA or body, the keys, the arguments.
 inline QByteArrayList scriptCall(const QByteArray &verb, const QByteArray &script, const QByteArrayList &keys, const QByteArrayList &args)
 {

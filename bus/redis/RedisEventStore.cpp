@@ -38,7 +38,7 @@ QFuture<Result<T>> RedisEventStore::onWorker(F &&fn)
     QFuture<Result<T>> future = promise->future();
     RedisWorker *worker = m_worker->object();
     if (!worker) {
-        promise->addResult(Error{ErrorCode::Unavailable, {}, u"the Redis bus is closed"_s});
+        promise->addResult(closedError());
         promise->finish();
         return future;
     }
@@ -83,23 +83,18 @@ QFuture<BatchPublishResult> RedisEventStore::append(const QList<AppEvent> &event
 // its own thread when it may go direct, else settled by the worker.
 QFuture<PublishResult> RedisEventStore::appendOne(const AppEvent &event, Notifier *notifier)
 {
-    const auto answered = [notifier](PublishResult r) {
-        announceAppended(notifier, r);
-        return QtFuture::makeReadyFuture(std::move(r));
-    };
     Result<QByteArray> payload = storedPayload(event);
     if (!payload)
-        return answered(payload.error());
+        return PendingPublish::answered(notifier, payload.error());
     RedisRow row{event.typeName(), std::move(payload).value(), {}, event.worldId(), 0};
     if (std::optional<BatchPublishResult> done = appendDirect({row}))
-        return answered(*done ? PublishResult(done->value().first()) : PublishResult(done->error()));
+        return PendingPublish::answered(notifier, *done ? PublishResult(done->value().first()) : PublishResult(done->error()));
     RedisWorker *worker = m_worker->object();
     if (!worker)
-        return answered(Error{ErrorCode::Unavailable, {}, u"the Redis bus is closed"_s});
-    QFutureInterface<PublishResult> published;
-    published.reportStarted();
+        return PendingPublish::answered(notifier, closedError());
+    PendingPublish published(notifier);
     QFuture<PublishResult> future = published.future();
-    worker->enqueuePublish(std::move(row), std::move(published), notifier);
+    worker->enqueuePublish(std::move(row), std::move(published));
     return future;
 }
 
@@ -109,7 +104,7 @@ QFuture<BatchPublishResult> RedisEventStore::appendRows(const QList<RedisRow> &r
         return QtFuture::makeReadyFuture(std::move(*done));
     RedisWorker *worker = m_worker->object();
     if (!worker)
-        return QtFuture::makeReadyFuture(BatchPublishResult(Error{ErrorCode::Unavailable, {}, u"the Redis bus is closed"_s}));
+        return QtFuture::makeReadyFuture(BatchPublishResult(closedError()));
     if (rows.isEmpty())
         return QtFuture::makeReadyFuture(BatchPublishResult(QList<qint64>{}));
     auto promise = std::make_shared<QPromise<BatchPublishResult>>();
@@ -151,10 +146,10 @@ std::optional<BatchPublishResult> RedisEventStore::appendDirect(const QList<Redi
         m_directWorlds.clear();  // Redis may have come back without them
         m_directWorldsAt = generation;
     }
-    const AppendCall call = appendCall(m_endpoint, rows, {}, m_directWorlds);
     // One row, no new world: a plain XADD with the next id, if this store was
     // the last to write (RedisAppend.h); otherwise, or if refused, the script.
-    if (rows.size() == 1 && call.worlds.isEmpty() && m_head->lastWriter.load()) {
+    const QByteArray world = rows.size() == 1 ? rows.first().worldId.toUtf8() : QByteArray();
+    if (rows.size() == 1 && (world.isEmpty() || m_directWorlds.contains(world)) && m_head->lastWriter.load()) {
         const qint64 next = m_head->known.load() + 1;
         RedisDirect::Answer answer = m_direct->pipeline(nextIdCall(m_endpoint, rows.first(), next));
         if (answer.outcome == RedisDirect::Outcome::NotSent) {
@@ -177,6 +172,7 @@ std::optional<BatchPublishResult> RedisEventStore::appendDirect(const QList<Redi
             return BatchPublishResult(why ? redisstream::malformed("the append") : why.error());
         }
     }
+    const AppendCall call = appendCall(m_endpoint, rows, {}, m_directWorlds);
     const redisstream::Script &script = redisstream::appendScript();
     RedisDirect::Answer answer = m_direct->command(scriptCall("EVALSHA", script.sha, call.keys, call.args));
     if (answer.outcome == RedisDirect::Outcome::Answered && isNoScript(answer.reply))

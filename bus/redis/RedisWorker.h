@@ -14,9 +14,7 @@
 #include "StoredPayload.h"
 #include "Timestamp.h"
 
-#include <QFutureInterface>
 #include <QMutex>
-#include <QPointer>
 #include <QObject>
 #include <QSet>
 #include <QTimer>
@@ -24,6 +22,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace eventdesk {
 
@@ -92,50 +91,13 @@ public:
     // once per drain, however many publishes arrive meanwhile.
     void enqueueAppend(QList<RedisRow> rows, Done<QList<qint64>> done)
     {
-        enqueue(QueuedAppend{std::move(rows), std::move(done), {}, {}});
+        enqueue(QueuedAppend{std::move(rows), std::move(done), {}});
     }
-    // One event's publish: its future is settled here, after the notifier
-    // heard of it (no continuation, no list of one id).
-    void enqueuePublish(RedisRow row, QFutureInterface<PublishResult> published, QPointer<Notifier> notifier)
+    // One event's publish: settled here (no continuation, no list of one id).
+    void enqueuePublish(RedisRow row, PendingPublish published)
     {
-        enqueue(QueuedAppend{{std::move(row)}, {}, std::move(published), std::move(notifier)});
+        enqueue(QueuedAppend{{std::move(row)}, {}, std::move(published)});
     }
-
-private:
-    struct QueuedAppend {
-        QList<RedisRow> rows;
-        Done<QList<qint64>> done;                   // a batch's, or
-        QFutureInterface<PublishResult> published;  // one event's publish (done is empty)
-        QPointer<Notifier> notifier;                // … and who hears of it
-    };
-
-    // With the group's ids (at: this append's first), or the group's error.
-    static void settle(QueuedAppend &a, const Result<QList<qint64>> &ids, qsizetype at)
-    {
-        if (a.done) {
-            a.done(ids ? Result<QList<qint64>>(ids->mid(at, a.rows.size())) : Result<QList<qint64>>(ids.error()));
-            return;
-        }
-        PublishResult r = ids ? PublishResult(ids->at(at)) : PublishResult(ids.error());
-        announceAppended(a.notifier, r);
-        a.published.reportAndMoveResult(std::move(r));
-        a.published.reportFinished();
-    }
-
-    void enqueue(QueuedAppend append)
-    {
-        bool wake = false;
-        {
-            QMutexLocker lock(&m_queueLock);
-            m_appendQueue.append(std::move(append));
-            wake = !m_drainPosted && m_appendsInFlight < MaxAppendsInFlight;
-            m_drainPosted = m_drainPosted || wake;
-        }
-        if (wake)
-            QMetaObject::invokeMethod(this, &RedisWorker::flushAppends, Qt::QueuedConnection);
-    }
-
-public:
 
     // Any thread: nothing queued, posted or on its way. Only then may a
     // producer append on a connection of its own without overtaking one of
@@ -169,12 +131,39 @@ public:
             QMutexLocker lock(&m_queueLock);
             left = std::exchange(m_appendQueue, {});
         }
-        const Result<QList<qint64>> closed = Error{ErrorCode::Unavailable, {}, u"the Redis bus is closed"_s};
+        const Result<QList<qint64>> closed = closedError();
         for (QueuedAppend &a : left)
             settle(a, closed, 0);
     }
 
 private:
+    struct QueuedAppend {
+        QList<RedisRow> rows;
+        Done<QList<qint64>> done;                // a batch's, or
+        std::optional<PendingPublish> published;  // one event's publish
+    };
+
+    // With the group's ids (at: this append's first), or the group's error.
+    static void settle(QueuedAppend &a, const Result<QList<qint64>> &ids, qsizetype at)
+    {
+        if (a.published)
+            a.published->settle(ids ? PublishResult(ids->at(at)) : PublishResult(ids.error()));
+        else
+            a.done(ids ? Result<QList<qint64>>(ids->mid(at, a.rows.size())) : Result<QList<qint64>>(ids.error()));
+    }
+
+    void enqueue(QueuedAppend append)
+    {
+        bool wake = false;
+        {
+            QMutexLocker lock(&m_queueLock);
+            m_appendQueue.append(std::move(append));
+            wake = !m_drainPosted && m_appendsInFlight < MaxAppendsInFlight;
+            m_drainPosted = m_drainPosted || wake;
+        }
+        if (wake)
+            QMetaObject::invokeMethod(this, &RedisWorker::flushAppends, Qt::QueuedConnection);
+    }
 
     void flushAppends()
     {

@@ -177,17 +177,13 @@ QFuture<BatchPublishResult> SqliteEventStore::append(const QList<AppEvent> &even
 QFuture<PublishResult> SqliteEventStore::appendOne(const AppEvent &event, Notifier *notifier)
 {
     Result<QByteArray> payload = storedPayload(event);
-    if (!payload || !m_writer || !m_writer->object()) {
-        const PublishResult r = payload ? PublishResult(notOpen()) : PublishResult(payload.error());
-        announceAppended(notifier, r);
-        return QtFuture::makeReadyFuture(r);
-    }
+    if (!payload)
+        return PendingPublish::answered(notifier, payload.error());
+    if (!m_writer || !m_writer->object())
+        return PendingPublish::answered(notifier, notOpen());
     WriteJob job;
     job.rows.append({typeName(event), std::move(payload).value()});
-    job.published.emplace();
-    job.published->future.reportStarted();
-    job.published->notifier = notifier;
-    QFuture<PublishResult> future = job.published->future.future();
+    QFuture<PublishResult> future = job.published.emplace(notifier).future();
     m_writer->object()->enqueue(std::move(job));
     return future;
 }

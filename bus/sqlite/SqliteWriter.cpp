@@ -258,10 +258,7 @@ std::optional<Error> SqliteWriter::writeAppends(const std::vector<WriteJob> &job
 void WriteJob::settleAppend(BatchPublishResult ids)
 {
     if (published) {
-        PublishResult r = ids ? PublishResult(ids->first()) : PublishResult(ids.error());
-        announceAppended(published->notifier, r);
-        published->future.reportAndMoveResult(std::move(r));
-        published->future.reportFinished();
+        published->settle(ids ? PublishResult(ids->first()) : PublishResult(ids.error()));
         return;
     }
     appendPromise->addResult(std::move(ids));

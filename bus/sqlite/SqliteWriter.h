@@ -5,9 +5,7 @@
 #include "SqliteEventStore.h"
 
 #include <QElapsedTimer>
-#include <QFutureInterface>
 #include <QMutex>
-#include <QPointer>
 #include <QPromise>
 #include <QTimer>
 
@@ -25,11 +23,7 @@ struct WriteJob {
     SqliteEventStore::WriteRows rows;
     std::shared_ptr<QPromise<BatchPublishResult>> appendPromise;
     // … or, for one event's publish, with its id, after the notifier heard of it.
-    struct Published {
-        QFutureInterface<PublishResult> future;
-        QPointer<Notifier> notifier;
-    };
-    std::optional<Published> published;
+    std::optional<PendingPublish> published;
     // Any other write: fn in its own transaction.
     SqliteEventStore::WriteFn fn;
     std::shared_ptr<QPromise<Result<bool>>> writePromise;
