@@ -4,7 +4,8 @@
 // added, a counter deleted after a trim), an append Redis refuses half way,
 // the set of worlds, which each connection fills once per world, what the
 // replies of a store's own appends tell it of other nodes while its watch
-// rests, and single rows that take the next id with a plain XADD.
+// rests, and single rows that take the next id with a plain XADD, also when
+// Redis is reset under them.
 #include "BusNotifier.h"
 #include "RedisAppend.h"
 #include "RedisEventStore.h"
@@ -16,6 +17,7 @@
 #include <QProcess>
 #include <QScopeGuard>
 #include <QSet>
+#include <QSignalSpy>
 #include <QTest>
 
 #include <algorithm>
@@ -280,6 +282,67 @@ private Q_SLOTS:
         QVERIFY(!plain.contains("1-0"));
     }
 
+    // Redis is reset (here: this stream's keys deleted) while a store that
+    // takes single rows' ids itself knows a head of 5, and another node
+    // begins a new log (1, 2). The store's next single row does not take 6
+    // above them: it becomes 3, and its subscriber hears the log went back
+    // and reads the new log from its start, the other node's events
+    // included. With nobody else writing, the new log begins at 1, also when
+    // its first publish came through the script; a counter deleted on its own
+    // changes nothing.
+    void resetUnderSingleRows()
+    {
+        const QString stream = uniqueStream("reset");
+        auto store = open(stream);
+        auto other = open(stream);
+        BusNotifier notifier(30000);
+        StoreEventBus bus(*store, notifier);
+        Subscriber sub(*store, notifier, Subscriber::Options{});
+        QStringList seen;
+        QSignalSpy wentBack(&sub, &Subscriber::logWentBack);
+        connect(&sub, &Subscriber::eventsReceived, this, [&](const QList<StoredEvent> &batch) {
+            for (const StoredEvent &r : batch)
+                seen.append(storyId(r));
+        });
+        sub.start();
+        QTRY_VERIFY(sub.isCaughtUp());
+        for (const QString &what : {u"a"_s, u"b"_s, u"c"_s, u"d"_s, u"e"_s})
+            QVERIFY(publishFromThread(bus, what).ok());
+        QTRY_COMPARE(seen.size(), 5);
+        const QStringList keys{stream, stream + u":seq"_s, stream + u":worlds"_s};
+        QCOMPARE(cli(QStringList{u"DEL"_s} + keys), QByteArray("3"));
+        QCOMPARE(await(other->append({story(u"w1"_s, u"x"_s), story(u"w1"_s, u"y"_s)})).value(), (QList<qint64>{1, 2}));
+        QLoggingCategory::setFilterRules(u"eventdesk.redis.warning=false\neventdesk.store.warning=false"_s);
+        const auto logAgain = qScopeGuard([] { QLoggingCategory::setFilterRules({}); });
+        QCOMPARE(idOf(publishFromThread(bus, u"f"_s)), 3);
+        QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray("3"));
+        QTRY_COMPARE(wentBack.size(), 1);
+        QCOMPARE(idOf(publishFromThread(bus, u"g"_s)), 4);  // the script: it learns the new head
+        QCOMPARE(idOf(publishFromThread(bus, u"h"_s)), 5);  // and plain XADDs again
+        QList<qint64> got;
+        QStringList what;
+        for (const StoredEvent &r : await(store->fetchSince(0, 100)).value()) {
+            got.append(r.id);
+            what.append(storyId(r));
+        }
+        QCOMPARE(got, (QList<qint64>{1, 2, 3, 4, 5}));
+        QCOMPARE(what, (QStringList{u"x"_s, u"y"_s, u"f"_s, u"g"_s, u"h"_s}));
+        QTRY_COMPARE(seen.mid(5), (QStringList{u"x"_s, u"y"_s, u"f"_s, u"g"_s, u"h"_s}));
+        QCOMPARE(cli(QStringList{u"DEL"_s} + keys), QByteArray("3"));  // reset, nobody else writing
+        QCOMPARE(idOf(publishFromThread(bus, u"i"_s)), 1);
+        QCOMPARE(cli({u"SMEMBERS"_s, stream + u":worlds"_s}), QByteArray("w1"));
+        QCOMPARE(idOf(publishFromThread(bus, u"j"_s)), 2);
+        QCOMPARE(cli({u"DEL"_s, stream + u":seq"_s}), QByteArray("1"));  // the counter alone
+        QCOMPARE(idOf(publishFromThread(bus, u"k"_s)), 3);
+        QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray("3"));
+        QCOMPARE(ids(await(store->fetchSince(0, 100)).value()), (QList<qint64>{1, 2, 3}));
+        QCOMPARE(cli(QStringList{u"DEL"_s} + keys), QByteArray("3"));  // reset; its first publish through the script
+        QCOMPARE(idOf(await(bus.publish(story(u"w1"_s, u"l"_s)))), 1);
+        QCOMPARE(idOf(publishFromThread(bus, u"m"_s)), 2);
+        QCOMPARE(idOf(publishFromThread(bus, u"n"_s)), 3);
+        QCOMPARE(ids(await(store->fetchSince(0, 100)).value()), (QList<qint64>{1, 2, 3}));
+    }
+
     // Redis refuses a producer thread's plain XADD and a main-thread publish
     // (the key holds something else): each caller hears why, the counter
     // is where it was, and once the key is a stream again the ids go on densely.
@@ -351,6 +414,11 @@ private Q_SLOTS:
         QCOMPARE(head.appended({8, 9}), 0);  // ...and they were ours: no second look
         QCOMPARE(head.known.load(), 10);
         QVERIFY(head.lastWriter.load());
+        head.wentBackTo(3);                  // Redis showed the log went back
+        QCOMPARE(head.known.load(), 3);
+        QVERIFY(!head.lastWriter.load());    // the next single row goes through the script
+        QCOMPARE(head.appended({4}), 0);
+        QVERIFY(head.lastWriter.load());
         head.raise(15);                      // the watch read up to 15
         QCOMPARE(head.known.load(), 15);
         head.raise(12);
@@ -358,6 +426,26 @@ private Q_SLOTS:
         QCOMPARE(head.appended({}), 0);
         head.known.store(20);                // another store's reply
         QCOMPARE(head.appended({21}), 0);
+    }
+
+    // The counter a single row's SET replaced, as Redis answers it: none,
+    // a number, the key holding something else, a reply cut short or garbled.
+    void counterBeforeReadsOnlyANumber()
+    {
+        const auto reply = [](RedisReply::Type type, const QByteArray &text = {}) {
+            RedisReply r;
+            r.type = type;
+            r.text = text;
+            return r;
+        };
+        QCOMPARE(counterBefore({reply(RedisReply::Type::Nil)}), std::optional<qint64>(0));
+        QCOMPARE(counterBefore({reply(RedisReply::Type::String, "41")}), std::optional<qint64>(41));
+        QCOMPARE(counterBefore({reply(RedisReply::Type::Error, "WRONGTYPE Operation against a key holding the wrong kind of value")}),
+                 std::nullopt);
+        QCOMPARE(counterBefore({}), std::nullopt);
+        QCOMPARE(counterBefore({reply(RedisReply::Type::String, "4x1")}), std::nullopt);
+        QCOMPARE(counterBefore({reply(RedisReply::Type::String, QByteArray(5000, '9'))}), std::nullopt);
+        QCOMPARE(counterBefore({reply(RedisReply::Type::Array)}), std::nullopt);
     }
 
     // A node that keeps appending rests its watch; what another node appends

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 
 namespace eventdesk {
 
@@ -75,7 +76,9 @@ inline AppendCall appendCall(const RedisEndpoint &endpoint, const QList<RedisRow
 // first XADD is refused; and if Redis refuses the XADD for another reason
 // (the key is not a stream), undoNextIdScript sets it back. So it is never
 // ahead and no id is skipped, and a stream deleted on its own goes on from the
-// counter, as with the script alone.
+// counter, as with the script alone. The SET returns the counter it replaced
+// (counterBefore): one behind the head this store knew was the stream's last
+// writer; lower, and Redis may have been reset under it (reseatScript).
 inline QList<QByteArrayList> nextIdCall(const RedisEndpoint &endpoint, const RedisRow &row, qint64 id)
 {
     const QByteArray entryId = QByteArray::number(id) + "-0";
@@ -85,7 +88,16 @@ inline QList<QByteArrayList> nextIdCall(const RedisEndpoint &endpoint, const Red
         xadd << "MAXLEN" << "~" << QByteArray::number(endpoint.maxLength);
     xadd << entryId << "type" << row.eventType.toUtf8() << "payload" << row.payload
          << "created_at" << (row.createdAt.isEmpty() ? timestamp::nowUtf8() : row.createdAt.toUtf8());
-    return {xadd, {"SET", endpoint.key("seq"), QByteArray::number(id)}};
+    return {xadd, {"SET", endpoint.key("seq"), QByteArray::number(id), "GET"}};
+}
+
+// The counter nextIdCall's SET replaced: 0 if there was none, nullopt if
+// Redis did not say (the counter's key holds something else).
+inline std::optional<qint64> counterBefore(const QList<RedisReply> &others)
+{
+    if (others.isEmpty() || others.first().isError())
+        return std::nullopt;
+    return others.first().isNil() ? 0 : others.first().toInteger();
 }
 
 // Redis refused an XADD because its id is not past the stream's last.
@@ -158,6 +170,19 @@ struct RedisHead {
         qint64 seen = known.load();
         while (id > seen && !known.compare_exchange_weak(seen, id)) {
         }
+    }
+
+    // This store's append took `id` in a log that went back under it
+    // (reseatScript moved its entry there): what it knew is gone, and the
+    // next single row goes through the script, which finds the stream's last
+    // id. Ids not past the known head prove nothing by themselves (the watch
+    // may read this store's own entries before their replies arrive): this
+    // is said only when Redis showed it.
+    void wentBackTo(qint64 id)
+    {
+        appendedAtNs.store(nowNs());
+        known.store(id);
+        lastWriter.store(false);
     }
 
     // This store appended within the last `ns`.

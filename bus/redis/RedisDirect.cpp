@@ -122,6 +122,8 @@ RedisDirect::Answer RedisDirect::pipeline(const QList<QByteArrayList> &commands)
         auto *r = static_cast<redisReply *>(reply);
         if (i == 0)
             answer.reply = toRedisReply(r);
+        else
+            answer.others.append(toRedisReply(r));
         freeReplyObject(r);
     }
     if (!appended) {

@@ -33,10 +33,11 @@ public:
     struct Answer {
         Outcome outcome = Outcome::NotSent;
         Result<RedisReply> reply = RedisReply{};
+        QList<RedisReply> others;  // a pipeline's other replies, in order
     };
     Answer command(const QByteArrayList &args);
-    // Commands sent together (one round trip); the first one's answer. Lost
-    // if any reply is missing.
+    // Commands sent together (one round trip); the first one's answer, the
+    // others' replies beside it. Lost if any reply is missing.
     Answer pipeline(const QList<QByteArrayList> &commands);
 
 private:
