@@ -428,6 +428,119 @@ private Q_SLOTS:
         QCOMPARE(head.appended({21}), 0);
     }
 
+    // Groups from the store's own thread go as MULTI/EXEC with their ids,
+    // built on the head the connection read and WATCHes since its last
+    // append. Another node appending between two groups touches what is
+    // WATCHed: Redis runs none of the next transaction, and the script gives
+    // its ids. Ids stay dense and in order either way.
+    void groupsGoAsTransactions()
+    {
+        const QString stream = uniqueStream("multi");
+        QProcess monitor;
+        const QStringList hostPort = m_address.split(u':');
+        monitor.start(u"redis-cli"_s, {u"-h"_s, hostPort.value(0), u"-p"_s, hostPort.value(1), u"MONITOR"_s});
+        QVERIFY(monitor.waitForStarted());
+        QVERIFY(monitor.waitForReadyRead(5000));
+        auto store = open(stream);
+        auto other = open(stream);
+        BusNotifier notifier(30000);
+        StoreEventBus bus(*store, notifier);
+        QCOMPARE(idOf(await(bus.publish(story(u"w1"_s, u"a"_s)))), 1);  // the first: the script
+        QList<QFuture<PublishResult>> pending;
+        for (int i = 0; i < 50; ++i)
+            pending.append(bus.publish(story(u"w2"_s, u"b%1"_s.arg(i))));  // a world new to the set
+        QList<qint64> got;
+        for (const QFuture<PublishResult> &f : std::as_const(pending))
+            got.append(idOf(await(f)));
+        QCOMPARE(got.first(), 2);
+        QCOMPARE(got.last(), 51);
+        for (int round = 0; round < 5; ++round) {
+            QCOMPARE(await(other->append({story(u"w1"_s, u"other"_s)})).value(), QList<qint64>{52 + 2 * round});
+            QCOMPARE(idOf(await(bus.publish(story(u"w1"_s, u"c%1"_s.arg(round))))), 53 + 2 * round);
+        }
+        QCOMPARE(await(store->append({story(u"w3"_s, u"d"_s), story(u"w3"_s, u"e"_s)})).value(), (QList<qint64>{62, 63}));
+        QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray("63"));
+        QList<qint64> stored = ids(await(store->fetchSince(0, 100)).value());
+        QCOMPARE(stored.size(), 63);
+        QCOMPARE(stored.last(), 63);
+        const QByteArray worlds = cli({u"SMEMBERS"_s, stream + u":worlds"_s});
+        for (const char *w : {"w1", "w2", "w3"})
+            QVERIFY2(worlds.contains(w), worlds.constData());
+        // Which ids went inside MULTI/EXEC: the store's after its first.
+        QByteArray log;
+        QTRY_VERIFY((log += monitor.readAll()).contains("\"63-0\""));
+        monitor.kill();
+        monitor.waitForFinished();
+        const QByteArray xadd = " \"XADD\" \"" + stream.toUtf8() + "\" \"";
+        QSet<QByteArray> inTransaction;
+        bool inMulti = false;
+        for (const QByteArray &line : log.split('\n')) {
+            if (line.contains(" \"MULTI\""))
+                inMulti = true;
+            else if (line.contains(" \"EXEC\""))
+                inMulti = false;
+            else if (const qsizetype at = line.indexOf(xadd); at >= 0 && inMulti && !line.contains(" lua]"))
+                inTransaction.insert(line.mid(at + xadd.size()).split('"').value(0));
+        }
+        for (const char *id : {"2-0", "27-0", "51-0", "62-0", "63-0"})
+            QVERIFY2(inTransaction.contains(id), id);
+        QVERIFY(!inTransaction.contains("1-0"));
+    }
+
+    // What a transaction's EXEC and the head read after an append say, as
+    // Redis answers them, and as it must not: aborted, refused, cut short,
+    // another id, garbled numbers, keys that hold something else.
+    void transactionRepliesAreChecked()
+    {
+        const auto text = [](RedisReply::Type type, const QByteArray &t) {
+            RedisReply r;
+            r.type = type;
+            r.text = t;
+            return r;
+        };
+        const auto array = [](QList<RedisReply> elements) {
+            RedisReply r;
+            r.type = RedisReply::Type::Array;
+            r.elements = std::move(elements);
+            return r;
+        };
+        const RedisReply ok = text(RedisReply::Type::Status, "OK");
+        QVERIFY(!transactionIds(RedisReply{}, 7, 2));  // nil: nothing ran
+        const auto ids = transactionIds(array({text(RedisReply::Type::String, "8-0"), text(RedisReply::Type::String, "9-0"), ok}), 7, 2);
+        QVERIFY(ids && *ids);
+        QCOMPARE(ids->value(), (QList<qint64>{8, 9}));
+        const auto refused = transactionIds(text(RedisReply::Type::Error, "EXECABORT Transaction discarded"), 7, 2);
+        QVERIFY(refused && !*refused);
+        QVERIFY(refused->error().message.contains(u"EXECABORT"_s));
+        const auto lost = transactionIds(Result<RedisReply>(Error{ErrorCode::Unavailable, {}, u"connection lost"_s}), 7, 1);
+        QVERIFY(lost && !*lost);
+        for (const RedisReply &bad : {array({text(RedisReply::Type::String, "8-0")}),                     // cut short
+                                      array({text(RedisReply::Type::String, "10-0"), ok}),                // another id
+                                      array({text(RedisReply::Type::Error, "ERR equal or smaller"), ok}), // refused inside
+                                      text(RedisReply::Type::String, "8-0")}) {
+            const auto r = transactionIds(bad, 7, 1);
+            QVERIFY(r && !*r);
+        }
+        const auto info = [&](const QByteArray &lastGenerated) {
+            return array({text(RedisReply::Type::String, "length"), RedisReply{RedisReply::Type::Integer, 3, {}, {}},
+                          text(RedisReply::Type::String, "last-generated-id"), text(RedisReply::Type::String, lastGenerated)});
+        };
+        const RedisReply none = text(RedisReply::Type::Error, "ERR no such key");
+        QCOMPARE(headFrom(RedisReply{}, none), std::optional<qint64>(0));
+        QCOMPARE(headFrom(text(RedisReply::Type::String, "5"), none), std::optional<qint64>(5));  // the stream alone deleted
+        QCOMPARE(headFrom(text(RedisReply::Type::String, "5"), info("7-0")), std::optional<qint64>(7));
+        QCOMPARE(headFrom(text(RedisReply::Type::String, "9"), info("7-0")), std::optional<qint64>(9));
+        QCOMPARE(headFrom(RedisReply{}, info("1733000000000-5")), std::optional<qint64>(1733000000000));  // another tool's id
+        QCOMPARE(headFrom(text(RedisReply::Type::Error, "WRONGTYPE"), info("7-0")), std::nullopt);
+        QCOMPARE(headFrom(text(RedisReply::Type::String, "5"), text(RedisReply::Type::Error, "WRONGTYPE")), std::nullopt);
+        QCOMPARE(headFrom(text(RedisReply::Type::String, "abc"), info("7-0")), std::nullopt);
+        QCOMPARE(headFrom(text(RedisReply::Type::String, "-4"), info("7-0")), std::nullopt);
+        QCOMPARE(headFrom(text(RedisReply::Type::String, "5"), info("x-0")), std::nullopt);
+        QCOMPARE(headFrom(text(RedisReply::Type::String, "5"), info(QByteArray(400, '9') + "-0")), std::nullopt);
+        QCOMPARE(headFrom(text(RedisReply::Type::String, "5"), array({text(RedisReply::Type::String, "length")})), std::nullopt);
+        QCOMPARE(headFrom(Result<RedisReply>(Error{ErrorCode::Unavailable, {}, u"lost"_s}), none), std::nullopt);
+    }
+
     // The counter a single row's SET replaced, as Redis answers it: none,
     // a number, the key holding something else, a reply cut short or garbled.
     void counterBeforeReadsOnlyANumber()

@@ -321,6 +321,15 @@ void RedisClient::command(const QByteArrayList &args, Callback callback, int tim
     send(args, std::move(callback), timeoutMs);
 }
 
+void RedisClient::commandWithoutReply(const QByteArrayList &args)
+{
+    if (m_state != State::Ready)
+        return;
+    RedisArgv a(args);
+    // No callback: hiredis reads the reply in its turn and frees it.
+    redisAsyncCommandArgv(m_context, nullptr, nullptr, a.count(), a.argv.data(), a.lengths.data());
+}
+
 void RedisClient::send(const QByteArrayList &args, Callback callback, int timeoutMs)
 {
     RedisArgv a(args);  // hiredis takes its pointers as non-const

@@ -79,6 +79,11 @@ public:
     // Sends a command; callback runs on this thread, exactly once. timeoutMs
     // 0: the endpoint's timeout (a blocking command passes its block time plus that).
     void command(const QByteArrayList &args, Callback callback, int timeoutMs = 0);
+    // Sends a command whose reply is read and dropped: only for one whose
+    // outcome a later command's reply tells (MULTI and what it queues: EXEC
+    // answers for them; a WATCH: the EXEC after it). Not connected: nothing is
+    // sent, and that later command says so.
+    void commandWithoutReply(const QByteArrayList &args);
 
 Q_SIGNALS:
     void ready();

@@ -40,9 +40,9 @@ public:
     // replies of its appends show another node's entries (RedisHead::appended),
     // and Redis is not woken for a read of this store's own entries.
     static constexpr int WatchRestMs = 2;
-    // Append scripts on the wire at once: while Redis runs one group, the next
-    // is already on its way (one connection, so they run in the order sent).
-    static constexpr int MaxAppendsInFlight = 2;
+    // Groups of appends on the wire at once. One: each group's transaction
+    // is built on the head read after the group before (readHeadAfter).
+    static constexpr int MaxAppendsInFlight = 1;
 
     RedisWorker(RedisEndpoint endpoint, std::shared_ptr<RedisHead> head, RedisEventStore *store)
         : m_endpoint(std::move(endpoint))
@@ -190,12 +190,41 @@ private:
             }
             ++m_appendsInFlight;
         }
-        sendAppend(rows, {}, [this, group](Result<QList<qint64>> ids) {
+        sendGroup(group, rows, headReady());
+    }
+
+    // A group goes as a transaction with its ids when the connection knows
+    // the head and WATCHes it, else (the first group, another append on this
+    // connection since, a reconnect) as the script. Either way the head is
+    // read again after it, and the next group goes when that is back.
+    void sendGroup(const std::shared_ptr<QList<QueuedAppend>> &group, const QList<RedisRow> &rows, bool transaction)
+    {
+        auto settleGroup = [group](const Result<QList<qint64>> &ids) {
             qsizetype at = 0;
             for (QueuedAppend &a : *group) {
                 settle(a, ids, at);
                 at += a.rows.size();
             }
+        };
+        if (transaction)
+            sendTransaction(rows, [this, group, rows, settleGroup](std::optional<Result<QList<qint64>>> ids) {
+                if (ids) {
+                    settleGroup(*ids);
+                } else if (m_closing) {
+                    settleGroup(closedError());
+                } else {
+                    // Something touched the stream since the WATCH, and nothing
+                    // ran: the script gives the ids (before any later group).
+                    {
+                        QMutexLocker lock(&m_queueLock);
+                        ++m_appendsInFlight;
+                    }
+                    sendGroup(group, rows, false);
+                }
+            });
+        else
+            sendAppend(rows, {}, settleGroup);
+        readHeadAfter([this] {
             {
                 QMutexLocker lock(&m_queueLock);
                 --m_appendsInFlight;
@@ -206,24 +235,90 @@ private:
 
     void sendAppend(const QList<RedisRow> &rows, const QString &source, Done<QList<qint64>> done)
     {
+        ++m_appendsSent;
         const AppendCall call = appendCall(m_endpoint, rows, source, m_worldsAdded);
         eval(redisstream::appendScript(), call.keys, call.args,
              [this, worlds = call.worlds, generation = m_commandsGeneration.load(), expected = source.isEmpty() ? rows.size() : -1,
               done = std::move(done)](Result<RedisReply> reply) {
                  Result<QList<qint64>> ids = appendIds(reply, expected);
-                 if (ids) {
-                     if (const qint64 others = m_head->appended(*ids))
-                         Q_EMIT m_store->externalRowsDetected(others);
-                     if (generation == m_commandsGeneration.load())
-                         m_worldsAdded.unite(QSet<QByteArray>(worlds.begin(), worlds.end()));
-                 }
+                 if (ids)
+                     appendedHere(*ids, worlds, generation);
                  done(std::move(ids));
              });
     }
 
+    // The group after the head this connection read and WATCHes (RedisAppend.h
+    // transactionCall). nullopt to `done`: Redis ran none of it.
+    void sendTransaction(const QList<RedisRow> &rows, std::function<void(std::optional<Result<QList<qint64>>>)> done)
+    {
+        ++m_appendsSent;
+        const qint64 head = m_readHead.head;
+        m_readHead = {};
+        const QByteArrayList worlds = newWorlds(rows, m_worldsAdded);
+        const QList<QByteArrayList> calls = transactionCall(m_endpoint, rows, head, worlds);
+        for (qsizetype i = 0; i + 1 < calls.size(); ++i)
+            m_commands.commandWithoutReply(calls[i]);
+        m_commands.command(calls.last(), [this, head, count = rows.size(), worlds, generation = m_commandsGeneration.load(),
+                                          done = std::move(done)](Result<RedisReply> reply) {
+            std::optional<Result<QList<qint64>>> ids = transactionIds(reply, head, count);
+            if (ids && *ids)
+                appendedHere(**ids, worlds, generation);
+            else if (ids)
+                qCWarning(lcRedis).noquote() << "an append transaction failed:" << ids->error().message;
+            done(std::move(ids));
+        });
+    }
+
+    // This connection appended `ids`, adding `worlds` to the set.
+    void appendedHere(const QList<qint64> &ids, const QByteArrayList &worlds, int generation)
+    {
+        if (const qint64 others = m_head->appended(ids))
+            Q_EMIT m_store->externalRowsDetected(others);
+        if (generation == m_commandsGeneration.load())
+            m_worldsAdded.unite(QSet<QByteArray>(worlds.begin(), worlds.end()));
+    }
+
+    // After an append: WATCH the stream and the counter, and read where the
+    // next group goes on from. Valid for the next group only if no append was
+    // sent on this connection meanwhile and it did not reconnect.
+    void readHeadAfter(std::function<void()> then)
+    {
+        const QList<QByteArrayList> calls = readHeadCalls(m_endpoint);
+        m_commands.commandWithoutReply(calls[0]);
+        m_commands.commandWithoutReply(calls[1]);
+        auto counter = std::make_shared<Result<RedisReply>>(RedisReply{});
+        m_commands.command(calls[2], [counter](Result<RedisReply> reply) { *counter = std::move(reply); });
+        m_commands.command(calls[3], [this, counter, sent = m_appendsSent, generation = m_commandsGeneration.load(),
+                                      then = std::move(then)](Result<RedisReply> info) {
+            m_readHead = {};
+            if (sent == m_appendsSent && generation == m_commandsGeneration.load()) {
+                if (const std::optional<qint64> head = headFrom(*counter, info))
+                    m_readHead = ReadHead{sent, generation, *head};
+            }
+            then();
+        });
+    }
+
+    bool headReady() const
+    {
+        return m_readHead.head >= 0 && m_readHead.sent == m_appendsSent && m_readHead.generation == m_commandsGeneration.load();
+    }
+
+    // The head the commands connection read after its last append, and
+    // WATCHes since (readHeadAfter): the next group's transaction goes on
+    // from it while no other append was sent (m_appendsSent) on the same
+    // connection (generation).
+    struct ReadHead {
+        quint64 sent = 0;
+        int generation = -1;
+        qint64 head = -1;  // -1: not known
+    };
+    ReadHead m_readHead;
+    quint64 m_appendsSent = 0;  // appends sent on the commands connection, ever
+
     QMutex m_queueLock;  // the three below
     QList<QueuedAppend> m_appendQueue;
-    int m_appendsInFlight = 0;  // scripts sent and not answered yet, at most MaxAppendsInFlight
+    int m_appendsInFlight = 0;  // groups sent and not done (their head read back), at most MaxAppendsInFlight
     bool m_drainPosted = false;
     bool m_closing = false;
     std::atomic<bool> m_commandsUp{false};
