@@ -120,26 +120,24 @@ inline QList<QByteArrayList> nextIdCall(const RedisEndpoint &endpoint, const Red
 }
 
 // A group of rows as one transaction, with the ids after `head` (no script):
-// MULTI, an XADD per row, the counter, the worlds new to the set, EXEC. It is
-// sent only while the connection WATCHes the stream and the counter since it
-// read `head` (readHeadCalls), so Redis runs it only if nothing touched them
-// meanwhile: then every XADD's id is past the stream's last, and none fails.
-// Redis runs a row here in about a third of the time it takes inside the
-// append script (a command called from Lua costs ~3 us more than the XADD).
-inline QList<QByteArrayList> transactionCall(const RedisEndpoint &endpoint, const QList<RedisRow> &rows, qint64 head,
-                                             const QByteArrayList &worlds)
+// MULTI, an XADD per row, the counter, the worlds new to the set; the caller
+// sends the EXEC, with its reply's handler. It is sent only while the
+// connection WATCHes the stream and the counter since it read `head`
+// (readHeadCalls), so Redis runs it only if nothing touched them meanwhile:
+// then every XADD's id is past the stream's last, and none fails. Redis runs
+// a row here in about a third of the time it takes inside the append script
+// (a command called from Lua costs ~3 us more than the XADD itself). The
+// commands go to `send` one at a time (a big import is not held twice).
+template <typename Send>
+void transactionCall(const RedisEndpoint &endpoint, const QList<RedisRow> &rows, qint64 head, const QByteArrayList &worlds, Send &&send)
 {
-    QList<QByteArrayList> calls;
-    calls.reserve(rows.size() + 4);
-    calls.append({"MULTI"});
+    send(QByteArrayList{"MULTI"});
     const QByteArray now = timestamp::nowUtf8();
     for (qsizetype i = 0; i < rows.size(); ++i)
-        calls.append(xaddCall(endpoint, rows[i], head + 1 + i, now));
-    calls.append({"SET", endpoint.key("seq"), QByteArray::number(head + rows.size())});
+        send(xaddCall(endpoint, rows[i], head + 1 + i, now));
+    send(QByteArrayList{"SET", endpoint.key("seq"), QByteArray::number(head + rows.size())});
     if (!worlds.isEmpty())
-        calls.append(QByteArrayList{"SADD", endpoint.key("worlds")} + worlds);
-    calls.append({"EXEC"});
-    return calls;
+        send(QByteArrayList{"SADD", endpoint.key("worlds")} + worlds);
 }
 
 // What EXEC answered for a transactionCall of `count` rows after `head`: the

@@ -122,10 +122,11 @@ QFuture<BatchPublishResult> RedisEventStore::appendRows(const QList<RedisRow> &r
 // worker's; not while anything is queued or out (so a thread's publishes stay
 // in its order), nor while another thread uses the connection, nor while the
 // worker's connection is down (the worker says why, and fails fast). Big
-// batches go through the worker, which pipelines them. A single row while
+// batches go through the worker, as one transaction. A single row while
 // this store is the stream's only writer skips the script: Redis's own check
 // on XADD ids keeps it safe (nextIdCall), and the script costs ~10 % of a
-// one-at-a-time publish with appendfsync always.
+// one-at-a-time publish with appendfsync always. (The worker's groups go as
+// transactions instead: RedisWorker::sendGroup.)
 std::optional<BatchPublishResult> RedisEventStore::appendDirect(const QList<RedisRow> &rows)
 {
     constexpr qsizetype DirectRows = 16;

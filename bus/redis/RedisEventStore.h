@@ -1,14 +1,19 @@
 // The EventStore port on Redis Streams (DESIGN §4), for a bus shared by more
 // than one machine. Each event is one entry of a stream whose entry id is
-// "<id>-0": the integer id is assigned atomically by a Lua script (or, for a
-// single row while this store was the stream's last writer, taken by a plain
-// XADD that Redis refuses if any other id came first), so ids, cursors,
-// resume and the session protocol work exactly as on SQLite.
+// "<id>-0": the integer id is assigned atomically, so ids, cursors, resume
+// and the session protocol work exactly as on SQLite: by a MULTI/EXEC
+// transaction built on the head the connection read and WATCHes (Redis runs
+// none of it if anything touched the stream or the counter since), by a
+// plain XADD for a producer thread's single row while this store was the
+// stream's last writer (Redis refuses it if any other id came first), or by
+// a Lua script when neither applies (the first group, another writer between,
+// forwarded rows).
 //
 // Keys (all derived from the stream name S):
 //   S              the stream: fields type, payload, created_at
 //   S:seq          the last id handed out (the script moves it past the
-//                  stream's last entry when it is behind)
+//                  stream's last entry when it is behind; a transaction
+//                  goes on from the higher of the two)
 //   S:worlds       every world seen (a set)
 //   S:processed    id → processed_at, for the rows marked processed
 //   S:forward      source → last source row forwarded (eventdesk forward)

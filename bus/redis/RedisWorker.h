@@ -255,10 +255,8 @@ private:
         const qint64 head = m_readHead.head;
         m_readHead = {};
         const QByteArrayList worlds = newWorlds(rows, m_worldsAdded);
-        const QList<QByteArrayList> calls = transactionCall(m_endpoint, rows, head, worlds);
-        for (qsizetype i = 0; i + 1 < calls.size(); ++i)
-            m_commands.commandWithoutReply(calls[i]);
-        m_commands.command(calls.last(), [this, head, count = rows.size(), worlds, generation = m_commandsGeneration.load(),
+        transactionCall(m_endpoint, rows, head, worlds, [this](const QByteArrayList &call) { m_commands.commandWithoutReply(call); });
+        m_commands.command({"EXEC"}, [this, head, count = rows.size(), worlds, generation = m_commandsGeneration.load(),
                                           done = std::move(done)](Result<RedisReply> reply) {
             std::optional<Result<QList<qint64>>> ids = transactionIds(reply, head, count);
             if (ids && *ids)
