@@ -113,7 +113,7 @@ inline QByteArrayList xaddCall(const RedisEndpoint &endpoint, const RedisRow &ro
 // ahead and no id is skipped, and a stream deleted on its own goes on from the
 // counter, as with the script alone. The SET returns the counter it replaced
 // (counterBefore): one behind the head this store knew was the stream's last
-// writer; lower, and Redis may have been reset under it (reseatScript).
+// writer; lower, and Redis may have been reset under it (a warning).
 inline QList<QByteArrayList> nextIdCall(const RedisEndpoint &endpoint, const RedisRow &row, qint64 id)
 {
     return {xaddCall(endpoint, row, id, timestamp::nowUtf8()), {"SET", endpoint.key("seq"), QByteArray::number(id), "GET"}};
@@ -269,19 +269,6 @@ struct RedisHead {
         qint64 seen = known.load();
         while (id > seen && !known.compare_exchange_weak(seen, id)) {
         }
-    }
-
-    // This store's append took `id` in a log that went back under it
-    // (reseatScript moved its entry there): what it knew is gone, and the
-    // next single row goes through the script, which finds the stream's last
-    // id. Ids not past the known head prove nothing by themselves (the watch
-    // may read this store's own entries before their replies arrive): this
-    // is said only when Redis showed it.
-    void wentBackTo(qint64 id)
-    {
-        appendedAtNs.store(nowNs());
-        known.store(id);
-        lastWriter.store(false);
     }
 
     // This store appended within the last `ns`.

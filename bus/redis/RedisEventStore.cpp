@@ -160,10 +160,9 @@ std::optional<BatchPublishResult> RedisEventStore::appendDirect(const QList<Redi
         if (answer.outcome == RedisDirect::Outcome::Lost)
             return BatchPublishResult(answer.reply.error());
         if (tookId(answer.reply, next)) {
-            const qint64 id = reseatIfWentBack(next, world, counterBefore(answer.others));
-            if (id == next)
-                m_head->appended({id});
-            return BatchPublishResult(QList<qint64>{id});
+            warnIfCounterWasBehind(next, counterBefore(answer.others));
+            m_head->appended({next});
+            return BatchPublishResult(QList<qint64>{next});
         }
         if (!refusedForItsId(answer.reply)) {
             // Not for its id (the key is not a stream, Redis is out of
@@ -197,35 +196,18 @@ std::optional<BatchPublishResult> RedisEventStore::appendDirect(const QList<Redi
 
 // A single row's plain XADD took `id`, but the counter it replaced was behind
 // the head this store knew: the counter alone was deleted, or Redis was reset
-// and another node may have begun a new log since, below `id`. The script
-// (reseatScript) looks, and moves the entry to the new log's end if so, as
-// the append script would have placed it: subscribers then see the log went
-// back and read it from its start, the other node's entries included. The
-// row keeps `id` when the script cannot run (its entry is in the stream).
-qint64 RedisEventStore::reseatIfWentBack(qint64 id, const QByteArray &world, std::optional<qint64> counterWas)
+// under this store. Then another node may have begun a new log below `id`
+// since, whose first events readers already past them will not see: said, for
+// the operator. (Not repaired here: the entry is visible the moment it is
+// added, so moving it would leave other nodes' readers and heads past a gap.)
+void RedisEventStore::warnIfCounterWasBehind(qint64 id, std::optional<qint64> counterWas)
 {
     if (!counterWas || *counterWas >= id - 1)
-        return id;
-    const redisstream::Script &reseat = redisstream::reseatScript();
-    const RedisDirect::Answer answer = m_direct->command(
-        scriptCall("EVAL", QByteArray(reseat.body), {m_endpoint.streamKey(), m_endpoint.key("seq"), m_endpoint.key("worlds")},
-                   {QByteArray::number(id), QByteArray::number(id - 1), world}));
-    const std::optional<qint64> moved = answer.outcome == RedisDirect::Outcome::Answered && answer.reply && !answer.reply->isError()
-                                            ? answer.reply->toInteger()
-                                            : std::nullopt;
-    if (!moved) {
-        qCWarning(lcRedis).noquote() << "the counter of" << m_endpoint.streamKey() << "was behind event" << id
-                                     << "and Redis could not be asked whether the log went back:"
-                                     << (answer.reply ? QString::fromUtf8(answer.reply->text) : answer.reply.error().message);
-        return id;
-    }
-    if (*moved != id) {
-        qCWarning(lcRedis).noquote() << "the stream" << m_endpoint.streamKey() << "went back under this store (Redis reset?):"
-                                     << "its event" << id << "is event" << *moved << "of the new log";
-        m_directWorlds.clear();  // the set of worlds went with it: each is added again
-        m_head->wentBackTo(*moved);
-    }
-    return *moved;
+        return;
+    qCWarning(lcRedis).noquote() << "the counter of" << m_endpoint.streamKey() << "was at" << *counterWas << "when event" << id
+                                 << "was added after" << id - 1
+                                 << "- it was deleted, or Redis was reset; if another node wrote since, readers past its"
+                                 << "events will not see them (read the log again from its start)";
 }
 
 QFuture<BatchPublishResult> RedisEventStore::appendForwarded(const QString &source, const QList<RedisRow> &rows)

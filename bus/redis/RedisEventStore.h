@@ -107,7 +107,7 @@ private:
     QFuture<Result<T>> onWorker(F &&fn);
 
     std::optional<BatchPublishResult> appendDirect(const QList<RedisRow> &rows);
-    qint64 reseatIfWentBack(qint64 id, const QByteArray &world, std::optional<qint64> counterWas);
+    void warnIfCounterWasBehind(qint64 id, std::optional<qint64> counterWas);
 
     RedisEndpoint m_endpoint;
     std::shared_ptr<RedisHead> m_head;  // what its own appends tell the watch

@@ -81,37 +81,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]
 return 1
 )lua";
 
-// A single row's entry put back at the end of a log that went back under it
-// (nextIdCall): its counter was behind the head this store knew, the entry
-// before it is too, and nothing was ever removed from the stream (so it is
-// not the stream that held that head, trimmed: it was made since), so Redis
-// was reset or the stream replaced, and the id this store took would leave a
-// gap above what another node wrote since. Moved to the id after the
-// stream's last entry (the one the script would have given), while nothing
-// came after it; its world goes back into the set. KEYS: stream, counter,
-// worlds. ARGV: the id the row took, the head the store knew, its world ('':
-// none). Returns the row's id.
-constexpr char ReseatScript[] = R"lua(
-local id, known = ARGV[1] .. '-0', tonumber(ARGV[2])
-local e = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 2)
-if not e[1] or e[1][1] ~= id then return tonumber(ARGV[1]) end
-local last = 0
-if e[2] then last = tonumber(string.match(e[2][1], '^(%d+)')) end
-if last >= known then return tonumber(ARGV[1]) end
-local info, added, length = redis.call('XINFO', 'STREAM', KEYS[1]), nil, nil
-for k = 1, #info, 2 do
-  if info[k] == 'entries-added' then added = info[k + 1] end
-  if info[k] == 'length' then length = info[k + 1] end
-end
-if added == nil or added ~= length then return tonumber(ARGV[1]) end
-redis.call('XDEL', KEYS[1], id)
-redis.call('XSETID', KEYS[1], string.format('%d-0', last))
-redis.call('XADD', KEYS[1], string.format('%d-0', last + 1), unpack(e[1][2]))
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('SET', KEYS[2], string.format('%d', last + 1)) end
-if ARGV[3] ~= '' then redis.call('SADD', KEYS[3], ARGV[3]) end
-return last + 1
-)lua";
-
 // A window of entries and their processed_at. KEYS: stream, processed.
 // ARGV: 'fwd' or 'rev', start, end, count.
 constexpr char RangeScript[] = R"lua(
@@ -204,7 +173,6 @@ const Script &markScript() { static const Script s = script(MarkScript); return 
 const Script &saveCursorScript() { static const Script s = script(SaveCursorScript); return s; }
 const Script &trimScript() { static const Script s = script(TrimScript); return s; }
 const Script &undoNextIdScript() { static const Script s = script(UndoNextIdScript); return s; }
-const Script &reseatScript() { static const Script s = script(ReseatScript); return s; }
 
 // "123-0" → 123; entries someone else added with automatic ids parse as their time part.
 qint64 entryNumber(const QByteArray &entryId)

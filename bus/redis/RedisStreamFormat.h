@@ -25,7 +25,6 @@ const Script &markScript();
 const Script &saveCursorScript();
 const Script &trimScript();
 const Script &undoNextIdScript();
-const Script &reseatScript();
 
 // "123-0" → 123; entries someone else added with automatic ids parse as their time part.
 qint64 entryNumber(const QByteArray &entryId);

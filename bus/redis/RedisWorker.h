@@ -77,7 +77,10 @@ public:
     {
         m_commands.command(scriptCall("EVALSHA", s.sha, keys, args), [this, body = s.body, keys, args, cb = std::move(cb)](Result<RedisReply> r) mutable {
             if (isNoScript(r)) {
-                // Redis restarted (or flushed its scripts): send the body, which caches it again.
+                // Redis restarted (or flushed its scripts): send the body, which
+                // caches it again. Sent after what was queued behind the first
+                // try (an append's head read among them, which it makes stale).
+                ++m_appendsSent;
                 m_commands.command(scriptCall("EVAL", QByteArray(body), keys, args), std::move(cb));
                 return;
             }
@@ -199,15 +202,34 @@ private:
     // read again after it, and the next group goes when that is back.
     void sendGroup(const std::shared_ptr<QList<QueuedAppend>> &group, const QList<RedisRow> &rows, bool transaction)
     {
-        auto settleGroup = [group](const Result<QList<qint64>> &ids) {
-            qsizetype at = 0;
-            for (QueuedAppend &a : *group) {
-                settle(a, ids, at);
-                at += a.rows.size();
+        // Done when both its append's answer (after any retry) and its head
+        // read are back: only then is it answered, may a producer thread
+        // append on its own connection (appendsIdle), and may the next group
+        // go. (The head read's replies come with the append's, pipelined.)
+        auto parts = std::make_shared<int>(2);
+        auto answer = std::make_shared<std::optional<Result<QList<qint64>>>>();
+        auto partDone = [this, parts, group, answer] {
+            if (--*parts > 0)
+                return;
+            {
+                QMutexLocker lock(&m_queueLock);
+                --m_appendsInFlight;
             }
+            if (*answer) {  // none when the script took the group over
+                qsizetype at = 0;
+                for (QueuedAppend &a : *group) {
+                    settle(a, **answer, at);
+                    at += a.rows.size();
+                }
+            }
+            flushAppends();
+        };
+        auto settleGroup = [answer, partDone](const Result<QList<qint64>> &ids) {
+            *answer = ids;
+            partDone();
         };
         if (transaction)
-            sendTransaction(rows, [this, group, rows, settleGroup](std::optional<Result<QList<qint64>>> ids) {
+            sendTransaction(rows, [this, group, rows, settleGroup, partDone](std::optional<Result<QList<qint64>>> ids) {
                 if (ids) {
                     settleGroup(*ids);
                 } else if (m_closing) {
@@ -220,17 +242,12 @@ private:
                         ++m_appendsInFlight;
                     }
                     sendGroup(group, rows, false);
+                    partDone();
                 }
             });
         else
             sendAppend(rows, {}, settleGroup);
-        readHeadAfter([this] {
-            {
-                QMutexLocker lock(&m_queueLock);
-                --m_appendsInFlight;
-            }
-            flushAppends();
-        });
+        readHeadAfter(partDone);
     }
 
     void sendAppend(const QList<RedisRow> &rows, const QString &source, Done<QList<qint64>> done)
@@ -283,13 +300,14 @@ private:
     {
         const QList<QByteArrayList> calls = readHeadCalls(m_endpoint);
         m_commands.commandWithoutReply(calls[0]);
-        m_commands.commandWithoutReply(calls[1]);
-        auto counter = std::make_shared<Result<RedisReply>>(RedisReply{});
+        auto watched = std::make_shared<bool>(false);  // an ACL may refuse WATCH
+        m_commands.command(calls[1], [watched](Result<RedisReply> reply) { *watched = reply && !reply->isError(); });
+        auto counter = std::make_shared<Result<RedisReply>>(Error{ErrorCode::Unavailable, {}, u"not read"_s});
         m_commands.command(calls[2], [counter](Result<RedisReply> reply) { *counter = std::move(reply); });
-        m_commands.command(calls[3], [this, counter, sent = m_appendsSent, generation = m_commandsGeneration.load(),
+        m_commands.command(calls[3], [this, watched, counter, sent = m_appendsSent, generation = m_commandsGeneration.load(),
                                       then = std::move(then)](Result<RedisReply> info) {
             m_readHead = {};
-            if (sent == m_appendsSent && generation == m_commandsGeneration.load()) {
+            if (*watched && m_transactionsAt == generation && sent == m_appendsSent && generation == m_commandsGeneration.load()) {
                 if (const std::optional<qint64> head = headFrom(*counter, info))
                     m_readHead = ReadHead{sent, generation, *head};
             }
@@ -313,6 +331,7 @@ private:
     };
     ReadHead m_readHead;
     quint64 m_appendsSent = 0;  // appends sent on the commands connection, ever
+    int m_transactionsAt = -1;  // the generation whose connection may send MULTI
 
     QMutex m_queueLock;  // the three below
     QList<QueuedAppend> m_appendQueue;
@@ -554,7 +573,18 @@ public:
 private:
     void commandsReady()
     {
-        m_commandsGeneration.fetch_add(1, std::memory_order_acq_rel);
+        const int generation = m_commandsGeneration.fetch_add(1, std::memory_order_acq_rel) + 1;
+        // May this connection run transactions (an ACL may refuse MULTI)? Asked
+        // before anything else goes on it: a MULTI refused in the middle of a
+        // group would leave its XADDs to run one by one, unprotected.
+        m_commands.command({"MULTI"}, [this, generation](Result<RedisReply> reply) {
+            if (reply && !reply->isError())
+                m_transactionsAt = generation;
+            else
+                qCInfo(lcRedis).noquote() << u"Redis refuses MULTI here (%1): appends go through the script"_s.arg(
+                    reply ? QString::fromUtf8(reply->text) : reply.error().message);
+        });
+        m_commands.command({"DISCARD"}, [](const Result<RedisReply> &) {});
         m_commandsUp.store(true, std::memory_order_release);
         m_worldsAdded.clear();
         finishOpening();
