@@ -2,6 +2,7 @@
 
 #include "RedisDirect.h"
 #include "RedisWorker.h"
+#include "StoredPayload.h"
 #include "WorkerThread.h"
 
 #include <QCoreApplication>
@@ -149,8 +150,7 @@ std::optional<BatchPublishResult> RedisEventStore::appendDirect(const QList<Redi
     }
     // One row, no new world: a plain XADD with the next id, if this store was
     // the last to write (RedisAppend.h); otherwise, or if refused, the script.
-    const QByteArray world = rows.size() == 1 ? rows.first().worldId.toUtf8() : QByteArray();
-    if (rows.size() == 1 && (world.isEmpty() || m_directWorlds.contains(world)) && m_head->lastWriter.load()) {
+    if (rows.size() == 1 && newWorlds(rows, m_directWorlds).isEmpty() && m_head->lastWriter.load()) {
         const qint64 next = m_head->known.load() + 1;
         RedisDirect::Answer answer = m_direct->pipeline(nextIdCall(m_endpoint, rows.first(), next));
         if (answer.outcome == RedisDirect::Outcome::NotSent) {
@@ -219,56 +219,56 @@ QFuture<BatchPublishResult> RedisEventStore::appendForwarded(const QString &sour
 
 QFuture<Result<qint64>> RedisEventStore::forwardCursor(const QString &source)
 {
-    return onWorker<qint64>([source](RedisWorker &w, Done<qint64> done) { w.forwardCursor(source, std::move(done)); });
+    return onWorker<qint64>([source](RedisWorker &w, Done<qint64> done) { w.calls().forwardCursor(source, std::move(done)); });
 }
 
 QFuture<Result<qint64>> RedisEventStore::trimUpTo(qint64 lastId)
 {
-    return onWorker<qint64>([lastId](RedisWorker &w, Done<qint64> done) { w.trim(lastId, std::move(done)); });
+    return onWorker<qint64>([lastId](RedisWorker &w, Done<qint64> done) { w.calls().trim(lastId, std::move(done)); });
 }
 
 QFuture<Result<QList<StoredEvent>>> RedisEventStore::fetchSince(qint64 afterId, int limit)
 {
     return onWorker<QList<StoredEvent>>([afterId, limit](RedisWorker &w, Done<QList<StoredEvent>> done) {
-        w.fetchSince(afterId, limit, std::move(done));
+        w.calls().fetchSince(afterId, limit, std::move(done));
     });
 }
 
 QFuture<Result<QList<StoredEvent>>> RedisEventStore::fetchPage(const EventQuery &query)
 {
-    return onWorker<QList<StoredEvent>>([query](RedisWorker &w, Done<QList<StoredEvent>> done) { w.fetchPage(query, std::move(done)); });
+    return onWorker<QList<StoredEvent>>([query](RedisWorker &w, Done<QList<StoredEvent>> done) { w.calls().fetchPage(query, std::move(done)); });
 }
 
 QFuture<Result<qint64>> RedisEventStore::count(const EventQuery &query)
 {
-    return onWorker<qint64>([query](RedisWorker &w, Done<qint64> done) { w.count(query, std::move(done)); });
+    return onWorker<qint64>([query](RedisWorker &w, Done<qint64> done) { w.calls().count(query, std::move(done)); });
 }
 
 QFuture<Result<QStringList>> RedisEventStore::distinctWorlds()
 {
-    return onWorker<QStringList>([](RedisWorker &w, Done<QStringList> done) { w.worlds(std::move(done)); });
+    return onWorker<QStringList>([](RedisWorker &w, Done<QStringList> done) { w.calls().worlds(std::move(done)); });
 }
 
 QFuture<Result<qint64>> RedisEventStore::headId()
 {
-    return onWorker<qint64>([](RedisWorker &w, Done<qint64> done) { w.head(std::move(done)); });
+    return onWorker<qint64>([](RedisWorker &w, Done<qint64> done) { w.calls().head(std::move(done)); });
 }
 
 QFuture<Result<int>> RedisEventStore::markProcessed(const QList<qint64> &ids, bool processed)
 {
     if (ids.isEmpty())
         return QtFuture::makeReadyFuture(Result<int>(0));
-    return onWorker<int>([ids, processed](RedisWorker &w, Done<int> done) { w.mark(ids, processed, std::move(done)); });
+    return onWorker<int>([ids, processed](RedisWorker &w, Done<int> done) { w.calls().mark(ids, processed, std::move(done)); });
 }
 
 QFuture<Result<qint64>> RedisEventStore::loadCursor(const QString &name)
 {
-    return onWorker<qint64>([name](RedisWorker &w, Done<qint64> done) { w.loadCursor(name, std::move(done)); });
+    return onWorker<qint64>([name](RedisWorker &w, Done<qint64> done) { w.calls().loadCursor(name, std::move(done)); });
 }
 
 QFuture<Result<bool>> RedisEventStore::saveCursor(const QString &name, qint64 lastId)
 {
-    return onWorker<bool>([name, lastId](RedisWorker &w, Done<bool> done) { w.saveCursor(name, lastId, std::move(done)); });
+    return onWorker<bool>([name, lastId](RedisWorker &w, Done<bool> done) { w.calls().saveCursor(name, lastId, std::move(done)); });
 }
 
 } // namespace eventdesk

@@ -1,18 +1,17 @@
 // The Redis store's worker: it lives on the store's own thread and owns both
 // Redis connections (commands, and the blocking watch for new entries). Every
-// store call runs here; results go back through the store's futures. Internal
-// to RedisEventStore.cpp.
+// store call runs here, the appends in this file and the others in
+// RedisCalls.h; results go back through the store's futures. Internal to
+// RedisEventStore.cpp.
 #pragma once
 
 #include "RedisAppend.h"
+#include "RedisCalls.h"
 #include "RedisEventStore.h"
 
-#include "EventCodec.h"
 #include "Logging.h"
 #include "RedisClient.h"
 #include "RedisStreamFormat.h"
-#include "StoredPayload.h"
-#include "Timestamp.h"
 
 #include <QMutex>
 #include <QObject>
@@ -48,6 +47,7 @@ public:
         : m_endpoint(std::move(endpoint))
         , m_head(std::move(head))
         , m_store(store)
+        , m_calls(m_commands, m_endpoint, [this] { ++m_appendsSent; })  // which makes an append's head read stale
         , m_commands(m_endpoint, u"commands"_s)
         , m_watch(m_endpoint, u"watch"_s)
     {
@@ -73,20 +73,8 @@ public:
         m_watch.start();
     }
 
-    void eval(const redisstream::Script &s, const QByteArrayList &keys, const QByteArrayList &args, RedisClient::Callback cb)
-    {
-        m_commands.command(scriptCall("EVALSHA", s.sha, keys, args), [this, body = s.body, keys, args, cb = std::move(cb)](Result<RedisReply> r) mutable {
-            if (isNoScript(r)) {
-                // Redis restarted (or flushed its scripts): send the body, which
-                // caches it again. Sent after what was queued behind the first
-                // try (an append's head read among them, which it makes stale).
-                ++m_appendsSent;
-                m_commands.command(scriptCall("EVAL", QByteArray(body), keys, args), std::move(cb));
-                return;
-            }
-            cb(std::move(r));
-        });
-    }
+    // The store's calls other than appends (reads, marks, cursors, trims).
+    RedisCalls &calls() { return m_calls; }
 
     // Any thread. Publishes queue up while append scripts are out and go
     // together in the next (group commit, as on SQLite): each still gets its
@@ -254,7 +242,7 @@ private:
     {
         ++m_appendsSent;
         const AppendCall call = appendCall(m_endpoint, rows, source, m_worldsAdded);
-        eval(redisstream::appendScript(), call.keys, call.args,
+        m_calls.eval(redisstream::appendScript(), call.keys, call.args,
              [this, worlds = call.worlds, generation = m_commandsGeneration.load(), expected = source.isEmpty() ? rows.size() : -1,
               done = std::move(done)](Result<RedisReply> reply) {
                  Result<QList<qint64>> ids = appendIds(reply, expected);
@@ -268,9 +256,8 @@ private:
     // transactionCall). nullopt to `done`: Redis ran none of it.
     void sendTransaction(const QList<RedisRow> &rows, std::function<void(std::optional<Result<QList<qint64>>>)> done)
     {
-        ++m_appendsSent;
+        ++m_appendsSent;  // the head read is spent
         const qint64 head = m_readHead.head;
-        m_readHead = {};
         const QByteArrayList worlds = newWorlds(rows, m_worldsAdded);
         transactionCall(m_endpoint, rows, head, worlds, [this](const QByteArrayList &call) { m_commands.commandWithoutReply(call); });
         m_commands.command({"EXEC"}, [this, head, count = rows.size(), worlds, generation = m_commandsGeneration.load(),
@@ -306,18 +293,16 @@ private:
         m_commands.command(calls[2], [counter](Result<RedisReply> reply) { *counter = std::move(reply); });
         m_commands.command(calls[3], [this, watched, counter, sent = m_appendsSent, generation = m_commandsGeneration.load(),
                                       then = std::move(then)](Result<RedisReply> info) {
-            m_readHead = {};
-            if (*watched && m_transactionsAt == generation && sent == m_appendsSent && generation == m_commandsGeneration.load()) {
-                if (const std::optional<qint64> head = headFrom(*counter, info))
-                    m_readHead = ReadHead{sent, generation, *head};
-            }
+            const std::optional<qint64> head = *watched ? headFrom(*counter, info) : std::nullopt;
+            m_readHead = ReadHead{sent, generation, head.value_or(-1)};
             then();
         });
     }
 
     bool headReady() const
     {
-        return m_readHead.head >= 0 && m_readHead.sent == m_appendsSent && m_readHead.generation == m_commandsGeneration.load();
+        return m_readHead.head >= 0 && m_readHead.sent == m_appendsSent && m_readHead.generation == m_commandsGeneration.load()
+               && m_transactionsAt == m_readHead.generation;
     }
 
     // The head the commands connection read after its last append, and
@@ -343,232 +328,6 @@ private:
     // Worlds this connection has added to the set: not sent again until it
     // reconnects (Redis may have come back without them).
     QSet<QByteArray> m_worldsAdded;
-
-public:
-    // One window of entries: XRANGE (or XREVRANGE) from start to end, at most count.
-    void range(bool reverse, const QByteArray &start, const QByteArray &end, int count, Done<QList<StoredEvent>> done)
-    {
-        eval(redisstream::rangeScript(), {m_stream, m_endpoint.key("processed")},
-             {reverse ? "rev" : "fwd", start, end, QByteArray::number(count)},
-             [done = std::move(done)](Result<RedisReply> reply) {
-                 const Result<RedisReply> r = checked(reply, "a range read");
-                 if (!r) {
-                     done(r.error());
-                     return;
-                 }
-                 if (r->elements.size() != 2) {
-                     done(redisstream::malformed("a range read"));
-                     return;
-                 }
-                 const QList<RedisReply> &entries = r->elements[0].elements;
-                 const QList<RedisReply> &processed = r->elements[1].elements;
-                 QList<StoredEvent> rows;
-                 rows.reserve(entries.size());
-                 for (qsizetype i = 0; i < entries.size(); ++i)
-                     rows.append(redisstream::toStoredEvent(entries[i], i < processed.size() ? &processed[i] : nullptr));
-                 done(rows);
-             });
-    }
-
-    void fetchSince(qint64 afterId, int limit, Done<QList<StoredEvent>> done)
-    {
-        range(false, "(" + QByteArray::number(qMax<qint64>(afterId, 0)) + "-0", "+", qBound(1, limit, 10000), std::move(done));
-    }
-
-    // Pages through the stream in windows, keeping the rows the query matches,
-    // until it has query.limit of them (or counts them all when counting).
-    struct Scan {
-        EventQuery query;
-        bool counting = false;
-        QList<StoredEvent> rows;
-        qint64 counted = 0;
-        qint64 skip = 0;  // matching rows still to pass over (query.offset)
-        QByteArray start;
-        QByteArray end;
-        Done<QList<StoredEvent>> done;
-        Done<qint64> countDone;
-    };
-
-    void scan(std::shared_ptr<Scan> s)
-    {
-        const int window = s->counting || s->skip > 0 ? 5000 : qBound(200, s->query.limit * 4, 5000);
-        range(s->query.newestFirst, s->start, s->end, window, [this, s, window](Result<QList<StoredEvent>> r) {
-            if (!r) {
-                s->counting ? s->countDone(r.error()) : s->done(r.error());
-                return;
-            }
-            for (StoredEvent &e : r.value()) {
-                if (!s->query.matches(e))
-                    continue;
-                if (s->skip > 0) {
-                    --s->skip;
-                    continue;
-                }
-                if (s->counting) {
-                    ++s->counted;
-                } else {
-                    s->rows.append(std::move(e));
-                    if (s->rows.size() >= s->query.limit)
-                        break;
-                }
-            }
-            const bool full = !s->counting && s->rows.size() >= s->query.limit;
-            if (full || r->size() < window) {
-                s->counting ? s->countDone(s->counted) : s->done(std::move(s->rows));
-                return;
-            }
-            const QByteArray next = "(" + QByteArray::number(r->last().id) + "-0";
-            s->start = next;
-            scan(s);
-        });
-    }
-
-    std::shared_ptr<Scan> newScan(const EventQuery &query)
-    {
-        auto s = std::make_shared<Scan>();
-        s->query = query;
-        s->skip = std::max<qint64>(query.offset, 0);
-        const QByteArray low = query.afterId > 0 ? "(" + QByteArray::number(query.afterId) + "-0" : QByteArray("-");
-        const QByteArray high = query.beforeId > 0 ? "(" + QByteArray::number(query.beforeId) + "-0" : QByteArray("+");
-        // XREVRANGE takes the high end first; scan() always moves `start`.
-        s->start = query.newestFirst ? high : low;
-        s->end = query.newestFirst ? low : high;
-        return s;
-    }
-
-    void fetchPage(const EventQuery &query, Done<QList<StoredEvent>> done)
-    {
-        if (query.limit <= 0) {
-            done(QList<StoredEvent>{});
-            return;
-        }
-        auto s = newScan(query);
-        s->done = std::move(done);
-        scan(s);
-    }
-
-    void count(const EventQuery &query, Done<qint64> done)
-    {
-        if (redisstream::isFilterFree(query) && query.afterId <= 0 && query.beforeId <= 0) {
-            m_commands.command({"XLEN", m_stream}, [done = std::move(done)](Result<RedisReply> reply) {
-                const Result<RedisReply> r = checked(reply, "XLEN");
-                if (!r)
-                    done(r.error());
-                else
-                    done(r->integer);
-            });
-            return;
-        }
-        auto s = newScan(query);
-        s->counting = true;
-        s->skip = 0;  // a count ignores paging
-        s->countDone = std::move(done);
-        scan(s);
-    }
-
-    void worlds(Done<QStringList> done)
-    {
-        m_commands.command({"SMEMBERS", m_endpoint.key("worlds")}, [done = std::move(done)](Result<RedisReply> reply) {
-            const Result<RedisReply> r = checked(reply, "SMEMBERS");
-            if (!r) {
-                done(r.error());
-                return;
-            }
-            QStringList out;
-            for (const RedisReply &e : r->elements)
-                out.append(QString::fromUtf8(e.text));
-            out.sort();
-            done(out);
-        });
-    }
-
-    void head(Done<qint64> done)
-    {
-        eval(redisstream::headScript(), {m_stream, m_endpoint.key("seq")}, {}, [done = std::move(done)](Result<RedisReply> reply) {
-            const Result<RedisReply> r = checked(reply, "the head id");
-            if (!r)
-                done(r.error());
-            else
-                done(r->type == RedisReply::Type::Integer ? r->integer : 0);
-        });
-    }
-
-    void mark(const QList<qint64> &ids, bool processed, Done<int> done)
-    {
-        QByteArrayList args{processed ? "1" : "0", timestamp::nowUtf8()};
-        for (qint64 id : ids)
-            args << QByteArray::number(id);
-        eval(redisstream::markScript(), {m_stream, m_endpoint.key("processed")}, args, [done = std::move(done)](Result<RedisReply> reply) {
-            const Result<RedisReply> r = checked(reply, "marking rows processed");
-            if (!r)
-                done(r.error());
-            else
-                done(int(r->integer));
-        });
-    }
-
-    void loadCursor(const QString &name, Done<qint64> done)
-    {
-        m_commands.command({"XINFO", "GROUPS", m_stream}, [name, done = std::move(done)](Result<RedisReply> reply) {
-            if (reply && reply->isError() && reply->text.contains("no such key")) {
-                done(qint64(0));  // no stream yet: nothing handled yet
-                return;
-            }
-            const Result<RedisReply> r = checked(reply, "XINFO GROUPS");
-            if (!r) {
-                done(r.error());
-                return;
-            }
-            const QByteArray wanted = name.toUtf8();
-            for (const RedisReply &group : r->elements) {
-                QByteArray groupName, lastDelivered;
-                for (qsizetype i = 0; i + 1 < group.elements.size(); i += 2) {
-                    if (group.elements[i].text == "name")
-                        groupName = group.elements[i + 1].text;
-                    else if (group.elements[i].text == "last-delivered-id")
-                        lastDelivered = group.elements[i + 1].text;
-                }
-                if (groupName == wanted) {
-                    done(redisstream::entryNumber(lastDelivered));
-                    return;
-                }
-            }
-            done(qint64(0));
-        });
-    }
-
-    void saveCursor(const QString &name, qint64 lastId, Done<bool> done)
-    {
-        eval(redisstream::saveCursorScript(), {m_stream}, {name.toUtf8(), QByteArray::number(lastId)}, [done = std::move(done)](Result<RedisReply> reply) {
-            const Result<RedisReply> r = checked(reply, "saving a cursor");
-            if (!r)
-                done(r.error());
-            else
-                done(true);
-        });
-    }
-
-    void forwardCursor(const QString &source, Done<qint64> done)
-    {
-        m_commands.command({"HGET", m_endpoint.key("forward"), source.toUtf8()}, [done = std::move(done)](Result<RedisReply> reply) {
-            const Result<RedisReply> r = checked(reply, "HGET");
-            if (!r)
-                done(r.error());
-            else
-                done(r->toInteger().value_or(0));
-        });
-    }
-
-    void trim(qint64 lastId, Done<qint64> done)
-    {
-        eval(redisstream::trimScript(), {m_stream, m_endpoint.key("processed")}, {QByteArray::number(lastId)}, [done = std::move(done)](Result<RedisReply> reply) {
-            const Result<RedisReply> r = checked(reply, "XTRIM");
-            if (!r)
-                done(r.error());
-            else
-                done(r->integer);
-        });
-    }
 
 private:
     void commandsReady()
@@ -695,6 +454,8 @@ private:
     std::shared_ptr<RedisHead> m_head;
     RedisEventStore *m_store;
     QByteArray m_stream;
+    // Before the connection: its callbacks, answered as it closes, may still use it.
+    RedisCalls m_calls;
     RedisClient m_commands;
     RedisClient m_watch;
     QByteArray m_watchFrom;
