@@ -192,10 +192,8 @@ inline std::optional<qint64> headFrom(const Result<RedisReply> &counter, const R
     for (qsizetype k = 0; k + 1 < info->elements.size(); k += 2) {
         if (info->elements[k].text != "last-generated-id")
             continue;
-        const QByteArray &id = info->elements[k + 1].text;
-        const qsizetype dash = id.indexOf('-');
         bool ok = false;
-        const qint64 last = id.left(dash < 0 ? id.size() : dash).toLongLong(&ok);
+        const qint64 last = redisstream::entryNumber(info->elements[k + 1].text, &ok);
         if (!ok || last < 0)
             return std::nullopt;
         return std::max(*n, last);

@@ -175,10 +175,10 @@ const Script &trimScript() { static const Script s = script(TrimScript); return 
 const Script &undoNextIdScript() { static const Script s = script(UndoNextIdScript); return s; }
 
 // "123-0" → 123; entries someone else added with automatic ids parse as their time part.
-qint64 entryNumber(const QByteArray &entryId)
+qint64 entryNumber(const QByteArray &entryId, bool *ok)
 {
     const qsizetype dash = entryId.indexOf('-');
-    return (dash < 0 ? entryId : entryId.left(dash)).toLongLong();
+    return (dash < 0 ? entryId : entryId.left(dash)).toLongLong(ok);
 }
 
 Error malformed(const char *what)

@@ -27,7 +27,7 @@ const Script &trimScript();
 const Script &undoNextIdScript();
 
 // "123-0" → 123; entries someone else added with automatic ids parse as their time part.
-qint64 entryNumber(const QByteArray &entryId);
+qint64 entryNumber(const QByteArray &entryId, bool *ok = nullptr);  // ok: false when not a number
 Error malformed(const char *what);
 // One stream entry [id, [field, value, …]] as a row; processedAt: its mark, if any.
 StoredEvent toStoredEvent(const RedisReply &entry, const RedisReply *processedAt);
