@@ -4,8 +4,9 @@
 // added, a counter deleted after a trim), an append Redis refuses half way,
 // the set of worlds, which each connection fills once per world, what the
 // replies of a store's own appends tell it of other nodes while its watch
-// rests, single rows that take the next id with a plain XADD (and say when
-// Redis was reset under them), and groups sent as MULTI/EXEC transactions.
+// rests, and appends sent as MULTI/EXEC transactions, from the store's
+// thread and from a producer thread's own connection (which never sends one
+// on a connection that does not WATCH what it read).
 #include "BusNotifier.h"
 #include "RedisAppend.h"
 #include "RedisEventStore.h"
@@ -13,9 +14,9 @@
 #include "Subscriber.h"
 #include "TestSupport.h"
 
+#include <QDeadlineTimer>
 #include <QLoggingCategory>
 #include <QProcess>
-#include <QRegularExpression>
 #include <QScopeGuard>
 #include <QSet>
 #include <QSignalSpy>
@@ -59,6 +60,31 @@ private:
     }
 
     static qint64 idOf(const PublishResult &r) { return r ? *r : -1; }
+
+    // The ids of `stream` that a MONITOR saw added inside MULTI/EXEC (not by
+    // the script), once it has seen `last`; the monitor is stopped.
+    static QSet<QByteArray> idsInTransactions(QProcess &monitor, const QString &stream, const QByteArray &last)
+    {
+        QByteArray log;
+        QDeadlineTimer patience(10000);
+        while (!(log += monitor.readAll()).contains(QByteArray('"' + last + '"')) && !patience.hasExpired())
+            monitor.waitForReadyRead(100);
+        monitor.kill();
+        monitor.waitForFinished();
+        const QByteArray xadd = " \"XADD\" \"" + stream.toUtf8() + "\" \"";
+        QSet<QByteArray> inTransaction;
+        QSet<QByteArray> inMulti;  // the clients (address) inside MULTI
+        for (const QByteArray &line : log.split('\n')) {
+            const QByteArray client = line.mid(line.indexOf('['), line.indexOf(']') - line.indexOf('[') + 1);
+            if (line.contains(" \"MULTI\""))
+                inMulti.insert(client);
+            else if (line.contains(" \"EXEC\"") || line.contains(" \"DISCARD\""))
+                inMulti.remove(client);
+            else if (const qsizetype at = line.indexOf(xadd); at >= 0 && inMulti.contains(client) && !line.contains(" lua]"))
+                inTransaction.insert(line.mid(at + xadd.size()).split('"').value(0));
+        }
+        return inTransaction;
+    }
 
 private Q_SLOTS:
     void initTestCase()
@@ -229,16 +255,16 @@ private Q_SLOTS:
         QCOMPARE(await(other->distinctWorlds()).value(), QStringList{u"w1"_s});
     }
 
-    // A producer thread's single row, while its store is the stream's only
-    // writer, is a plain XADD with the next id (no script); when another node
-    // wrote meanwhile, Redis refuses that id and the script gives the next.
-    // No id is skipped or reused: not after another node's entry, nor one far
-    // ahead, nor when the stream was trimmed empty with its counter behind,
-    // nor when the stream alone was deleted (the counter follows the plain XADDs).
-    void singleRowsTakeTheNextIdThemselves()
+    // A producer thread's single row goes as MULTI/EXEC with its id, on the
+    // head its connection read after its last append and WATCHes since; when
+    // another node wrote meanwhile, Redis runs none of it and the script gives
+    // the next id. No id is skipped or reused: not after another node's entry,
+    // nor one far ahead, nor when the stream was trimmed empty with its
+    // counter set back, nor when the stream alone was deleted.
+    void singleRowsGoAsTransactions()
     {
         const QString stream = uniqueStream("nextid");
-        QProcess monitor;  // what Redis runs: plain XADDs, or the script's
+        QProcess monitor;  // what Redis runs: transactions, or the script's
         const QStringList hostPort = m_address.split(u':');
         monitor.start(u"redis-cli"_s, {u"-h"_s, hostPort.value(0), u"-p"_s, hostPort.value(1), u"MONITOR"_s});
         QVERIFY(monitor.waitForStarted());
@@ -248,7 +274,7 @@ private Q_SLOTS:
         BusNotifier notifier(30000);
         StoreEventBus bus(*store, notifier);
         const auto publish = [&](const QString &what) { return idOf(publishFromThread(bus, what)); };
-        QCOMPARE(publish(u"a"_s), 1);  // a world new to the set: the script adds it
+        QCOMPARE(publish(u"a"_s), 1);  // the connection's first: the script
         QCOMPARE(publish(u"b"_s), 2);
         QCOMPARE(publish(u"c"_s), 3);
         QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray("3"));
@@ -267,72 +293,67 @@ private Q_SLOTS:
         QCOMPARE(publish(u"i"_s), 105);
         QCOMPARE(publish(u"j"_s), 106);
         QCOMPARE(ids(await(store->fetchSince(0, 100)).value()), (QList<qint64>{105, 106}));
-        // Which ids Redis took as plain XADDs (not inside the script).
-        QSet<QByteArray> plain;
-        const QByteArray mine = " \"XADD\" \"" + stream.toUtf8() + "\" \"";
-        QByteArray log;
-        QTRY_VERIFY((log += monitor.readAll()).contains("\"106-0\""));
-        monitor.kill();
-        monitor.waitForFinished();
-        for (const QByteArray &line : log.split('\n')) {
-            const qsizetype at = line.indexOf(mine);
-            if (at >= 0 && !line.contains(" lua]"))
-                plain.insert(line.mid(at + mine.size()).split('"').value(0));
-        }
-        for (const char *id : {"2-0", "3-0", "103-0", "104-0", "105-0", "106-0"})
-            QVERIFY2(plain.contains(id), id);
-        QVERIFY(!plain.contains("1-0"));
+        QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray("106"));
+        const QSet<QByteArray> inTransaction = idsInTransactions(monitor, stream, "106-0");
+        for (const char *id : {"2-0", "3-0", "102-0", "103-0", "106-0"})
+            QVERIFY2(inTransaction.contains(id), id);
+        for (const char *id : {"1-0", "4-0", "5-0", "101-0", "104-0", "105-0"})  // the script's
+            QVERIFY2(!inTransaction.contains(id), id);
     }
 
-    // Redis is reset under a store that takes single rows' ids itself (here:
-    // this stream's keys deleted), or the counter alone is deleted: ids go on
-    // from what the store knew, none is reused, and the store says the
-    // counter was behind (another node may have begun a new log meanwhile).
-    void counterBehindSingleRowsIsReported()
+    // Redis is reset under a node that publishes from a producer thread, and
+    // another node begins a new log before this one's next publish: that
+    // publish goes on from the new log's last id (its WATCH saw the keys go),
+    // not from the head the node knew, so no reader is left past an event it
+    // never saw. A counter deleted alone: the ids go on from the stream's last.
+    void resetUnderSingleRowsGoesOnFromRedis()
     {
         const QString stream = uniqueStream("reset");
         auto store = open(stream);
+        auto other = open(stream);
         BusNotifier notifier(30000);
         StoreEventBus bus(*store, notifier);
         for (const QString &what : {u"a"_s, u"b"_s, u"c"_s})
             QVERIFY(publishFromThread(bus, what).ok());
         QCOMPARE(cli({u"DEL"_s, stream, stream + u":seq"_s, stream + u":worlds"_s}), QByteArray("3"));
-        const QRegularExpression behind(u"counter of .* was at 0 when event 4 was added after 3"_s);
-        QTest::ignoreMessage(QtWarningMsg, behind);
-        QCOMPARE(idOf(publishFromThread(bus, u"d"_s)), 4);
-        QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray("4"));
-        QCOMPARE(idOf(publishFromThread(bus, u"e"_s)), 5);  // nothing said: the counter was where it should be
+        QCOMPARE(await(other->append({story(u"w1"_s, u"x"_s), story(u"w1"_s, u"y"_s)})).value(), (QList<qint64>{1, 2}));
+        QCOMPARE(idOf(publishFromThread(bus, u"d"_s)), 3);
+        QCOMPARE(idOf(publishFromThread(bus, u"e"_s)), 4);
         QCOMPARE(cli({u"DEL"_s, stream + u":seq"_s}), QByteArray("1"));
-        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"counter of .* was at 0 when event 6 was added after 5"_s));
-        QCOMPARE(idOf(publishFromThread(bus, u"f"_s)), 6);
-        QCOMPARE(ids(await(store->fetchSince(0, 100)).value()), (QList<qint64>{4, 5, 6}));
+        QCOMPARE(idOf(publishFromThread(bus, u"f"_s)), 5);
+        QCOMPARE(idOf(publishFromThread(bus, u"g"_s)), 6);
+        QCOMPARE(ids(await(store->fetchSince(0, 100)).value()), (QList<qint64>{1, 2, 3, 4, 5, 6}));
         QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray("6"));
+        QVERIFY(cli({u"SMEMBERS"_s, stream + u":worlds"_s}).contains("w1"));
     }
 
-    // Redis refuses a producer thread's plain XADD and a main-thread publish
-    // (the key holds something else): each caller hears why, the counter
-    // is where it was, and once the key is a stream again the ids go on densely.
-    void refusedPublishesKeepTheCounter()
+    // The producer thread's connection is closed by Redis (a restart, a
+    // CLIENT KILL) after it read the head, and another node appends before
+    // its next publish: the new connection WATCHes nothing, so that publish
+    // goes through the script, and takes the next id.
+    void aTransactionNeedsItsOwnConnection()
     {
-        const QString stream = uniqueStream("notstream");
-        auto store = open(stream);
+        const QString user = u"direct"_s + QUuid::createUuid().toString(QUuid::Id128).left(8);
+        QCOMPARE(cli({u"ACL"_s, u"SETUSER"_s, user, u"on"_s, u">pw"_s, u"~*"_s, u"&*"_s, u"+@all"_s}), QByteArray("OK"));
+        const auto dropUser = qScopeGuard([&] { cli({u"ACL"_s, u"DELUSER"_s, user}); });
+        const QString stream = uniqueStream("killed");
+        auto store = openRedisStore(user + u":pw@"_s + m_address, stream);
+        auto other = open(stream);
         BusNotifier notifier(30000);
         StoreEventBus bus(*store, notifier);
         QCOMPARE(idOf(publishFromThread(bus, u"a"_s)), 1);
         QCOMPARE(idOf(publishFromThread(bus, u"b"_s)), 2);
-        QCOMPARE(cli({u"DEL"_s, stream}), QByteArray("1"));
-        QCOMPARE(cli({u"SET"_s, stream, u"not a stream"_s}), QByteArray("OK"));
-        const PublishResult fromThread = publishFromThread(bus, u"c"_s);
-        QVERIFY(!fromThread.ok());
-        QVERIFY2(fromThread.error().message.contains(u"WRONGTYPE"_s), qPrintable(fromThread.error().message));
-        const PublishResult fromMain = await(bus.publish(story(u"w1"_s, u"d"_s)));
-        QVERIFY(!fromMain.ok());
-        QVERIFY2(fromMain.error().message.contains(u"WRONGTYPE"_s), qPrintable(fromMain.error().message));
-        QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray("2"));
-        QCOMPARE(cli({u"DEL"_s, stream}), QByteArray("1"));
-        QCOMPARE(idOf(publishFromThread(bus, u"e"_s)), 3);
-        QCOMPARE(idOf(await(bus.publish(story(u"w1"_s, u"f"_s)))), 4);
-        QCOMPARE(idOf(publishFromThread(bus, u"g"_s)), 5);
+        QSignalSpy changes(store.get(), &RedisEventStore::connectionChanged);
+        QLoggingCategory::setFilterRules(u"eventdesk.redis.warning=false"_s);  // "lost Redis"
+        const auto logAgain = qScopeGuard([] { QLoggingCategory::setFilterRules({}); });
+        QVERIFY(cli({u"CLIENT"_s, u"KILL"_s, u"USER"_s, user}).toInt() >= 3);  // the store's two and the thread's
+        QCOMPARE(await(other->append({story(u"w1"_s, u"other"_s)})).value(), QList<qint64>{3});
+        QTRY_VERIFY(!changes.isEmpty() && changes.last().at(0).toBool());  // the store's connections are back
+        const PublishResult next = publishFromThread(bus, u"c"_s);
+        QVERIFY2(next.ok(), why(next));
+        QCOMPARE(next.value(), 4);
+        QCOMPARE(idOf(publishFromThread(bus, u"d"_s)), 5);
+        QCOMPARE(ids(await(store->fetchSince(0, 100)).value()), (QList<qint64>{1, 2, 3, 4, 5}));
     }
 
     // Publishes still queued or on the wire when the store closes are all
@@ -372,14 +393,11 @@ private Q_SLOTS:
         QCOMPARE(head.appended({1, 2}), 0);
         QVERIFY(head.appendedWithin(qint64(1000) * 1000 * 1000));
         QCOMPARE(head.appended({3}), 0);
-        QVERIFY(head.lastWriter.load());
         QCOMPARE(head.appended({6, 7}), 5);  // 4 and 5: another node's
-        QVERIFY(!head.lastWriter.load());    // the next single row goes through the script
         QCOMPARE(head.known.load(), 7);
         QCOMPARE(head.appended({10}), 9);    // 8 and 9: still on their way back to us
         QCOMPARE(head.appended({8, 9}), 0);  // ...and they were ours: no second look
         QCOMPARE(head.known.load(), 10);
-        QVERIFY(head.lastWriter.load());
         head.raise(15);                      // the watch read up to 15
         QCOMPARE(head.known.load(), 15);
         head.raise(12);
@@ -428,29 +446,16 @@ private Q_SLOTS:
         for (const char *w : {"w1", "w2", "w3"})
             QVERIFY2(worlds.contains(w), worlds.constData());
         // Which ids went inside MULTI/EXEC: the store's after its first.
-        QByteArray log;
-        QTRY_VERIFY((log += monitor.readAll()).contains("\"63-0\""));
-        monitor.kill();
-        monitor.waitForFinished();
-        const QByteArray xadd = " \"XADD\" \"" + stream.toUtf8() + "\" \"";
-        QSet<QByteArray> inTransaction;
-        bool inMulti = false;
-        for (const QByteArray &line : log.split('\n')) {
-            if (line.contains(" \"MULTI\""))
-                inMulti = true;
-            else if (line.contains(" \"EXEC\""))
-                inMulti = false;
-            else if (const qsizetype at = line.indexOf(xadd); at >= 0 && inMulti && !line.contains(" lua]"))
-                inTransaction.insert(line.mid(at + xadd.size()).split('"').value(0));
-        }
+        const QSet<QByteArray> inTransaction = idsInTransactions(monitor, stream, "63-0");
         for (const char *id : {"2-0", "27-0", "51-0", "62-0", "63-0"})
             QVERIFY2(inTransaction.contains(id), id);
         QVERIFY(!inTransaction.contains("1-0"));
     }
 
     // A user whose ACL refuses MULTI: the store asks once per connection, and
-    // its groups go through the script; none runs outside a transaction, and
-    // every publish is answered with its id, densely.
+    // its groups, and a producer thread's publishes, go through the script;
+    // none runs outside a transaction, and every publish is answered with its
+    // id, densely.
     void refusedTransactionsGoThroughTheScript()
     {
         const QString user = u"nomulti"_s + QUuid::createUuid().toString(QUuid::Id128).left(8);
@@ -473,8 +478,13 @@ private Q_SLOTS:
                 got.append(r.value());
             }
         }
+        for (int i = 0; i < 3; ++i) {
+            const PublishResult r = publishFromThread(bus, u"t%1"_s.arg(i));
+            QVERIFY2(r.ok(), why(r));
+            got.append(r.value());
+        }
         QList<qint64> dense;
-        for (qint64 id = 1; id <= 60; ++id)
+        for (qint64 id = 1; id <= 63; ++id)
             dense.append(id);
         QCOMPARE(got, dense);
         QCOMPARE(ids(await(store->fetchSince(0, 100)).value()), dense);
@@ -507,13 +517,27 @@ private Q_SLOTS:
         QVERIFY(refused->error().message.contains(u"EXECABORT"_s));
         const auto lost = transactionIds(Result<RedisReply>(Error{ErrorCode::Unavailable, {}, u"connection lost"_s}), 7, 1);
         QVERIFY(lost && !*lost);
-        for (const RedisReply &bad : {array({text(RedisReply::Type::String, "8-0")}),                     // cut short
-                                      array({text(RedisReply::Type::String, "10-0"), ok}),                // another id
-                                      array({text(RedisReply::Type::Error, "ERR equal or smaller"), ok}), // refused inside
+        for (const RedisReply &bad : {array({text(RedisReply::Type::String, "8-0")}),                      // cut short
+                                      array({text(RedisReply::Type::String, "10-0"), ok}),                 // another id
+                                      array({text(RedisReply::Type::Error, "WRONGTYPE Operation"), ok}),   // refused inside
                                       text(RedisReply::Type::String, "8-0")}) {
             const auto r = transactionIds(bad, 7, 1);
             QVERIFY(r && !*r);
         }
+        // A single row's XADD refused for its id (the stream is past the
+        // counter it was read from): nothing was added, the script does it.
+        const RedisReply smaller = text(RedisReply::Type::Error, "ERR The ID specified in XADD is equal or smaller than the target stream top item");
+        QVERIFY(!transactionIds(array({smaller, ok}), 7, 1));
+        // A group's: the XADDs after it may have been added, so it is an error, never retried.
+        const auto half = transactionIds(array({smaller, text(RedisReply::Type::String, "9-0"), ok}), 7, 2);
+        QVERIFY(half && !*half);
+        QCOMPARE(counterFrom(RedisReply{}), std::optional<qint64>(0));
+        QCOMPARE(counterFrom(text(RedisReply::Type::String, "41")), std::optional<qint64>(41));
+        for (const RedisReply &bad : {text(RedisReply::Type::Error, "WRONGTYPE Operation against a key holding the wrong kind of value"),
+                                      text(RedisReply::Type::String, "4x1"), text(RedisReply::Type::String, "-1"),
+                                      text(RedisReply::Type::String, QByteArray(5000, '9')), array({})})
+            QCOMPARE(counterFrom(bad), std::nullopt);
+        QCOMPARE(counterFrom(Result<RedisReply>(Error{ErrorCode::Unavailable, {}, u"lost"_s})), std::nullopt);
         const auto info = [&](const QByteArray &lastGenerated) {
             return array({text(RedisReply::Type::String, "length"), RedisReply{RedisReply::Type::Integer, 3, {}, {}},
                           text(RedisReply::Type::String, "last-generated-id"), text(RedisReply::Type::String, lastGenerated)});
@@ -532,26 +556,6 @@ private Q_SLOTS:
         QCOMPARE(headFrom(text(RedisReply::Type::String, "5"), info(QByteArray(400, '9') + "-0")), std::nullopt);
         QCOMPARE(headFrom(text(RedisReply::Type::String, "5"), array({text(RedisReply::Type::String, "length")})), std::nullopt);
         QCOMPARE(headFrom(Result<RedisReply>(Error{ErrorCode::Unavailable, {}, u"lost"_s}), none), std::nullopt);
-    }
-
-    // The counter a single row's SET replaced, as Redis answers it: none,
-    // a number, the key holding something else, a reply cut short or garbled.
-    void counterBeforeReadsOnlyANumber()
-    {
-        const auto reply = [](RedisReply::Type type, const QByteArray &text = {}) {
-            RedisReply r;
-            r.type = type;
-            r.text = text;
-            return r;
-        };
-        QCOMPARE(counterBefore({reply(RedisReply::Type::Nil)}), std::optional<qint64>(0));
-        QCOMPARE(counterBefore({reply(RedisReply::Type::String, "41")}), std::optional<qint64>(41));
-        QCOMPARE(counterBefore({reply(RedisReply::Type::Error, "WRONGTYPE Operation against a key holding the wrong kind of value")}),
-                 std::nullopt);
-        QCOMPARE(counterBefore({}), std::nullopt);
-        QCOMPARE(counterBefore({reply(RedisReply::Type::String, "4x1")}), std::nullopt);
-        QCOMPARE(counterBefore({reply(RedisReply::Type::String, QByteArray(5000, '9'))}), std::nullopt);
-        QCOMPARE(counterBefore({reply(RedisReply::Type::Array)}), std::nullopt);
     }
 
     // A node that keeps appending rests its watch; what another node appends

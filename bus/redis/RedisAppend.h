@@ -1,6 +1,6 @@
-// The append script's call and reply, shared by the store's worker (its
-// pipelined connection) and a producer thread's own connection
-// (RedisEventStore::appendDirect). Internal to the Redis store.
+// The appends' calls and replies (the script's, and the transactions'), shared
+// by the store's worker (its pipelined connection) and a producer thread's own
+// connection (RedisEventStore::appendDirect). Internal to the Redis store.
 #pragma once
 
 #include "RedisClient.h"
@@ -73,20 +73,10 @@ inline AppendCall appendCall(const RedisEndpoint &endpoint, const QList<RedisRow
     return call;
 }
 
-// Redis refused an XADD because its id is not past the stream's last.
-inline bool refusedForItsId(const Result<RedisReply> &reply)
-{
-    return reply && reply->isError() && reply->text.contains("equal or smaller");
-}
-
 // The XADD took the id it was given.
 inline bool tookIdReply(const RedisReply &reply, qint64 id)
 {
     return (reply.type == RedisReply::Type::String || reply.type == RedisReply::Type::Status) && reply.text == QByteArray::number(id) + "-0";
-}
-inline bool tookId(const Result<RedisReply> &reply, qint64 id)
-{
-    return reply && tookIdReply(*reply, id);
 }
 
 // One row's XADD with its id (`now`: its created_at when it has none).
@@ -99,24 +89,6 @@ inline QByteArrayList xaddCall(const RedisEndpoint &endpoint, const RedisRow &ro
     xadd << QByteArray::number(id) + "-0" << "type" << row.eventType.toUtf8() << "payload" << row.payload << "created_at"
          << (row.createdAt.isEmpty() ? now : row.createdAt.toUtf8());
     return xadd;
-}
-
-// A single row whose id is known in advance: the store's known head + 1,
-// while this store believes it was the stream's last writer. A plain XADD
-// with that id (no script) is accepted only if nothing is at or past it, so
-// an id is never reused, and a refused XADD changes nothing: the caller then
-// sends the script. The counter is set to the id in the same round trip. Set
-// unconditionally, it can only fall behind the stream (the XADD refused, or
-// another node's script between the two), which the script repairs when its
-// first XADD is refused; and if Redis refuses the XADD for another reason
-// (the key is not a stream), undoNextIdScript sets it back. So it is never
-// ahead and no id is skipped, and a stream deleted on its own goes on from the
-// counter, as with the script alone. The SET returns the counter it replaced
-// (counterBefore): one behind the head this store knew was the stream's last
-// writer; lower, and Redis may have been reset under it (a warning).
-inline QList<QByteArrayList> nextIdCall(const RedisEndpoint &endpoint, const RedisRow &row, qint64 id)
-{
-    return {xaddCall(endpoint, row, id, timestamp::nowUtf8()), {"SET", endpoint.key("seq"), QByteArray::number(id), "GET"}};
 }
 
 // A group of rows as one transaction, with the ids after `head` (no script):
@@ -140,12 +112,23 @@ void transactionCall(const RedisEndpoint &endpoint, const QList<RedisRow> &rows,
         send(QByteArrayList{"SADD", endpoint.key("worlds")} + worlds);
 }
 
+// Redis refused an XADD because its id is not past the stream's last.
+inline bool refusedForItsId(const RedisReply &reply)
+{
+    return reply.isError() && reply.text.contains("equal or smaller");
+}
+
 // What EXEC answered for a transactionCall of `count` rows after `head`: the
-// ids, or why not. A nil EXEC (something touched the stream or the counter
-// since the WATCH: nothing ran) is nullopt, for the script to do it.
+// ids, or why not. nullopt, for the script to do it: a nil EXEC (something
+// touched the stream or the counter since the WATCH: nothing ran), or a
+// single row's XADD refused for its id (the head was read from the counter
+// alone, and the stream is past it: counterReadCalls). Its SET then raised
+// the counter, still not past the stream's last id, which the script takes.
 inline std::optional<Result<QList<qint64>>> transactionIds(const Result<RedisReply> &exec, qint64 head, qsizetype count)
 {
     if (exec && exec->isNil())
+        return std::nullopt;
+    if (count == 1 && exec && exec->type == RedisReply::Type::Array && !exec->elements.isEmpty() && refusedForItsId(exec->elements.first()))
         return std::nullopt;
     const Result<RedisReply> r = checked(exec, "the append");
     if (!r)
@@ -174,16 +157,34 @@ inline QList<QByteArrayList> readHeadCalls(const RedisEndpoint &endpoint)
             {"XINFO", "STREAM", endpoint.streamKey()}};
 }
 
+// After an append's EXEC on a producer thread's connection (which it left
+// unwatched): WATCH the stream and the counter, and read the counter alone.
+// The head it gives serves a single row's transaction (whose XADD Redis
+// refuses, with nothing added, if the stream is past the counter), not a
+// group's: a group's XADDs past the stream's last would still be added.
+inline QList<QByteArrayList> counterReadCalls(const RedisEndpoint &endpoint)
+{
+    return {{"WATCH", endpoint.streamKey(), endpoint.key("seq")}, {"GET", endpoint.key("seq")}};
+}
+
+// The counter, as counterReadCalls read it: none is 0; nullopt if it is not a
+// number (the key holds something else).
+inline std::optional<qint64> counterFrom(const Result<RedisReply> &counter)
+{
+    if (!counter || counter->isError())
+        return std::nullopt;
+    const std::optional<qint64> n = counter->isNil() ? std::optional<qint64>(0) : counter->toInteger();
+    return n && *n >= 0 ? n : std::nullopt;
+}
+
 // The head the next append goes on from, from readHeadCalls' GET and XINFO:
 // the counter or the stream's last-generated id, whichever is higher (as the
 // append script finds it); no stream yet is 0. nullopt: not a number, or the
 // keys hold something else (the script then says why).
 inline std::optional<qint64> headFrom(const Result<RedisReply> &counter, const Result<RedisReply> &info)
 {
-    if (!counter || !info || counter->isError())
-        return std::nullopt;
-    const std::optional<qint64> n = counter->isNil() ? std::optional<qint64>(0) : counter->toInteger();
-    if (!n || *n < 0)
+    const std::optional<qint64> n = counterFrom(counter);
+    if (!n || !info)
         return std::nullopt;
     if (info->isError())
         return info->text.contains("no such key") ? n : std::nullopt;
@@ -199,15 +200,6 @@ inline std::optional<qint64> headFrom(const Result<RedisReply> &counter, const R
         return std::max(*n, last);
     }
     return std::nullopt;
-}
-
-// The counter nextIdCall's SET replaced: 0 if there was none, nullopt if
-// Redis did not say (the counter's key holds something else).
-inline std::optional<qint64> counterBefore(const QList<RedisReply> &others)
-{
-    if (others.isEmpty() || others.first().isError())
-        return std::nullopt;
-    return others.first().isNil() ? 0 : others.first().toInteger();
 }
 
 // The script's reply: the new ids, one per row (expected < 0: any number, as
@@ -231,11 +223,6 @@ inline Result<QList<qint64>> appendIds(const Result<RedisReply> &reply, qsizetyp
 struct RedisHead {
     std::atomic<qint64> known{0};
     std::atomic<qint64> appendedAtNs{0};  // steady clock; 0: never
-    // This store's last append came straight after the head it knew: no other
-    // node is writing between its appends, so a single row may take the next
-    // id itself (nextIdCall). Off after an append that shows another node's
-    // entries, until one that does not.
-    std::atomic<bool> lastWriter{true};
 
     static qint64 nowNs()
     {
@@ -257,7 +244,6 @@ struct RedisHead {
         qint64 seen = known.load();
         const qint64 others = ids.first() - 1 > seen ? ids.first() - 1 : 0;
         raise(ids.last());
-        lastWriter.store(others == 0);
         return others;
     }
 

@@ -311,6 +311,16 @@ void RedisClient::checkDeadlines()
         m_deadlines.stop();
 }
 
+void appendCommandResp(QByteArray &out, const QByteArrayList &args)
+{
+    out += '*' + QByteArray::number(args.size()) + "\r\n";
+    for (const QByteArray &a : args) {
+        out += '$' + QByteArray::number(a.size()) + "\r\n";
+        out += a;
+        out += "\r\n";
+    }
+}
+
 void RedisClient::command(const QByteArrayList &args, Callback callback, int timeoutMs)
 {
     if (m_state != State::Ready) {

@@ -40,6 +40,10 @@ struct RedisReply {
 // hiredis's reply, copied.
 RedisReply toRedisReply(const redisReply *reply);
 
+// A command in Redis's own protocol (RESP), appended to `out`: commands
+// written back to back form a pipeline.
+void appendCommandResp(QByteArray &out, const QByteArrayList &args);
+
 // A command's arguments as hiredis's *Argv calls take them: pointers into
 // `args`, which must outlive this.
 struct RedisArgv {

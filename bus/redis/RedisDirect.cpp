@@ -80,6 +80,21 @@ bool RedisDirect::connectNow(QString *why)
             return false;
         }
     }
+    // May this user run transactions (an ACL may refuse MULTI)? Asked before
+    // anything else goes on the connection: a MULTI refused in the middle of
+    // a pipeline would leave its XADDs to run one by one, unprotected.
+    redisReply *multi = run(m_context, {"MULTI"});
+    m_transactions = multi && multi->type != REDIS_REPLY_ERROR;
+    freeReplyObject(multi);
+    redisReply *discard = m_transactions ? run(m_context, {"DISCARD"}) : nullptr;
+    const bool answered = multi && (!m_transactions || discard);
+    freeReplyObject(discard);
+    if (!answered) {
+        *why = QString::fromLocal8Bit(m_context->errstr);
+        drop();
+        return false;
+    }
+    ++m_connection;
     return true;
 }
 
@@ -96,10 +111,12 @@ RedisDirect::Answer RedisDirect::command(const QByteArrayList &args)
     return pipeline({args});
 }
 
-RedisDirect::Answer RedisDirect::pipeline(const QList<QByteArrayList> &commands)
+RedisDirect::Answer RedisDirect::pipeline(const QList<QByteArrayList> &commands, quint64 onConnection)
 {
     if (m_context && stale())
         drop();
+    if (!m_context && onConnection != 0)
+        return {Outcome::NotSent, unavailable(u"the connection was closed"_s)};
     if (!m_context) {
         QString why;
         if (!connectNow(&why)) {
@@ -107,12 +124,20 @@ RedisDirect::Answer RedisDirect::pipeline(const QList<QByteArrayList> &commands)
             return {Outcome::NotSent, unavailable(why)};
         }
     }
-    bool appended = true;
-    for (const QByteArrayList &args : commands) {
-        RedisArgv a(args);
-        appended = appended && redisAppendCommandArgv(m_context, a.count(), a.argv.data(), a.lengths.data()) == REDIS_OK;
-    }
-    Answer answer{Outcome::Answered, RedisReply{}};
+    if (onConnection != 0 && onConnection != m_connection)
+        return {Outcome::NotSent, unavailable(u"the connection was closed"_s)};
+    // The whole pipeline in one buffer, handed to hiredis at once.
+    qsizetype bytes = 0;
+    for (const QByteArrayList &args : commands)
+        for (const QByteArray &a : args)
+            bytes += a.size() + 16;
+    QByteArray wire;
+    wire.reserve(bytes + 16 * commands.size());
+    for (const QByteArrayList &args : commands)
+        appendCommandResp(wire, args);
+    bool appended = redisAppendFormattedCommand(m_context, wire.constData(), size_t(wire.size())) == REDIS_OK;
+    Answer answer{Outcome::Answered, RedisReply{}, {}, m_connection};
+    answer.replies.reserve(commands.size());
     for (qsizetype i = 0; appended && i < commands.size(); ++i) {
         void *reply = nullptr;
         if (redisGetReply(m_context, &reply) != REDIS_OK || !reply) {
@@ -120,10 +145,7 @@ RedisDirect::Answer RedisDirect::pipeline(const QList<QByteArrayList> &commands)
             break;
         }
         auto *r = static_cast<redisReply *>(reply);
-        if (i == 0)
-            answer.reply = toRedisReply(r);
-        else
-            answer.others.append(toRedisReply(r));
+        answer.replies.append(toRedisReply(r));
         freeReplyObject(r);
     }
     if (!appended) {
@@ -134,6 +156,8 @@ RedisDirect::Answer RedisDirect::pipeline(const QList<QByteArrayList> &commands)
         drop();
         return {Outcome::Lost, unavailable(why)};
     }
+    if (!answer.replies.isEmpty())
+        answer.reply = answer.replies.first();
     return answer;
 }
 

@@ -1,11 +1,14 @@
 // A blocking connection to Redis for a producer thread's small appends: the
-// caller's own thread sends the append script and waits for its reply, with
-// no hop to the store's worker thread and back (each hop is a wake-up of
-// another thread, ~50-100 µs on a small machine; a Redis round trip is ~200).
-// One thread at a time uses it (the store holds a lock around it). It connects
-// on first use, authenticates and selects the database as the worker's
-// connections do, and is dropped after any transport error; the store then
-// goes back to its worker until the worker's connection is up again.
+// caller's own thread sends the append and waits for its reply, with no hop
+// to the store's worker thread and back (each hop is a wake-up of another
+// thread, ~50-100 µs on a small machine; a Redis round trip is ~200). One
+// thread at a time uses it (the store holds a lock around it). It connects on
+// first use, authenticates and selects the database as the worker's
+// connections do, asks once whether its user may run MULTI, and is dropped
+// after any transport error; the store then goes back to its worker until the
+// worker's connection is up again. Each connection it makes has a number of
+// its own, so a transaction that counts on a WATCH is never sent on a later
+// connection, which does not have it.
 #pragma once
 
 #include "RedisClient.h"
@@ -32,13 +35,18 @@ public:
     };
     struct Answer {
         Outcome outcome = Outcome::NotSent;
-        Result<RedisReply> reply = RedisReply{};
-        QList<RedisReply> others;  // a pipeline's other replies, in order
+        Result<RedisReply> reply = RedisReply{};  // the first command's reply, or why there is none
+        QList<RedisReply> replies;                // when answered: every reply, in order
+        quint64 connection = 0;                   // the connection it went on
     };
     Answer command(const QByteArrayList &args);
-    // Commands sent together (one round trip); the first one's answer, the
-    // others' replies beside it. Lost if any reply is missing.
-    Answer pipeline(const QList<QByteArrayList> &commands);
+    // Commands sent together (one round trip). Lost if any reply is missing.
+    // With `onConnection`, only on that connection: NotSent, without
+    // connecting again, once it is gone.
+    Answer pipeline(const QList<QByteArrayList> &commands, quint64 onConnection = 0);
+
+    // May this connection's user run MULTI (asked as it connected)?
+    bool transactions() const { return m_transactions; }
 
 private:
     bool connectNow(QString *why);
@@ -48,6 +56,8 @@ private:
 
     RedisEndpoint m_endpoint;
     redisContext *m_context = nullptr;
+    quint64 m_connection = 0;  // the current connection's number; each new one is higher
+    bool m_transactions = false;
 };
 
 } // namespace eventdesk

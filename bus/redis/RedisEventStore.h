@@ -3,11 +3,9 @@
 // "<id>-0": the integer id is assigned atomically, so ids, cursors, resume
 // and the session protocol work exactly as on SQLite: by a MULTI/EXEC
 // transaction built on the head the connection read and WATCHes (Redis runs
-// none of it if anything touched the stream or the counter since), by a
-// plain XADD for a producer thread's single row while this store was the
-// stream's last writer (Redis refuses it if any other id came first), or by
-// a Lua script when neither applies (the first group, another writer between,
-// forwarded rows).
+// none of it if anything touched the stream or the counter since), or by a
+// Lua script when it cannot be (the first append on a connection, another
+// writer between, forwarded rows).
 //
 // Keys (all derived from the stream name S):
 //   S              the stream: fields type, payload, created_at
@@ -106,17 +104,25 @@ private:
     template <typename T, typename F>
     QFuture<Result<T>> onWorker(F &&fn);
 
+    // The head the direct connection read after its last append, and
+    // WATCHes since: its next append goes on from it as a transaction.
+    struct DirectHead {
+        quint64 connection = 0;    // RedisDirect's connection number
+        qint64 head = -1;          // -1: not known
+        bool wholeStream = false;  // the stream's last id read too: serves a group, not only a single row
+    };
     std::optional<BatchPublishResult> appendDirect(const QList<RedisRow> &rows);
-    void warnIfCounterWasBehind(qint64 id, std::optional<qint64> counterWas);
+    void appendedDirect(const QList<qint64> &ids, const QByteArrayList &worlds);
 
     RedisEndpoint m_endpoint;
     std::shared_ptr<RedisHead> m_head;  // what its own appends tell the watch
     std::unique_ptr<WorkerThread<RedisWorker>> m_worker;
-    std::mutex m_directLock;  // the two below
+    std::mutex m_directLock;  // the m_direct* below
     std::unique_ptr<RedisDirect> m_direct;  // a producer thread's connection, made on first use
     int m_directDownAt = -1;  // the worker's connection generation in which the direct one failed to connect
     QSet<QByteArray> m_directWorlds;  // worlds the direct connection added to the set, in generation m_directWorldsAt
     int m_directWorldsAt = -1;
+    DirectHead m_directHead;
 };
 
 } // namespace eventdesk

@@ -73,14 +73,6 @@ if moved > cursor then redis.call('HSET', KEYS[4], source, string.format('%d', m
 return ids
 )lua";
 
-// The counter back from a single row's id to the one before, unless another
-// append moved it meanwhile (nextIdCall, when Redis refused the XADD for a
-// reason other than its id). KEYS: counter. ARGV: the id, the one before.
-constexpr char UndoNextIdScript[] = R"lua(
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) end
-return 1
-)lua";
-
 // A window of entries and their processed_at. KEYS: stream, processed.
 // ARGV: 'fwd' or 'rev', start, end, count.
 constexpr char RangeScript[] = R"lua(
@@ -100,8 +92,8 @@ return {e, p}
 )lua";
 
 // The last id: the newest entry; when the stream is empty, the stream's last
-// id or the counter, whichever is higher (the counter may be behind: see
-// nextIdCall in RedisAppend.h).
+// id or the counter, whichever is higher (either may be behind: the stream
+// deleted alone, or the counter).
 constexpr char HeadScript[] = R"lua(
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if last[1] then return tonumber(string.match(last[1][1], '^(%d+)')) end
@@ -172,7 +164,6 @@ const Script &headScript() { static const Script s = script(HeadScript); return 
 const Script &markScript() { static const Script s = script(MarkScript); return s; }
 const Script &saveCursorScript() { static const Script s = script(SaveCursorScript); return s; }
 const Script &trimScript() { static const Script s = script(TrimScript); return s; }
-const Script &undoNextIdScript() { static const Script s = script(UndoNextIdScript); return s; }
 
 // "123-0" → 123; entries someone else added with automatic ids parse as their time part.
 qint64 entryNumber(const QByteArray &entryId, bool *ok)

@@ -24,7 +24,6 @@ const Script &headScript();
 const Script &markScript();
 const Script &saveCursorScript();
 const Script &trimScript();
-const Script &undoNextIdScript();
 
 // "123-0" → 123; entries someone else added with automatic ids parse as their time part.
 qint64 entryNumber(const QByteArray &entryId, bool *ok = nullptr);  // ok: false when not a number

@@ -339,9 +339,8 @@ private:
         m_commands.command({"MULTI"}, [this, generation](Result<RedisReply> reply) {
             if (reply && !reply->isError())
                 m_transactionsAt = generation;
-            else
-                qCInfo(lcRedis).noquote() << u"Redis refuses MULTI here (%1): appends go through the script"_s.arg(
-                    reply ? QString::fromUtf8(reply->text) : reply.error().message);
+            else if (reply)  // (no reply: the connection is going away)
+                qCInfo(lcRedis).noquote() << u"Redis refuses MULTI here (%1): appends go through the script"_s.arg(QString::fromUtf8(reply->text));
         });
         m_commands.command({"DISCARD"}, [](const Result<RedisReply> &) {});
         m_commandsUp.store(true, std::memory_order_release);

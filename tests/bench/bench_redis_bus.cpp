@@ -6,8 +6,8 @@
 //    (both sides start from the same AppEvents, built before the clock starts);
 //  - EventDesk publishes with many in flight (grouped into MULTI/EXEC
 //    transactions with their integer ids), as a ratio to that baseline; one at a time from
-//    producer threads (a plain XADD with its id, against raw XADD one at a
-//    time in the same blocks); batches;
+//    producer threads (a MULTI/EXEC transaction with its id, against raw XADD
+//    one at a time in the same blocks); batches;
 //  - cross-node latency: published through one store, received by a
 //    subscriber of another store (another "machine") on the same stream.
 // EVENTDESK_BENCH_QUICK=1 runs a small version (used by ctest to keep it working).
@@ -37,6 +37,7 @@
 #include <cstring>
 #include <functional>
 #include <pthread.h>
+#include <time.h>
 #include <thread>
 #include <vector>
 
@@ -177,7 +178,7 @@ private:
 // of the counter, XADD, a world not seen before into the set), run with raw
 // hiredis one at a time, as EVALSHA; kept connected, in blocks like RawSingle.
 // A single row goes through it when another node wrote since this store's
-// last append (otherwise it is a plain XADD with its id).
+// last append (otherwise it is a transaction with its id).
 class RawScript
 {
 public:
@@ -222,15 +223,25 @@ private:
     QSet<QByteArray> m_worldsAdded;
 };
 
-qint64 onProducerThread(const std::function<void()> &fn)
+// Runs fn on a thread of its own; the time it took, in ns. cpuNs, if given,
+// gains the CPU time that thread used meanwhile.
+qint64 onProducerThread(const std::function<void()> &fn, qint64 *cpuNs = nullptr)
 {
     qint64 ns = 0;
     std::thread([&] {
         pthread_setname_np(pthread_self(), "producer");
+        const auto cpu = [] {
+            timespec t{};
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+            return qint64(t.tv_sec) * 1000000000 + t.tv_nsec;
+        };
+        const qint64 cpuBefore = cpu();
         QElapsedTimer t;
         t.start();
         fn();
         ns = t.nsecsElapsed();
+        if (cpuNs)
+            *cpuNs += cpu() - cpuBefore;
     }).join();
     return ns;
 }
@@ -281,6 +292,7 @@ int main(int argc, char *argv[])
     for (int i = 0; i < n; ++i)
         evs.append(sample(i));
     QList<double> raw, rawPreEncoded, rawSingle, rawScript, inFlight, single, singleMain, batch;
+    QList<double> rawSingleCpuUs, singleCpuUs;  // the publishing thread's CPU time per one-at-a-time publish
     for (int round = 0; round < rounds; ++round) {
         raw.append(rawPipelinedXadd(host, port, evs, 1000, true));
         rawPreEncoded.append(rawPipelinedXadd(host, port, evs, 1000, false));
@@ -310,7 +322,7 @@ int main(int argc, char *argv[])
         }
         // One at a time: each waits for its reply (round-trip bound), from a
         // producer thread (an engine's producer), in blocks that take turns
-        // with the raw clients' (plain XADD, and EventDesk's script), which
+        // with the raw clients' (XADD, and EventDesk's script), which
         // run on producer threads too; then from the main thread, which hands
         // each publish to the worker.
         {
@@ -329,17 +341,19 @@ int main(int argc, char *argv[])
             // A block that failed (0 ns) leaves its side with no figure, not a faster one.
             const auto add = [](qint64 &sum, qint64 blockNs) { sum = sum < 0 || blockNs <= 0 ? -1 : sum + blockNs; };
             const auto rate = [total](qint64 sum) { return sum > 0 ? total / (double(sum) / 1e9) : 0.0; };
-            qint64 rawNs = 0, scriptNs = 0, ns = 0;
+            qint64 rawNs = 0, scriptNs = 0, ns = 0, rawCpuNs = 0, cpuNs = 0;
             for (int b = 0; b < Blocks; ++b) {
                 const QList<AppEvent> block = evs.mid(b * perBlock, perBlock);
-                onProducerThread([&] { add(rawNs, rawClient.run(block)); });
+                onProducerThread([&] { add(rawNs, rawClient.run(block)); }, &rawCpuNs);
                 onProducerThread([&] { add(scriptNs, scriptClient.run(block)); });
                 ns += onProducerThread([&] {
                     for (const AppEvent &e : block)
                         failedPublishes += !blockingWait(bus.publish(e)).ok();
-                });
+                }, &cpuNs);
             }
             rawSingle.append(rate(rawNs));
+            rawSingleCpuUs.append(rawCpuNs / 1000.0 / total);
+            singleCpuUs.append(cpuNs / 1000.0 / total);
             rawScript.append(rate(scriptNs));
             single.append(rate(ns));
             QElapsedTimer t;
@@ -374,12 +388,14 @@ int main(int argc, char *argv[])
                 percentile(batch, 0.5) / rawRate);
     const auto us = [](double perSecond) { return perSecond > 0 ? 1e6 / perSecond : 0.0; };
     std::printf("one publish, where the time goes: raw XADD round trip %.0f us; EventDesk publish %.0f us (%+.0f us: "
-                "XADD with its id and the counter's SET in one round trip, reply parsing, the future); "
-                "EventDesk's append script by raw hiredis %.0f us (%+.0f us in Redis: a single row's cost while "
-                "another node writes between); from the main thread %.0f us (two thread hops)\n",
+                "MULTI, XADD with its id, the counter's SET, EXEC, then WATCH and GET of the counter, in one round trip; "
+                "reply parsing, the future); EventDesk's append script by raw hiredis %.0f us (%+.0f us in Redis: a single "
+                "row's cost after another node wrote); from the main thread %.0f us (two thread hops); the publishing "
+                "thread's CPU per publish: raw %.1f us, EventDesk %.1f us\n",
                 us(percentile(rawSingle, 0.5)), us(percentile(single, 0.5)),
                 us(percentile(single, 0.5)) - us(percentile(rawSingle, 0.5)), us(percentile(rawScript, 0.5)),
-                us(percentile(rawScript, 0.5)) - us(percentile(rawSingle, 0.5)), us(percentile(singleMain, 0.5)));
+                us(percentile(rawScript, 0.5)) - us(percentile(rawSingle, 0.5)), us(percentile(singleMain, 0.5)),
+                percentile(rawSingleCpuUs, 0.5), percentile(singleCpuUs, 0.5));
     printRatio("redis_publish_in_flight", percentile(inFlight, 0.5), rawRate);
     printRatio("redis_publish_single", percentile(single, 0.5), percentile(rawSingle, 0.5));
     printRatio("redis_publish_batch", percentile(batch, 0.5), rawRate);
