@@ -6,9 +6,11 @@
 // replies of a store's own appends tell it of other nodes while its watch
 // rests, and appends sent as MULTI/EXEC transactions, from the store's
 // thread and from a producer thread's own connection (which never sends one
-// on a connection that does not WATCH what it read).
+// on a connection that does not WATCH what it read, and writes its commands
+// in Redis's protocol itself).
 #include "BusNotifier.h"
 #include "RedisAppend.h"
+#include "RedisDirect.h"
 #include "RedisEventStore.h"
 #include "RedisTestServer.h"
 #include "Subscriber.h"
@@ -556,6 +558,33 @@ private Q_SLOTS:
         QCOMPARE(headFrom(text(RedisReply::Type::String, "5"), info(QByteArray(400, '9') + "-0")), std::nullopt);
         QCOMPARE(headFrom(text(RedisReply::Type::String, "5"), array({text(RedisReply::Type::String, "length")})), std::nullopt);
         QCOMPARE(headFrom(Result<RedisReply>(Error{ErrorCode::Unavailable, {}, u"lost"_s}), none), std::nullopt);
+    }
+
+    // Commands in Redis's protocol, as a producer thread's connection sends
+    // them: binary-safe (CR, LF and NUL inside an argument, an empty one, a
+    // megabyte), and what Redis reads back is what was sent.
+    void commandsGoOnTheWireAsTheyAre()
+    {
+        QByteArray wire;
+        const QByteArray hostile("a\r\n*1\r\n$4\r\nPING\0z", 17);
+        appendCommandResp(wire, {"SET", "k", hostile});
+        appendCommandResp(wire, {"GET", ""});
+        QCOMPARE(wire, QByteArray("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$17\r\n") + hostile + QByteArray("\r\n*2\r\n$3\r\nGET\r\n$0\r\n\r\n"));
+        RedisDirect direct(RedisEndpoint::parse(u"redis://%1/0"_s.arg(m_address)).value());
+        const QByteArray key = uniqueStream("wire").toUtf8();
+        const QByteArray big(1024 * 1024, 'x');
+        const RedisDirect::Answer answer = direct.pipeline(
+            {{"SET", key, hostile}, {"GET", key}, {"SET", key + ":big", big}, {"STRLEN", key + ":big"}, {"DEL", key, key + ":big"}});
+        QCOMPARE(answer.outcome, RedisDirect::Outcome::Answered);
+        QCOMPARE(answer.replies.size(), 5);
+        QCOMPARE(answer.replies.at(1).text, hostile);
+        QCOMPARE(answer.replies.at(3).integer, big.size());
+        QCOMPARE(answer.replies.at(4).integer, 2);
+        QVERIFY(direct.transactions());
+        // On a connection that is not the one asked for: nothing is sent.
+        const RedisDirect::Answer elsewhere = direct.pipeline({{"SET", key, "no"}}, answer.connection + 1);
+        QCOMPARE(elsewhere.outcome, RedisDirect::Outcome::NotSent);
+        QCOMPARE(cli({u"EXISTS"_s, QString::fromUtf8(key)}), QByteArray("0"));
     }
 
     // A node that keeps appending rests its watch; what another node appends

@@ -8,6 +8,7 @@
 
 #include <QPointer>
 
+#include <charconv>
 #include <vector>
 
 using namespace Qt::StringLiterals;
@@ -313,11 +314,19 @@ void RedisClient::checkDeadlines()
 
 void appendCommandResp(QByteArray &out, const QByteArrayList &args)
 {
-    out += '*' + QByteArray::number(args.size()) + "\r\n";
+    // A count's line ("*3\r\n", "$12\r\n") without a temporary.
+    const auto line = [&out](char kind, qsizetype n) {
+        char buf[24];
+        buf[0] = kind;
+        char *end = std::to_chars(buf + 1, buf + sizeof buf - 2, n).ptr;
+        *end++ = '\r';
+        *end++ = '\n';
+        out.append(buf, end - buf);
+    };
+    line('*', args.size());
     for (const QByteArray &a : args) {
-        out += '$' + QByteArray::number(a.size()) + "\r\n";
-        out += a;
-        out += "\r\n";
+        line('$', a.size());
+        out.append(a).append("\r\n", 2);
     }
 }
 

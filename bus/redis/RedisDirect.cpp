@@ -113,6 +113,19 @@ RedisDirect::Answer RedisDirect::command(const QByteArrayList &args)
 
 RedisDirect::Answer RedisDirect::pipeline(const QList<QByteArrayList> &commands, quint64 onConnection)
 {
+    qsizetype bytes = 0;
+    for (const QByteArrayList &args : commands)
+        for (const QByteArray &a : args)
+            bytes += a.size() + 16;
+    QByteArray wire;
+    wire.reserve(bytes + 16 * commands.size());
+    for (const QByteArrayList &args : commands)
+        appendCommandResp(wire, args);
+    return pipeline(wire, commands.size(), onConnection);
+}
+
+RedisDirect::Answer RedisDirect::pipeline(const QByteArray &wire, qsizetype commands, quint64 onConnection)
+{
     if (m_context && stale())
         drop();
     if (!m_context && onConnection != 0)
@@ -126,19 +139,11 @@ RedisDirect::Answer RedisDirect::pipeline(const QList<QByteArrayList> &commands,
     }
     if (onConnection != 0 && onConnection != m_connection)
         return {Outcome::NotSent, unavailable(u"the connection was closed"_s)};
-    // The whole pipeline in one buffer, handed to hiredis at once.
-    qsizetype bytes = 0;
-    for (const QByteArrayList &args : commands)
-        for (const QByteArray &a : args)
-            bytes += a.size() + 16;
-    QByteArray wire;
-    wire.reserve(bytes + 16 * commands.size());
-    for (const QByteArrayList &args : commands)
-        appendCommandResp(wire, args);
+    // The whole pipeline handed to hiredis at once.
     bool appended = redisAppendFormattedCommand(m_context, wire.constData(), size_t(wire.size())) == REDIS_OK;
     Answer answer{Outcome::Answered, RedisReply{}, {}, m_connection};
-    answer.replies.reserve(commands.size());
-    for (qsizetype i = 0; appended && i < commands.size(); ++i) {
+    answer.replies.reserve(commands);
+    for (qsizetype i = 0; appended && i < commands; ++i) {
         void *reply = nullptr;
         if (redisGetReply(m_context, &reply) != REDIS_OK || !reply) {
             appended = false;

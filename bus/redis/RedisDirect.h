@@ -44,6 +44,8 @@ public:
     // With `onConnection`, only on that connection: NotSent, without
     // connecting again, once it is gone.
     Answer pipeline(const QList<QByteArrayList> &commands, quint64 onConnection = 0);
+    // The same, with the commands already in Redis's protocol (appendCommandResp).
+    Answer pipeline(const QByteArray &wire, qsizetype commands, quint64 onConnection = 0);
 
     // May this connection's user run MULTI (asked as it connected)?
     bool transactions() const { return m_transactions; }

@@ -21,6 +21,9 @@ RedisEventStore::RedisEventStore(RedisEndpoint endpoint, QObject *parent)
     , m_head(std::make_shared<RedisHead>())
     , m_worker(std::make_unique<WorkerThread<RedisWorker>>(u"eventdesk-redis"_s))
 {
+    appendCommandResp(m_execAndRead, {"EXEC"});
+    for (const QByteArrayList &call : counterReadCalls(m_endpoint))
+        appendCommandResp(m_execAndRead, call);
     m_worker->create(m_endpoint, m_head, this);
 }
 
@@ -154,13 +157,15 @@ std::optional<BatchPublishResult> RedisEventStore::appendDirect(const QList<Redi
     if (const DirectHead read = std::exchange(m_directHead, {});
         read.head >= 0 && m_direct->transactions() && (rows.size() == 1 || read.wholeStream)) {
         const QByteArrayList worlds = newWorlds(rows, m_directWorlds);
-        QList<QByteArrayList> calls;
-        calls.reserve(rows.size() + 7);
-        transactionCall(m_endpoint, rows, read.head, worlds, [&calls](QByteArrayList call) { calls.append(std::move(call)); });
-        calls.append({"EXEC"});
-        const qsizetype exec = calls.size() - 1;
-        calls += counterReadCalls(m_endpoint);
-        const RedisDirect::Answer answer = m_direct->pipeline(calls, read.connection);
+        QByteArray wire;
+        wire.reserve(512 * rows.size());
+        qsizetype exec = 0;
+        transactionCall(m_endpoint, rows, read.head, worlds, [&](const QByteArrayList &call) {
+            appendCommandResp(wire, call);
+            ++exec;
+        });
+        wire += m_execAndRead;  // EXEC, then counterReadCalls
+        const RedisDirect::Answer answer = m_direct->pipeline(wire, exec + 3, read.connection);
         if (answer.outcome == RedisDirect::Outcome::Lost)
             return BatchPublishResult(answer.reply.error());
         if (answer.outcome == RedisDirect::Outcome::Answered) {

@@ -123,6 +123,7 @@ private:
     QSet<QByteArray> m_directWorlds;  // worlds the direct connection added to the set, in generation m_directWorldsAt
     int m_directWorldsAt = -1;
     DirectHead m_directHead;
+    QByteArray m_execAndRead;  // a direct transaction's EXEC and the read after it, in Redis's protocol
 };
 
 } // namespace eventdesk
