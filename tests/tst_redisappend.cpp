@@ -255,6 +255,19 @@ private Q_SLOTS:
         auto other = open(stream);
         QVERIFY(await(other->append({story(u"w1"_s, u"again"_s)})).ok());
         QCOMPARE(await(other->distinctWorlds()).value(), QStringList{u"w1"_s});
+        // Redis reset under both connections (the store's thread's and a
+        // producer thread's), which stay up: the head each reads after its
+        // next append is behind what the store appended, so the worlds go to
+        // the set again with the append after.
+        BusNotifier notifier(30000);
+        StoreEventBus bus(*store, notifier);
+        QVERIFY(publishFromThread(bus, u"before"_s).ok());  // w1 on the producer's connection too
+        QCOMPARE(cli({u"DEL"_s, stream, stream + u":seq"_s, stream + u":worlds"_s}), QByteArray("3"));
+        QVERIFY(publishFromThread(bus, u"x"_s).ok());           // the script: Redis reads as new
+        QVERIFY(await(store->append({story(u"w2"_s, u"y"_s)})).ok());
+        QVERIFY(await(store->append({story(u"w2"_s, u"y2"_s)})).ok());
+        QVERIFY(publishFromThread(bus, u"z"_s).ok());
+        QCOMPARE(await(store->distinctWorlds()).value(), (QStringList{u"w1"_s, u"w2"_s}));
     }
 
     // A producer thread's single row goes as MULTI/EXEC with its id, on the

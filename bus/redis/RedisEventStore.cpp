@@ -170,7 +170,7 @@ std::optional<BatchPublishResult> RedisEventStore::appendDirect(const QList<Redi
             return BatchPublishResult(answer.reply.error());
         if (answer.outcome == RedisDirect::Outcome::Answered) {
             if (answer.replies.size() == exec + 3 && !answer.replies.at(exec + 1).isError())  // an ACL may refuse WATCH
-                m_directHead = DirectHead{answer.connection, counterFrom(answer.replies.at(exec + 2)).value_or(-1), false};
+                directHeadRead(DirectHead{answer.connection, counterFrom(answer.replies.at(exec + 2)).value_or(-1), false});
             if (std::optional<Result<QList<qint64>>> ids = transactionIds(answer.replies.at(exec), read.head, rows.size())) {
                 if (*ids)
                     appendedDirect(**ids, worlds);
@@ -196,11 +196,21 @@ std::optional<BatchPublishResult> RedisEventStore::appendDirect(const QList<Redi
         return std::nullopt;
     }
     if (answer.outcome == RedisDirect::Outcome::Answered && answer.replies.size() == 5 && !answer.replies.at(2).isError())
-        m_directHead = DirectHead{answer.connection, headFrom(answer.replies.at(3), answer.replies.at(4)).value_or(-1), true};
+        directHeadRead(DirectHead{answer.connection, headFrom(answer.replies.at(3), answer.replies.at(4)).value_or(-1), true});
     Result<QList<qint64>> ids = appendIds(answer.reply, rows.size());
     if (ids)
         appendedDirect(*ids, call.worlds);
     return ids;
+}
+
+// What the direct connection read after an append. Behind what this store
+// appended: Redis lost it (a reset), and the worlds the connection added to
+// the set with it, which go there again.
+void RedisEventStore::directHeadRead(DirectHead read)
+{
+    if (read.head >= 0 && read.head < m_head->known.load())
+        m_directWorlds.clear();
+    m_directHead = read;
 }
 
 // The direct connection appended `ids`, adding `worlds` to the set.

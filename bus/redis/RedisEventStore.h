@@ -112,6 +112,7 @@ private:
         bool wholeStream = false;  // the stream's last id read too: serves a group, not only a single row
     };
     std::optional<BatchPublishResult> appendDirect(const QList<RedisRow> &rows);
+    void directHeadRead(DirectHead read);
     void appendedDirect(const QList<qint64> &ids, const QByteArrayList &worlds);
 
     RedisEndpoint m_endpoint;

@@ -295,6 +295,8 @@ private:
                                       then = std::move(then)](Result<RedisReply> info) {
             const std::optional<qint64> head = *watched ? headFrom(*counter, info) : std::nullopt;
             m_readHead = ReadHead{sent, generation, head.value_or(-1)};
+            if (head && *head < m_head->known.load())
+                m_worldsAdded.clear();  // Redis lost what this store appended (a reset): its worlds too
             then();
         });
     }
