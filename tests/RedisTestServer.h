@@ -19,6 +19,7 @@
 
 #include <csignal>
 #include <memory>
+#include <thread>
 
 // In a test function: without redis-server the suite is skipped, except in CI,
 // where a missing service fails the run (installer/test.sh installs and starts it).
@@ -169,6 +170,19 @@ inline std::unique_ptr<RedisEventStore> openRedisStore(const QString &address, c
     if (!opened)
         qFatal("cannot open the Redis store: %s", qPrintable(opened.error().message));
     return store;
+}
+
+// One publish from a producer thread of its own, waited for there (where a
+// Redis store sends it on that thread's connection).
+inline PublishResult publishOnOwnThread(EventBus &bus, const AppEvent &event)
+{
+    PublishResult r = Error{ErrorCode::Storage, {}, QStringLiteral("not published")};
+    std::thread([&] {
+        QFuture<PublishResult> f = bus.publish(event);
+        f.waitForFinished();
+        r = f.result();
+    }).join();
+    return r;
 }
 
 // A stream name no other test (or run) uses.

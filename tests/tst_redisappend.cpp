@@ -49,17 +49,7 @@ private:
 
     static QString storyId(const StoredEvent &r) { return std::get<events::StoryEventCreated>(r.event->data()).storyEventId; }
 
-    // One publish from a producer thread of its own, waited for there.
-    static PublishResult publishFromThread(EventBus &bus, const QString &what)
-    {
-        PublishResult r = Error{ErrorCode::Storage, {}, u"not published"_s};
-        std::thread([&] {
-            QFuture<PublishResult> f = bus.publish(story(u"w1"_s, what));
-            f.waitForFinished();
-            r = f.result();
-        }).join();
-        return r;
-    }
+    static PublishResult publishFromThread(EventBus &bus, const QString &what) { return publishOnOwnThread(bus, story(u"w1"_s, what)); }
 
     static qint64 idOf(const PublishResult &r) { return r ? *r : -1; }
 
@@ -316,30 +306,23 @@ private Q_SLOTS:
             QVERIFY2(!inTransaction.contains(id), id);
     }
 
-    // Redis is reset under a node that publishes from a producer thread, and
-    // another node begins a new log before this one's next publish: that
-    // publish goes on from the new log's last id (its WATCH saw the keys go),
-    // not from the head the node knew, so no reader is left past an event it
-    // never saw. A counter deleted alone: the ids go on from the stream's last.
-    void resetUnderSingleRowsGoesOnFromRedis()
+    // The counter alone is deleted under a node that publishes from a
+    // producer thread: its WATCH sees it go, and the ids go on from the
+    // stream's last. (A reset of every key, with another node writing first:
+    // tst_redisstore's resetStreamIsDetected.)
+    void counterDeletedUnderSingleRows()
     {
-        const QString stream = uniqueStream("reset");
+        const QString stream = uniqueStream("counter");
         auto store = open(stream);
-        auto other = open(stream);
         BusNotifier notifier(30000);
         StoreEventBus bus(*store, notifier);
         for (const QString &what : {u"a"_s, u"b"_s, u"c"_s})
             QVERIFY(publishFromThread(bus, what).ok());
-        QCOMPARE(cli({u"DEL"_s, stream, stream + u":seq"_s, stream + u":worlds"_s}), QByteArray("3"));
-        QCOMPARE(await(other->append({story(u"w1"_s, u"x"_s), story(u"w1"_s, u"y"_s)})).value(), (QList<qint64>{1, 2}));
-        QCOMPARE(idOf(publishFromThread(bus, u"d"_s)), 3);
-        QCOMPARE(idOf(publishFromThread(bus, u"e"_s)), 4);
         QCOMPARE(cli({u"DEL"_s, stream + u":seq"_s}), QByteArray("1"));
-        QCOMPARE(idOf(publishFromThread(bus, u"f"_s)), 5);
-        QCOMPARE(idOf(publishFromThread(bus, u"g"_s)), 6);
-        QCOMPARE(ids(await(store->fetchSince(0, 100)).value()), (QList<qint64>{1, 2, 3, 4, 5, 6}));
-        QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray("6"));
-        QVERIFY(cli({u"SMEMBERS"_s, stream + u":worlds"_s}).contains("w1"));
+        QCOMPARE(idOf(publishFromThread(bus, u"d"_s)), 4);
+        QCOMPARE(idOf(publishFromThread(bus, u"e"_s)), 5);
+        QCOMPARE(ids(await(store->fetchSince(0, 100)).value()), (QList<qint64>{1, 2, 3, 4, 5}));
+        QCOMPARE(cli({u"GET"_s, stream + u":seq"_s}), QByteArray("5"));
     }
 
     // The producer thread's connection is closed by Redis (a restart, a

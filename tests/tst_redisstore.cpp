@@ -22,7 +22,6 @@
 #include <QWebSocket>
 
 #include <memory>
-#include <thread>
 
 using namespace eventdesk;
 using namespace eventdesk::test;
@@ -239,40 +238,23 @@ private Q_SLOTS:
     }
 
     // A Redis without persistence, restarted, hands out ids from 1 again: the
-    // subscriber says so and reads the new log from its start, skipping nothing.
+    // subscriber says so and reads the new log from its start, skipping
+    // nothing. Also when the node publishes from a producer thread (on that
+    // thread's own connection) and another node begins the new log first:
+    // this node's next event follows the other's (it does not go on from the
+    // id it knew), and those are read too.
+    void resetStreamIsDetected_data()
+    {
+        QTest::addColumn<bool>("fromThread");
+        QTest::addColumn<int>("othersFirst");
+        QTest::newRow("main thread") << false << 0;
+        QTest::newRow("producer thread, another node first") << true << 2;
+    }
     void resetStreamIsDetected()
     {
+        QFETCH(bool, fromThread);
+        QFETCH(int, othersFirst);
         const QString stream = uniqueStream("reset");
-        auto store = open(stream);
-        BusNotifier notifier(30000);
-        StoreEventBus bus(*store, notifier);
-        Subscriber sub(*store, notifier, Subscriber::Options{});
-        QList<qint64> seen;
-        QList<std::pair<qint64, qint64>> wentBack;
-        connect(&sub, &Subscriber::eventsReceived, this, [&](const QList<StoredEvent> &rows) { seen += ids(rows); });
-        connect(&sub, &Subscriber::logWentBack, this, [&](qint64 was, qint64 head) { wentBack.append({was, head}); });
-        sub.start();
-        for (int i = 0; i < 5; ++i)
-            QVERIFY(await(bus.publish(story(u"w1"_s, u"before%1"_s.arg(i)))).ok());
-        QTRY_COMPARE(seen.size(), 5);
-        // What a restart without persistence leaves: none of the stream's keys.
-        for (const QString &suffix : {QString(), u":seq"_s, u":worlds"_s, u":processed"_s})
-            redisCli(m_address, {u"DEL"_s, stream + suffix});
-        QVERIFY(await(bus.publish(story(u"w1"_s, u"after0"_s))).ok());
-        QVERIFY(await(bus.publish(story(u"w1"_s, u"after1"_s))).ok());
-        QTRY_COMPARE(wentBack.size(), 1);
-        QCOMPARE(wentBack.first().first, 5);
-        QTRY_COMPARE(seen, (QList<qint64>{1, 2, 3, 4, 5, 1, 2}));
-    }
-
-    // The same reset while the node publishes from a producer thread (on its
-    // own connection), and another node begins the new log first: this node's
-    // next event follows the other's first ones (it does not go on from the id
-    // it knew), so its subscriber says the log went back and reads the new
-    // one from its start, the other node's events included.
-    void resetStreamIsDetectedWithProducerThreads()
-    {
-        const QString stream = uniqueStream("reset2");
         auto store = open(stream);
         auto other = open(stream);
         BusNotifier notifier(30000);
@@ -283,25 +265,26 @@ private Q_SLOTS:
         connect(&sub, &Subscriber::eventsReceived, this, [&](const QList<StoredEvent> &rows) { seen += ids(rows); });
         connect(&sub, &Subscriber::logWentBack, this, [&](qint64 was, qint64 head) { wentBack.append({was, head}); });
         sub.start();
-        const auto publishFromThread = [&](const QString &what) {
-            PublishResult r = Error{ErrorCode::Storage, {}, u"not published"_s};
-            std::thread([&] {
-                QFuture<PublishResult> f = bus.publish(story(u"w1"_s, what));
-                f.waitForFinished();
-                r = f.result();
-            }).join();
-            return r;
+        const auto publish = [&](const QString &what) {
+            const AppEvent event = story(u"w1"_s, what);
+            return fromThread ? publishOnOwnThread(bus, event) : await(bus.publish(event));
         };
         for (int i = 0; i < 5; ++i)
-            QCOMPARE(publishFromThread(u"before%1"_s.arg(i)).value(), qint64(i + 1));
+            QCOMPARE(publish(u"before%1"_s.arg(i)).value(), qint64(i + 1));
         QTRY_COMPARE(seen.size(), 5);
+        // What a restart without persistence leaves: none of the stream's keys.
         for (const QString &suffix : {QString(), u":seq"_s, u":worlds"_s, u":processed"_s})
             redisCli(m_address, {u"DEL"_s, stream + suffix});
-        QCOMPARE(await(other->append({story(u"w1"_s, u"theirs0"_s), story(u"w1"_s, u"theirs1"_s)})).value(), (QList<qint64>{1, 2}));
-        QCOMPARE(publishFromThread(u"after"_s).value(), 3);
+        QList<qint64> expected{1, 2, 3, 4, 5};
+        for (int i = 0; i < othersFirst; ++i)
+            QCOMPARE(await(other->append({story(u"w1"_s, u"theirs%1"_s.arg(i))})).value(), QList<qint64>{i + 1});
+        QCOMPARE(publish(u"after0"_s).value(), othersFirst + 1);
+        QCOMPARE(publish(u"after1"_s).value(), othersFirst + 2);
+        for (int id = 1; id <= othersFirst + 2; ++id)
+            expected.append(id);
         QTRY_COMPARE(wentBack.size(), 1);
         QCOMPARE(wentBack.first().first, 5);
-        QTRY_COMPARE(seen, (QList<qint64>{1, 2, 3, 4, 5, 1, 2, 3}));
+        QTRY_COMPARE(seen, expected);
     }
 
     void otherStoreWakesSubscribers()
