@@ -195,8 +195,10 @@ void TestEventLogModel::windowsOverALargeLog()
     QCOMPARE(row, 1233);
     QCOMPARE(model.eventAt(row)->id, 1234);
     // The newest again (Follow).
+    // Shown and asked for while it waits, as a view paints the rows it shows
+    // (the model tester's own reads may send a window elsewhere meanwhile).
     model.showNewest();
-    QTRY_VERIFY2(!model.hasNewer(), qPrintable(u"rows %1–%2 held of %3 counted"_s.arg(model.firstLoaded())
+    QTRY_VERIFY2(lastId(model) > 0 && !model.hasNewer(), qPrintable(u"rows %1–%2 held of %3 counted"_s.arg(model.firstLoaded())
                                                    .arg(model.firstLoaded() + model.loadedCount()).arg(model.matchingCount())));
     QCOMPARE(model.eventAt(99999)->id, 100000);
 }
@@ -291,8 +293,10 @@ void TestEventLogModel::filtersRunInTheStore()
     QTRY_VERIFY(held(model, middle));
     QCOMPARE(model.eventAt(middle)->id, matches.at(middle).id);
     checkWindow();
+    // Shown and asked for while it waits, as a view paints the rows it shows
+    // (the model tester's own reads may send a window elsewhere meanwhile).
     model.showNewest();
-    QTRY_VERIFY2(!model.hasNewer(), qPrintable(u"rows %1–%2 held of %3 counted"_s.arg(model.firstLoaded())
+    QTRY_VERIFY2(lastId(model) > 0 && !model.hasNewer(), qPrintable(u"rows %1–%2 held of %3 counted"_s.arg(model.firstLoaded())
                                                    .arg(model.firstLoaded() + model.loadedCount()).arg(model.matchingCount())));
     const qint64 counted = model.matchingCount();
     // A live row that matches is added; one that does not is not.
@@ -348,8 +352,10 @@ void TestEventLogModel::liveRowsAfterAJumpKeepTheLogInOrder()
     model.jumpTo(10);
     QTRY_COMPARE(jumped.size(), 2);
     QCOMPARE(model.eventAt(jumped.last().first().toInt())->id, 10);
+    // Shown and asked for while it waits, as a view paints the rows it shows
+    // (the model tester's own reads may send a window elsewhere meanwhile).
     model.showNewest();
-    QTRY_VERIFY2(!model.hasNewer(), qPrintable(u"rows %1–%2 held of %3 counted"_s.arg(model.firstLoaded())
+    QTRY_VERIFY2(lastId(model) > 0 && !model.hasNewer(), qPrintable(u"rows %1–%2 held of %3 counted"_s.arg(model.firstLoaded())
                                                    .arg(model.firstLoaded() + model.loadedCount()).arg(model.matchingCount())));
     QCOMPARE(lastId(model), head + 21);
 }
