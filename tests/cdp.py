@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -53,7 +54,10 @@ class Browser:
         tmp = os.path.join(self.profile, "tmp")
         os.mkdir(tmp)
         env = dict(os.environ, TMPDIR=tmp)
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        # Its own process group: its helpers (renderers, the zygote, crashpad)
+        # go with it when it closes, not on writing into a profile being removed.
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                                        start_new_session=True)
         port_file = os.path.join(self.profile, "DevToolsActivePort")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -120,15 +124,26 @@ class Browser:
             await self.ws.close()
         if self.reader:
             await asyncio.gather(self.reader, return_exceptions=True)
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
+        if self.process:
+            # The browser and its helpers, while its id is surely still its
+            # own (not reaped yet: returncode is None).
+            if self.process.returncode is None:
+                try:
+                    os.killpg(self.process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         if self.profile:
-            shutil.rmtree(self.profile, ignore_errors=True)
+            # A helper that was still writing may have put a folder back.
+            for _ in range(50):
+                shutil.rmtree(self.profile, ignore_errors=True)
+                if not os.path.exists(self.profile):
+                    break
+                await asyncio.sleep(0.02)
 
 
 class Page:
