@@ -202,6 +202,24 @@ inline std::optional<qint64> headFrom(const Result<RedisReply> &counter, const R
     return std::nullopt;
 }
 
+// What readHeadCalls' replies, from `at` in a pipeline's, say: the head, if
+// the WATCH was taken (an ACL may refuse it) and the counter and the stream
+// read as numbers; -1 otherwise (the next append goes through the script).
+inline qint64 headRead(const QList<RedisReply> &replies, qsizetype at)
+{
+    if (replies.size() < at + 4 || replies.at(at + 1).isError())
+        return -1;
+    return headFrom(replies.at(at + 2), replies.at(at + 3)).value_or(-1);
+}
+
+// The same for counterReadCalls' replies (WATCH, GET) from `at`.
+inline qint64 counterRead(const QList<RedisReply> &replies, qsizetype at)
+{
+    if (replies.size() < at + 2 || replies.at(at).isError())
+        return -1;
+    return counterFrom(replies.at(at + 1)).value_or(-1);
+}
+
 // The script's reply: the new ids, one per row (expected < 0: any number, as
 // a forward skips rows it has seen).
 inline Result<QList<qint64>> appendIds(const Result<RedisReply> &reply, qsizetype expected)
@@ -254,6 +272,10 @@ struct RedisHead {
         while (id > seen && !known.compare_exchange_weak(seen, id)) {
         }
     }
+
+    // A head read from Redis is behind what this store appended: Redis lost
+    // it (a reset), and the worlds a connection added to the set with it.
+    bool lostIn(qint64 readHead) const { return readHead >= 0 && readHead < known.load(); }
 
     // This store appended within the last `ns`.
     bool appendedWithin(qint64 ns) const

@@ -141,7 +141,7 @@ RedisDirect::Answer RedisDirect::pipeline(const QByteArray &wire, qsizetype comm
         return {Outcome::NotSent, unavailable(u"the connection was closed"_s)};
     // The whole pipeline handed to hiredis at once.
     bool appended = redisAppendFormattedCommand(m_context, wire.constData(), size_t(wire.size())) == REDIS_OK;
-    Answer answer{Outcome::Answered, RedisReply{}, {}, m_connection};
+    Answer answer{Outcome::Answered, {}, {}, m_connection};
     answer.replies.reserve(commands);
     for (qsizetype i = 0; appended && i < commands; ++i) {
         void *reply = nullptr;
@@ -161,8 +161,6 @@ RedisDirect::Answer RedisDirect::pipeline(const QByteArray &wire, qsizetype comm
         drop();
         return {Outcome::Lost, unavailable(why)};
     }
-    if (!answer.replies.isEmpty())
-        answer.reply = answer.replies.first();
     return answer;
 }
 

@@ -35,9 +35,14 @@ public:
     };
     struct Answer {
         Outcome outcome = Outcome::NotSent;
-        Result<RedisReply> reply = RedisReply{};  // the first command's reply, or why there is none
-        QList<RedisReply> replies;                // when answered: every reply, in order
-        quint64 connection = 0;                   // the connection it went on
+        Error error;                // not answered: why
+        QList<RedisReply> replies;  // answered: every reply, in order
+        quint64 connection = 0;     // the connection it went on
+        // The first command's reply, or why there is none.
+        Result<RedisReply> first() const
+        {
+            return outcome == Outcome::Answered && !replies.isEmpty() ? Result<RedisReply>(replies.first()) : Result<RedisReply>(error);
+        }
     };
     Answer command(const QByteArrayList &args);
     // Commands sent together (one round trip). Lost if any reply is missing.

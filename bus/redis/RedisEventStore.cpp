@@ -167,10 +167,9 @@ std::optional<BatchPublishResult> RedisEventStore::appendDirect(const QList<Redi
         wire += m_execAndRead;  // EXEC, then counterReadCalls
         const RedisDirect::Answer answer = m_direct->pipeline(wire, exec + 3, read.connection);
         if (answer.outcome == RedisDirect::Outcome::Lost)
-            return BatchPublishResult(answer.reply.error());
+            return BatchPublishResult(answer.error);
         if (answer.outcome == RedisDirect::Outcome::Answered) {
-            if (answer.replies.size() == exec + 3 && !answer.replies.at(exec + 1).isError())  // an ACL may refuse WATCH
-                directHeadRead(DirectHead{answer.connection, counterFrom(answer.replies.at(exec + 2)).value_or(-1), false});
+            directHeadRead(DirectHead{answer.connection, counterRead(answer.replies, exec + 1), false});
             if (std::optional<Result<QList<qint64>>> ids = transactionIds(answer.replies.at(exec), read.head, rows.size())) {
                 if (*ids)
                     appendedDirect(**ids, worlds);
@@ -187,7 +186,7 @@ std::optional<BatchPublishResult> RedisEventStore::appendDirect(const QList<Redi
     const redisstream::Script &script = redisstream::appendScript();
     const QList<QByteArrayList> readHead = readHeadCalls(m_endpoint);
     RedisDirect::Answer answer = m_direct->pipeline(QList<QByteArrayList>{scriptCall("EVALSHA", script.sha, call.keys, call.args)} + readHead);
-    if (answer.outcome == RedisDirect::Outcome::Answered && isNoScript(answer.reply))
+    if (isNoScript(answer.first()))
         answer = m_direct->pipeline(QList<QByteArrayList>{scriptCall("EVAL", QByteArray(script.body), call.keys, call.args)} + readHead);
     if (answer.outcome == RedisDirect::Outcome::NotSent) {
         // Not sent at all: the worker sends it, and this path waits until the
@@ -195,20 +194,19 @@ std::optional<BatchPublishResult> RedisEventStore::appendDirect(const QList<Redi
         m_directDownAt = generation;
         return std::nullopt;
     }
-    if (answer.outcome == RedisDirect::Outcome::Answered && answer.replies.size() == 5 && !answer.replies.at(2).isError())
-        directHeadRead(DirectHead{answer.connection, headFrom(answer.replies.at(3), answer.replies.at(4)).value_or(-1), true});
-    Result<QList<qint64>> ids = appendIds(answer.reply, rows.size());
+    if (answer.outcome == RedisDirect::Outcome::Answered)
+        directHeadRead(DirectHead{answer.connection, headRead(answer.replies, 1), true});
+    Result<QList<qint64>> ids = appendIds(answer.first(), rows.size());
     if (ids)
         appendedDirect(*ids, call.worlds);
     return ids;
 }
 
 // What the direct connection read after an append. Behind what this store
-// appended: Redis lost it (a reset), and the worlds the connection added to
-// the set with it, which go there again.
+// appended (RedisHead::lostIn): the worlds it added to the set go there again.
 void RedisEventStore::directHeadRead(DirectHead read)
 {
-    if (read.head >= 0 && read.head < m_head->known.load())
+    if (m_head->lostIn(read.head))
         m_directWorlds.clear();
     m_directHead = read;
 }

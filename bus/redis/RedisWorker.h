@@ -285,20 +285,21 @@ private:
     // sent on this connection meanwhile and it did not reconnect.
     void readHeadAfter(std::function<void()> then)
     {
+        // The replies gathered in order (a lost one stands for its error), and
+        // read as the producer connection's are (RedisAppend.h headRead).
         const QList<QByteArrayList> calls = readHeadCalls(m_endpoint);
-        m_commands.commandWithoutReply(calls[0]);
-        auto watched = std::make_shared<bool>(false);  // an ACL may refuse WATCH
-        m_commands.command(calls[1], [watched](Result<RedisReply> reply) { *watched = reply && !reply->isError(); });
-        auto counter = std::make_shared<Result<RedisReply>>(Error{ErrorCode::Unavailable, {}, u"not read"_s});
-        m_commands.command(calls[2], [counter](Result<RedisReply> reply) { *counter = std::move(reply); });
-        m_commands.command(calls[3], [this, watched, counter, sent = m_appendsSent, generation = m_commandsGeneration.load(),
-                                      then = std::move(then)](Result<RedisReply> info) {
-            const std::optional<qint64> head = *watched ? headFrom(*counter, info) : std::nullopt;
-            m_readHead = ReadHead{sent, generation, head.value_or(-1)};
-            if (head && *head < m_head->known.load())
-                m_worldsAdded.clear();  // Redis lost what this store appended (a reset): its worlds too
-            then();
-        });
+        auto replies = std::make_shared<QList<RedisReply>>();
+        for (qsizetype i = 0; i < calls.size(); ++i)
+            m_commands.command(calls[i], [this, replies, last = i == calls.size() - 1, sent = m_appendsSent,
+                                          generation = m_commandsGeneration.load(), then](Result<RedisReply> reply) {
+                replies->append(reply ? *reply : RedisReply{RedisReply::Type::Error, 0, reply.error().message.toUtf8(), {}});
+                if (!last)
+                    return;
+                m_readHead = ReadHead{sent, generation, headRead(*replies, 0)};
+                if (m_head->lostIn(m_readHead.head))
+                    m_worldsAdded.clear();  // their worlds went with them
+                then();
+            });
     }
 
     bool headReady() const
