@@ -127,6 +127,20 @@ qint64 lastId(const EventLogModel &model)
     return e ? e->id : -1;
 }
 
+// The window holds the newest rows, asking for the last one while it does
+// not, as a view does while it shows it (the model tester's own reads may
+// send a window elsewhere meanwhile).
+bool showsNewest(const EventLogModel &model)
+{
+    return lastId(model) > 0 && !model.hasNewer();
+}
+
+// Where the window is, for a failure's message.
+QString windowHeld(const EventLogModel &model)
+{
+    return u"rows %1–%2 held of %3 counted"_s.arg(model.firstLoaded()).arg(model.firstLoaded() + model.loadedCount()).arg(model.matchingCount());
+}
+
 } // namespace
 
 // Rows are positions in the whole log: the scrollbar spans it, and any row
@@ -195,11 +209,8 @@ void TestEventLogModel::windowsOverALargeLog()
     QCOMPARE(row, 1233);
     QCOMPARE(model.eventAt(row)->id, 1234);
     // The newest again (Follow).
-    // Shown and asked for while it waits, as a view paints the rows it shows
-    // (the model tester's own reads may send a window elsewhere meanwhile).
     model.showNewest();
-    QTRY_VERIFY2(lastId(model) > 0 && !model.hasNewer(), qPrintable(u"rows %1–%2 held of %3 counted"_s.arg(model.firstLoaded())
-                                                   .arg(model.firstLoaded() + model.loadedCount()).arg(model.matchingCount())));
+    QTRY_VERIFY2(showsNewest(model), qPrintable(windowHeld(model)));
     QCOMPARE(model.eventAt(99999)->id, 100000);
 }
 
@@ -293,11 +304,8 @@ void TestEventLogModel::filtersRunInTheStore()
     QTRY_VERIFY(held(model, middle));
     QCOMPARE(model.eventAt(middle)->id, matches.at(middle).id);
     checkWindow();
-    // Shown and asked for while it waits, as a view paints the rows it shows
-    // (the model tester's own reads may send a window elsewhere meanwhile).
     model.showNewest();
-    QTRY_VERIFY2(lastId(model) > 0 && !model.hasNewer(), qPrintable(u"rows %1–%2 held of %3 counted"_s.arg(model.firstLoaded())
-                                                   .arg(model.firstLoaded() + model.loadedCount()).arg(model.matchingCount())));
+    QTRY_VERIFY2(showsNewest(model), qPrintable(windowHeld(model)));
     const qint64 counted = model.matchingCount();
     // A live row that matches is added; one that does not is not.
     const int rows = model.rowCount();
@@ -352,11 +360,8 @@ void TestEventLogModel::liveRowsAfterAJumpKeepTheLogInOrder()
     model.jumpTo(10);
     QTRY_COMPARE(jumped.size(), 2);
     QCOMPARE(model.eventAt(jumped.last().first().toInt())->id, 10);
-    // Shown and asked for while it waits, as a view paints the rows it shows
-    // (the model tester's own reads may send a window elsewhere meanwhile).
     model.showNewest();
-    QTRY_VERIFY2(lastId(model) > 0 && !model.hasNewer(), qPrintable(u"rows %1–%2 held of %3 counted"_s.arg(model.firstLoaded())
-                                                   .arg(model.firstLoaded() + model.loadedCount()).arg(model.matchingCount())));
+    QTRY_VERIFY2(showsNewest(model), qPrintable(windowHeld(model)));
     QCOMPARE(lastId(model), head + 21);
 }
 

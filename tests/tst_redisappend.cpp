@@ -453,11 +453,18 @@ private Q_SLOTS:
     // A user whose ACL refuses MULTI: the store asks once per connection, and
     // its groups, and a producer thread's publishes, go through the script;
     // none runs outside a transaction, and every publish is answered with its
-    // id, densely.
+    // id, densely. One whose ACL refuses WATCH: no head is read, and the same.
+    void refusedTransactionsGoThroughTheScript_data()
+    {
+        QTest::addColumn<QString>("refused");
+        QTest::newRow("MULTI") << u"-multi"_s;
+        QTest::newRow("WATCH") << u"-watch"_s;
+    }
     void refusedTransactionsGoThroughTheScript()
     {
-        const QString user = u"nomulti"_s + QUuid::createUuid().toString(QUuid::Id128).left(8);
-        QCOMPARE(cli({u"ACL"_s, u"SETUSER"_s, user, u"on"_s, u">pw"_s, u"~*"_s, u"&*"_s, u"+@all"_s, u"-multi"_s}), QByteArray("OK"));
+        QFETCH(QString, refused);
+        const QString user = u"norule"_s + QUuid::createUuid().toString(QUuid::Id128).left(8);
+        QCOMPARE(cli({u"ACL"_s, u"SETUSER"_s, user, u"on"_s, u">pw"_s, u"~*"_s, u"&*"_s, u"+@all"_s, refused}), QByteArray("OK"));
         const auto dropUser = qScopeGuard([&] { cli({u"ACL"_s, u"DELUSER"_s, user}); });
         QLoggingCategory::setFilterRules(u"eventdesk.redis.info=false"_s);  // "Redis refuses MULTI here"
         const auto logAgain = qScopeGuard([] { QLoggingCategory::setFilterRules({}); });
