@@ -25,9 +25,17 @@ void BusNotifier::notifyAppended(qint64 lastId)
     if (m_posted.exchange(true))
         return;  // a call is on its way and will carry this id
     QMetaObject::invokeMethod(this, [this] {
-        m_posted.store(false);
-        Q_EMIT eventsAvailable(m_pendingHead.load());
+        if (m_posted.exchange(false))  // else announcePending() carried it
+            Q_EMIT eventsAvailable(m_pendingHead.load());
     }, Qt::QueuedConnection);
+}
+
+bool BusNotifier::announcePending()
+{
+    if (!m_posted.load(std::memory_order_relaxed) || QThread::currentThread() != thread() || !m_posted.exchange(false))
+        return false;
+    Q_EMIT eventsAvailable(m_pendingHead.load());
+    return true;
 }
 
 void BusNotifier::externalRowsDetected(qint64 headId)

@@ -22,6 +22,7 @@ public:
     // looks are announced once, with the latest id (a producer thread
     // committing 40,000 events a second does not queue 40,000 calls).
     void notifyAppended(qint64 lastId) override;
+    bool announcePending() override;
     // Rows written elsewhere are readable up to headId.
     void externalRowsDetected(qint64 headId);
 

@@ -114,6 +114,11 @@ public:
 
     // Called after a durable append; thread-safe.
     virtual void notifyAppended(qint64 lastId) = 0;
+    // On the notifier's thread, part way through a long piece of work (a
+    // fan-out to a thousand sockets): appends from other threads that are not
+    // announced yet are announced now, not at the next turn of the event
+    // loop. True if something was.
+    virtual bool announcePending() { return false; }
 
 Q_SIGNALS:
     // Rows up to at least headId may be readable now (0: unknown, go and look).

@@ -57,6 +57,31 @@ struct Client {
     }
 };
 
+// The bus's notifier, with a hook for the moment a fan-out asks it what other
+// threads committed since its last announcement.
+class HookedNotifier final : public Notifier
+{
+public:
+    HookedNotifier() { connect(&m_inner, &Notifier::eventsAvailable, this, &Notifier::eventsAvailable); }
+    void notifyAppended(qint64 lastId) override { m_inner.notifyAppended(lastId); }
+    bool announcePending() override
+    {
+        ++asked;
+        if (onFirstAsk)
+            std::exchange(onFirstAsk, {})();
+        const bool announcedNow = m_inner.announcePending();
+        announced += announcedNow ? 1 : 0;
+        return announcedNow;
+    }
+
+    std::function<void()> onFirstAsk;
+    int asked = 0;
+    int announced = 0;
+
+private:
+    BusNotifier m_inner{0};
+};
+
 } // namespace
 
 class TestSessionServer : public QObject
@@ -66,18 +91,18 @@ class TestSessionServer : public QObject
 private:
     QTemporaryDir m_dir;
     std::unique_ptr<SqliteEventStore> m_store;
-    std::unique_ptr<BusNotifier> m_notifier;
+    std::unique_ptr<Notifier> m_notifier;
     std::unique_ptr<StoreEventBus> m_bus;
     std::unique_ptr<SessionServer> m_server;
     int m_n = 0;
 
-    void startServer(SessionConfig config = {})
+    void startServer(SessionConfig config = {}, std::unique_ptr<Notifier> notifier = {})
     {
         SqliteOptions o;
         o.path = m_dir.filePath(u"s%1.db"_s.arg(++m_n));
         m_store = std::make_unique<SqliteEventStore>(o);
         QVERIFY(m_store->openAndWait().ok());
-        m_notifier = std::make_unique<BusNotifier>(0);
+        m_notifier = notifier ? std::move(notifier) : std::make_unique<BusNotifier>(0);
         m_bus = std::make_unique<StoreEventBus>(*m_store, *m_notifier);
         config.port = 0;
         config.joinCode = JoinCode;
@@ -145,6 +170,7 @@ private Q_SLOTS:
     void floodIsLimitedOthersUnaffected();
     void clientThatNeverReadsIsDropped();
     void slowReaderGetsEverythingInOrder();
+    void appendsDuringAFanOutReachTheRestOfIt();
     void vanishedReaderIsDroppedOthersUnaffected();
     void clientLimitAndKick();
     void refusalsAreCountedWithoutTheSecret();
@@ -395,6 +421,55 @@ void TestSessionServer::slowReaderGetsEverythingInOrder()
 
 // A client whose connection is reset while events stream to it: the direct
 // write fails, Qt's path reports it, the client goes; the others get everything.
+// A fan-out to many players takes a while; an event committed meanwhile is
+// announced part way (Notifier::announcePending) and dispatched at once:
+// the players not written yet get it with the event under way, those
+// already written in the next turn. Each player still gets every event once,
+// in order.
+void TestSessionServer::appendsDuringAFanOutReachTheRestOfIt()
+{
+    auto owned = std::make_unique<HookedNotifier>();
+    HookedNotifier *notifier = owned.get();
+    startServer({}, std::move(owned));
+    constexpr int Players = 80;  // more than two stretches of writes between the asks
+    std::vector<std::unique_ptr<Client>> players;
+    for (int i = 0; i < Players; ++i) {
+        players.push_back(join(u"player"_s, u"w1"_s));
+        QVERIFY(players.back());
+        players.back()->received.clear();
+    }
+    QTRY_COMPARE(m_server->clients().size(), Players);
+
+    qint64 during = 0;
+    notifier->onFirstAsk = [&] {
+        // Committed by the store's thread while this thread is in the fan-out
+        // (waiting here blocks no one: the store does not need this thread).
+        QFuture<PublishResult> f = m_bus->publish(test::sampleEvent(EventKind::ChallengeResolved, true, u"w1"_s));
+        f.waitForFinished();
+        during = f.result().value();
+    };
+    const PublishResult first = await(m_bus->publish(test::sampleEvent(EventKind::StoryEventCreated, true, u"w1"_s)));
+    QVERIFY(first.ok());
+    QTRY_VERIFY2(during > 0, qPrintable(u"asked %1, first player got %2"_s.arg(notifier->asked).arg(players.front()->received.size())));
+    QCOMPARE(notifier->announced, 1);
+    for (const auto &p : players)
+        QTRY_COMPARE(p->received.size(), 2);
+    // And the next one as before, after the fan-out.
+    const PublishResult after = await(m_bus->publish(test::sampleEvent(EventKind::NarrativeEventTriggered, true, u"w1"_s)));
+    QVERIFY(after.ok());
+    QVERIFY(notifier->asked >= Players / 32);
+
+    const QList<qint64> expected{first.value(), during, after.value()};
+    for (const auto &p : players) {
+        QTRY_COMPARE(p->received.size(), 3);
+        QList<qint64> seqs;
+        for (const QJsonObject &m : p->received)
+            seqs.append(m.value(u"seq"_s).toInteger());
+        QCOMPARE(seqs, expected);
+        QCOMPARE(p->types(), (QStringList{u"StoryEventCreated"_s, u"ChallengeResolved"_s, u"NarrativeEventTriggered"_s}));
+    }
+}
+
 void TestSessionServer::vanishedReaderIsDroppedOthersUnaffected()
 {
     startServer();

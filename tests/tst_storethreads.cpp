@@ -97,6 +97,7 @@ private Q_SLOTS:
     void fileWatchWithoutWrites();
     void fileWatchMissingAndHostilePaths();
     void producerThreadsCommitInline();
+    void pendingAppendsAnnouncedOnRequest();
     void producerThreadWaitsOutALock();
     void anotherProcessWhileThisOneWrites();
     void checkpointsKeepTheWalShort();
@@ -163,6 +164,40 @@ void TestStoreThreads::fileWatchMissingAndHostilePaths()
 // their own threads); the main thread's publishes are queued to the writer's
 // thread meanwhile. Every id is on disk when it comes back; ids are dense,
 // each thread's in its own order.
+// Appends from other threads are announced by one queued call with the latest
+// id; a long piece of work on the notifier's thread may ask for it sooner
+// (announcePending), and the queued call then announces nothing twice.
+void TestStoreThreads::pendingAppendsAnnouncedOnRequest()
+{
+    BusNotifier notifier(0);
+    QList<qint64> heads;
+    connect(&notifier, &Notifier::eventsAvailable, &notifier, [&](qint64 head) { heads.append(head); });
+    QVERIFY(!notifier.announcePending());  // nothing pending
+
+    std::thread([&] {
+        notifier.notifyAppended(5);
+        notifier.notifyAppended(6);
+    }).join();
+    bool fromElsewhere = true;
+    std::thread([&] { fromElsewhere = notifier.announcePending(); }).join();
+    QVERIFY(!fromElsewhere);  // its receivers live on its own thread
+    QVERIFY(heads.isEmpty());
+
+    QVERIFY(notifier.announcePending());
+    QCOMPARE(heads, QList<qint64>{6});
+    QVERIFY(!notifier.announcePending());
+    QCoreApplication::sendPostedEvents(&notifier);  // the queued call: already carried
+    QCOMPARE(heads, QList<qint64>{6});
+
+    // The next append is announced as before.
+    std::thread([&] { notifier.notifyAppended(7); }).join();
+    QCoreApplication::sendPostedEvents(&notifier);
+    QCOMPARE(heads, (QList<qint64>{6, 7}));
+    // And one on the notifier's own thread at once, whatever is pending.
+    notifier.notifyAppended(8);
+    QCOMPARE(heads, (QList<qint64>{6, 7, 8}));
+}
+
 void TestStoreThreads::producerThreadsCommitInline()
 {
     const QString path = freshPath();

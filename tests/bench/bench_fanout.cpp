@@ -4,12 +4,16 @@
 // latency p50/p99, server RSS. The baseline, in the same run at each size: a
 // bare QWebSocketServer broadcasting the same message at the same rate.
 // EVENTDESK_BENCH_QUICK=1: 1 and 100 clients for 2 s.
+// EVENTDESK_FANOUT_CLIENTS=N: that size only. EVENTDESK_FANOUT_TRACE=1: also
+// the way before the fan-out (publish -> committed, publish -> a subscriber on
+// the session's thread) and where in the run the late messages were.
 #include "BenchSupport.h"
 #include "BusNotifier.h"
 #include "EventCodec.h"
 #include "SessionMessage.h"
 #include "SessionServer.h"
 #include "SqliteEventStore.h"
+#include "Subscriber.h"
 #include "Timestamp.h"
 
 #include <QCoreApplication>
@@ -26,6 +30,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -116,6 +121,16 @@ int clientProcess(const QUrl &url, int n, int expect, int seconds, const QString
     std::vector<LeanClient> clients(static_cast<size_t>(n));
     QList<double> latencies;
     latencies.reserve(qsizetype(n) * expect);
+    // EVENTDESK_FANOUT_TRACE=1: where in the run the late messages were, by
+    // 100 ms of send time (the first message sent opens the first slot).
+    const bool trace = qEnvironmentVariableIntValue("EVENTDESK_FANOUT_TRACE") != 0;
+    struct Slot {
+        double max = 0;
+        qint64 late = 0;
+        qint64 count = 0;
+    };
+    std::vector<Slot> timeSlots;
+    qint64 firstSent = 0;
     qint64 delivered = 0;
     int joined = 0;
     int closed = 0;
@@ -212,8 +227,19 @@ int clientProcess(const QUrl &url, int n, int expect, int seconds, const QString
                     const qsizetype at = static_cast<const char *>(hit) - payload.data();
                     for (qsizetype k = at + qsizetype(sizeof Key - 1); k < payload.size() && payload[k] >= '0' && payload[k] <= '9'; ++k)
                         sent = sent * 10 + (payload[k] - '0');
-                    latencies.append(double(now - sent) / 1e6);
+                    const double ms = double(now - sent) / 1e6;
+                    latencies.append(ms);
                     ++delivered;
+                    if (trace) {
+                        if (firstSent == 0)
+                            firstSent = sent;
+                        const size_t at = size_t(std::max<qint64>(0, sent - firstSent) / 100'000'000);
+                        if (at >= timeSlots.size())
+                            timeSlots.resize(at + 1);
+                        timeSlots[at].max = std::max(timeSlots[at].max, ms);
+                        timeSlots[at].late += ms > 25.0 ? 1 : 0;
+                        ++timeSlots[at].count;
+                    }
                 } else if (payload.indexOf("\"Joined\"") >= 0) {
                     ++joined;
                 }
@@ -263,6 +289,14 @@ int clientProcess(const QUrl &url, int n, int expect, int seconds, const QString
     std::fflush(stdout);
     if (closed > 0)
         std::fprintf(stderr, "  %d of the %d clients were closed by the server\n", closed, n);
+    if (trace) {
+        std::fprintf(stderr, "  by 100 ms of send time, where a message took over 25 ms (slot: late/messages, max ms):");
+        for (size_t i = 0; i < timeSlots.size(); ++i)
+            if (timeSlots[i].late > 0)
+                std::fprintf(stderr, " %.1fs: %lld/%lld %.0f;", double(i) / 10.0, qlonglong(timeSlots[i].late),
+                             qlonglong(timeSlots[i].count), timeSlots[i].max);
+        std::fprintf(stderr, "\n");
+    }
     for (LeanClient &c : clients)
         ::close(c.fd);
     ::close(ep);
@@ -422,8 +456,30 @@ int main(int argc, char *argv[])
         config.transport.maxPendingPerAddress = 4000;
         SessionServer server(store, bus, notifier, store.desk(), config);
         server.listen();
+        // EVENTDESK_FANOUT_TRACE=1: a subscriber of this process beside the
+        // session's, for the part of the way before the fan-out (publish ->
+        // commit -> notify -> read, on this thread).
+        QList<double> toSubscriber;
+        std::unique_ptr<Subscriber> probe;
+        if (qEnvironmentVariableIntValue("EVENTDESK_FANOUT_TRACE") != 0) {
+            probe = std::make_unique<Subscriber>(store, notifier, Subscriber::Options{.startAfter = 0});
+            QObject::connect(probe.get(), &Subscriber::eventsReceived, probe.get(), [&](const QList<StoredEvent> &rows) {
+                const qint64 now = nowNs();
+                for (const StoredEvent &row : rows)
+                    if (row.event)
+                        toSubscriber.append(double(now - row.event->extraFields().value(u"sent_ns"_s).toInteger()) / 1e6);
+            });
+            probe->start();
+        }
+        QList<double> toCommit;
+        std::mutex commitLock;
         const Figures f = drive(server.url(), clients, rate, seconds, config.dmToken, [&](qint64 sentNs) {
-            bus.publish(sampleEvent(sentNs));
+            QFuture<PublishResult> done = bus.publish(sampleEvent(sentNs));
+            if (probe)
+                done.then(QtFuture::Launch::Sync, [&, sentNs](const PublishResult &) {
+                    const std::lock_guard lock(commitLock);
+                    toCommit.append(double(nowNs() - sentNs) / 1e6);
+                });
         });
         std::printf("EventDesk, %4d clients: delivered %lld/%lld (%.1f%%), p50 %.2f ms, p99 %.2f ms, max %.1f ms, "
                     "RSS %lld -> %lld MB (peak %lld MB)\n",
@@ -432,6 +488,12 @@ int main(int argc, char *argv[])
                     qlonglong(f.rssStartKb / 1024), qlonglong(f.rssEndKb / 1024), qlonglong(f.rssPeakKb / 1024));
         std::printf("  CPU, %% of a core (user + kernel): the %d clients' process %.0f + %.0f, the server's process %.0f + %.0f\n",
                     clients, f.clientUser, f.clientKernel, f.serverUser, f.serverKernel);
+        if (probe)
+            std::printf("  publish -> committed (the store's thread): p50 %.2f ms, p99 %.2f ms, max %.1f ms\n",
+                        percentile(toCommit, 0.5), percentile(toCommit, 0.99), percentile(toCommit, 1.0));
+        if (probe)
+            std::printf("  publish -> a subscriber on the session's thread: p50 %.2f ms, p99 %.2f ms, max %.1f ms\n",
+                        percentile(toSubscriber, 0.5), percentile(toSubscriber, 0.99), percentile(toSubscriber, 1.0));
         std::fflush(stdout);
         if (f.delivered == 0)
             nothingDelivered.append(u"%1 clients"_s.arg(clients));
