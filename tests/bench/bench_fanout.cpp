@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 
 #include <arpa/inet.h>
@@ -471,14 +472,19 @@ int main(int argc, char *argv[])
             });
             probe->start();
         }
-        QList<double> toCommit;
-        std::mutex commitLock;
+        // Filled on the store's thread; shared, so that a publish still
+        // pending when the store goes cannot write into a dead list.
+        struct Commits {
+            std::mutex lock;
+            QList<double> ms;
+        };
+        const auto commits = std::make_shared<Commits>();
         const Figures f = drive(server.url(), clients, rate, seconds, config.dmToken, [&](qint64 sentNs) {
             QFuture<PublishResult> done = bus.publish(sampleEvent(sentNs));
             if (probe)
-                done.then(QtFuture::Launch::Sync, [&, sentNs](const PublishResult &) {
-                    const std::lock_guard lock(commitLock);
-                    toCommit.append(double(nowNs() - sentNs) / 1e6);
+                done.then(QtFuture::Launch::Sync, [commits, sentNs](const PublishResult &) {
+                    const std::lock_guard lock(commits->lock);
+                    commits->ms.append(double(nowNs() - sentNs) / 1e6);
                 });
         });
         std::printf("EventDesk, %4d clients: delivered %lld/%lld (%.1f%%), p50 %.2f ms, p99 %.2f ms, max %.1f ms, "
@@ -488,12 +494,16 @@ int main(int argc, char *argv[])
                     qlonglong(f.rssStartKb / 1024), qlonglong(f.rssEndKb / 1024), qlonglong(f.rssPeakKb / 1024));
         std::printf("  CPU, %% of a core (user + kernel): the %d clients' process %.0f + %.0f, the server's process %.0f + %.0f\n",
                     clients, f.clientUser, f.clientKernel, f.serverUser, f.serverKernel);
-        if (probe)
+        if (probe) {
+            const QList<double> committed = [&] {
+                const std::lock_guard lock(commits->lock);
+                return commits->ms;
+            }();
             std::printf("  publish -> committed (the store's thread): p50 %.2f ms, p99 %.2f ms, max %.1f ms\n",
-                        percentile(toCommit, 0.5), percentile(toCommit, 0.99), percentile(toCommit, 1.0));
-        if (probe)
+                        percentile(committed, 0.5), percentile(committed, 0.99), percentile(committed, 1.0));
             std::printf("  publish -> a subscriber on the session's thread: p50 %.2f ms, p99 %.2f ms, max %.1f ms\n",
                         percentile(toSubscriber, 0.5), percentile(toSubscriber, 0.99), percentile(toSubscriber, 1.0));
+        }
         std::fflush(stdout);
         if (f.delivered == 0)
             nothingDelivered.append(u"%1 clients"_s.arg(clients));
