@@ -292,11 +292,15 @@ int clientProcess(const QUrl &url, int n, int expect, int seconds, const QString
         std::fprintf(stderr, "  %d of the %d clients were closed by the server\n", closed, n);
     if (trace) {
         std::fprintf(stderr, "  by 100 ms of send time, where a message took over 25 ms (slot: late/messages, max ms):");
-        for (size_t i = 0; i < timeSlots.size(); ++i)
-            if (timeSlots[i].late > 0)
+        bool any = false;
+        for (size_t i = 0; i < timeSlots.size(); ++i) {
+            if (timeSlots[i].late > 0) {
                 std::fprintf(stderr, " %.1fs: %lld/%lld %.0f;", double(i) / 10.0, qlonglong(timeSlots[i].late),
                              qlonglong(timeSlots[i].count), timeSlots[i].max);
-        std::fprintf(stderr, "\n");
+                any = true;
+            }
+        }
+        std::fprintf(stderr, "%s\n", any ? "" : " none");
     }
     for (LeanClient &c : clients)
         ::close(c.fd);
