@@ -24,15 +24,19 @@ void BusNotifier::notifyAppended(qint64 lastId)
     m_pendingHead.store(lastId);
     if (m_posted.exchange(true))
         return;  // a call is on its way and will carry this id
-    QMetaObject::invokeMethod(this, [this] {
-        if (m_posted.exchange(false))  // else announcePending() carried it
-            Q_EMIT eventsAvailable(m_pendingHead.load());
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(this, [this] { announcePosted(); }, Qt::QueuedConnection);
 }
 
 bool BusNotifier::announcePending()
 {
-    if (!m_posted.load(std::memory_order_relaxed) || QThread::currentThread() != thread() || !m_posted.exchange(false))
+    return m_posted.load(std::memory_order_relaxed) && QThread::currentThread() == thread() && announcePosted();
+}
+
+// The posted call's announcement, made by whichever comes first: the call
+// itself or announcePending(). The other finds nothing left to announce.
+bool BusNotifier::announcePosted()
+{
+    if (!m_posted.exchange(false))
         return false;
     Q_EMIT eventsAvailable(m_pendingHead.load());
     return true;

@@ -22,11 +22,14 @@ public:
     // looks are announced once, with the latest id (a producer thread
     // committing 40,000 events a second does not queue 40,000 calls).
     void notifyAppended(qint64 lastId) override;
+    // What that call would announce, now (from a long loop on this thread).
     bool announcePending() override;
     // Rows written elsewhere are readable up to headId.
     void externalRowsDetected(qint64 headId);
 
 private:
+    bool announcePosted();
+
     QTimer m_fallback;
     std::atomic<qint64> m_pendingHead{0};
     std::atomic<bool> m_posted{false};

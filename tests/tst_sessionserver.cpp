@@ -419,8 +419,6 @@ void TestSessionServer::slowReaderGetsEverythingInOrder()
     QCOMPARE(m_server->clientCount(), 1);
 }
 
-// A client whose connection is reset while events stream to it: the direct
-// write fails, Qt's path reports it, the client goes; the others get everything.
 // A fan-out to many players takes a while; an event committed meanwhile is
 // announced part way (Notifier::announcePending) and dispatched at once:
 // the players not written yet get it with the event under way, those
@@ -470,6 +468,8 @@ void TestSessionServer::appendsDuringAFanOutReachTheRestOfIt()
     }
 }
 
+// A client whose connection is reset while events stream to it: the direct
+// write fails, Qt's path reports it, the client goes; the others get everything.
 void TestSessionServer::vanishedReaderIsDroppedOthersUnaffected()
 {
     startServer();

@@ -160,10 +160,6 @@ void TestStoreThreads::fileWatchMissingAndHostilePaths()
     QCOMPARE(wakes, 0);
 }
 
-// Four producer threads publish one at a time, waiting each time (committed on
-// their own threads); the main thread's publishes are queued to the writer's
-// thread meanwhile. Every id is on disk when it comes back; ids are dense,
-// each thread's in its own order.
 // Appends from other threads are announced by one queued call with the latest
 // id; a long piece of work on the notifier's thread may ask for it sooner
 // (announcePending), and the queued call then announces nothing twice.
@@ -198,6 +194,10 @@ void TestStoreThreads::pendingAppendsAnnouncedOnRequest()
     QCOMPARE(heads, (QList<qint64>{6, 7, 8}));
 }
 
+// Four producer threads publish one at a time, waiting each time (committed on
+// their own threads); the main thread's publishes are queued to the writer's
+// thread meanwhile. Every id is on disk when it comes back; ids are dense,
+// each thread's in its own order.
 void TestStoreThreads::producerThreadsCommitInline()
 {
     const QString path = freshPath();

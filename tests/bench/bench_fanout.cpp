@@ -72,6 +72,12 @@ std::pair<double, double> cpuSeconds()
     return fields.size() > 12 ? std::pair{fields.at(11).toDouble() / tick, fields.at(12).toDouble() / tick} : std::pair{0.0, 0.0};
 }
 
+// EVENTDESK_FANOUT_TRACE=1, in both processes.
+bool traceAsked()
+{
+    return qEnvironmentVariableIntValue("EVENTDESK_FANOUT_TRACE") != 0;
+}
+
 // The clients' side: raw non-blocking sockets on one epoll, so that a
 // thousand of them in one process cost as little as the kernel lets them (a
 // Qt socket per client polls every descriptor on each wake and copies each
@@ -122,9 +128,9 @@ int clientProcess(const QUrl &url, int n, int expect, int seconds, const QString
     std::vector<LeanClient> clients(static_cast<size_t>(n));
     QList<double> latencies;
     latencies.reserve(qsizetype(n) * expect);
-    // EVENTDESK_FANOUT_TRACE=1: where in the run the late messages were, by
-    // 100 ms of send time (the first message sent opens the first slot).
-    const bool trace = qEnvironmentVariableIntValue("EVENTDESK_FANOUT_TRACE") != 0;
+    // Traced: where in the run the late messages were, by 100 ms of send
+    // time (the first message sent opens the first slot).
+    const bool trace = traceAsked();
     struct Slot {
         double max = 0;
         qint64 late = 0;
@@ -466,7 +472,7 @@ int main(int argc, char *argv[])
         // commit -> notify -> read, on this thread).
         QList<double> toSubscriber;
         std::unique_ptr<Subscriber> probe;
-        if (qEnvironmentVariableIntValue("EVENTDESK_FANOUT_TRACE") != 0) {
+        if (traceAsked()) {
             probe = std::make_unique<Subscriber>(store, notifier, Subscriber::Options{.startAfter = 0});
             QObject::connect(probe.get(), &Subscriber::eventsReceived, probe.get(), [&](const QList<StoredEvent> &rows) {
                 const qint64 now = nowNs();
