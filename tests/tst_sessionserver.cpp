@@ -136,6 +136,29 @@ private:
         return c;
     }
 
+    // A server whose notifier hooks the fan-out's asks (HookedNotifier).
+    HookedNotifier *startHookedServer()
+    {
+        auto owned = std::make_unique<HookedNotifier>();
+        HookedNotifier *notifier = owned.get();
+        startServer({}, std::move(owned));
+        return notifier;
+    }
+
+    // n players of world w1, each with its Joined message still received;
+    // none if one could not join.
+    std::vector<std::unique_ptr<Client>> joinPlayers(int n)
+    {
+        std::vector<std::unique_ptr<Client>> players;
+        for (int i = 0; i < n; ++i) {
+            auto p = join(u"player"_s, u"w1"_s);
+            if (!p)
+                return {};
+            players.push_back(std::move(p));
+        }
+        return players;
+    }
+
     // A raw socket as a DM: the handshake and one masked Join, no reading after.
     bool rawDmJoin(QTcpSocket &raw, const QByteArray &name)
     {
@@ -171,6 +194,7 @@ private Q_SLOTS:
     void clientThatNeverReadsIsDropped();
     void slowReaderGetsEverythingInOrder();
     void appendsDuringAFanOutReachTheRestOfIt();
+    void playersLeavingDuringAFanOut();
     void vanishedReaderIsDroppedOthersUnaffected();
     void clientLimitAndKick();
     void refusalsAreCountedWithoutTheSecret();
@@ -426,16 +450,12 @@ void TestSessionServer::slowReaderGetsEverythingInOrder()
 // in order.
 void TestSessionServer::appendsDuringAFanOutReachTheRestOfIt()
 {
-    auto owned = std::make_unique<HookedNotifier>();
-    HookedNotifier *notifier = owned.get();
-    startServer({}, std::move(owned));
+    HookedNotifier *notifier = startHookedServer();
     constexpr int Players = 80;  // more than two stretches of writes between the asks
-    std::vector<std::unique_ptr<Client>> players;
-    for (int i = 0; i < Players; ++i) {
-        players.push_back(join(u"player"_s, u"w1"_s));
-        QVERIFY(players.back());
-        players.back()->received.clear();
-    }
+    const std::vector<std::unique_ptr<Client>> players = joinPlayers(Players);
+    QCOMPARE(players.size(), size_t(Players));
+    for (const auto &p : players)
+        p->received.clear();
     QTRY_COMPARE(m_server->clients().size(), Players);
 
     qint64 during = 0;
@@ -465,6 +485,50 @@ void TestSessionServer::appendsDuringAFanOutReachTheRestOfIt()
             seqs.append(m.value(u"seq"_s).toInteger());
         QCOMPARE(seqs, expected);
         QCOMPARE(p->types(), (QStringList{u"StoryEventCreated"_s, u"ChallengeResolved"_s, u"NarrativeEventTriggered"_s}));
+    }
+}
+
+// Players who leave while the fan-out's loop runs (kicked from inside it, as
+// a client over its backlog bound is dropped from inside a dispatch): the one
+// the loop had passed and the one it had not reached each get what was queued
+// before, the error and the close, nothing after; the loop passes over them,
+// and every other player gets everything, in order.
+void TestSessionServer::playersLeavingDuringAFanOut()
+{
+    HookedNotifier *notifier = startHookedServer();
+    constexpr int Players = 40;
+    const std::vector<std::unique_ptr<Client>> players = joinPlayers(Players);
+    QCOMPARE(players.size(), size_t(Players));
+    const QString passed = players.front()->received.first().value(u"client_id"_s).toString();
+    const QString ahead = players.back()->received.first().value(u"client_id"_s).toString();
+    for (const auto &p : players)
+        p->received.clear();
+    QTRY_COMPARE(m_server->clients().size(), Players);
+
+    qint64 during = 0;
+    notifier->onFirstAsk = [&] {
+        QVERIFY(m_server->kick(passed));
+        QVERIFY(m_server->kick(ahead));
+        QFuture<PublishResult> f = m_bus->publish(test::sampleEvent(EventKind::ChallengeResolved, true, u"w1"_s));
+        f.waitForFinished();
+        during = f.result().value();
+    };
+    const PublishResult first = await(m_bus->publish(test::sampleEvent(EventKind::StoryEventCreated, true, u"w1"_s)));
+    QVERIFY(first.ok());
+    QTRY_VERIFY(during > 0);
+    QCOMPARE(notifier->announced, 1);
+
+    for (const Client *gone : {players.front().get(), players.back().get()}) {
+        QTRY_COMPARE(gone->closeCode, 1008);
+        QCOMPARE(gone->types(), (QStringList{u"StoryEventCreated"_s, u"Error"_s}));
+        QCOMPARE(gone->received.last().value(u"code"_s).toString(), u"forbidden"_s);
+    }
+    QTRY_COMPARE(m_server->clientCount(), Players - 2);
+    for (size_t i = 1; i + 1 < players.size(); ++i) {
+        QTRY_COMPARE(players[i]->received.size(), 2);
+        QCOMPARE(players[i]->received.at(0).value(u"seq"_s).toInteger(), first.value());
+        QCOMPARE(players[i]->received.at(1).value(u"seq"_s).toInteger(), during);
+        QCOMPARE(players[i]->closeCode, -1);
     }
 }
 
