@@ -61,8 +61,11 @@ int serveCommand(const QStringList &args)
     const QCommandLineOption metricsOption(u"metrics"_s, u"Serve Prometheus metrics at /metrics on the session port."_s);
     const QCommandLineOption metricsListenOption(
         u"metrics-listen"_s, u"Serve Prometheus metrics at http://HOST:PORT/metrics, a port of their own."_s, u"host:port"_s);
+    const QCommandLineOption worldOption(
+        u"world"_s, u"Open this world for players before its first event (repeatable); worlds in the log are open already."_s,
+        u"world"_s);
     for (const auto &o : {originOption, maxClientsOption, certOption, keyOption, seedOption, pendingOption, pendingPerAddressOption,
-                          metricsOption, metricsListenOption, logFormatOption})
+                          metricsOption, metricsListenOption, logFormatOption, worldOption})
         p.addOption(o);
     if (auto status = p.parse(args))
         return *status;
@@ -105,6 +108,9 @@ int serveCommand(const QStringList &args)
     if (!metricsListen.isEmpty() && !parseListen(metricsListen, metricsAddress, metricsPortNumber))
         return usage(u"--metrics-listen must be HOST:PORT (like 127.0.0.1:9464), not '%1'"_s.arg(metricsListen.left(60)));
     const bool metricsWanted = p.parser().isSet(metricsOption) || !metricsListen.isEmpty();
+    if (!metricsListen.isEmpty() && !metricsAddress.isLoopback())
+        note(u"--metrics-listen %1 is reachable from other machines: the metrics name your worlds and event counts; "
+             "use 127.0.0.1 unless a firewall keeps strangers out"_s.arg(metricsListen), "warning");
 
     BusConfig busConfig = p.busConfig();
     busConfig.index = true;  // the row index follows the log while serving
@@ -118,19 +124,24 @@ int serveCommand(const QStringList &args)
     // events counted, the projector's lag watched.
     Metrics metrics(bus.store(), bus.notifier());
     MeasuredBus measured(bus.bus(), metrics);
+    // The join secret stays the database's, so the links players were given
+    // keep working from one run to the next (--join-code names another).
+    const SessionConfig stored = SessionServer::withStoredJoinCode(config, bus.book());
     SessionServer server(bus.store(), metricsWanted ? static_cast<EventBus &>(measured) : bus.bus(), bus.notifier(),
-                         bus.book(), config);
+                         bus.book(), stored);
+    for (const QString &world : p.parser().values(worldOption))
+        server.openWorld(world);
     session::Transport metricsTransport(session::TransportLimits{});
     if (metricsWanted) {
         metrics.setSession(&server);
         metrics.watchSubscriber(u"projector"_s, [&projector] { return projector.cursor(); });
         metrics.watchSubscriber(u"session"_s, [&server] { return server.liveCursor(); });
         metrics.start();
-        const auto answer = [&metrics](const session::HttpRequest &r) { return metrics.answer(r); };
+        // The session port is the players' too: its metrics name no world.
         if (p.parser().isSet(metricsOption))
-            server.setMetricsHandler(answer);
+            server.setMetricsHandler([&metrics](const session::HttpRequest &r) { return metrics.answer(r, Metrics::WorldLabels::Hidden); });
         if (!metricsListen.isEmpty()) {
-            metricsTransport.setHttpHandler(answer);
+            metricsTransport.setHttpHandler([&metrics](const session::HttpRequest &r) { return metrics.answer(r); });
             metricsTransport.setOriginCheck([](const QString &, const QString &) { return false; });  // no WebSocket here
             if (Result<bool> r = metricsTransport.listen(metricsAddress, metricsPortNumber); !r)
                 return fail(u"cannot serve metrics on %1: %2"_s.arg(metricsListen, r.error().message));
@@ -172,20 +183,32 @@ int serveCommand(const QStringList &args)
     // set them instead.
     note(u"database %1"_s.arg(bus.location()));
     const bool toLog = logFormat() == LogFormat::Json;
-    if (common.joinCode.isEmpty())
-        note(toLog ? u"join code made up for this run and not logged: set EVENTDESK_JOIN_CODE or --join-code"_s
-                   : u"join code %1"_s.arg(server.joinCode()), toLog ? "warning" : "info");
+    const bool showCodes = !common.joinCode.isEmpty() || !toLog;
+    if (!showCodes)
+        note(u"the worlds' join codes are not logged: set EVENTDESK_JOIN_CODE or --join-code, and each world's link is "
+             "printed on stdout"_s, "warning");
     if (common.dmToken.isEmpty())
         note(toLog ? u"DM token made up for this run and not logged: set EVENTDESK_DM_TOKEN or --dm-token"_s
                    : u"DM token %1"_s.arg(server.dmToken()), toLog ? "warning" : "info");
     const QString web = server.url().scheme() == u"wss"_s ? u"https"_s : u"http"_s;
-    note(u"players open %1://%2:%3/join?world=WORLD&code=%4"_s.arg(web, server.url().host()).arg(server.port())
-             .arg(common.joinCode.isEmpty() && !toLog ? server.joinCode() : u"JOIN_CODE"_s));
     if (metricsTransport.isListening())
         note(u"metrics on http://%1:%2/metrics"_s.arg(metricsAddress.toString()).arg(metricsTransport.port()));
     else if (metricsWanted)
         note(u"metrics on %1://%2:%3/metrics"_s.arg(web, server.url().host()).arg(server.port()));
     printOut(u"eventdesk: listening on %1\n"_s.arg(server.url().toString()).toUtf8());
+    // One line per world players can join, now and as new worlds appear: each
+    // world's link holds its own code, which opens that world only.
+    const auto printJoin = [&server, showCodes](const QString &world) {
+        QUrl link = server.joinLink(world);
+        if (!showCodes)
+            link.setQuery(u"world="_s + QString::fromLatin1(QUrl::toPercentEncoding(world)));
+        printOut(u"join: %1\n"_s.arg(link.toString(QUrl::FullyEncoded)).toUtf8());
+    };
+    QStringList worlds = server.knownWorlds();
+    worlds.sort();
+    for (const QString &world : worlds)
+        printJoin(world);
+    QObject::connect(&server, &SessionServer::worldAdded, &server, printJoin);
     const int rc = QCoreApplication::exec();
     server.close();
     return rc;

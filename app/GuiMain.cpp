@@ -1,4 +1,5 @@
 #include "GuiMain.h"
+#include "PlainText.h"
 
 #include "BusSetup.h"
 #include "Cli.h"
@@ -124,8 +125,8 @@ int runGui(int argc, char *argv[])
     std::function<bool(const QString &, bool)> openDesk = [&](const QString &path, bool create) -> bool {
         auto opened = Desk::open(path, busUrl, session, create);
         if (!opened) {
-            QMessageBox::critical(desk ? desk->window() : nullptr, QObject::tr("EventDesk"),
-                                  QObject::tr("Cannot open the database.\n\n%1").arg(opened.error().message));
+            plain::critical(desk ? desk->window() : nullptr, QObject::tr("EventDesk"),
+                            QObject::tr("Cannot open the database.\n\n%1").arg(opened.error().message));
             return false;
         }
         desk = std::move(opened).value();  // the previous one closes

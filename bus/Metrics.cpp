@@ -136,7 +136,7 @@ void Metrics::countStoreError()
     ++m_storeErrors;
 }
 
-QByteArray Metrics::render() const
+QByteArray Metrics::render(WorldLabels worldLabels) const
 {
     Writer w;
     w.family("eventdesk_build_info", "gauge", "The EventDesk version serving these metrics.");
@@ -148,12 +148,14 @@ QByteArray Metrics::render() const
     types.sort();
     for (const QString &t : types)
         w.sample("eventdesk_events_appended_total", "type=\"" + label(t) + '"', m_byType.value(t));
-    w.family("eventdesk_world_events_appended_total", "counter",
-             "Events appended by world: the first 32 worlds seen by name, the rest as world=\"_other\".");
-    QStringList worlds = m_byWorld.keys();
-    worlds.sort();
-    for (const QString &world : worlds)
-        w.sample("eventdesk_world_events_appended_total", "world=\"" + label(world) + '"', m_byWorld.value(world));
+    if (worldLabels == WorldLabels::Shown) {
+        w.family("eventdesk_world_events_appended_total", "counter",
+                 "Events appended by world: the first 32 worlds seen by name, the rest as world=\"_other\".");
+        QStringList worlds = m_byWorld.keys();
+        worlds.sort();
+        for (const QString &world : worlds)
+            w.sample("eventdesk_world_events_appended_total", "world=\"" + label(world) + '"', m_byWorld.value(world));
+    }
     w.family("eventdesk_log_head_id", "gauge", "The newest event id this process has seen.");
     w.sample("eventdesk_log_head_id", {}, m_head);
 
@@ -202,7 +204,7 @@ QByteArray Metrics::render() const
     return w.out;
 }
 
-session::HttpResponse Metrics::answer(const session::HttpRequest &request) const
+session::HttpResponse Metrics::answer(const session::HttpRequest &request, WorldLabels worlds) const
 {
     QByteArray path = request.target;
     if (const qsizetype q = path.indexOf('?'); q >= 0)
@@ -215,7 +217,7 @@ session::HttpResponse Metrics::answer(const session::HttpRequest &request) const
     }
     r.status = 200;
     r.contentType = "text/plain; version=0.0.4; charset=utf-8";
-    r.body = render();
+    r.body = render(worlds);
     return r;
 }
 

@@ -50,9 +50,12 @@ public:
     void observePublish(double seconds, int events, const std::optional<Error> &error);
     void countStoreError();
 
-    QByteArray render() const;
+    // Shown: per-world series by world id (a metrics port of its own).
+    // Hidden: none, for the session port, which the players reach too.
+    enum class WorldLabels { Shown, Hidden };
+    QByteArray render(WorldLabels worlds = WorldLabels::Shown) const;
     // GET /metrics; anything else 404.
-    session::HttpResponse answer(const session::HttpRequest &request) const;
+    session::HttpResponse answer(const session::HttpRequest &request, WorldLabels worlds = WorldLabels::Shown) const;
 
 private:
     void count(const QList<StoredEvent> &events);

@@ -116,6 +116,8 @@ protected:
         m_store = std::make_unique<SqliteEventStore>(o);
         QVERIFY(m_store->openAndWait().ok());
         m_notifier = std::make_unique<BusNotifier>(0);
+        // Rows other processes write wake the window, as in the app (BusSetup).
+        connect(m_store.get(), &SqliteEventStore::externalRowsDetected, m_notifier.get(), &BusNotifier::externalRowsDetected);
         m_bus = std::make_unique<StoreEventBus>(*m_store, *m_notifier);
 
         // A game in progress, through the producers.

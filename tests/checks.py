@@ -33,3 +33,15 @@ def eventdesk(binary, *args, stdin=None, ok=True):
     if ok and r.returncode != 0:
         raise RuntimeError(f"eventdesk {' '.join(args)} failed: {r.stderr.strip()}")
     return r
+
+
+def world_code(secret, world):
+    """The join code of one world, derived from the database's join secret as
+    EventDesk derives it (HMAC-SHA256 of "eventdesk-join:" + the world id,
+    8 characters of the read-aloud alphabet): written again here, so a test
+    that joins with it checks the server's derivation too."""
+    import hashlib
+    import hmac
+    alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+    mac = hmac.new(secret.encode(), b"eventdesk-join:" + world.encode(), hashlib.sha256).digest()
+    return "".join(alphabet[b % len(alphabet)] for b in mac[:8])

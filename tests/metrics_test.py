@@ -22,7 +22,7 @@ import urllib.request
 
 import websockets
 
-from checks import check, eventdesk
+from checks import check, eventdesk, world_code
 
 EVENTDESK = sys.argv[1]
 CODE = "METRICS42"
@@ -115,7 +115,7 @@ async def main():
         players = []
         for name in ("Sam", "Kim"):
             ws = await websockets.connect(f"ws://127.0.0.1:{port}/")
-            await ws.send(json.dumps({"type": "Join", "role": "player", "world_id": "w1", "name": name, "join_code": CODE}))
+            await ws.send(json.dumps({"type": "Join", "role": "player", "world_id": "w1", "name": name, "join_code": world_code(CODE, "w1")}))
             check(json.loads(await ws.recv())["type"] == "Joined", f"{name} joins")
             players.append(ws)
         dm = await websockets.connect(f"ws://127.0.0.1:{port}/")
@@ -145,8 +145,10 @@ async def main():
         check(value(s, "eventdesk_events_appended_total", type="GenerationBatchQueued") == 5, "5 generation jobs counted")
         check(sum(v for (n, _), v in s.items() if n == "eventdesk_events_appended_total") == total,
               "every event appended since start is counted once, the one before it not")
-        check(value(s, "eventdesk_world_events_appended_total", world="w1") == 11
-              and value(s, "eventdesk_world_events_appended_total", world="w2") == 10, "by world (w1: 10 beats and the roll)")
+        _, _, _, own = await scrape_until(own_url, lambda s: value(s, "eventdesk_log_head_id") == total + 1)
+        check(value(own, "eventdesk_world_events_appended_total", world="w1") == 11
+              and value(own, "eventdesk_world_events_appended_total", world="w2") == 10,
+              "by world on the metrics port of its own (w1: 10 beats and the roll)")
         check(value(s, "eventdesk_publish_duration_seconds_count") == 1
               and value(s, "eventdesk_published_events_total") == 1, "the session's one publish is timed")
         check(value(s, "eventdesk_publish_duration_seconds_bucket", le="+Inf") == 1, "a histogram with +Inf")
@@ -174,8 +176,11 @@ async def main():
         many = [{"type": "StoryEventCreated", "story_event_id": f"m{n}", "world_id": f"world-{n:03d}",
                  "event_type": "dialogue"} for n in range(60)]
         run("publish", "--db", db, stdin="".join(json.dumps(e) + "\n" for e in many))
-        _, _, text, s = await scrape_until(session_url, lambda s: value(s, "eventdesk_log_head_id") == total + 61)
+        _, _, text, s = await scrape_until(own_url, lambda s: value(s, "eventdesk_log_head_id") == total + 61)
         worlds = {dict(labels)["world"]: v for (n, labels), v in s.items() if n == "eventdesk_world_events_appended_total"}
+        _, _, session_text, _ = await scrape_until(session_url, lambda s: value(s, "eventdesk_log_head_id") == total + 61)
+        check("world=" not in session_text and "world-0" not in session_text and "w1" not in session_text,
+              "the session port's metrics, which players can reach, name no world")
         check(len(worlds) == 33 and "_other" in worlds, f"32 worlds by name and _other ({len(worlds)} labels)")
         check(sum(worlds.values()) == 10 + 10 + 1 + 60, "the world counts still add up")
         ok, said = promtool(text)

@@ -15,6 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cdp import Browser  # noqa: E402
+from checks import world_code  # noqa: E402
 
 EVENTDESK, DB, WORLD_NAME, OUT = sys.argv[1:5]
 CODE = "SHOTCODE7"
@@ -44,7 +45,7 @@ async def main():
         page = await browser.new_page(360, 640, mobile=True)
         await page.run_on_new_document(
             "localStorage.setItem('eventdesk:profile', JSON.stringify({name: 'Sam', character: 'Aria'}))")
-        await page.goto(f"{base}/join?world={world}&code={CODE}")
+        await page.goto(f"{base}/join?world={world}&code={world_code(CODE, world)}")
         await page.wait_for("document.getElementById('status').dataset.state === 'connected'", 10)
         await page.wait_for("document.getElementById('challenge').options.length >= 3", 10)
         await page.eval("document.getElementById('modifier-up').click(); document.getElementById('modifier-up').click()")
@@ -56,7 +57,7 @@ async def main():
         await page.resize(1280, 800)
         await page.screenshot(os.path.join(OUT, "player-page-1280x800.png"))
         table = await browser.new_page(1280, 800)
-        await table.goto(f"{base}/table?world={world}&code={CODE}")
+        await table.goto(f"{base}/table?world={world}&code={world_code(CODE, world)}")
         await table.wait_for("document.querySelectorAll('#feed li').length >= 4", 10)
         await table.screenshot(os.path.join(OUT, "table-screen-1280x800.png"))
         for name in ("player-page-360x640.png", "player-page-1280x800.png", "table-screen-1280x800.png"):

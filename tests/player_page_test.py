@@ -32,13 +32,14 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cdp import Browser  # noqa: E402
-from checks import check, eventdesk  # noqa: E402
+from checks import check, eventdesk, world_code  # noqa: E402
 
 EVENTDESK = sys.argv[1]
 SHOTS = sys.argv[sys.argv.index("--screenshots") + 1] if "--screenshots" in sys.argv else None
 JOIN_CODE = "TABLECODE7"
 DM_TOKEN = "0123456789abcdef0123456789abcdef"
 WORLD = "w-ravenmoor"
+OTHER_WORLD = "w-blackfen"
 OTHER = "w-elsewhere"
 
 
@@ -73,8 +74,8 @@ class Server:
     def base(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def link(self, page="join", world=WORLD, code=JOIN_CODE):
-        return f"{self.base}/{page}?world={world}&code={code}"
+    def link(self, page="join", world=WORLD, code=None):
+        return f"{self.base}/{page}?world={world}&code={code or world_code(JOIN_CODE, world)}"
 
 
 def publish(db, *events):
@@ -156,8 +157,8 @@ async def main():
         server.stop()
     with open(log, encoding="utf-8", errors="replace") as f:
         logged = f.read()
-    check("joined world" in logged and JOIN_CODE not in logged,
-          "the join code never appears in the server's log, --verbose included")
+    check("joined world" in logged and JOIN_CODE not in logged and world_code(JOIN_CODE, WORLD) not in logged,
+          "the join secret and the world's code never appear in the server's log, --verbose included")
     shutil.rmtree(tmp, ignore_errors=True)
     return check.totals()
 
@@ -404,6 +405,14 @@ async def play(server, browser, db, challenge):
     incomplete = await browser.new_page(360, 640)
     await incomplete.goto(f"{server.base}/join")
     check(await incomplete.wait_for("!document.getElementById('problem').hidden"), "a link without world or code says so")
+
+    # Another world's table screen with this world's code: refused, and none of its events shown.
+    publish(db, story(OTHER_WORLD, "ambush", 1), narrative(OTHER_WORLD, "The fen", "rises"))
+    peek = await browser.new_page(1280, 800)
+    await peek.goto(server.link("table", world=OTHER_WORLD, code=world_code(JOIN_CODE, WORLD)))
+    check(await peek.wait_for("document.getElementById('status').dataset.state === 'refused'", 10),
+          "a world's code on another world's table screen is refused")
+    check(await peek.eval("document.querySelectorAll('#feed li').length") == 0, "and shows none of that world's events")
 
     # The table screen.
     tv = await browser.new_page(1280, 800)

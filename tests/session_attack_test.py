@@ -31,7 +31,7 @@ import time
 
 import websockets
 
-from checks import check
+from checks import check, world_code
 
 EVENTDESK = sys.argv[1]
 ONLY = set(sys.argv[2:])
@@ -48,7 +48,7 @@ class Server:
         env = {k: v for k, v in os.environ.items() if k != "QT_LOGGING_RULES"}
         self.proc = subprocess.Popen(
             [*prefix, EVENTDESK, "serve", "--db", os.path.join(tmp, name + ".db"), "--listen", "127.0.0.1:0",
-             "--join-code", JOIN_CODE, "--dm-token", DM_TOKEN, *extra],
+             "--join-code", JOIN_CODE, "--dm-token", DM_TOKEN, "--world", "w1", *extra],
             stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
         line = self.proc.stdout.readline().strip()
         self.url = line.rsplit(" ", 1)[-1]
@@ -106,7 +106,7 @@ def frame(payload, masked=True, opcode=0x1):
 
 def join_message(role="player", world="w1", secret=None, name="raw"):
     msg = {"type": "Join", "role": role, "world_id": world, "name": name}
-    msg["dm_token" if role == "dm" else "join_code"] = secret or (DM_TOKEN if role == "dm" else JOIN_CODE)
+    msg["dm_token" if role == "dm" else "join_code"] = secret or (DM_TOKEN if role == "dm" else world_code(JOIN_CODE, world))
     return json.dumps(msg).encode()
 
 

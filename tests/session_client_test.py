@@ -17,7 +17,7 @@ import tempfile
 
 import websockets
 
-from checks import check
+from checks import check, world_code
 
 EVENTDESK = sys.argv[1]
 JOIN_CODE = "TESTCODE42"
@@ -35,7 +35,7 @@ async def join(url, role, world, name, last_seq=None, secret=None):
     if role == "dm":
         msg["dm_token"] = secret or DM_TOKEN
     else:
-        msg["join_code"] = secret or JOIN_CODE
+        msg["join_code"] = secret or world_code(JOIN_CODE, world)
     if last_seq is not None:
         msg["last_seq"] = last_seq
     await ws.send(json.dumps(msg))
@@ -194,7 +194,7 @@ async def main(url, challenge_id):
     except websockets.ConnectionClosed as e:
         check(close_code(e) == 1008, f"then close 1008 (got {close_code(e)})")
     ws = await websockets.connect(url, max_size=2**20)
-    await ws.send(json.dumps({"type": "Join", "role": "player", "world_id": "w1", "name": "Eve", "join_code": JOIN_CODE}))
+    await ws.send(json.dumps({"type": "Join", "role": "player", "world_id": "w1", "name": "Eve", "join_code": world_code(JOIN_CODE, "w1")}))
     await ws.recv()
     try:
         await ws.send("x" * (100 * 1024))
@@ -214,7 +214,7 @@ async def main(url, challenge_id):
 
 async def join_with_origin(url, origin):
     ws = await websockets.connect(url, origin=origin)
-    await ws.send(json.dumps({"type": "Join", "role": "player", "world_id": "w1", "name": "Local", "join_code": JOIN_CODE}))
+    await ws.send(json.dumps({"type": "Join", "role": "player", "world_id": "w1", "name": "Local", "join_code": world_code(JOIN_CODE, "w1")}))
     return ws, json.loads(await asyncio.wait_for(ws.recv(), 5))
 
 
@@ -223,7 +223,7 @@ async def tls_session(url):
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE  # a self-signed certificate made for this test
     async with websockets.connect(url, ssl=ctx) as ws:
-        await ws.send(json.dumps({"type": "Join", "role": "player", "world_id": "w1", "name": "Tess", "join_code": JOIN_CODE}))
+        await ws.send(json.dumps({"type": "Join", "role": "player", "world_id": "w1", "name": "Tess", "join_code": world_code(JOIN_CODE, "w1")}))
         joined = json.loads(await asyncio.wait_for(ws.recv(), 5))
         await ws.send(json.dumps({"type": "Ping", "nonce": "tls"}))
         pong = json.loads(await asyncio.wait_for(ws.recv(), 5))
@@ -245,7 +245,7 @@ def run_tls(tmp):
         check(False, "openssl made a test certificate")
         return
     server = subprocess.Popen([EVENTDESK, "serve", "--db", os.path.join(tmp, "tls.db"), "--listen", "127.0.0.1:0",
-                               "--join-code", JOIN_CODE, "--tls-cert", cert, "--tls-key", key],
+                               "--join-code", JOIN_CODE, "--tls-cert", cert, "--tls-key", key, "--world", "w1"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = server.stdout.readline().strip()
@@ -263,11 +263,17 @@ def run():
                               "--difficulty", "15"], capture_output=True, text=True, check=True)
         challenge_id = add.stdout.strip()
         server = subprocess.Popen([EVENTDESK, "serve", "--db", db, "--listen", "127.0.0.1:0", "--join-code", JOIN_CODE,
-                                   "--dm-token", DM_TOKEN], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                   "--dm-token", DM_TOKEN, "--world", "w2", "--world", "w1"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             line = server.stdout.readline().strip()
             check(line.startswith("eventdesk: listening on ws://127.0.0.1:"), f"serve prints where it listens ({line})")
             url = line.split(" on ", 1)[1]
+            port = url.rsplit(":", 1)[1]
+            # One join line per open world, each with that world's own code.
+            joins = [server.stdout.readline().strip() for _ in range(2)]
+            want = [f"join: http://127.0.0.1:{port}/join?world={w}&code={world_code(JOIN_CODE, w)}" for w in ("w1", "w2")]
+            check(joins == want, f"serve prints each world's join link with its own code ({joins})")
             asyncio.run(asyncio.wait_for(main(url, challenge_id), 120))
         finally:
             server.terminate()

@@ -447,7 +447,7 @@ void TestDeskForms::joinLinkAndItsQrCode()
     QVERIFY(worlds && linkWorld);
     QTRY_VERIFY(linkWorld->findData(u"Sunken Isles"_s) >= 0);
     linkWorld->setCurrentIndex(linkWorld->findData(u"Sunken Isles"_s));
-    const QString expected = u"http://127.0.0.1:%1/join?world=Sunken%20Isles&code=RAVEN7K3"_s.arg(m_server->port());
+    const QString expected = u"http://127.0.0.1:%1/join?world=Sunken%20Isles&code=%2"_s.arg(m_server->port()).arg(m_server->joinCodeFor(u"Sunken Isles"_s));
     QCOMPARE(panel->joinLink(), expected);
     for (QToolButton *b : panel->findChildren<QToolButton *>())
         if (b->text() == u"Copy link"_s)

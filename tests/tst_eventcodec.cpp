@@ -63,6 +63,7 @@ private Q_SLOTS:
     void unknownFieldsKept();
     void malformed_data();
     void malformed();
+    void wholeCharactersDecode();
     void checkRejectsWhatDecodeWould();
     void mutatedInputsNeverCrash();
 };
@@ -218,6 +219,10 @@ void TestEventCodec::malformed_data()
     row("invalid UTF-8") << withField("character_id", "\"\xff\xfe\"") << ErrorCode::BadJson << none << u"UTF-8"_s;
     row("overlong UTF-8") << withField("character_id", "\"\xc0\xaf\"") << ErrorCode::BadJson << none << u"UTF-8"_s;
     row("truncated UTF-8") << withField("character_id", "\"\xe2\x82\"") << ErrorCode::BadJson << none << u"UTF-8"_s;
+    row("lone high surrogate") << withField("character_id", R"("a\ud800")") << ErrorCode::BadJson << none << u"lone surrogate \\ud800"_s;
+    row("lone low surrogate") << withField("character_id", R"("\udc00b")") << ErrorCode::BadJson << none << u"lone surrogate \\udc00"_s;
+    row("swapped surrogates") << withField("character_id", R"("\udc00\ud800")") << ErrorCode::BadJson << none << u"lone surrogate"_s;
+    row("high surrogate then text") << withField("character_id", R"("\ud83dx")") << ErrorCode::BadJson << none << u"lone surrogate"_s;
     row("nested 33 deep") << withField("extra", QByteArray(32, '[') + QByteArray(32, ']'))
                           << ErrorCode::BadJson << none << u"deeper than 32"_s;
     row("nested 100000 deep") << QByteArray(100000, '[') << ErrorCode::BadJson << none << u"deeper than 32"_s;
@@ -266,6 +271,18 @@ void TestEventCodec::malformed_data()
     row("comment") << QByteArray("// engine\n" + validChallenge) << ErrorCode::BadJson << none << u"expected one JSON object, but the input starts with '/'"_s;
     row("single quotes") << QByteArray("{'type':'ChallengeResolved'}") << ErrorCode::BadJson << none << u"not valid JSON"_s;
     row("NaN") << withField("roll", "NaN") << ErrorCode::BadJson << none << u"not valid JSON"_s;
+}
+
+// An escaped pair is one character; "\\ud800" is a backslash and text, not an escape.
+void TestEventCodec::wholeCharactersDecode()
+{
+    const QByteArray pair = R"({"type":"StoryEventCreated","story_event_id":"s","world_id":"w","event_type":"smile \ud83d\ude00"})";
+    Result<AppEvent> r = codec::decode(pair);
+    QVERIFY2(r.ok(), qPrintable(r ? QString() : r.error().message));
+    QVERIFY(QString::fromUtf8(codec::encode(*r)).contains(u"smile 😀"_s));
+    const QByteArray backslash = R"({"type":"StoryEventCreated","story_event_id":"s","world_id":"w","event_type":"C:\\ud800"})";
+    r = codec::decode(backslash);
+    QVERIFY2(r.ok(), qPrintable(r ? QString() : r.error().message));
 }
 
 void TestEventCodec::malformed()

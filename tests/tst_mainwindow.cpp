@@ -337,7 +337,7 @@ void TestMainWindow::hostingAndKicking()
     QVERIFY(connected.wait(5000));
     player.sendTextMessage(QString::fromUtf8(QJsonDocument(QJsonObject{
         {u"type"_s, u"Join"_s}, {u"role"_s, u"player"_s}, {u"world_id"_s, u"Ravenmoor"_s}, {u"name"_s, u"Alice"_s},
-        {u"join_code"_s, u"RAVEN7K3"_s}}).toJson(QJsonDocument::Compact)));
+        {u"join_code"_s, m_server->joinCodeFor(u"Ravenmoor"_s)}}).toJson(QJsonDocument::Compact)));
     QTableWidget *clients = m_window->sessionPanel()->clientTable();
     QTRY_COMPARE(clients->rowCount(), 1);
     QCOMPARE(clients->item(0, 0)->text(), u"Alice"_s);

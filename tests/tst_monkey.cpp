@@ -156,12 +156,15 @@ void TestMonkey::randomUseWhileTheGameRuns()
             ++beat;
         });
         game.start(40);
-        // A player at the table, so that Kick, Stop and Quit have someone to ask about.
+        // A player at the table, so that Kick, Stop and Quit have someone to ask about
+        // (in a world the DM opens for hosting: its first event may not be written yet).
+        server.openWorld(u"Ravenmoor"_s);
         QVERIFY(server.listen().ok());
         QWebSocket player;
         player.open(server.url());
         QTRY_VERIFY(player.state() == QAbstractSocket::ConnectedState);
-        player.sendTextMessage(uR"({"type":"Join","role":"player","world_id":"Ravenmoor","name":"Alice","join_code":"RAVEN7K3"})"_s);
+        player.sendTextMessage(uR"({"type":"Join","role":"player","world_id":"Ravenmoor","name":"Alice","join_code":")"_s
+                               + server.joinCodeFor(u"Ravenmoor"_s) + uR"("})"_s);
         QTRY_VERIFY(server.clientCount() == 1);
 
         // Each act is queued, never run inside the timer: an act that opens a

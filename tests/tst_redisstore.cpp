@@ -3,6 +3,7 @@
 // once, prune, statistics, the command line and two servers in one session
 // (URLs: tst_redisurl; faults: tst_redisfaults).
 #include "BusNotifier.h"
+#include "SessionServer.h"
 #include "EventCodec.h"
 #include "Forwarder.h"
 #include "RedisEventStore.h"
@@ -558,7 +559,8 @@ private Q_SLOTS:
         const auto startServe = [&](QProcess &p, const QString &name) -> QUrl {
             p.setProcessChannelMode(QProcess::ForwardedErrorChannel);
             p.start(QStringLiteral(EVENTDESK_BINARY), {u"serve"_s, u"--db"_s, dir.filePath(name), u"--bus"_s, bus, u"--listen"_s,
-                                                       u"127.0.0.1:0"_s, u"--join-code"_s, u"TABLE42"_s, u"--dm-token"_s, token});
+                                                       u"127.0.0.1:0"_s, u"--join-code"_s, u"TABLE42"_s, u"--dm-token"_s, token,
+                                                       u"--world"_s, u"w1"_s});
             if (!p.waitForReadyRead(30000))
                 return {};
             const QByteArray line = p.readLine().trimmed();
@@ -593,7 +595,7 @@ private Q_SLOTS:
         Client dm, player;
         QVERIFY(join(dm, urlA, {{u"type"_s, u"Join"_s}, {u"role"_s, u"dm"_s}, {u"world_id"_s, u"*"_s}, {u"name"_s, u"DM"_s}, {u"dm_token"_s, token}}));
         QVERIFY(join(player, urlB, {{u"type"_s, u"Join"_s}, {u"role"_s, u"player"_s}, {u"world_id"_s, u"w1"_s}, {u"name"_s, u"Alice"_s},
-                                    {u"join_code"_s, u"TABLE42"_s}}));
+                                    {u"join_code"_s, SessionServer::worldJoinCode(u"TABLE42"_s, u"w1"_s)}}));
         const auto publish = [&](const QString &world, const QString &id) {
             const QJsonObject ev{{u"type"_s, u"StoryEventCreated"_s}, {u"story_event_id"_s, id}, {u"world_id"_s, world}, {u"event_type"_s, u"dialogue"_s}};
             dm.socket.sendTextMessage(QString::fromUtf8(QJsonDocument(QJsonObject{{u"type"_s, u"Publish"_s}, {u"event"_s, ev}}).toJson(QJsonDocument::Compact)));
@@ -615,7 +617,7 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(events(dm).size(), 16, 15000);
         Client back;
         QVERIFY(join(back, urlA, {{u"type"_s, u"Join"_s}, {u"role"_s, u"player"_s}, {u"world_id"_s, u"w1"_s}, {u"name"_s, u"Alice"_s},
-                                  {u"join_code"_s, u"TABLE42"_s}, {u"last_seq"_s, last}}));
+                                  {u"join_code"_s, SessionServer::worldJoinCode(u"TABLE42"_s, u"w1"_s)}, {u"last_seq"_s, last}}));
         QTRY_COMPARE_WITH_TIMEOUT(events(back).size(), 6, 15000);
         QStringList ids;
         for (const QJsonObject &m : events(back)) {

@@ -3,6 +3,8 @@
 // client limit and kicking.
 #include "BusNotifier.h"
 #include "EventCodec.h"
+#include "Ids.h"
+#include "Metrics.h"
 #include "SampleEvents.h"
 #include "SessionServer.h"
 #include "SqliteEventStore.h"
@@ -24,7 +26,15 @@ using test::await;
 
 namespace {
 
-const QString JoinCode = u"JOINCODE"_s;
+const QString JoinCode = u"JOINCODE"_s;  // the database's secret: each world's code comes from it
+QString worldCode(const QString &world) { return SessionServer::worldJoinCode(JoinCode, world); }
+// A Join written out with "JOINCODE" where w1's code goes.
+// ("NOWHERECODE": the right code of a world no event has named).
+QString withW1Code(QByteArray join)
+{
+    join.replace("\"NOWHERECODE\"", QByteArray("\"" + worldCode(u"nowhere"_s).toUtf8() + '"'));
+    return QString::fromUtf8(join.replace("\"JOINCODE\"", QByteArray("\"" + worldCode(u"w1"_s).toUtf8() + '"')));
+}
 const QString DmToken = u"0123456789abcdef0123456789abcdef"_s;
 
 // A WebSocket client that records what it receives and how it was closed.
@@ -109,6 +119,9 @@ private:
         config.dmToken = DmToken;
         config.seed = 7;
         m_server = std::make_unique<SessionServer>(*m_store, *m_bus, *m_notifier, m_store->desk(), config);
+        // The worlds the tests' players join before any event of theirs.
+        m_server->openWorld(u"w1"_s);
+        m_server->openWorld(u"w2"_s);
         QVERIFY(m_server->listen().ok());
     }
 
@@ -129,7 +142,7 @@ private:
             return nullptr;
         QJsonObject j{{u"type"_s, u"Join"_s}, {u"role"_s, role}, {u"world_id"_s, world}, {u"name"_s, QString(role + u'-' + world)}};
         j.insert(role == u"dm"_s ? u"dm_token"_s : u"join_code"_s,
-                 secret.isEmpty() ? (role == u"dm"_s ? DmToken : JoinCode) : secret);
+                 secret.isEmpty() ? (role == u"dm"_s ? DmToken : worldCode(world)) : secret);
         c->send(j);
         if (!QTest::qWaitFor([&] { return !c->received.isEmpty(); }, 5000))
             return nullptr;
@@ -202,6 +215,7 @@ private Q_SLOTS:
     void stoppingTellsThePlayers();
     void codesAndTokens();
     void joinCodeStaysWithTheDatabase();
+    void eachWorldHasItsOwnCode();
     void recentEventsAndChallengesForThePlayerPage();
 };
 
@@ -265,6 +279,14 @@ void TestSessionServer::badJoins_data()
     QTest::newRow("unknown role") << QByteArray(R"({"type":"Join","role":"god","world_id":"w1","name":"x","join_code":"JOINCODE"})") << u"bad_message"_s;
     QTest::newRow("player for every world") << QByteArray(R"({"type":"Join","role":"player","world_id":"*","name":"x","join_code":"JOINCODE"})") << u"forbidden"_s;
     QTest::newRow("no world") << QByteArray(R"({"type":"Join","role":"player","name":"x","join_code":"JOINCODE"})") << u"bad_message"_s;
+    QTest::newRow("w1's code on w2") << QByteArray(R"({"type":"Join","role":"player","world_id":"w2","name":"x","join_code":"JOINCODE"})") << u"unauthorized"_s;
+    QTest::newRow("the secret itself") << QByteArray(R"({"type":"Join","role":"player","world_id":"w1","name":"x","join_code":"JOIN\u0043ODE"})") << u"unauthorized"_s;
+    QTest::newRow("a world no one opened") << QByteArray(R"({"type":"Join","role":"player","world_id":"nowhere","name":"x","join_code":"NOWHERECODE"})") << u"not_found"_s;
+    QTest::newRow("name with a bell") << QByteArray(R"({"type":"Join","role":"player","world_id":"w1","name":"a\u0007b","join_code":"JOINCODE"})") << u"bad_message"_s;
+    QTest::newRow("name with a bidi override") << QByteArray(R"({"type":"Join","role":"player","world_id":"w1","name":"\u202Eevil","join_code":"JOINCODE"})") << u"bad_message"_s;
+    QTest::newRow("name on two lines") << QByteArray(R"({"type":"Join","role":"player","world_id":"w1","name":"a\nb","join_code":"JOINCODE"})") << u"bad_message"_s;
+    QTest::newRow("name with a lone surrogate") << QByteArray(R"({"type":"Join","role":"player","world_id":"w1","name":"a\ud800","join_code":"JOINCODE"})") << u"bad_json"_s;
+    QTest::newRow("name too long") << QByteArray(R"({"type":"Join","role":"player","world_id":"w1","name":")" + QByteArray(65, 'n') + R"(","join_code":"JOINCODE"})") << u"bad_message"_s;
     QTest::newRow("not a join first") << QByteArray(R"({"type":"Ping"})") << u"unauthorized"_s;
     QTest::newRow("garbage first") << QByteArray("\x01\x02") << u"bad_json"_s;
     const QByteArray withRecent = R"({"type":"Join","role":"player","world_id":"w1","name":"x","join_code":"JOINCODE","recent":)";
@@ -283,7 +305,7 @@ void TestSessionServer::badJoins()
     startServer();
     auto c = connectClient();
     QVERIFY(c);
-    c->ws.sendTextMessage(QString::fromUtf8(join));
+    c->ws.sendTextMessage(withW1Code(join));
     QTRY_COMPARE(c->closeCode, 1008);
     QCOMPARE(c->types(), QStringList{u"Error"_s});
     QCOMPARE(c->received.first().value(u"code"_s).toString(), code);
@@ -630,7 +652,7 @@ void TestSessionServer::pendingConnectionsHaveTheirOwnBudget()
         QSignalSpy text(ws.get(), &QWebSocket::textMessageReceived);
         ws->open(m_server->url());
         QVERIFY(connected.wait(5000));
-        ws->sendTextMessage(uR"({"type":"Join","role":"player","world_id":"w1","name":"p","join_code":"JOINCODE"})"_s);
+        ws->sendTextMessage(withW1Code(R"({"type":"Join","role":"player","world_id":"w1","name":"p","join_code":"JOINCODE"})"));
         QVERIFY(text.wait(5000));
         QVERIFY(text.first().first().toString().contains(u"Joined"_s));
         players.append(ws);
@@ -692,6 +714,55 @@ void TestSessionServer::joinCodeStaysWithTheDatabase()
 }
 
 QTEST_GUILESS_MAIN(TestSessionServer)
+// A code opens the world it was made for and no other; a world the log has
+// never seen opens only once its first event arrives (or the DM opens it); the
+// session port's metrics name no world.
+void TestSessionServer::eachWorldHasItsOwnCode()
+{
+    startServer();
+    const QUrl link = m_server->joinLink(u"w1"_s);
+    QVERIFY2(link.query().contains(u"code="_s + worldCode(u"w1"_s)) && !link.query().contains(JoinCode), qPrintable(link.toString()));
+    QVERIFY(worldCode(u"w1"_s) != worldCode(u"w2"_s));
+    QCOMPARE(worldCode(u"w1"_s).size(), 8);
+
+    // w9 has no event yet: its own right code is refused, as not found.
+    auto early = join(u"player"_s, u"w9"_s);
+    QVERIFY(early);
+    QCOMPARE(early->received.first().value(u"code"_s).toString(), u"not_found"_s);
+    QTRY_COMPARE(early->closeCode, 1008);
+    // Its first event opens it.
+    QSignalSpy added(m_server.get(), &SessionServer::worldAdded);
+    QVERIFY(await(m_bus->publish(test::sampleEvent(EventKind::StoryEventCreated, true, u"w9"_s))).ok());
+    QTRY_COMPARE(added.size(), 1);
+    QCOMPARE(added.first().first().toString(), u"w9"_s);
+    auto player = join(u"player"_s, u"w9"_s);
+    QVERIFY(player);
+    QCOMPARE(player->types(), QStringList{u"Joined"_s});
+    // w9's code does not open w1.
+    auto crossing = join(u"player"_s, u"w1"_s, worldCode(u"w9"_s));
+    QVERIFY(crossing);
+    QCOMPARE(crossing->received.first().value(u"code"_s).toString(), u"unauthorized"_s);
+    QTRY_COMPARE(crossing->closeCode, 1008);
+
+    // A world written by another process after listen(), never seen live yet, is found in the log.
+    const QString uuid = ids::newUuid();
+    QVERIFY(await(m_store->append({test::sampleEvent(EventKind::StoryEventCreated, true, uuid)})).ok());
+    auto other = join(u"player"_s, uuid);
+    QVERIFY(other);
+    QCOMPARE(other->types(), QStringList{u"Joined"_s});
+
+    // Metrics: the dedicated port's render names worlds, the session port's never.
+    Metrics metrics(*m_store, *m_notifier);
+    metrics.start();
+    QTRY_VERIFY(metrics.isCounting());
+    QVERIFY(await(m_bus->publish(test::sampleEvent(EventKind::ChallengeResolved, true, uuid))).ok());
+    QTRY_VERIFY(metrics.render().contains(uuid.toUtf8()));
+    const QByteArray hidden = metrics.render(Metrics::WorldLabels::Hidden);
+    QVERIFY(!hidden.contains(uuid.toUtf8()));
+    QVERIFY(!hidden.contains("world="));
+    QVERIFY(hidden.contains("eventdesk_events_appended_total"));
+}
+
 #include "tst_sessionserver.moc"
 
 // What the player page asks for: the latest events of its world on a first
@@ -719,7 +790,7 @@ void TestSessionServer::recentEventsAndChallengesForThePlayerPage()
     auto page = connectClient();
     QVERIFY(page);
     page->send({{u"type"_s, u"Join"_s}, {u"role"_s, u"player"_s}, {u"world_id"_s, u"w1"_s}, {u"name"_s, u"Sam"_s},
-                {u"join_code"_s, JoinCode}, {u"recent"_s, 4}});
+                {u"join_code"_s, worldCode(u"w1"_s)}, {u"recent"_s, 4}});
     QTRY_COMPARE(page->received.size(), 5);
     QCOMPARE(page->received.first().value(u"world_name"_s).toString(), u"Ravenmoor"_s);
     QList<qint64> story;  // the w1 story events' ids, oldest first
@@ -748,7 +819,7 @@ void TestSessionServer::recentEventsAndChallengesForThePlayerPage()
     auto back = connectClient();
     QVERIFY(back);
     back->send({{u"type"_s, u"Join"_s}, {u"role"_s, u"player"_s}, {u"world_id"_s, u"w1"_s}, {u"name"_s, u"Sam"_s},
-                {u"join_code"_s, JoinCode}, {u"recent"_s, 4}, {u"last_seq"_s, story.last()}});
+                {u"join_code"_s, worldCode(u"w1"_s)}, {u"recent"_s, 4}, {u"last_seq"_s, story.last()}});
     QTRY_COMPARE(back->received.size(), 2);
     QCOMPARE(back->received.last().value(u"seq"_s).toInteger(), next);
 }

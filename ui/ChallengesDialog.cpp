@@ -1,4 +1,5 @@
 #include "ChallengesDialog.h"
+#include "PlainText.h"
 
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -23,7 +24,7 @@ ChallengesDialog::ChallengesDialog(DeskBook &book, const QStringList &worlds, co
     , m_book(book)
     , m_world(new QComboBox(this))
     , m_table(new QTableWidget(0, ColumnCount, this))
-    , m_status(new QLabel(this))
+    , m_status(plain::label(new QLabel(this)))
 {
     setWindowTitle(tr("Challenges"));
     m_world->setEditable(true);  // a world with no events yet can have challenges too

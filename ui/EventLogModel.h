@@ -92,6 +92,7 @@ Q_SIGNALS:
     void errorOccurred(const QString &message);
 
 private:
+    QVariant cellText(const StoredEvent &row, int col, int role) const;
     void reload();
     void recount(qint64 upToId);
     void counted(qint64 upToCount, qint64 upToId);

@@ -1,6 +1,7 @@
 // What the log model shows: cells, colours, icons, and summaries in the
 // game's words (display names for ids, jobs by what they are for).
 #include "EventLogModel.h"
+#include "PlainText.h"
 
 #include "EventCodec.h"
 
@@ -139,47 +140,14 @@ QVariant EventLogModel::data(const QModelIndex &index, int role) const
         case ProcessedColumn: return e->processed;
         }
     }
-    if (role == Qt::DisplayRole || role == Qt::ToolTipRole) {
-        switch (col) {
-        case IdColumn: return e->id;
-        case TimeColumn:
-            if (!e->createdAt.isValid())
-                return e->createdAtText;
-            if (role == Qt::ToolTipRole)
-                return e->createdAtText;
-            {
-                // Today's events by the time alone; older ones with their day.
-                const QDateTime local = e->createdAt.toLocalTime();
-                return local.date() == QDate::currentDate() ? local.toString(u"HH:mm:ss"_s)
-                                                            : local.toString(u"yyyy-MM-dd HH:mm"_s);
-            }
-        case TypeColumn: return e->eventType;
-        case WorldColumn:
-            if (!e->event)
-                return u"?"_s;
-            if (e->event->worldId().isEmpty())
-                return u"—"_s;
-            if (role == Qt::ToolTipRole && m_names.contains(e->event->worldId()))
-                return u"%1 (%2)"_s.arg(displayName(e->event->worldId()), e->event->worldId());
-            return displayName(e->event->worldId());
-        case SummaryColumn: {
-            QString summary = e->event ? displaySummary(*e->event) : u"Undecodable: %1"_s.arg(e->decodeError);
-            // The text filter matched where the summary does not show it: show where.
-            const QString &needle = m_query.text;
-            if (!needle.isEmpty() && role == Qt::DisplayRole && !summary.contains(needle, Qt::CaseInsensitive)) {
-                const QString payload = QString::fromUtf8(e->payload);
-                if (const qsizetype at = payload.indexOf(needle, 0, Qt::CaseInsensitive); at >= 0) {
-                    const qsizetype from = std::max<qsizetype>(0, at - 24);
-                    summary += u"  — “%1%2%3”"_s.arg(from > 0 ? u"…"_s : QString(),
-                                                      payload.mid(from, at - from + needle.size() + 32),
-                                                      at + needle.size() + 32 < payload.size() ? u"…"_s : QString());
-                }
-            }
-            return summary;
-        }
-        case ProcessedColumn: return e->processed ? u"✓"_s : QString();
-        }
+    if (role == Qt::ToolTipRole) {
+        // Every cell's text can come from outside (a player's name, the engine's
+        // type or time): shown literally, never as markup.
+        const QVariant tip = cellText(*e, col, role);
+        return tip.isValid() ? QVariant(plain::toolTip(tip.toString())) : tip;
     }
+    if (role == Qt::DisplayRole)
+        return cellText(*e, col, role);
     if (role == Qt::DecorationRole && col == TypeColumn)
         return e->event ? categoryIcon(e->event->category()) : QIcon::fromTheme(u"dialog-warning"_s);
     if (role == Qt::ForegroundRole) {
@@ -196,6 +164,52 @@ QVariant EventLogModel::data(const QModelIndex &index, int role) const
         QFont f;
         f.setFamily(u"monospace"_s);
         return f;
+    }
+    return {};
+}
+
+// What a cell says (Qt::DisplayRole) or says in full (Qt::ToolTipRole, before escaping).
+QVariant EventLogModel::cellText(const StoredEvent &row, int col, int role) const
+{
+    const StoredEvent *e = &row;
+    switch (col) {
+    case IdColumn: return e->id;
+    case TimeColumn:
+        if (!e->createdAt.isValid())
+            return e->createdAtText;
+        if (role == Qt::ToolTipRole)
+            return e->createdAtText;
+        {
+            // Today's events by the time alone; older ones with their day.
+            const QDateTime local = e->createdAt.toLocalTime();
+            return local.date() == QDate::currentDate() ? local.toString(u"HH:mm:ss"_s)
+                                                        : local.toString(u"yyyy-MM-dd HH:mm"_s);
+        }
+    case TypeColumn: return e->eventType;
+    case WorldColumn:
+        if (!e->event)
+            return u"?"_s;
+        if (e->event->worldId().isEmpty())
+            return u"—"_s;
+        if (role == Qt::ToolTipRole && m_names.contains(e->event->worldId()))
+            return u"%1 (%2)"_s.arg(displayName(e->event->worldId()), e->event->worldId());
+        return displayName(e->event->worldId());
+    case SummaryColumn: {
+        QString summary = e->event ? displaySummary(*e->event) : u"Undecodable: %1"_s.arg(e->decodeError);
+        // The text filter matched where the summary does not show it: show where.
+        const QString &needle = m_query.text;
+        if (!needle.isEmpty() && role == Qt::DisplayRole && !summary.contains(needle, Qt::CaseInsensitive)) {
+            const QString payload = QString::fromUtf8(e->payload);
+            if (const qsizetype at = payload.indexOf(needle, 0, Qt::CaseInsensitive); at >= 0) {
+                const qsizetype from = std::max<qsizetype>(0, at - 24);
+                summary += u"  — “%1%2%3”"_s.arg(from > 0 ? u"…"_s : QString(),
+                                                  payload.mid(from, at - from + needle.size() + 32),
+                                                  at + needle.size() + 32 < payload.size() ? u"…"_s : QString());
+            }
+        }
+        return summary;
+    }
+    case ProcessedColumn: return e->processed ? u"✓"_s : QString();
     }
     return {};
 }

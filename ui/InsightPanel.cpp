@@ -1,4 +1,5 @@
 #include "InsightPanel.h"
+#include "PlainText.h"
 
 #include "EventLogModel.h"
 #include "Projector.h"
@@ -182,8 +183,8 @@ void InsightPanel::drawRates(const QList<MinuteCount> &minutes, const QDateTime 
     // chart's title instead, and each bar's time in its tooltip.
     x->setLabelsVisible(false);
     connect(series, &QStackedBarSeries::hovered, m_rates, [this, localStart](bool on, int index, QBarSet *set) {
-        m_rates->setToolTip(on ? tr("%1: %L2 from %3").arg(set->label()).arg(set->at(index))
-                                     .arg(localStart.addSecs(index * BucketMinutes * 60).toString(u"HH:mm"_s))
+        m_rates->setToolTip(on ? plain::toolTip(tr("%1: %L2 from %3").arg(set->label()).arg(set->at(index))
+                                     .arg(localStart.addSecs(index * BucketMinutes * 60).toString(u"HH:mm"_s)))
                                : QString());
     });
     auto *y = new QValueAxis;

@@ -1,4 +1,5 @@
 #include "MainWindow.h"
+#include "PlainText.h"
 
 #include "ChallengesDialog.h"
 #include "Banners.h"
@@ -72,16 +73,16 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_text(new QLineEdit(this))
     , m_jump(new QLineEdit(this))
     , m_since(new QComboBox(this))
-    , m_statusLock(new QLabel(this))
+    , m_statusLock(plain::label(new QLabel(this)))
     , m_statusTotal(new QLabel(this))
     , m_follow(new QToolButton(this))
     , m_count(new QLabel(this))
-    , m_statusDb(new QLabel(this))
-    , m_statusIndex(new QLabel(this))
+    , m_statusDb(plain::label(new QLabel(this)))
+    , m_statusIndex(plain::label(new QLabel(this)))
     , m_task(new TaskProgress(this))
     , m_indexTask(new TaskProgress(this))
     , m_statusRate(new QLabel(this))
-    , m_statusServer(new QLabel(this))
+    , m_statusServer(plain::label(new QLabel(this)))
     , m_viewAsBanner(new Banner(Banner::Tone::Notice, tr("Exit"), this))
     , m_filterBanner(new Banner(Banner::Tone::Neutral, tr("Clear filters"), this))
     , m_empty(new EmptyState(this))

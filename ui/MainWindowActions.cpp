@@ -3,7 +3,7 @@
 #include "MainWindow.h"
 
 #include "ChallengesDialog.h"
-#include "Confirm.h"
+#include "PlainText.h"
 #include "DemoSession.h"
 #include "DetailPane.h"
 #include "EventCodec.h"
@@ -190,8 +190,9 @@ void MainWindow::buildActions()
             if (on && !m_deps.metrics->isCounting())
                 m_deps.metrics->start();
             Metrics *m = m_deps.metrics;
+            // The session port is the players' too: its metrics name no world.
             m_deps.server->setMetricsHandler(on ? session::Transport::HttpHandler([m](const session::HttpRequest &r) {
-                return m->answer(r);
+                return m->answer(r, Metrics::WorldLabels::Hidden);
             }) : session::Transport::HttpHandler());
             if (m_deps.server->isListening())
                 showMessage(on ? tr("Metrics at %1/metrics").arg(m_deps.server->joinLink(QString()).adjusted(QUrl::RemovePath | QUrl::RemoveQuery).toString())
@@ -476,10 +477,9 @@ void MainWindow::replaySelected()
     for (const StoredEvent *e : events)
         if (e->event)
             audience = std::max(audience, m_deps.server->audienceFor(*e->event));
-    if (QMessageBox::question(this, tr("Replay"),
-                              tr("Re-send %n event(s) to the session? Up to %1 connected client(s) will receive them, marked as a replay.",
-                                 nullptr, int(events.size())).arg(audience))
-        != QMessageBox::Yes)
+    if (!plain::ask(this, tr("Replay"),
+                    tr("Re-send %n event(s) to the session? Up to %1 connected client(s) will receive them, marked as a replay.",
+                       nullptr, int(events.size())).arg(audience)))
         return;
     for (const StoredEvent *e : events)
         m_deps.server->replay(e->id, e->id, {}, u"dm"_s);
@@ -498,8 +498,7 @@ void MainWindow::republishSelected()
         showMessage(tr("Select decodable events to re-publish"));
         return;
     }
-    if (QMessageBox::question(this, tr("Re-publish"), tr("Publish %n copy(ies) as new event(s)?", nullptr, int(copies.size())))
-        != QMessageBox::Yes)
+    if (!plain::ask(this, tr("Re-publish"), tr("Publish %n copy(ies) as new event(s)?", nullptr, int(copies.size()))))
         return;
     m_deps.bus.publishBatch(copies).then(this, [this](const BatchPublishResult &r) {
         if (!r) {
@@ -518,7 +517,7 @@ bool MainWindow::mayEndSession(const QString &act)
     const int players = m_deps.server && m_deps.server->isListening() ? m_deps.server->clientCount() : 0;
     if (players == 0)
         return true;
-    return confirmAct(this, act,
+    return plain::confirmAct(this, act,
                       tr("%n player(s) connected will be disconnected, and the session ends.", nullptr, players), act);
 }
 
@@ -547,9 +546,9 @@ void MainWindow::newDatabase()
     const QString path = dialog.selectedFiles().constFirst();
     // A database whose pages are all still in its write-ahead log has a zero-length main file.
     if (QFileInfo(path).size() > 0 || QFileInfo::exists(path + u"-wal"_s)) {
-        QMessageBox::information(this, tr("New database"),
-                                 tr("%1 already exists. Use File → Open database… to open it; "
-                                    "nothing was changed.").arg(QDir::toNativeSeparators(path)));
+        plain::inform(this, tr("New database"),
+                      tr("%1 already exists. Use File → Open database… to open it; "
+                         "nothing was changed.").arg(QDir::toNativeSeparators(path)));
         return;
     }
     Q_EMIT newDatabaseRequested(path);
@@ -563,7 +562,7 @@ void MainWindow::toggleDemo()
         m_demo->stop();
         return;
     }
-    if (!confirmAct(this, tr("Play a demo session"),
+    if (!plain::confirmAct(this, tr("Play a demo session"),
                     tr("For two minutes, story beats, challenge rolls, narrative events and generation and "
                        "suggestion jobs are published in the worlds Ravenmoor and Sunken Isles of this "
                        "database (%1), as the engine would. They stay in its log.")

@@ -2,6 +2,7 @@
 // database), the world list, "view as" a client, and the banners and empty
 // states that say what is shown.
 #include "MainWindow.h"
+#include "PlainText.h"
 
 #include "ChallengesDialog.h"
 #include "Banners.h"
@@ -185,14 +186,14 @@ void MainWindow::refreshWorlds()
         m_world->addItem(tr("(no world)"), QString::fromLatin1(NoWorld));
         for (const QString &w : r.value()) {
             m_world->addItem(m_model->displayName(w), w);
-            m_world->setItemData(m_world->count() - 1, w, Qt::ToolTipRole);
+            m_world->setItemData(m_world->count() - 1, plain::toolTip(w), Qt::ToolTipRole);
         }
         int i = m_world->findData(current);
         if (i < 0 && !current.isEmpty()) {
             // The chosen world stays chosen though the list does not (yet)
             // name it: the list comes from the index and the newest rows.
             m_world->addItem(m_model->displayName(current), current);
-            m_world->setItemData(m_world->count() - 1, current, Qt::ToolTipRole);
+            m_world->setItemData(m_world->count() - 1, plain::toolTip(current), Qt::ToolTipRole);
             i = m_world->count() - 1;
         }
         m_world->setCurrentIndex(i);

@@ -1,6 +1,6 @@
 #include "NotificationsDialog.h"
 
-#include "Confirm.h"
+#include "PlainText.h"
 #include "EventCatalog.h"
 
 #include <QCheckBox>
@@ -68,7 +68,7 @@ WebhookRuleDialog::WebhookRuleDialog(const WebhookRule &rule, const QStringList 
     , m_format(new QComboBox(this))
     , m_template(new QLineEdit(rule.messageTemplate, this))
     , m_enabled(new QCheckBox(tr("Send"), this))
-    , m_problem(new QLabel(this))
+    , m_problem(plain::label(new QLabel(this)))
 {
     setWindowTitle(rule.id ? tr("Edit webhook") : tr("New webhook"));
     m_url->setPlaceholderText(u"https://discord.com/api/webhooks/…"_s);
@@ -139,7 +139,7 @@ NotificationsDialog::NotificationsDialog(WebhookDispatcher &dispatcher, const QS
     , m_worlds(worlds)
     , m_rules(table({tr("On"), tr("Body"), tr("URL"), tr("Types"), tr("Worlds"), tr("Message")}, this))
     , m_deliveries(table({tr("When"), tr("Event"), tr("State"), tr("URL"), tr("Tries"), tr("Answer")}, this))
-    , m_status(new QLabel(this))
+    , m_status(plain::label(new QLabel(this)))
 {
     setWindowTitle(tr("Notifications"));
     auto *intro = new QLabel(tr("Chosen events are posted to a URL: your group's Discord or Slack channel, or any "
@@ -262,7 +262,7 @@ void NotificationsDialog::removeSelected()
     if (row < 0 || row >= m_list.size())
         return;
     const WebhookRule rule = m_list.at(row);
-    if (!confirmAct(this, tr("Remove webhook"),
+    if (!plain::confirmAct(this, tr("Remove webhook"),
                     tr("Stop posting to %1? Deliveries still waiting for it are dropped.").arg(webhook::redact(rule.url)),
                     tr("Remove")))
         return;

@@ -1,4 +1,5 @@
 #include "PruneDialog.h"
+#include "PlainText.h"
 
 #include "Timestamp.h"
 
@@ -24,7 +25,7 @@ PruneDialog::PruneDialog(Retention &retention, QWidget *parent)
     , m_retention(retention)
     , m_days(new QSpinBox(this))
     , m_force(new QCheckBox(tr("Also events not processed yet"), this))
-    , m_preview(new QLabel(this))
+    , m_preview(plain::label(new QLabel(this)))
     , m_prune(new QPushButton(tr("Archive and delete"), this))
     , m_cancel(nullptr)
     , m_progress(new QProgressBar(this))
@@ -55,8 +56,7 @@ PruneDialog::PruneDialog(Retention &retention, QWidget *parent)
     connect(m_days, &QSpinBox::valueChanged, this, &PruneDialog::refreshPreview);
     connect(m_force, &QCheckBox::toggled, this, &PruneDialog::refreshPreview);
     connect(m_prune, &QPushButton::clicked, this, [this] {
-        if (QMessageBox::question(this, windowTitle(), tr("Archive and delete %n event(s)?", nullptr, int(m_wouldGo)))
-            == QMessageBox::Yes)
+        if (plain::ask(this, windowTitle(), tr("Archive and delete %n event(s)?", nullptr, int(m_wouldGo))))
             pruneNow();
     });
     refreshPreview();

@@ -1,4 +1,5 @@
 #include "QuickActions.h"
+#include "PlainText.h"
 
 #include "Ids.h"
 
@@ -35,7 +36,7 @@ bool askForm(QWidget *parent, const QString &title, const QList<std::pair<QStrin
         editor->setParent(&dialog);
         form->addRow(label, editor);
     }
-    auto *error = new QLabel(&dialog);
+    auto *error = plain::label(new QLabel(&dialog));
     error->setWordWrap(true);
     error->setStyleSheet(u"color: #b3261e"_s);  // dark red: readable (AA) on the light and the default palette
     form->addRow(error);
@@ -151,7 +152,7 @@ QString QuickActions::worldOrAsk()
     // A new world: the engine wants a UUID; the name is kept for display.
     if (ids::isUuid(chosen))
         return chosen;
-    const QString id = ids::worldUuid(chosen);
+    const QString id = ids::newUuid();  // random: a world's id cannot be worked out from its name
     if (m_book)
         m_book->setDisplayName(u"world"_s, id, chosen);
     return id;

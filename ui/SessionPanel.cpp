@@ -1,6 +1,6 @@
 #include "SessionPanel.h"
 
-#include "Confirm.h"
+#include "PlainText.h"
 #include "QrCode.h"
 #include "SessionServer.h"
 
@@ -36,7 +36,7 @@ SessionPanel::SessionPanel(SessionServer &server, QWidget *parent)
     , m_code(new QLineEdit(this))
     , m_token(new QLineEdit(this))
     , m_clients(new QTableWidget(0, 7, this))
-    , m_refused(new QLabel(this))
+    , m_refused(plain::label(new QLabel(this)))
     , m_kick(new QPushButton(tr("Kick"), this))
     , m_viewAs(new QPushButton(tr("View as"), this))
     , m_pageBox(new QGroupBox(tr("Player page"), this))
@@ -59,7 +59,7 @@ SessionPanel::SessionPanel(SessionServer &server, QWidget *parent)
     m_url->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_url->setWordWrap(true);
     m_code->setReadOnly(true);
-    m_code->setText(server.joinCode());
+    m_code->setAccessibleName(tr("Join code of the world below"));
     m_token->setReadOnly(true);
     m_token->setEchoMode(QLineEdit::Password);
     m_token->setText(server.dmToken());
@@ -82,9 +82,10 @@ SessionPanel::SessionPanel(SessionServer &server, QWidget *parent)
     codeRow->addWidget(m_code, 1);
     codeRow->addWidget(tool(tr("Copy"), [this] { QApplication::clipboard()->setText(m_code->text()); }));
     codeRow->addWidget(tool(tr("New"), [this] {
-        m_code->setText(m_server.regenerateJoinCode());
+        m_server.regenerateJoinCode();
+        refreshLink();
         // Said without the code itself: the status bar's messages go to the log too.
-        Q_EMIT message(tr("New join code: players joining from now on need it (and the new join link)"));
+        Q_EMIT message(tr("New join codes for every world: players joining from now on need the new link or code"));
     }));
     auto *tokenRow = new QHBoxLayout;
     tokenRow->addWidget(m_token, 1);
@@ -193,7 +194,7 @@ bool SessionPanel::startHosting()
 bool SessionPanel::stopHosting()
 {
     if (const int n = m_server.clientCount(); n > 0
-        && !confirmAct(this, tr("Stop hosting"),
+        && !plain::confirmAct(this, tr("Stop hosting"),
                        tr("%n player(s) connected will be disconnected, and the session ends.", nullptr, n),
                        tr("Stop hosting")))
         return false;
@@ -211,7 +212,7 @@ bool SessionPanel::kickSelected()
     const QString id = m_clients->item(row, 0)->data(Qt::UserRole).toString();
     const QString who = tr("%1 (%2, %3)").arg(m_clients->item(row, 0)->text(), m_clients->item(row, 1)->text(),
                                               m_clients->item(row, 2)->text());
-    if (!confirmAct(this, tr("Kick"), tr("Remove %1 from the session? They can join again with the join code.").arg(who),
+    if (!plain::confirmAct(this, tr("Kick"), tr("Remove %1 from the session? They can join again with the join code.").arg(who),
                     tr("Kick")))
         return false;
     const bool kicked = m_server.kick(id);
@@ -228,8 +229,8 @@ void SessionPanel::refresh()
     m_port->setEnabled(!hosting);
     if (hosting && m_server.port() != m_port->value() && m_server.port() >= m_port->minimum())
         m_port->setValue(m_server.port());
-    m_url->setText(hosting ? tr("Hosting at <b>%1</b>: players open the join link below, or connect their own client "
-                                "with code <b>%2</b>.").arg(m_server.url().toString(), m_server.joinCode())
+    m_url->setText(hosting ? tr("Hosting at <b>%1</b>: players open their world's join link below, or connect their own "
+                                "client with its join code.").arg(plain::html(m_server.url().toString()))
                            : tr("Not hosting."));
     const QList<ClientInfo> clients = m_server.clients();
     const QString selected = m_clients->currentRow() >= 0 ? m_clients->item(m_clients->currentRow(), 0)->data(Qt::UserRole).toString()
@@ -243,10 +244,10 @@ void SessionPanel::refresh()
         for (int col = 0; col < cells.size(); ++col) {
             auto *item = new QTableWidgetItem(cells.at(col));
             item->setData(Qt::UserRole, c.id);
-            item->setToolTip(tr("%1 — %2 of %3, from %4, since %5; %6 messages sent, %7 waiting")
+            item->setToolTip(plain::toolTip(tr("%1 — %2 of %3, from %4, since %5; %6 messages sent, %7 waiting")
                                  .arg(c.name, protocol::roleName(c.role), c.worldId, c.peer,
                                       c.connectedSince.toString(u"HH:mm:ss"_s), QLocale().toString(c.messagesSent),
-                                      QLocale().formattedDataSize(c.bytesQueued)));
+                                      QLocale().formattedDataSize(c.bytesQueued))));
             m_clients->setItem(i, col, item);
         }
         if (c.id == selected)
@@ -277,7 +278,7 @@ void SessionPanel::setWorlds(const QList<std::pair<QString, QString>> &worlds)
     m_linkWorld->clear();
     for (const auto &[id, name] : worlds) {
         m_linkWorld->addItem(name.isEmpty() ? id : name, id);
-        m_linkWorld->setItemData(m_linkWorld->count() - 1, id, Qt::ToolTipRole);
+        m_linkWorld->setItemData(m_linkWorld->count() - 1, plain::toolTip(id), Qt::ToolTipRole);
     }
     const int i = m_linkWorld->findData(current);
     m_linkWorld->setCurrentIndex(i >= 0 ? i : 0);
@@ -293,6 +294,8 @@ void SessionPanel::refreshLink()
 {
     const bool hosting = m_server.isListening();
     const QString world = m_linkWorld->currentData().toString();
+    // Each world has its own code: the one shown is the chosen world's.
+    m_code->setText(world.isEmpty() ? QString() : m_server.joinCodeFor(world));
     m_pageBox->setVisible(hosting);
     if (!hosting)
         return;
@@ -312,7 +315,7 @@ void SessionPanel::refreshLink()
         m_qrFor = link;
         const QImage image = qrCode(link.toUtf8(), 3);
         m_qr->setPixmap(QPixmap::fromImage(image));
-        m_qr->setToolTip(link);
+        m_qr->setToolTip(plain::toolTip(link));
     }
     m_linkNote->setText(QHostAddress(m_server.url().host()).isLoopback()
                             ? tr("Only this computer can open it. For players' phones, stop hosting and choose a "

@@ -1,4 +1,5 @@
 #include "TaskProgress.h"
+#include "PlainText.h"
 
 #include <QHBoxLayout>
 #include <QLabel>
@@ -9,7 +10,7 @@ namespace eventdesk {
 
 TaskProgress::TaskProgress(QWidget *parent)
     : QWidget(parent)
-    , m_label(new QLabel(this))
+    , m_label(plain::label(new QLabel(this)))
     , m_bar(new QProgressBar(this))
     , m_cancel(new QToolButton(this))
 {

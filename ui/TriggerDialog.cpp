@@ -1,4 +1,5 @@
 #include "TriggerDialog.h"
+#include "PlainText.h"
 
 #include "Ids.h"
 
@@ -52,7 +53,7 @@ TriggerDialog::TriggerDialog(EventBus &bus, const QString &defaultWorld, QWidget
     , m_defaultWorld(defaultWorld)
     , m_variant(new QComboBox(this))
     , m_form(new QFormLayout)
-    , m_problem(new QLabel(this))
+    , m_problem(plain::label(new QLabel(this)))
     , m_buttons(new QDialogButtonBox(QDialogButtonBox::Cancel, this))
 {
     setWindowTitle(tr("Trigger an event"));

@@ -185,6 +185,9 @@ void SessionServer::backfill(Client *c)
 // of the event loop sent each client into one write.
 void SessionServer::receive(const QList<StoredEvent> &events)
 {
+    for (const StoredEvent &row : events)
+        if (row.event)
+            openWorld(row.event->worldId());
     dispatch(events);
 }
 

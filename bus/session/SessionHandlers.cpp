@@ -87,7 +87,7 @@ int SessionServer::joinDelayMs(const QString &address, bool rightSecret)
 
 void SessionServer::handle(Client *c, const protocol::Join &m)
 {
-    const QString &expected = m.role == session::Role::Dm ? m_config.dmToken : m_config.joinCode;
+    const QString expected = m.role == session::Role::Dm ? m_config.dmToken : joinCodeFor(m.worldId);
     const bool right = constantTimeEquals(m.secret, expected);
     const QString address = c->address.toString();
     const int delay = joinDelayMs(address, right);
@@ -114,7 +114,7 @@ void SessionServer::decideJoin(const QString &clientId, const protocol::Join &m)
         return;
     c->judging = false;
     const QString role = protocol::roleName(m.role);
-    const QString &expected = m.role == session::Role::Dm ? m_config.dmToken : m_config.joinCode;
+    const QString expected = m.role == session::Role::Dm ? m_config.dmToken : joinCodeFor(m.worldId);
     if (!constantTimeEquals(m.secret, expected)) {
         const QString why = m.role == session::Role::Dm ? u"wrong DM token"_s : u"wrong join code"_s;
         recordRefusal(c->address.toString(), role, m.worldId, why);
@@ -122,6 +122,31 @@ void SessionServer::decideJoin(const QString &clientId, const protocol::Join &m)
         closeClient(c, ClosePolicy, u"unauthorized"_s);
         return;
     }
+    if (m.role == session::Role::Player && !m_worlds.contains(m.worldId)) {
+        // Not among the worlds seen so far: the log may have it since (another
+        // process wrote it), else it is no world of this table.
+        m_store.distinctWorlds().then(this, [this, clientId, m](const Result<QStringList> &worlds) {
+            Client *c = find(clientId);
+            if (!c || c->closing)
+                return;
+            if (worlds && worlds->contains(m.worldId)) {
+                openWorld(m.worldId);
+                admit(c, m);
+                return;
+            }
+            const QString why = u"no such world: its log has no event yet, and the DM has not opened it for hosting"_s;
+            recordRefusal(c->address.toString(), protocol::roleName(m.role), m.worldId, why);
+            sendError(c, PErr::NotFound, why);
+            closeClient(c, ClosePolicy, u"no such world"_s);
+        });
+        return;
+    }
+    admit(c, m);
+}
+
+void SessionServer::admit(Client *c, const protocol::Join &m)
+{
+    const QString role = protocol::roleName(m.role);
     if (clientCount() >= m_config.maxClients) {
         recordRefusal(c->address.toString(), role, m.worldId, u"the session is full"_s);
         sendError(c, PErr::Forbidden, u"the session is full (%1 clients); try again later"_s.arg(m_config.maxClients));

@@ -33,6 +33,31 @@ std::optional<ProtocolError> text(const QJsonObject &o, QLatin1StringView field,
     return std::nullopt;
 }
 
+// A name a person gave (a player, a character): shown to the DM and to other
+// players, so it must be text a person reads. Control and format characters
+// (bidi overrides, zero-width marks, NUL, line breaks) are refused by name;
+// U+200D joins emoji and stays.
+std::optional<ProtocolError> name(const QJsonObject &o, QLatin1StringView field, QString &out, int maxChars)
+{
+    if (auto e = text(o, field, out, maxChars))
+        return e;
+    for (qsizetype i = 0; i < out.size(); ++i) {
+        const QChar ch = out.at(i);
+        if (ch.isHighSurrogate() && i + 1 < out.size() && out.at(i + 1).isLowSurrogate()) {
+            ++i;
+            continue;
+        }
+        const auto category = ch.category();
+        const bool refused = ch.isSurrogate() || category == QChar::Other_Control
+            || (category == QChar::Other_Format && ch.unicode() != 0x200D) || category == QChar::Separator_Line
+            || category == QChar::Separator_Paragraph;
+        if (refused)
+            return bad(u"field \"%1\" holds a control character (U+%2): a name is plain text on one line"_s.arg(field).arg(
+                int(ch.unicode()), 4, 16, QLatin1Char('0')));
+    }
+    return std::nullopt;
+}
+
 std::optional<ProtocolError> integer(const QJsonObject &o, QLatin1StringView field, qint64 &out, qint64 min, qint64 max)
 {
     const QJsonValue v = o.value(field);
@@ -62,7 +87,7 @@ Decoded decodeJoin(const QJsonObject &o)
         return *e;
     if (j.worldId == session::AllWorlds && j.role != session::Role::Dm)
         return ProtocolError{ErrorCode::Forbidden, u"only a DM may join every world (\"*\")"_s};
-    if (auto e = text(o, "name"_L1, j.name, 64))
+    if (auto e = name(o, "name"_L1, j.name, 64))
         return *e;
     const QLatin1StringView secretField = j.role == session::Role::Dm ? "dm_token"_L1 : "join_code"_L1;
     if (auto e = text(o, secretField, j.secret, 256))
@@ -134,7 +159,7 @@ Decoded decodeClientMessage(QByteArrayView bytes)
         qint64 modifier = 0;
         if (auto e = text(o, "challenge_id"_L1, r.challengeId, 200))
             return *e;
-        if (auto e = text(o, "character_id"_L1, r.characterId, 200))
+        if (auto e = name(o, "character_id"_L1, r.characterId, 200))
             return *e;
         if (o.contains("modifier"_L1)) {
             if (auto e = integer(o, "modifier"_L1, modifier, -10, 10))

@@ -8,6 +8,7 @@
 #include "Subscriber.h"
 
 #include <QHostInfo>
+#include <QMessageAuthenticationCode>
 #include <QTimer>
 #include <QUuid>
 
@@ -82,6 +83,28 @@ SessionConfig SessionServer::withStoredJoinCode(SessionConfig session, DeskBook 
     return session;
 }
 
+// HMAC-SHA256 of the world id under the database's secret, in the same
+// read-aloud alphabet as the secret: 8 characters, about 40 bits, and the
+// failed-join back-off makes guessing one hopeless.
+QString SessionServer::worldJoinCode(const QString &secret, const QString &worldId)
+{
+    static constexpr char alphabet[] = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    const QByteArray mac = QMessageAuthenticationCode::hash("eventdesk-join:" + worldId.toUtf8(), secret.toUtf8(),
+                                                            QCryptographicHash::Sha256);
+    QString code;
+    for (int i = 0; i < 8; ++i)
+        code += QLatin1Char(alphabet[uchar(mac.at(i)) % (sizeof alphabet - 1)]);
+    return code;
+}
+
+void SessionServer::openWorld(const QString &worldId)
+{
+    if (worldId.isEmpty() || worldId == session::AllWorlds || m_worlds.contains(worldId))
+        return;
+    m_worlds.insert(worldId);
+    Q_EMIT worldAdded(worldId);
+}
+
 QString SessionServer::newDmToken()
 {
     quint32 words[4];
@@ -112,6 +135,13 @@ Result<bool> SessionServer::listen()
         !listening)
         return listening;
 
+    // The worlds players may join: every one the log has seen (new ones are
+    // added as their events arrive, or opened by the DM).
+    QFuture<Result<QStringList>> worlds = m_store.distinctWorlds();
+    worlds.waitForFinished();
+    if (worlds.result())
+        for (const QString &w : worlds.result().value())
+            openWorld(w);
     // Live events: everything after what is on disk now.
     QFuture<Result<qint64>> head = m_store.headId();
     head.waitForFinished();
@@ -169,7 +199,7 @@ QUrl SessionServer::joinLink(const QString &worldId, const QString &page) const
     u.setScheme(m_transport.isTls() ? u"https"_s : u"http"_s);
     u.setPath(u'/' + page);
     u.setQuery(u"world="_s + QString::fromLatin1(QUrl::toPercentEncoding(worldId)) + u"&code="_s
-               + QString::fromLatin1(QUrl::toPercentEncoding(m_config.joinCode)));
+               + QString::fromLatin1(QUrl::toPercentEncoding(joinCodeFor(worldId))));
     return u;
 }
 
@@ -208,6 +238,7 @@ QString refusalKind(const QString &reason)
 {
     static const QList<std::pair<QString, QString>> kinds = {
         {u"wrong join code"_s, u"wrong_join_code"_s},
+        {u"no such world"_s, u"unknown_world"_s},
         {u"wrong DM token"_s, u"wrong_dm_token"_s},
         {u"session is full"_s, u"session_full"_s},
         {u"origin"_s, u"origin"_s},

@@ -20,6 +20,7 @@
 #include <QHostAddress>
 #include <QObject>
 #include <QRandomGenerator>
+#include <QSet>
 #include <QTimer>
 #include <QUrl>
 
@@ -33,7 +34,10 @@ class Subscriber;
 struct SessionConfig {
     QHostAddress address = QHostAddress::LocalHost;
     quint16 port = 7878;          // 0: any free port
-    QString joinCode;             // empty: a new random one
+    // The database's join secret (empty: a new random one). Players never type
+    // it: each world's code is derived from it (joinCodeFor), so a code opens
+    // one world only.
+    QString joinCode;
     QString dmToken;              // empty: a new random one
     // Beyond the defaults: no Origin; http(s)://localhost or 127.0.0.1, any port;
     // and the player page's own origin (see originAllowed).
@@ -103,8 +107,17 @@ public:
     QUrl joinLink(const QString &worldId, const QString &page = QStringLiteral("join")) const;
     quint16 port() const;
 
+    // The secret every world's code is derived from; New makes another, and
+    // with it a new code for every world.
     QString joinCode() const { return m_config.joinCode; }
     QString regenerateJoinCode();
+    // The code that opens this world, and only this one.
+    QString joinCodeFor(const QString &worldId) const { return worldJoinCode(m_config.joinCode, worldId); }
+    static QString worldJoinCode(const QString &secret, const QString &worldId);
+    // Players join worlds the log has seen; a new world is opened for them here first.
+    void openWorld(const QString &worldId);
+    bool isKnownWorld(const QString &worldId) const { return m_worlds.contains(worldId); }
+    QStringList knownWorlds() const { return m_worlds.values(); }
     QString dmToken() const { return m_config.dmToken; }
     QString sessionId() const { return m_config.sessionId; }
 
@@ -147,6 +160,8 @@ public:
 
 Q_SIGNALS:
     void clientsChanged();
+    // A world players may join now (its first event arrived, or the DM opened it).
+    void worldAdded(const QString &worldId);
     void refusalsChanged();
     // The event log went back in time (reset or replaced); the session follows its new start.
     void logWentBack(qint64 cursor, qint64 head);
@@ -158,6 +173,7 @@ private:
     void onText(Client *c, const QByteArray &text);
     void handle(Client *c, const protocol::Join &m);
     void decideJoin(const QString &clientId, const protocol::Join &m);
+    void admit(Client *c, const protocol::Join &m);
     void handle(Client *c, const protocol::Ping &m);
     void handle(Client *c, const protocol::ChallengeRoll &m);
     void handle(Client *c, const protocol::Publish &m);
@@ -199,6 +215,7 @@ private:
     ChallengeService m_challenges;
     QTimer m_heartbeat;
     QHash<QString, QString> m_names;
+    QSet<QString> m_worlds;  // worlds the log has shown this server, and those the DM opened
     QHash<QString, JoinFailures> m_joinFailures;  // by address
     QList<Refusal> m_refusals;
     qint64 m_refusedCount = 0;

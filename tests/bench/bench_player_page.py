@@ -25,6 +25,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from cdp import Browser  # noqa: E402
+from checks import world_code  # noqa: E402
 
 import websockets  # noqa: E402
 
@@ -54,7 +55,7 @@ async def raw_first_event(port):
     started = time.perf_counter()
     async with websockets.connect(f"ws://127.0.0.1:{port}/") as ws:
         await ws.send(json.dumps({"type": "Join", "role": "player", "world_id": WORLD, "name": "raw",
-                                  "join_code": CODE, "recent": 30}))
+                                  "join_code": world_code(CODE, WORLD), "recent": 30}))
         while True:
             m = json.loads(await ws.recv())
             if "seq" in m and m["type"] != "Published":
@@ -73,7 +74,7 @@ async def main():
     server = subprocess.Popen([EVENTDESK, "serve", "--db", db, "--listen", "127.0.0.1:0", "--join-code", CODE,
                                "--dm-token", TOKEN], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     port = int(re.search(r":(\d+)$", server.stdout.readline().strip()).group(1))
-    link = f"http://127.0.0.1:{port}/join?world={WORLD}&code={CODE}"
+    link = f"http://127.0.0.1:{port}/join?world={WORLD}&code={world_code(CODE, WORLD)}"
     browser = Browser()
     await browser.start()
     try:

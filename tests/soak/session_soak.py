@@ -23,6 +23,9 @@ import time
 
 import websockets
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from checks import world_code  # noqa: E402
+
 EVENTDESK = sys.argv[1]
 MINUTES = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
 PLAYERS = 200
@@ -53,7 +56,7 @@ async def player_loop(p, url, challenge, stop_at):
             async with websockets.connect(url, max_size=2**20, open_timeout=10, close_timeout=2,
                                           local_addr=(f"127.0.1.{p.index + 1}", 0)) as ws:
                 join = {"type": "Join", "role": "player", "world_id": p.world, "name": f"player {p.index}",
-                        "join_code": JOIN_CODE}
+                        "join_code": world_code(JOIN_CODE, p.world)}
                 if p.last is not None:
                     join["last_seq"] = p.last
                 await ws.send(json.dumps(join))
@@ -209,7 +212,8 @@ async def main():
             challenge[world] = out.stdout.strip()
         log = open(os.path.join(tmp, "serve.log"), "w")
         server = subprocess.Popen([EVENTDESK, "serve", "--db", db, "--listen", "127.0.0.1:0", "--join-code", JOIN_CODE,
-                                   "--dm-token", DM_TOKEN, "--max-clients", "400"],
+                                   "--dm-token", DM_TOKEN, "--max-clients", "400",
+                                   *[arg for world in WORLDS for arg in ("--world", world)]],
                                   stdout=subprocess.PIPE, stderr=log, text=True)
         url = server.stdout.readline().strip().rsplit(" ", 1)[-1]
         port = int(url.rsplit(":", 1)[-1])
