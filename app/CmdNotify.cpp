@@ -52,7 +52,7 @@ int notifyCommand(const QStringList &args)
                                             u"The message, e.g. '{character} {succeeded|failed} at {challenge} "
                                             "({roll} → {total})'."_s, u"text"_s);
     const QCommandLineOption limitOption(u"limit"_s, u"log: how many (default 20)."_s, u"n"_s);
-    const QCommandLineOption timeoutOption(u"timeout"_s, u"test: seconds to wait for the answer (default 10)."_s, u"s"_s);
+    const QCommandLineOption timeoutOption(u"timeout"_s, u"add, test: seconds a delivery waits for the answer (default 10, at most 300)."_s, u"s"_s);
     for (const auto &o : {urlOption, formatOption, typeOption, worldOption, templateOption, limitOption, timeoutOption})
         p.addOption(o);
     if (auto status = p.parse(args))
@@ -105,6 +105,11 @@ int notifyCommand(const QStringList &args)
         rule.types = parser.values(typeOption);
         rule.worlds = parser.values(worldOption);
         rule.messageTemplate = parser.value(templateOption);
+        int status = ExitOk;
+        const auto timeout = p.integer(u"timeout"_s, 10, 1, 300, &status);
+        if (!timeout)
+            return status;
+        rule.timeoutMs = int(*timeout) * 1000;
         const Result<qint64> r = wait(book.addRule(rule));
         if (!r)
             return failWith(r.error());
@@ -130,11 +135,12 @@ int notifyCommand(const QStringList &args)
             return fail(rules.error().message);
         QByteArray out;
         for (const WebhookRule &r : rules.value())
-            out += u"%1  %2  %3  types: %4  worlds: %5%6\n"_s
+            out += u"%1  %2  %3  types: %4  worlds: %5  timeout %6 s%7\n"_s
                        .arg(r.id).arg(r.format, -7).arg(webhook::redact(r.url))
                        .arg(r.types.isEmpty() ? u"all"_s : r.types.join(u", "_s),
-                            r.worlds.isEmpty() ? u"all"_s : r.worlds.join(u", "_s),
-                            r.enabled ? QString() : u"  (off)"_s)
+                            r.worlds.isEmpty() ? u"all"_s : r.worlds.join(u", "_s))
+                       .arg(r.timeoutMs / 1000)
+                       .arg(r.enabled ? QString() : u"  (off)"_s)
                        .toUtf8();
         printOut(out);
         return ExitOk;
@@ -146,7 +152,12 @@ int notifyCommand(const QStringList &args)
     const Result<QList<WebhookDelivery>> log = wait(book.recentDeliveries(int(*limit)));
     if (!log)
         return fail(log.error().message);
-    QByteArray out;
+    const Result<OutboxCounts> counts = wait(book.outboxCounts());
+    if (!counts)
+        return fail(counts.error().message);
+    // The outbox's size first: it is bounded (the newest 1,000 settled per rule, 7 days at most).
+    QByteArray out = u"outbox: %1 deliveries (%2 pending, %3 delivered, %4 failed)\n"_s
+                         .arg(counts->total()).arg(counts->pending).arg(counts->delivered).arg(counts->failed).toUtf8();
     for (const WebhookDelivery &d : log.value())
         out += u"%1  event %2  %3  %4  attempts %5%6%7\n"_s
                    .arg(d.updatedAt).arg(d.eventId).arg(d.state, -9).arg(d.url).arg(d.attempts)

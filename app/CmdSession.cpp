@@ -154,6 +154,8 @@ int serveCommand(const QStringList &args)
     if (DeskDatabase *desk = bus.desk()) {
         webhooks = std::make_unique<WebhookDispatcher>(bus.store(), bus.notifier(), *desk, WebhookDispatcher::Options{});
         webhooks->start();
+        if (metricsWanted)
+            metrics.setWebhooks(webhooks.get());
     }
     // Display names (character_name in ChallengeResolved), kept current as the DM names things.
     QTimer names;

@@ -63,6 +63,7 @@ public:
             d->m_webhooks = std::make_unique<WebhookDispatcher>(d->m_bus->store(), d->m_bus->notifier(), *desk,
                                                                 WebhookDispatcher::Options{});
             d->m_webhooks->start();
+            d->m_metrics->setWebhooks(d->m_webhooks.get());
         }
         d->m_window = std::make_unique<MainWindow>(MainWindowDeps{d->m_bus->store(), d->m_bus->bus(), d->m_bus->notifier(),
                                                                   d->m_bus->book(), d->m_bus->watch(), &d->m_bus->retention(),

@@ -1,5 +1,7 @@
 #include "Metrics.h"
 
+#include "Webhooks.h"
+
 #include "EventCatalog.h"
 #include "Logging.h"
 #include "SessionServer.h"
@@ -178,6 +180,17 @@ QByteArray Metrics::render(WorldLabels worldLabels) const
         w.sample("eventdesk_publish_failures_total", {}, m_publishFailures);
         w.family("eventdesk_store_errors_total", "counter", "Reads and writes the store could not do.");
         w.sample("eventdesk_store_errors_total", {}, m_storeErrors);
+    }
+
+    if (m_webhooks) {
+        const OutboxCounts outbox = m_webhooks->outbox();
+        w.family("eventdesk_webhook_outbox_deliveries", "gauge",
+                 "Webhook deliveries in the outbox by state, as last counted (settled ones are kept within bounds).");
+        w.sample("eventdesk_webhook_outbox_deliveries", "state=\"pending\"", outbox.pending);
+        w.sample("eventdesk_webhook_outbox_deliveries", "state=\"delivered\"", outbox.delivered);
+        w.sample("eventdesk_webhook_outbox_deliveries", "state=\"failed\"", outbox.failed);
+        w.family("eventdesk_webhook_in_flight", "gauge", "Webhook deliveries waiting for their receiver's answer.");
+        w.sample("eventdesk_webhook_in_flight", {}, m_webhooks->inFlight());
     }
 
     if (m_session) {

@@ -24,6 +24,7 @@
 namespace eventdesk {
 
 class SessionServer;
+class WebhookDispatcher;
 class Subscriber;
 
 class Metrics final : public QObject
@@ -45,6 +46,7 @@ public:
     // A named subscriber whose lag (head − cursor) is exported.
     void watchSubscriber(const QString &name, std::function<qint64()> cursor);
     void setSession(const SessionServer *session) { m_session = session; }
+    void setWebhooks(const WebhookDispatcher *webhooks) { m_webhooks = webhooks; }
 
     // Thread-safe: publishes complete on the store's thread.
     void observePublish(double seconds, int events, const std::optional<Error> &error);
@@ -69,6 +71,7 @@ private:
     QHash<QString, qint64> m_byWorld;  // at most MaxWorldLabels keys, then "_other"
     QList<std::pair<QString, std::function<qint64()>>> m_subscribers;
     const SessionServer *m_session = nullptr;
+    const WebhookDispatcher *m_webhooks = nullptr;
 
     mutable QMutex m_mutex;  // guards what follows
     std::array<qint64, Buckets.size()> m_bucketCounts{};

@@ -192,6 +192,8 @@ std::optional<Error> checkRule(const WebhookRule &rule)
             return Error{ErrorCode::Usage, u"types"_s, u"no event type \"%1\""_s.arg(t.left(60))};
     if (rule.messageTemplate.size() > 1000)
         return Error{ErrorCode::Usage, u"template"_s, u"the template is longer than 1000 characters"_s};
+    if (rule.timeoutMs < webhook::MinTimeoutMs || rule.timeoutMs > webhook::MaxTimeoutMs)
+        return Error{ErrorCode::Usage, u"timeout"_s, u"the timeout must be 1 to 300 seconds"_s};
     return std::nullopt;
 }
 
@@ -210,10 +212,10 @@ QFuture<Result<qint64>> WebhookBook::addRule(const WebhookRule &rule)
         return QtFuture::makeReadyFuture(Result<qint64>(*e));
     return m_desk.writeValue<qint64>([rule](SqliteConnection &conn) -> Result<qint64> {
         QSqlQuery q(conn.database());
-        if (!conn.prepareAndExec(q, u"INSERT INTO eventdesk_webhooks(url, format, types, worlds, template, enabled, created_at) "
-                                    "VALUES(?, ?, ?, ?, ?, ?, ?)"_s,
+        if (!conn.prepareAndExec(q, u"INSERT INTO eventdesk_webhooks(url, format, types, worlds, template, enabled, created_at, "
+                                    "timeout_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"_s,
                                  {rule.url, rule.format, joined(rule.types), joined(rule.worlds), text(rule.messageTemplate),
-                                  rule.enabled ? 1 : 0, timestamp::now()}))
+                                  rule.enabled ? 1 : 0, timestamp::now(), rule.timeoutMs}))
             return conn.lastError(q, u"cannot add the webhook"_s);
         return q.lastInsertId().toLongLong();
     });
@@ -225,16 +227,17 @@ QFuture<Result<bool>> WebhookBook::updateRule(const WebhookRule &rule)
         return QtFuture::makeReadyFuture(Result<bool>(*e));
     return m_desk.write([rule](SqliteConnection &conn) {
         return conn.exec(u"UPDATE eventdesk_webhooks SET url = ?, format = ?, types = ?, worlds = ?, template = ?, "
-                         "enabled = ? WHERE id = ?"_s,
+                         "enabled = ?, timeout_ms = ? WHERE id = ?"_s,
                          {rule.url, rule.format, joined(rule.types), joined(rule.worlds), text(rule.messageTemplate),
-                          rule.enabled ? 1 : 0, rule.id});
+                          rule.enabled ? 1 : 0, rule.timeoutMs, rule.id});
     });
 }
 
 QFuture<Result<bool>> WebhookBook::removeRule(qint64 id)
 {
     return m_desk.write([id](SqliteConnection &conn) -> std::optional<Error> {
-        if (auto e = conn.exec(u"DELETE FROM eventdesk_outbox WHERE rule_id = ? AND state = 'pending'"_s, {id}))
+        // Its history goes with it: nothing would show or sweep it after.
+        if (auto e = conn.exec(u"DELETE FROM eventdesk_outbox WHERE rule_id = ?"_s, {id}))
             return e;
         return conn.exec(u"DELETE FROM eventdesk_webhooks WHERE id = ?"_s, {id});
     });
@@ -244,13 +247,13 @@ QFuture<Result<QList<WebhookRule>>> WebhookBook::rules()
 {
     return m_desk.read<QList<WebhookRule>>([](SqliteConnection &conn) -> Result<QList<WebhookRule>> {
         QSqlQuery q(conn.database());
-        if (!conn.prepareAndExec(q, u"SELECT id, url, format, types, worlds, template, enabled FROM eventdesk_webhooks "
-                                    "ORDER BY id"_s))
+        if (!conn.prepareAndExec(q, u"SELECT id, url, format, types, worlds, template, enabled, timeout_ms "
+                                    "FROM eventdesk_webhooks ORDER BY id"_s))
             return conn.lastError(q, u"cannot read the webhooks"_s);
         QList<WebhookRule> out;
         while (q.next())
             out.append({q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString(), split(q.value(3).toString()),
-                        split(q.value(4).toString()), q.value(5).toString(), q.value(6).toInt() != 0});
+                        split(q.value(4).toString()), q.value(5).toString(), q.value(6).toInt() != 0, q.value(7).toInt()});
         return out;
     });
 }
@@ -270,6 +273,58 @@ QFuture<Result<QList<WebhookDelivery>>> WebhookBook::recentDeliveries(int limit)
                         q.value(4).toString(), q.value(5).toInt(), q.value(6).toInt(), q.value(7).toString(),
                         q.value(8).toString(), webhook::redact(q.value(9).toString())});
         return out;
+    });
+}
+
+QFuture<Result<OutboxCounts>> WebhookBook::outboxCounts()
+{
+    return m_desk.read<OutboxCounts>([](SqliteConnection &conn) -> Result<OutboxCounts> {
+        QSqlQuery q(conn.database());
+        if (!conn.prepareAndExec(q, u"SELECT state, count(*) FROM eventdesk_outbox GROUP BY state"_s))
+            return conn.lastError(q, u"cannot count the outbox"_s);
+        OutboxCounts c;
+        while (q.next()) {
+            const QString state = q.value(0).toString();
+            const qint64 n = q.value(1).toLongLong();
+            if (state == u"pending"_s)
+                c.pending = n;
+            else if (state == u"delivered"_s)
+                c.delivered = n;
+            else
+                c.failed += n;
+        }
+        return c;
+    });
+}
+
+QFuture<Result<qint64>> WebhookBook::sweep(int keepPerRule, int keepDays)
+{
+    const QString before = timestamp::format(QDateTime::currentDateTimeUtc().addDays(-std::max(0, keepDays)));
+    return m_desk.writeValue<qint64>([keepPerRule, before](SqliteConnection &conn) -> Result<qint64> {
+        QSqlQuery rules(conn.database());
+        if (!conn.prepareAndExec(rules, u"SELECT DISTINCT rule_id FROM eventdesk_outbox"_s))
+            return conn.lastError(rules, u"cannot sweep the outbox"_s);
+        QList<qint64> ids;
+        while (rules.next())
+            ids.append(rules.value(0).toLongLong());
+        rules.finish();
+        QSqlQuery q(conn.database());
+        // Deliveries of a rule that is gone (removed while another EventDesk still queued for it).
+        if (!conn.prepareAndExec(q, u"DELETE FROM eventdesk_outbox WHERE rule_id NOT IN (SELECT id FROM eventdesk_webhooks)"_s))
+            return conn.lastError(q, u"cannot sweep the outbox"_s);
+        qint64 removed = q.numRowsAffected();
+        q.finish();
+        for (qint64 rule : ids) {
+            // The newest keepPerRule settled rows of the rule stay (and none settled before the cutoff).
+            if (!conn.prepareAndExec(q, u"DELETE FROM eventdesk_outbox WHERE rule_id = ? AND state != 'pending' AND "
+                                        "(updated_at < ? OR id < coalesce((SELECT id FROM eventdesk_outbox WHERE rule_id = ? "
+                                        "AND state != 'pending' ORDER BY id DESC LIMIT 1 OFFSET ?), 0))"_s,
+                                     {rule, before, rule, std::max(0, keepPerRule - 1)}))
+                return conn.lastError(q, u"cannot sweep the outbox"_s);
+            removed += q.numRowsAffected();
+            q.finish();
+        }
+        return removed;
     });
 }
 
@@ -316,6 +371,30 @@ void WebhookDispatcher::start()
     });
     m_tick.start(m_options.tickMs);
     deliverDue();
+    sweepIfDue(true);
+}
+
+// Settled deliveries are kept for the Notifications page, within bounds:
+// swept every sweepEvery settled ones and at least once a minute.
+void WebhookDispatcher::sweepIfDue(bool now)
+{
+    if (m_sweeping)
+        return;
+    if (!now && m_settledSinceSweep < m_options.sweepEvery && nowMs() - m_lastSweepMs < 60000)
+        return;
+    m_sweeping = true;
+    m_settledSinceSweep = 0;
+    m_lastSweepMs = nowMs();
+    WebhookBook book(m_desk);
+    book.sweep(m_options.keepPerRule, m_options.keepDays).then(this, [this, book](const Result<qint64> &swept) mutable {
+        if (!swept)
+            qCWarning(lcStore).noquote() << "webhooks: cannot sweep the outbox:" << swept.error().message;
+        book.outboxCounts().then(this, [this](const Result<OutboxCounts> &counts) {
+            m_sweeping = false;
+            if (counts)
+                m_counts = counts.value();
+        });
+    });
 }
 
 void WebhookDispatcher::reloadRules()
@@ -344,10 +423,13 @@ void WebhookDispatcher::enqueue(const QList<StoredEvent> &events)
     m_desk.write([rows](SqliteConnection &conn) -> std::optional<Error> {
         const QString now = timestamp::now();
         for (const Row &r : rows)
+            // Only for a rule that still exists: one removed since this
+            // dispatcher read its rules queues nothing.
             if (auto e = conn.exec(u"INSERT OR IGNORE INTO eventdesk_outbox(rule_id, event_id, key, body, state, attempts, "
                                    "next_at, last_status, last_error, created_at, updated_at) "
-                                   "VALUES(?, ?, ?, ?, 'pending', 0, 0, 0, '', ?, ?)"_s,
-                                   {r.rule, r.event, u"evd-%1-%2"_s.arg(r.rule).arg(r.event), r.body, now, now}))
+                                   "SELECT ?, ?, ?, ?, 'pending', 0, 0, 0, '', ?, ? "
+                                   "WHERE EXISTS(SELECT 1 FROM eventdesk_webhooks WHERE id = ?)"_s,
+                                   {r.rule, r.event, u"evd-%1-%2"_s.arg(r.rule).arg(r.event), r.body, now, now, r.rule}))
                 return e;
         return std::nullopt;
     }).then(this, [this](const Result<bool> &r) {
@@ -370,6 +452,7 @@ void WebhookDispatcher::lookNow()
 
 void WebhookDispatcher::deliverDue()
 {
+    sweepIfDue();
     const int room = m_options.maxInFlight - int(m_inFlight.size());
     // The tick only looks once something is due (as the last look said, or
     // after IdleRecheckMs for what another EventDesk queued meanwhile):
@@ -381,6 +464,7 @@ void WebhookDispatcher::deliverDue()
         WebhookDelivery d;
         QByteArray body;
         QString url;
+        int timeoutMs = 10000;
     };
     struct Claimed {
         QList<Due> due;
@@ -389,37 +473,71 @@ void WebhookDispatcher::deliverDue()
     // Claimed in a write transaction: the rows' next attempt moves past this
     // one's timeout, so another EventDesk on the same database (serve and the
     // window) does not send them too; a crash leaves them due again after it.
-    const qint64 lease = m_options.timeoutMs + 5000;
-    m_desk.writeValue<Claimed>([room, lease](SqliteConnection &conn) -> Result<Claimed> {
+    // Each rule's own slots: a rule whose receiver holds every one of its
+    // slots gets nothing more, and the others are claimed as if it were not there.
+    QHash<qint64, int> busy = m_inFlightByRule;
+    const int perRule = std::max(1, m_options.perRule);
+    m_desk.writeValue<Claimed>([room, busy, perRule](SqliteConnection &conn) -> Result<Claimed> {
         QSqlQuery q(conn.database());
         const qint64 now = nowMs();
-        if (!conn.prepareAndExec(q, u"SELECT o.id, o.rule_id, o.event_id, o.key, o.attempts, o.body, w.url "
-                                    "FROM eventdesk_outbox o JOIN eventdesk_webhooks w ON w.id = o.rule_id "
-                                    "WHERE o.state = 'pending' AND o.next_at <= ? ORDER BY o.next_at, o.id LIMIT ?"_s,
-                                 {now, room}))
-            return conn.lastError(q, u"cannot read the outbox"_s);
+        if (!conn.prepareAndExec(q, u"SELECT id FROM eventdesk_webhooks ORDER BY id"_s))
+            return conn.lastError(q, u"cannot read the webhooks"_s);
+        QList<qint64> rules;
+        while (q.next())
+            rules.append(q.value(0).toLongLong());
+        q.finish();
         QList<Due> out;
-        while (q.next()) {
-            Due due;
-            due.d.id = q.value(0).toLongLong();
-            due.d.ruleId = q.value(1).toLongLong();
-            due.d.eventId = q.value(2).toLongLong();
-            due.d.key = q.value(3).toString();
-            due.d.attempts = q.value(4).toInt();
-            due.body = q.value(5).toByteArray();
-            due.url = q.value(6).toString();
-            out.append(due);
+        int left = room;
+        for (const qint64 rule : rules) {
+            const int free = std::min(left, perRule - busy.value(rule));
+            if (free <= 0)
+                continue;
+            if (!conn.prepareAndExec(q, u"SELECT o.id, o.rule_id, o.event_id, o.key, o.attempts, o.body, w.url, w.timeout_ms "
+                                        "FROM eventdesk_outbox o JOIN eventdesk_webhooks w ON w.id = o.rule_id "
+                                        "WHERE o.rule_id = ? AND o.state = 'pending' AND o.next_at <= ? "
+                                        "ORDER BY o.next_at, o.id LIMIT ?"_s,
+                                     {rule, now, free}))
+                return conn.lastError(q, u"cannot read the outbox"_s);
+            while (q.next()) {
+                Due due;
+                due.d.id = q.value(0).toLongLong();
+                due.d.ruleId = q.value(1).toLongLong();
+                due.d.eventId = q.value(2).toLongLong();
+                due.d.key = q.value(3).toString();
+                due.d.attempts = q.value(4).toInt();
+                due.body = q.value(5).toByteArray();
+                due.url = q.value(6).toString();
+                due.timeoutMs = q.value(7).toInt();
+                out.append(due);
+                --left;
+            }
+            q.finish();
         }
-        q.finish();
+        // Claimed past the rule's own timeout, so another EventDesk on this
+        // database does not send them too; a crash leaves them due after it.
         for (const Due &d : out)
-            if (auto e = conn.exec(u"UPDATE eventdesk_outbox SET next_at = ? WHERE id = ?"_s, {now + lease, d.d.id}))
+            if (auto e = conn.exec(u"UPDATE eventdesk_outbox SET next_at = ? WHERE id = ?"_s, {now + d.timeoutMs + 5000, d.d.id}))
                 return *e;
+        // When to look next: the earliest due row of a rule with a slot still
+        // free. A rule whose slots are all taken is looked at again when one
+        // of its deliveries settles (finished → lookNow), not in a loop meanwhile.
+        QHash<qint64, int> taken = busy;
+        for (const Due &d : out)
+            ++taken[d.d.ruleId];
         qint64 next = now + IdleRecheckMs;
-        if (!conn.prepareAndExec(q, u"SELECT min(next_at) FROM eventdesk_outbox WHERE state = 'pending'"_s))
-            return conn.lastError(q, u"cannot read the outbox"_s);
-        if (q.next() && !q.value(0).isNull())
-            next = std::min(next, q.value(0).toLongLong());
-        q.finish();
+        for (const qint64 rule : rules) {
+            if (taken.value(rule) >= perRule)
+                continue;
+            if (!conn.prepareAndExec(q, u"SELECT min(next_at) FROM eventdesk_outbox WHERE rule_id = ? AND state = 'pending'"_s,
+                                     {rule}))
+                return conn.lastError(q, u"cannot read the outbox"_s);
+            if (q.next() && !q.value(0).isNull())
+                next = std::min(next, q.value(0).toLongLong());
+            q.finish();
+        }
+        // Due now but no room at all: the next settled delivery looks again.
+        if (left <= 0 && next <= now)
+            next = now + IdleRecheckMs;
         return Claimed{out, next};
     }).then(this, [this](const Result<Claimed> &claimed) {
         m_asking = false;
@@ -429,32 +547,39 @@ void WebhookDispatcher::deliverDue()
         }
         m_nextDueMs = std::exchange(m_lookAgain, false) ? 0 : claimed->nextDueMs;
         for (const Due &d : claimed->due)
-            send(d.d, d.body, d.url);
+            send(d.d, d.body, d.url, d.timeoutMs);
+        // Idle, with deliveries settled since the last sweep: the outbox is brought within its bounds now.
+        if (claimed->due.isEmpty() && m_inFlight.isEmpty() && m_settledSinceSweep > 0)
+            sweepIfDue(true);
         if (m_nextDueMs == 0)
             deliverDue();
     });
 }
 
-void WebhookDispatcher::send(const WebhookDelivery &d, const QByteArray &body, const QString &url)
+void WebhookDispatcher::send(const WebhookDelivery &d, const QByteArray &body, const QString &url, int timeoutMs)
 {
     QNetworkRequest request{QUrl(url)};
     request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
     request.setHeader(QNetworkRequest::UserAgentHeader, QByteArrayLiteral("EventDesk/" EVENTDESK_VERSION));
     request.setRawHeader("Idempotency-Key", d.key.toUtf8());
-    request.setTransferTimeout(m_options.timeoutMs);
+    request.setTransferTimeout(timeoutMs);
     request.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy);
     m_inFlight.insert(d.id);
+    ++m_inFlightByRule[d.ruleId];
     QNetworkReply *reply = m_net->post(request, body);
     const int attempts = d.attempts + 1;
     const QString redacted = webhook::redact(url);
-    connect(reply, &QNetworkReply::finished, this,
-            [this, reply, id = d.id, attempts, redacted] { finished(reply, id, attempts, redacted); });
+    connect(reply, &QNetworkReply::finished, this, [this, reply, id = d.id, rule = d.ruleId, attempts, redacted] {
+        finished(reply, id, rule, attempts, redacted);
+    });
 }
 
-void WebhookDispatcher::finished(QNetworkReply *reply, qint64 deliveryId, int attempts, const QString &redacted)
+void WebhookDispatcher::finished(QNetworkReply *reply, qint64 deliveryId, qint64 ruleId, int attempts, const QString &redacted)
 {
     reply->deleteLater();
     m_inFlight.remove(deliveryId);
+    if (--m_inFlightByRule[ruleId] <= 0)
+        m_inFlightByRule.remove(ruleId);
     const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
     QString state = u"pending"_s;
     QString error;
@@ -484,7 +609,9 @@ void WebhookDispatcher::finished(QNetworkReply *reply, qint64 deliveryId, int at
         return conn.exec(u"UPDATE eventdesk_outbox SET state = ?, attempts = ?, next_at = ?, last_status = ?, "
                          "last_error = ?, updated_at = ? WHERE id = ?"_s,
                          {state, attempts, nextAt, status, text(error), timestamp::now(), deliveryId});
-    }).then(this, [this](const Result<bool> &) {
+    }).then(this, [this, state](const Result<bool> &) {
+        if (state != u"pending"_s)
+            ++m_settledSinceSweep;
         Q_EMIT deliveriesChanged();
         lookNow();
     });

@@ -40,6 +40,15 @@ struct WebhookRule {
     QStringList worlds;  // world ids; empty: every world (and events without one)
     QString messageTemplate;  // empty: the default for the event's type
     bool enabled = true;
+    int timeoutMs = 10000;  // how long a delivery waits for the receiver's answer (1..300 s)
+};
+
+// How many deliveries the outbox holds, by state.
+struct OutboxCounts {
+    qint64 pending = 0;
+    qint64 delivered = 0;
+    qint64 failed = 0;
+    qint64 total() const { return pending + delivered + failed; }
 };
 
 struct WebhookDelivery {
@@ -58,6 +67,7 @@ struct WebhookDelivery {
 namespace webhook {
 
 inline constexpr int MaxAttempts = 12;
+inline constexpr int MinTimeoutMs = 1000, MaxTimeoutMs = 300000;
 inline const QStringList Formats = {QStringLiteral("json"), QStringLiteral("discord"), QStringLiteral("slack")};
 
 // "https://discord.com/…": scheme, host and port only.
@@ -88,6 +98,10 @@ public:
     QFuture<Result<bool>> removeRule(qint64 id);
     QFuture<Result<QList<WebhookRule>>> rules();
     QFuture<Result<QList<WebhookDelivery>>> recentDeliveries(int limit);
+    QFuture<Result<OutboxCounts>> outboxCounts();
+    // Settled deliveries (delivered or failed) beyond the newest keepPerRule of
+    // each rule, or settled before keepDays ago, are deleted; pending ones stay.
+    QFuture<Result<qint64>> sweep(int keepPerRule, int keepDays);
 
 private:
     DeskDatabase &m_desk;
@@ -98,11 +112,16 @@ class WebhookDispatcher final : public QObject
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(WebhookDispatcher)
 public:
+    // Each rule has perRule delivery slots of its own, so a receiver that
+    // never answers holds back only its own rule; maxInFlight bounds them all.
     struct Options {
         int tickMs = 500;
-        int maxInFlight = 4;
-        int timeoutMs = 10000;
+        int perRule = 2;
+        int maxInFlight = 64;
         int jitterPercent = 20;
+        int keepPerRule = 1000;    // settled deliveries kept per rule (the Notifications page's history)
+        int keepDays = 7;          // and never longer than this
+        int sweepEvery = 500;      // settled deliveries between two sweeps (and at least once a minute)
     };
     WebhookDispatcher(EventStore &store, Notifier &notifier, DeskDatabase &desk, Options options,
                       QObject *parent = nullptr);
@@ -114,6 +133,8 @@ public:
     void reloadRules();
     void setDisplayNames(QHash<QString, QString> names) { m_names = std::move(names); }
     int inFlight() const { return int(m_inFlight.size()); }
+    // The outbox's rows by state, as last counted (at start and at each sweep).
+    OutboxCounts outbox() const { return m_counts; }
     // The rules and the outbox it delivers from (the Notifications page edits them).
     WebhookBook book() const { return WebhookBook(m_desk); }
 
@@ -124,8 +145,9 @@ private:
     void enqueue(const QList<StoredEvent> &events);
     void deliverDue();
     void lookNow();
-    void send(const WebhookDelivery &d, const QByteArray &body, const QString &url);
-    void finished(QNetworkReply *reply, qint64 deliveryId, int attempts, const QString &redacted);
+    void send(const WebhookDelivery &d, const QByteArray &body, const QString &url, int timeoutMs);
+    void finished(QNetworkReply *reply, qint64 deliveryId, qint64 ruleId, int attempts, const QString &redacted);
+    void sweepIfDue(bool now = false);
 
     EventStore &m_store;
     Notifier &m_notifier;
@@ -136,6 +158,11 @@ private:
     QList<WebhookRule> m_rules;
     QHash<QString, QString> m_names;
     QSet<qint64> m_inFlight;
+    QHash<qint64, int> m_inFlightByRule;
+    OutboxCounts m_counts;
+    int m_settledSinceSweep = 0;
+    qint64 m_lastSweepMs = 0;
+    bool m_sweeping = false;
     QTimer m_tick;
     bool m_asking = false;
     qint64 m_nextDueMs = 0;  // when the outbox next has something due (ms since the epoch)

@@ -2,12 +2,14 @@
 // notify, group commit order, reads and filters, files that are not what they
 // should be, a database locked by another process, rows another process writes.
 #include "BusNotifier.h"
+#include "DeskDatabase.h"
 #include "EventCodec.h"
 #include "SampleEvents.h"
 #include "SqliteEventStore.h"
 #include "SqliteTestStore.h"
 #include "Subscriber.h"
 #include "TestSupport.h"
+#include "Webhooks.h"
 
 #include <QElapsedTimer>
 #include <QDir>
@@ -120,6 +122,7 @@ private Q_SLOTS:
     void markProcessedOnlyWhenAsked();
     void cursorsOnlyMoveForward();
     void challengesAndAudit();
+    void deskFromSchema3IsMigrated();
 };
 
 void TestSqliteEventStore::createsTheEngineSchema()
@@ -624,6 +627,57 @@ void TestSqliteEventStore::cursorsOnlyMoveForward()
     QVERIFY(await(store->saveCursor(u"a"_s, 4)).ok());
     QCOMPARE(await(store->loadCursor(u"a"_s)).value(), 10);
     QCOMPARE(await(store->loadCursor(u"b"_s)).value(), 0);
+}
+
+// EventDesk's own database as schema 3 left it (no timeout per webhook rule,
+// no archive state, no outbox index by rule), with a rule and an archive in
+// it: opening it runs step 4, and what was there is kept, with the defaults.
+void TestSqliteEventStore::deskFromSchema3IsMigrated()
+{
+    const QString path = freshPath();
+    { auto store = openStore(path); }
+    const QString desk = DeskDatabase::pathFor(path);
+    QVERIFY(QFileInfo::exists(desk));
+    sqlExec(desk, "ALTER TABLE eventdesk_webhooks DROP COLUMN timeout_ms;"
+                  "ALTER TABLE eventdesk_archives DROP COLUMN state;"
+                  "DROP INDEX eventdesk_outbox_rule;"
+                  "UPDATE eventdesk_meta SET value = '3' WHERE key = 'schema_version';"
+                  "INSERT INTO eventdesk_webhooks(url, format, types, worlds, template, enabled, created_at) "
+                  "VALUES('http://127.0.0.1:9/h', 'json', '', '', '', 1, '2026-01-01T00:00:00.000Z');"
+                  "INSERT INTO eventdesk_archives(at, target, cutoff, first_id, last_id, rows) "
+                  "VALUES('2026-01-01T00:00:00.000Z', 'a.jsonl.gz', '2025-12-01T00:00:00.000Z', 1, 5, 5);");
+    const auto value = [&desk](const char *sql) {
+        sqlite3 *db = nullptr;
+        sqlite3_open_v2(desk.toUtf8().constData(), &db, SQLITE_OPEN_READONLY, nullptr);
+        sqlite3_stmt *st = nullptr;
+        sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
+        QString out;
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            out = QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(st, 0)));
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return out;
+    };
+    QCOMPARE(value("SELECT value FROM eventdesk_meta WHERE key = 'schema_version'"), u"3"_s);
+    auto store = openStore(path);
+    QVERIFY(store->desk());
+    const auto rules = await(WebhookBook(*store->desk()).rules());
+    QVERIFY(rules.ok());
+    QCOMPARE(rules->size(), 1);
+    QCOMPARE(rules->first().url, u"http://127.0.0.1:9/h"_s);
+    QCOMPARE(rules->first().timeoutMs, 10000);
+    QCOMPARE(value("SELECT value FROM eventdesk_meta WHERE key = 'schema_version'"), QString::number(DeskDatabase::SchemaVersion));
+    QCOMPARE(value("SELECT state FROM eventdesk_archives"), u"done"_s);
+    QCOMPARE(value("SELECT count(*) FROM sqlite_master WHERE name = 'eventdesk_outbox_rule'"), u"1"_s);
+    // A newer EventDesk's file is refused, and left as it was.
+    store.reset();
+    sqlExec(desk, "UPDATE eventdesk_meta SET value = '99' WHERE key = 'schema_version'");
+    SqliteOptions o;
+    o.path = path;
+    SqliteEventStore newer(o);
+    const Result<bool> opened = newer.openAndWait();
+    QVERIFY(!opened.ok() || !newer.desk());
+    QCOMPARE(value("SELECT value FROM eventdesk_meta WHERE key = 'schema_version'"), u"99"_s);
 }
 
 void TestSqliteEventStore::challengesAndAudit()

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -137,6 +138,78 @@ def discord_body_ok(body):
     return True
 
 
+class Silent:
+    """Accepts connections, reads what comes, never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.connections = []
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+
+
+def outbox_total(db):
+    first = run("notify", "log", "--db", db, "--limit", "1").stdout.splitlines()[0]
+    return int(re.match(r"outbox: (\d+) deliveries", first).group(1))
+
+
+def starvation_and_bounds(tmp):
+    """A receiver that never answers holds back only its own rule; settled
+    deliveries are kept within their bound."""
+    receiver = Receiver()  # its own: the keys (rule-event) start again in a new database
+    silent = Silent()
+    base = f"http://127.0.0.1:{receiver.port}"
+    db = os.path.join(tmp, "fair.db")
+    log = os.path.join(tmp, "fair.log")
+    run("publish", "--db", db, "--create", "--json", json.dumps(
+        {"type": "StoryEventCreated", "story_event_id": "first", "world_id": "w1", "event_type": "dialogue"}))
+    stuck = run("notify", "add", "--db", db, "--url", f"http://127.0.0.1:{silent.port}/never", "--timeout", "30").stdout.strip()
+    run("notify", "add", "--db", db, "--url", f"{base}/fast/{SECRET}")
+    check("timeout 30 s" in run("notify", "list", "--db", db).stdout, "notify list shows each rule's timeout")
+    bad = run("notify", "add", "--db", db, "--url", f"{base}/x", "--timeout", "0", ok=False)
+    check(bad.returncode == 2 and "timeout" in bad.stderr, "a timeout of 0 s is refused")
+    serve = start_serve(db, log)
+    try:
+        lines = "".join(json.dumps({"type": "StoryEventCreated", "story_event_id": f"f{n}", "world_id": "w1",
+                                    "event_type": "dialogue"}) + "\n" for n in range(20))
+        started = time.monotonic()
+        run("publish", "--db", db, stdin=lines)
+        got = wait_for(lambda: len(receiver.processed_for("/fast")) == 20, 20)
+        took = time.monotonic() - started
+        check(got and took < 10, f"with a receiver that never answers, the healthy rule got all 20 in {took:.1f} s")
+        check(len(silent.connections) >= 1, f"while the silent one holds its own slots ({len(silent.connections)} connections)")
+        print(f"figure : 20 deliveries to a healthy rule beside a silent one: {took:.2f} s", flush=True)
+
+        # Its pending deliveries go with it; 5,000 more for the healthy rule.
+        check(run("notify", "remove", "--db", db, stuck).returncode == 0, "the silent rule is removed")
+        lines = "".join(json.dumps({"type": "StoryEventCreated", "story_event_id": f"b{n}", "world_id": "w1",
+                                    "event_type": "dialogue"}) + "\n" for n in range(5000))
+        started = time.monotonic()
+        run("publish", "--db", db, stdin=lines)
+        check(wait_for(lambda: len(receiver.processed_for("/fast")) == 5020, 180),
+              f"5,000 more delivered ({len(receiver.processed_for('/fast'))} of 5020)")
+        print(f"figure : 5,000 webhook deliveries in {time.monotonic() - started:.1f} s", flush=True)
+        check(wait_for(lambda: outbox_total(db) <= 1000, 30),
+              f"the outbox keeps at most 1,000 settled deliveries per rule ({outbox_total(db)} rows)")
+    finally:
+        serve.terminate()
+        serve.wait(15)
+        silent.sock.close()
+        for c in silent.connections:
+            c.close()
+        receiver.server.shutdown()
+
+
 def main():
     receiver = Receiver()
     base = f"http://127.0.0.1:{receiver.port}"
@@ -206,9 +279,12 @@ def main():
         # The delivery in flight at the kill is claimed until its lease (timeout + 5 s)
         # runs out; then it is sent again, with its key, and recorded as delivered.
         log_of = lambda: run("notify", "log", "--db", db, "--limit", "100").stdout  # noqa: E731
-        check(wait_for(lambda: log_of().count("delivered") == 16, 45), f"notify log: 16 delivered ({log_of().count('delivered')})")
-        out = log_of()
+        entries = lambda: log_of().split("\n", 1)[1]  # noqa: E731  (the first line is the outbox's size)
+        check(wait_for(lambda: entries().count("delivered") == 16, 45), f"notify log: 16 delivered ({entries().count('delivered')})")
+        out = entries()
         check(out.count("failed") == 5 and "HTTP 404" in out, "notify log says which failed and why")
+        check(re.match(r"outbox: \d+ deliveries \(\d+ pending, 16 delivered, 5 failed\)", log_of()),
+              f"notify log starts with the outbox's size ({log_of().splitlines()[0]})")
         check(len(receiver.processed_for("/hook")) == 10, "still none processed twice")
 
         ok = run("notify", "test", f"{base}/test/{SECRET}", "--format", "slack", ok=False)
@@ -223,6 +299,9 @@ def main():
             print(f"figure : {sum(1 for p, _, _ in receiver.requests if p.startswith('/hook'))} requests to /hook for "
                   f"10 events: 2 answered 500, {receiver.redelivered} sent again after the kill and recognised by "
                   f"their Idempotency-Key", flush=True)
+        serve.terminate()
+        serve.wait(15)
+        starvation_and_bounds(tmp)
     finally:
         if serve and serve.poll() is None:
             serve.terminate()

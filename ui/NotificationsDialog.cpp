@@ -10,6 +10,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QSpinBox>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QNetworkAccessManager>
@@ -68,6 +69,7 @@ WebhookRuleDialog::WebhookRuleDialog(const WebhookRule &rule, const QStringList 
     , m_format(new QComboBox(this))
     , m_template(new QLineEdit(rule.messageTemplate, this))
     , m_enabled(new QCheckBox(tr("Send"), this))
+    , m_timeout(new QSpinBox(this))
     , m_problem(plain::label(new QLabel(this)))
 {
     setWindowTitle(rule.id ? tr("Edit webhook") : tr("New webhook"));
@@ -89,6 +91,11 @@ WebhookRuleDialog::WebhookRuleDialog(const WebhookRule &rule, const QStringList 
     m_template->setToolTip(tr("Fills {character} {challenge} {roll} {total} {modifier} {succeeded|failed} {world} "
                               "{type} {summary} {event_name} {outcome} {id}. Empty: a sentence for each type."));
     m_enabled->setChecked(rule.enabled);
+    // A receiver that never answers holds only its own rule's deliveries, for this long each.
+    m_timeout->setRange(webhook::MinTimeoutMs / 1000, webhook::MaxTimeoutMs / 1000);
+    m_timeout->setSuffix(tr(" s"));
+    m_timeout->setValue(rule.timeoutMs / 1000);
+    m_timeout->setAccessibleName(tr("Wait for an answer"));
     m_problem->setStyleSheet(u"color: palette(highlight)"_s);
     m_problem->setWordWrap(true);
 
@@ -98,6 +105,7 @@ WebhookRuleDialog::WebhookRuleDialog(const WebhookRule &rule, const QStringList 
     form->addRow(tr("Types (none ticked: all)"), m_types);
     form->addRow(tr("Worlds (none ticked: all)"), m_worlds);
     form->addRow(tr("Message"), m_template);
+    form->addRow(tr("Wait for an answer"), m_timeout);
     form->addRow(QString(), m_enabled);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel, this);
     connect(buttons, &QDialogButtonBox::accepted, this, &WebhookRuleDialog::accept);
@@ -118,6 +126,7 @@ WebhookRule WebhookRuleDialog::rule() const
     r.worlds = checkedIn(m_worlds);
     r.messageTemplate = m_template->text();
     r.enabled = m_enabled->isChecked();
+    r.timeoutMs = m_timeout->value() * 1000;
     return r;
 }
 

@@ -10,6 +10,7 @@
 #include <QDialog>
 
 class QCheckBox;
+class QSpinBox;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -41,6 +42,7 @@ private:
     QListWidget *m_worlds;
     QLineEdit *m_template;
     QCheckBox *m_enabled;
+    QSpinBox *m_timeout;
     QLabel *m_problem;
 };
 

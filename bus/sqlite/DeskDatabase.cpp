@@ -90,9 +90,37 @@ QString dataFolderPath(const QString &enginePath)
         .filePath(u"desks/%1-%2.eventdesk"_s.arg(info.fileName(), QString::fromLatin1(hash)));
 }
 
+
+// Numbered steps from the base tables above (schema 3, as EventDesk 3 made
+// them) to the newest: step N turns schema N-1 into N, each in a transaction
+// of its own, and runs once (eventdesk_meta's schema_version says how far a
+// file has come). A file made today goes through them all.
+struct Migration {
+    int version;
+    QStringList statements;
+};
+
+const QList<Migration> &migrations()
+{
+    static const QList<Migration> steps = {
+        // 4: a timeout per webhook rule; an archive's state (a prune killed
+        // between its archive and its deletes resumes the deletes); the outbox
+        // read per rule (each rule has its own delivery slots).
+        {4,
+         {u"ALTER TABLE eventdesk_webhooks ADD COLUMN timeout_ms INTEGER NOT NULL DEFAULT 10000"_s,
+          u"ALTER TABLE eventdesk_archives ADD COLUMN state TEXT NOT NULL DEFAULT 'done'"_s,
+          u"CREATE INDEX IF NOT EXISTS eventdesk_outbox_rule ON eventdesk_outbox(rule_id, id)"_s}},
+    };
+    return steps;
+}
+
 } // namespace
 
-const int DeskDatabase::SchemaVersion = 3;
+const int DeskDatabase::SchemaVersion = 4;
+
+namespace {
+const int BaseSchemaVersion = 3;  // what schema() makes
+} // namespace
 
 QString DeskDatabase::pathFor(const QString &enginePath)
 {
@@ -166,23 +194,45 @@ std::optional<Error> DeskWorker::transaction(const DeskDatabase::WriteFn &fn)
 
 std::optional<Error> DeskWorker::createSchema()
 {
-    return transaction([](SqliteConnection &conn) -> std::optional<Error> {
-        if (auto e = conn.exec(u"CREATE TABLE IF NOT EXISTS eventdesk_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"_s))
-            return e;
-        QSqlQuery q(conn.database());
-        if (!conn.prepareAndExec(q, u"SELECT value FROM eventdesk_meta WHERE key = 'schema_version'"_s))
-            return conn.lastError(q, u"cannot read the schema version"_s);
-        const int current = q.next() ? q.value(0).toInt() : 0;
-        q.finish();
-        if (current > DeskDatabase::SchemaVersion)
-            return storageError(u"%1 was written by a newer EventDesk (schema %2, this one knows %3)"_s.arg(
-                conn.options().path).arg(current).arg(DeskDatabase::SchemaVersion));
-        for (const QString &sql : schema())
-            if (auto e = conn.exec(sql))
+    int current = 0;
+    if (auto e = transaction([&current](SqliteConnection &conn) -> std::optional<Error> {
+            if (auto e = conn.exec(u"CREATE TABLE IF NOT EXISTS eventdesk_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"_s))
                 return e;
-        return conn.exec(u"INSERT OR REPLACE INTO eventdesk_meta(key, value) VALUES('schema_version', ?)"_s,
-                         {QString::number(DeskDatabase::SchemaVersion)});
-    });
+            QSqlQuery q(conn.database());
+            if (!conn.prepareAndExec(q, u"SELECT value FROM eventdesk_meta WHERE key = 'schema_version'"_s))
+                return conn.lastError(q, u"cannot read the schema version"_s);
+            current = q.next() ? q.value(0).toInt() : 0;
+            q.finish();
+            if (current > DeskDatabase::SchemaVersion)
+                return storageError(u"%1 was written by a newer EventDesk (schema %2, this one knows %3)"_s.arg(
+                    conn.options().path).arg(current).arg(DeskDatabase::SchemaVersion));
+            if (current >= BaseSchemaVersion)
+                return std::nullopt;
+            // New, or from before schema 3 (tables were only ever added then).
+            for (const QString &sql : schema())
+                if (auto e = conn.exec(sql))
+                    return e;
+            current = BaseSchemaVersion;
+            return conn.exec(u"INSERT OR REPLACE INTO eventdesk_meta(key, value) VALUES('schema_version', ?)"_s,
+                             {QString::number(current)});
+        }))
+        return e;
+    for (const Migration &step : migrations()) {
+        if (step.version <= current)
+            continue;
+        if (auto e = transaction([&step](SqliteConnection &conn) -> std::optional<Error> {
+                for (const QString &sql : step.statements)
+                    if (auto e = conn.exec(sql))
+                        return e;
+                return conn.exec(u"INSERT OR REPLACE INTO eventdesk_meta(key, value) VALUES('schema_version', ?)"_s,
+                                 {QString::number(step.version)});
+            })) {
+            e->message = u"cannot bring %1 to schema %2: %3"_s.arg(m_desk->m_path).arg(step.version).arg(e->message);
+            return e;
+        }
+        current = step.version;
+    }
+    return std::nullopt;
 }
 
 // An older EventDesk kept its tables inside the engine's file. They are copied
@@ -219,11 +269,14 @@ std::optional<Error> DeskWorker::moveOldTables()
             if (!old.prepareAndExec(from, u"SELECT * FROM %1"_s.arg(table)))
                 return old.lastError(from, u"cannot read %1 from %2"_s.arg(table, old.options().path));
             const int columns = from.record().count();
-            QStringList marks;
-            for (int i = 0; i < columns; ++i)
+            // Named columns: a table here may have gained columns since (their defaults fill them).
+            QStringList names, marks;
+            for (int i = 0; i < columns; ++i) {
+                names.append(u'"' + from.record().fieldName(i) + u'"');
                 marks.append(u"?"_s);
+            }
             QSqlQuery to(conn.database());
-            if (!to.prepare(u"INSERT OR IGNORE INTO %1 VALUES(%2)"_s.arg(table, marks.join(u','))))
+            if (!to.prepare(u"INSERT OR IGNORE INTO %1(%2) VALUES(%3)"_s.arg(table, names.join(u','), marks.join(u','))))
                 return conn.lastError(to, u"cannot copy %1"_s.arg(table));
             while (from.next()) {
                 for (int i = 0; i < columns; ++i)
