@@ -198,6 +198,9 @@ int pruneCommand(const QStringList &args)
                      .arg(rep.matched - rep.keptUnprocessed).arg(cutoff).arg(rep.keptUnprocessed).toUtf8());
         return ExitOk;
     }
+    if (!rep.resumedArchives.isEmpty())
+        printOut(u"finished an interrupted prune first: deleted %1 events that %2 holds\n"_s
+                     .arg(rep.resumedDeleted).arg(rep.resumedArchives.join(u", "_s)).toUtf8());
     if (rep.deleted == 0) {
         printOut(u"nothing to prune before %1 (%2 unprocessed kept)\n"_s.arg(cutoff).arg(rep.keptUnprocessed).toUtf8());
         return ExitOk;

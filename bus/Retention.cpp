@@ -11,7 +11,11 @@
 
 #include <climits>
 
+#include <QJsonDocument>
+#include <QJsonObject>
+
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -26,6 +30,16 @@ namespace {
 // file and has touched nothing. Then the archive is synced and renamed to its
 // name, and only then are the archived rows deleted, a page per transaction;
 // this phase runs to its end.
+//
+// A prune can be killed anywhere, so each archive has a record in the desk's
+// eventdesk_archives before its file exists: 'writing' (the .part is being
+// written), 'sealed' (the archive is whole; its rows are being deleted),
+// 'done'. The next prune first finishes what the records say was left: a
+// 'writing' one whose file never got its name loses its .part (nothing of it
+// was deleted); a sealed one — or a 'writing' one whose rename happened just
+// before the kill — has the rows its archive holds deleted, never archived
+// again. A live prune holds an flock on its archive, so another run waits
+// for it instead of taking its work away.
 struct PruneState {
     PruneOptions options;
     PruneReport report;
@@ -37,7 +51,9 @@ struct PruneState {
     QList<qint64> lastPageIds;   // deleted by the last page: the row index forgets them
     gzFile archive = nullptr;
     int fd = -1;
+    int lockFd = -1;             // holds an flock on the archive while this prune runs
     QString partPath;            // the archive while it is written
+    qint64 record = 0;           // its row in eventdesk_archives (0: none, no desk)
     QPromise<Result<PruneReport>> promise;
 
     ~PruneState()
@@ -46,6 +62,8 @@ struct PruneState {
             gzclose(archive);
             QFile::remove(partPath);  // never finished: no half archive stays behind
         }
+        if (lockFd >= 0)
+            ::close(lockFd);
     }
     bool cancelled() const { return options.cancel && options.cancel->load(); }
     void progress()
@@ -77,6 +95,10 @@ std::optional<Error> openArchive(PruneState &s)
     s.fd = ::open(path.constData(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (s.fd < 0)
         return Error{ErrorCode::Storage, {}, u"cannot create the archive %1: %2"_s.arg(s.partPath, QString::fromLocal8Bit(strerror(errno)))};
+    // Held until this prune ends, through the rename: another run sees the archive is not left over.
+    s.lockFd = ::open(path.constData(), O_RDONLY | O_CLOEXEC);
+    if (s.lockFd >= 0)
+        ::flock(s.lockFd, LOCK_EX | LOCK_NB);
     s.archive = gzdopen(s.fd, "wb");
     if (!s.archive) {
         ::close(s.fd);
@@ -174,10 +196,12 @@ std::optional<Error> deletePage(SqliteConnection &conn, PruneState &s, bool *don
     QSqlQuery del(conn.database());
     if (!del.prepare(u"DELETE FROM app_events WHERE id = ?"_s))
         return conn.lastError(del, u"cannot prune"_s);
+    qint64 gone = 0;  // a resumed prune's rows may be gone already
     for (qint64 id : ids) {
         del.addBindValue(id);
         if (!del.exec())
             return conn.lastError(del, u"cannot prune"_s);
+        gone += del.numRowsAffected();
     }
     del.finish();
     s.deletedUpTo += ids.size();
@@ -186,7 +210,7 @@ std::optional<Error> deletePage(SqliteConnection &conn, PruneState &s, bool *don
             s.report.firstId = ids.first();
         s.report.lastId = ids.last();
     }
-    s.report.deleted += ids.size();
+    s.report.deleted += gone;
     s.lastPageIds = ids;
     ++s.report.transactions;
     *done = s.deletedUpTo >= s.archived.size();
@@ -220,47 +244,155 @@ void finishCancelled(const std::shared_ptr<PruneState> &s)
     finish(s, r);
 }
 
-void nextDeletePage(SqliteEventStore &store, const std::shared_ptr<PruneState> &s)
+// The archive's record in the desk (no desk: no record, nothing to resume).
+QFuture<Result<bool>> setRecord(DeskDatabase *desk, qint64 record, const QString &state, const PruneReport &r, qint64 rows)
 {
-    auto done = std::make_shared<bool>(false);
-    store.write([s, done](SqliteConnection &conn) { return deletePage(conn, *s, done.get()); })
-        .then([&store, s, done](const Result<bool> &r) {
+    if (!desk || !record)
+        return QtFuture::makeReadyFuture(Result<bool>(true));
+    return desk->write([record, state, first = r.firstId, last = r.lastId, rows](SqliteConnection &conn) {
+        return conn.exec(u"UPDATE eventdesk_archives SET state = ?, first_id = ?, last_id = ?, rows = ? WHERE id = ?"_s,
+                         {state, first, last, rows, record});
+    });
+}
+
+QFuture<Result<bool>> dropRecord(DeskDatabase *desk, qint64 record)
+{
+    if (!desk || !record)
+        return QtFuture::makeReadyFuture(Result<bool>(true));
+    return desk->write([record](SqliteConnection &conn) {
+        return conn.exec(u"DELETE FROM eventdesk_archives WHERE id = ?"_s, {record});
+    });
+}
+
+// Phase two: every archived row deleted, page by page; then the record says done.
+void nextDeletePage(SqliteEventStore &store, const std::shared_ptr<PruneState> &s,
+                    std::function<void(Result<PruneReport>)> done)
+{
+    auto last = std::make_shared<bool>(false);
+    store.write([s, last](SqliteConnection &conn) { return deletePage(conn, *s, last.get()); })
+        .then([&store, s, last, done](const Result<bool> &r) {
             if (!r) {
                 // Everything archived stays in the archive; say how far the deletion got.
                 Error e = r.error();
-                e.message += u" (the archive %1 holds every row that was to go; %2 of them were deleted)"_s
-                                 .arg(s->report.archivePath).arg(s->report.deleted);
-                finish(s, e);
+                e.message += u" (the archive %1 holds every row that was to go; %2 of them were deleted; the next "
+                             "prune deletes the rest)"_s.arg(s->report.archivePath).arg(s->report.deleted);
+                done(e);
                 return;
             }
             s->progress();
             DeskDatabase *desk = store.desk();
             if (desk && !s->lastPageIds.isEmpty())
                 desk->forgetIndexed(s->lastPageIds);
-            if (!*done) {
-                nextDeletePage(store, s);
+            if (!*last) {
+                nextDeletePage(store, s, done);
                 return;
             }
-            if (s->report.deleted > 0 && desk) {
-                const PruneReport rep = s->report;
-                desk->write([rep, s](SqliteConnection &conn) {
-                    return conn.exec(u"INSERT INTO eventdesk_archives(at, target, cutoff, first_id, last_id, rows) "
-                                     "VALUES(?, ?, ?, ?, ?, ?)"_s,
-                                     {timestamp::now(), rep.archivePath, cutoffText(s->options), rep.firstId, rep.lastId,
-                                      rep.deleted});
-                });
-                desk->audit(s->options.actor, u"prune"_s,
-                            u"deleted %1 events (ids %2–%3) created before %4; archive %5"_s.arg(rep.deleted)
-                                .arg(rep.firstId).arg(rep.lastId).arg(cutoffText(s->options), rep.archivePath));
-            }
-            finish(s, s->report);
+            setRecord(desk, s->record, u"done"_s, s->report, s->report.deleted).then([s, done](const Result<bool> &) {
+                done(s->report);
+            });
         });
+}
+
+// The ids an archive holds, in order.
+Result<QList<qint64>> archiveIds(const QString &path)
+{
+    Result<QList<QByteArray>> lines = readArchive(path);
+    if (!lines)
+        return lines.error();
+    QList<qint64> ids;
+    ids.reserve(lines->size());
+    for (const QByteArray &line : lines.value()) {
+        const QJsonValue id = QJsonDocument::fromJson(line).object().value(u"id"_s);
+        if (!id.isDouble())
+            return Error{ErrorCode::Storage, {}, u"the archive %1 is damaged: a line without an id"_s.arg(path)};
+        ids.append(id.toInteger());
+    }
+    return ids;
+}
+
+// Whether another process holds this file's flock (a prune under way).
+bool lockedByAnother(const QString &path)
+{
+    const int fd = ::open(QFile::encodeName(path).constData(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    const bool locked = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    ::close(fd);  // drops the lock if it was taken here
+    return locked;
+}
+
+struct Unfinished {
+    qint64 record = 0;
+    QString target;
+    QString state;
+};
+
+// Finishes what interrupted prunes left (see the top of this file), one record
+// at a time, then calls next.
+void resumeInterrupted(SqliteEventStore &store, const std::shared_ptr<PruneState> &s, QList<Unfinished> left,
+                       std::function<void()> next)
+{
+    if (left.isEmpty()) {
+        next();
+        return;
+    }
+    const Unfinished u = left.takeFirst();
+    DeskDatabase *desk = store.desk();
+    const QString part = u.target + u".part"_s;
+    if (lockedByAnother(u.target) || lockedByAnother(part)) {
+        finish(s, Error{ErrorCode::Busy, {}, u"another prune of this log is under way (its archive: %1); try again when "
+                                                 "it is done"_s.arg(u.target)});
+        return;
+    }
+    const auto carryOn = [&store, s, left, next] { resumeInterrupted(store, s, left, next); };
+    if (u.state == u"writing"_s && !QFileInfo::exists(u.target)) {
+        // Killed while its archive was written: nothing of it was deleted.
+        QFile::remove(part);
+        qCInfo(lcStore).noquote() << "prune: removed the unfinished archive" << part << "of an interrupted prune";
+        dropRecord(desk, u.record).then([carryOn](const Result<bool> &) { carryOn(); });
+        return;
+    }
+    QFile::remove(part);  // renamed already: a .part of that name is not this archive's
+    Result<QList<qint64>> ids = archiveIds(u.target);
+    if (!ids) {
+        // Its rows were not all deleted and the archive that holds them is
+        // gone or damaged: they stay in the log, and the record says so.
+        qCWarning(lcStore).noquote() << "prune: an interrupted prune's archive cannot be read:" << ids.error().message
+                                     << "- its rows that are still in the log stay there";
+        PruneReport none;
+        setRecord(desk, u.record, u"unreadable"_s, none, 0).then([carryOn](const Result<bool> &) { carryOn(); });
+        return;
+    }
+    auto r = std::make_shared<PruneState>();
+    r->options = s->options;
+    r->report.archivePath = u.target;
+    r->record = u.record;
+    r->archived = ids.value();
+    r->lockFd = ::open(QFile::encodeName(u.target).constData(), O_RDONLY | O_CLOEXEC);
+    if (r->lockFd >= 0)
+        ::flock(r->lockFd, LOCK_EX | LOCK_NB);
+    if (r->archived.isEmpty()) {
+        setRecord(desk, u.record, u"done"_s, r->report, 0).then([carryOn](const Result<bool> &) { carryOn(); });
+        return;
+    }
+    nextDeletePage(store, r, [s, r, carryOn](Result<PruneReport> done) {
+        if (!done) {
+            finish(s, done.error());
+            return;
+        }
+        s->report.resumedDeleted += done->deleted;
+        s->report.resumedArchives.append(r->report.archivePath);
+        qCInfo(lcStore).noquote() << "prune: finished an interrupted prune:" << done->deleted
+                                  << "events deleted that" << r->report.archivePath << "holds";
+        carryOn();
+    });
 }
 
 void nextArchivePage(SqliteEventStore &store, const std::shared_ptr<PruneState> &s)
 {
     if (s->cancelled()) {
-        finishCancelled(s);
+        dropArchive(*s);
+        dropRecord(store.desk(), s->record).then([s](const Result<bool> &) { finishCancelled(s); });
         return;
     }
     auto done = std::make_shared<bool>(false);
@@ -271,7 +403,8 @@ void nextArchivePage(SqliteEventStore &store, const std::shared_ptr<PruneState> 
          }, SqliteEventStore::Lane::Scans)
         .then([&store, s, done](const Result<bool> &r) {
             if (!r) {
-                finish(s, r.error());  // nothing deleted; the half archive goes
+                dropArchive(*s);  // nothing deleted; the half archive goes
+                dropRecord(store.desk(), s->record).then([s, e = r.error()](const Result<bool> &) { finish(s, e); });
                 return;
             }
             s->progress();
@@ -279,20 +412,37 @@ void nextArchivePage(SqliteEventStore &store, const std::shared_ptr<PruneState> 
                 nextArchivePage(store, s);
                 return;
             }
-            if (s->cancelled()) {
-                finishCancelled(s);
-                return;
-            }
-            if (s->archived.isEmpty()) {
-                s->report.archivePath.clear();
-                finish(s, s->report);
+            DeskDatabase *desk = store.desk();
+            if (s->cancelled() || s->archived.isEmpty()) {
+                dropArchive(*s);
+                dropRecord(desk, s->record).then([s](const Result<bool> &) {
+                    if (s->cancelled()) {
+                        finishCancelled(s);
+                        return;
+                    }
+                    s->report.archivePath.clear();
+                    finish(s, s->report);
+                });
                 return;
             }
             if (auto e = sealArchive(*s)) {
-                finish(s, *e);
+                dropRecord(desk, s->record).then([s, e](const Result<bool> &) { finish(s, *e); });
                 return;
             }
-            nextDeletePage(store, s);
+            PruneReport sealed;
+            sealed.firstId = s->archived.first();
+            sealed.lastId = s->archived.last();
+            setRecord(desk, s->record, u"sealed"_s, sealed, s->archived.size()).then([&store, s](const Result<bool> &) {
+                // Failing to say so costs nothing: a 'writing' record whose archive has its name counts as sealed.
+                nextDeletePage(store, s, [&store, s](Result<PruneReport> done) {
+                    if (done && done->deleted > 0)
+                        if (DeskDatabase *desk = store.desk())
+                            desk->audit(s->options.actor, u"prune"_s,
+                                        u"deleted %1 events (ids %2–%3) created before %4; archive %5"_s.arg(done->deleted)
+                                            .arg(done->firstId).arg(done->lastId).arg(cutoffText(s->options), done->archivePath));
+                    finish(s, std::move(done));
+                });
+            });
         });
 }
 
@@ -319,45 +469,90 @@ QFuture<Result<PruneReport>> prune(SqliteEventStore &store, const PruneOptions &
         qint64 older = 0, unprocessed = 0;
         bool anyProcessed = false;
     };
-    // Count first: the report (and a dry run) says what goes and what stays.
-    store.read<Counts>([options](SqliteConnection &conn) -> Result<Counts> {
-             QSqlQuery q(conn.database());
-             Counts c;
-             if (!conn.prepareAndExec(q, u"SELECT EXISTS(SELECT 1 FROM app_events WHERE processed != 0)"_s))
-                 return conn.lastError(q, u"cannot count events to prune"_s);
-             c.anyProcessed = q.next() && q.value(0).toInt() != 0;
-             QVariantList values;
-             const QString older = olderWhere(options, values);
-             if (!conn.prepareAndExec(q, u"SELECT count(*), coalesce(sum(processed = 0), 0) FROM app_events WHERE "_s + older,
-                                      values))
-                 return conn.lastError(q, u"cannot count events to prune"_s);
-             q.next();
-             c.older = q.value(0).toLongLong();
-             c.unprocessed = q.value(1).toLongLong();
-             q.finish();
-             return c;
-         }, SqliteEventStore::Lane::Scans)
-        .then([&store, s](const Result<Counts> &counts) {
-            if (!counts) {
-                finish(s, counts.error());
+    const auto start = [&store, s, options] {
+        // Count first: the report (and a dry run) says what goes and what stays.
+        store.read<Counts>([options](SqliteConnection &conn) -> Result<Counts> {
+                 QSqlQuery q(conn.database());
+                 Counts c;
+                 if (!conn.prepareAndExec(q, u"SELECT EXISTS(SELECT 1 FROM app_events WHERE processed != 0)"_s))
+                     return conn.lastError(q, u"cannot count events to prune"_s);
+                 c.anyProcessed = q.next() && q.value(0).toInt() != 0;
+                 QVariantList values;
+                 const QString older = olderWhere(options, values);
+                 if (!conn.prepareAndExec(q, u"SELECT count(*), coalesce(sum(processed = 0), 0) FROM app_events WHERE "_s + older,
+                                          values))
+                     return conn.lastError(q, u"cannot count events to prune"_s);
+                 q.next();
+                 c.older = q.value(0).toLongLong();
+                 c.unprocessed = q.value(1).toLongLong();
+                 q.finish();
+                 return c;
+             }, SqliteEventStore::Lane::Scans)
+            .then([&store, s](const Result<Counts> &counts) {
+                if (!counts) {
+                    finish(s, counts.error());
+                    return;
+                }
+                // A log where nothing was ever marked processed (the engine's own) would
+                // otherwise keep every row for ever: there, age alone decides.
+                if (!counts->anyProcessed && !s->options.includeUnprocessed) {
+                    s->options.includeUnprocessed = true;
+                    s->report.ageAlone = true;
+                }
+                s->report.matched = counts->older;
+                s->report.keptUnprocessed = s->options.includeUnprocessed ? 0 : counts->unprocessed;
+                if (s->options.dryRun || s->report.matched == s->report.keptUnprocessed) {
+                    s->report.archivePath.clear();
+                    finish(s, s->report);
+                    return;
+                }
+                // The future's progress: rows archived, then deleted, of those that go (each counts twice).
+                s->promise.setProgressRange(0, int(std::min<qint64>(INT_MAX / 2, s->report.matched - s->report.keptUnprocessed) * 2));
+                DeskDatabase *desk = store.desk();
+                if (!desk || desk->isReadOnly()) {
+                    nextArchivePage(store, s);
+                    return;
+                }
+                // The archive's record, before its file exists (the top of this file says why).
+                desk->writeValue<qint64>([s](SqliteConnection &conn) -> Result<qint64> {
+                        QSqlQuery q(conn.database());
+                        if (!conn.prepareAndExec(q, u"INSERT INTO eventdesk_archives(at, target, cutoff, first_id, last_id, rows, state) "
+                                                    "VALUES(?, ?, ?, NULL, NULL, 0, 'writing')"_s,
+                                                 {timestamp::now(), s->report.archivePath, cutoffText(s->options)}))
+                            return conn.lastError(q, u"cannot record the archive"_s);
+                        return q.lastInsertId().toLongLong();
+                    })
+                    .then([&store, s](const Result<qint64> &record) {
+                        if (!record) {
+                            finish(s, record.error());
+                            return;
+                        }
+                        s->record = record.value();
+                        nextArchivePage(store, s);
+                    });
+            });
+    };
+    if (options.dryRun || !store.desk() || store.desk()->isReadOnly()) {
+        start();
+        return future;
+    }
+    store.desk()
+        ->read<QList<Unfinished>>([](SqliteConnection &conn) -> Result<QList<Unfinished>> {
+            QSqlQuery q(conn.database());
+            if (!conn.prepareAndExec(q, u"SELECT id, target, state FROM eventdesk_archives "
+                                        "WHERE state IN ('writing', 'sealed') ORDER BY id"_s))
+                return conn.lastError(q, u"cannot read the archives' records"_s);
+            QList<Unfinished> out;
+            while (q.next())
+                out.append({q.value(0).toLongLong(), q.value(1).toString(), q.value(2).toString()});
+            return out;
+        })
+        .then([&store, s, start](const Result<QList<Unfinished>> &left) {
+            if (!left) {
+                finish(s, left.error());
                 return;
             }
-            // A log where nothing was ever marked processed (the engine's own) would
-            // otherwise keep every row for ever: there, age alone decides.
-            if (!counts->anyProcessed && !s->options.includeUnprocessed) {
-                s->options.includeUnprocessed = true;
-                s->report.ageAlone = true;
-            }
-            s->report.matched = counts->older;
-            s->report.keptUnprocessed = s->options.includeUnprocessed ? 0 : counts->unprocessed;
-            if (s->options.dryRun || s->report.matched == s->report.keptUnprocessed) {
-                s->report.archivePath.clear();
-                finish(s, s->report);
-                return;
-            }
-            // The future's progress: rows archived, then deleted, of those that go (each counts twice).
-            s->promise.setProgressRange(0, int(std::min<qint64>(INT_MAX / 2, s->report.matched - s->report.keptUnprocessed) * 2));
-            nextArchivePage(store, s);
+            resumeInterrupted(store, s, left.value(), start);
         });
     return future;
 }

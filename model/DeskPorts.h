@@ -110,6 +110,10 @@ struct PruneReport {
     qint64 lastId = 0;
     int transactions = 0;
     QString archivePath;
+    // A prune interrupted after its archive was whole (killed while deleting):
+    // this run first deleted the rows that archive holds, without archiving them again.
+    qint64 resumedDeleted = 0;
+    QStringList resumedArchives;
 };
 
 // Importing a file of JSON lines into the log, all or nothing (bus/ImportFile.h):

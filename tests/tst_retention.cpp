@@ -7,11 +7,18 @@
 #include "SqliteEventStore.h"
 #include "TestSupport.h"
 
+#include <QDir>
 #include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QRandomGenerator>
 #include <QFutureWatcher>
 #include <QTemporaryDir>
 
 #include <sqlite3.h>
+
+#include <csignal>
 
 using namespace Qt::StringLiterals;
 using namespace eventdesk;
@@ -51,6 +58,7 @@ private Q_SLOTS:
     void archiveThatExistsIsRefused();
     void cancelWhileArchivingLeavesNothing();
     void engineLogAgeAloneAndInstants();
+    void killedAnywhereLosesNothing();
 };
 
 // The engine never marks a row processed and stamps rows with "+00:00" and up
@@ -229,4 +237,115 @@ void TestRetention::cancelWhileArchivingLeavesNothing()
 }
 
 QTEST_GUILESS_MAIN(TestRetention)
+// eventdesk prune SIGKILLed at random points of its archive phase and of its
+// delete phase, 24 times, each kill followed by a normal run: every event is
+// then in exactly one archive or still in the log, no .part is left, and both
+// databases pass integrity_check.
+void TestRetention::killedAnywhereLosesNothing()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(u"table.db"_s);
+    {
+        SqliteOptions options;
+        options.path = path;
+        SqliteEventStore store(options);
+        QVERIFY(store.openAndWait().ok());
+    }
+    sqlite3 *db = nullptr;
+    QCOMPARE(sqlite3_open(path.toUtf8().constData(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    QSet<qint64> written;
+    const auto addOldRows = [&](int n) {
+        sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+        sqlite3_stmt *st = nullptr;
+        sqlite3_prepare_v2(db, "INSERT INTO app_events(event_type, payload, created_at) VALUES('StoryEventCreated', ?, "
+                               "'2025-01-01T00:00:00.000Z')", -1, &st, nullptr);
+        for (int i = 0; i < n; ++i) {
+            const QByteArray payload = R"({"type":"StoryEventCreated","story_event_id":"s)" + QByteArray::number(i)
+                + R"(","world_id":"w1","event_type":"dialogue"})";
+            sqlite3_bind_text(st, 1, payload.constData(), int(payload.size()), SQLITE_TRANSIENT);
+            sqlite3_step(st);
+            sqlite3_reset(st);
+            written.insert(sqlite3_last_insert_rowid(db));
+        }
+        sqlite3_finalize(st);
+        QCOMPARE(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    };
+    const QStringList prune = {u"prune"_s, u"--db"_s, path, u"--older-than"_s, u"30d"_s, u"--quiet"_s};
+    const auto files = [&dir](const QString &pattern) { return QDir(dir.path()).entryList({pattern}, QDir::Files); };
+    int killedArchiving = 0, killedDeleting = 0, resumed = 0;
+    for (int run = 0; run < 24; ++run) {
+        addOldRows(20000);
+        // Even runs die while the archive is written, odd ones while its rows are deleted.
+        const bool inDeletes = run % 2 == 1;
+        const QStringList before = files(u"*.jsonl.gz"_s);
+        QProcess p;
+        p.start(QStringLiteral(EVENTDESK_BINARY), prune);
+        QVERIFY(p.waitForStarted());
+        const auto phaseReached = [&] {
+            if (!inDeletes)
+                return !files(u"*.part"_s).isEmpty();
+            return files(u"*.jsonl.gz"_s).size() > before.size();
+        };
+        while (p.state() != QProcess::NotRunning && !phaseReached())
+            QTest::qWait(1);
+        if (p.state() != QProcess::NotRunning) {
+            QTest::qWait(QRandomGenerator::global()->bounded(inDeletes ? 40 : 25));
+            if (p.state() != QProcess::NotRunning) {
+                ::kill(pid_t(p.processId()), SIGKILL);
+                ++(inDeletes ? killedDeleting : killedArchiving);
+            }
+        }
+        QVERIFY(p.waitForFinished(30000));
+        QProcess again;
+        again.start(QStringLiteral(EVENTDESK_BINARY), prune);
+        QVERIFY(again.waitForFinished(60000));
+        const QByteArray out = again.readAllStandardOutput();
+        QVERIFY2(again.exitCode() == 0, again.readAllStandardError().constData());
+        resumed += out.contains("interrupted prune");
+        QVERIFY2(files(u"*.part"_s).isEmpty(), qPrintable(files(u"*.part"_s).join(u' ')));
+    }
+    qInfo("killed %d times while archiving and %d while deleting; %d runs finished an interrupted prune",
+          killedArchiving, killedDeleting, resumed);
+    QVERIFY(killedArchiving >= 6 && killedDeleting >= 6);
+
+    // Every event in exactly one place.
+    QHash<qint64, int> seen;
+    for (const QString &name : files(u"*.jsonl.gz"_s)) {
+        const auto lines = readArchive(dir.filePath(name));
+        QVERIFY(lines.ok());
+        for (const QByteArray &line : lines.value())
+            ++seen[QJsonDocument::fromJson(line).object().value(u"id"_s).toInteger()];
+    }
+    sqlite3_stmt *st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT id FROM app_events", -1, &st, nullptr);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        ++seen[sqlite3_column_int64(st, 0)];
+    sqlite3_finalize(st);
+    qint64 twice = 0, lost = 0;
+    for (qint64 id : std::as_const(written)) {
+        const int n = seen.value(id);
+        twice += n > 1;
+        lost += n == 0;
+    }
+    QCOMPARE(twice, 0);
+    QCOMPARE(lost, 0);
+    QCOMPARE(qint64(seen.size()), qint64(written.size()));
+    const auto integrity = [](const QString &file) {
+        sqlite3 *c = nullptr;
+        sqlite3_open_v2(file.toUtf8().constData(), &c, SQLITE_OPEN_READONLY, nullptr);
+        sqlite3_stmt *q = nullptr;
+        sqlite3_prepare_v2(c, "PRAGMA integrity_check", -1, &q, nullptr);
+        QString out;
+        if (sqlite3_step(q) == SQLITE_ROW)
+            out = QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(q, 0)));
+        sqlite3_finalize(q);
+        sqlite3_close(c);
+        return out;
+    };
+    sqlite3_close(db);
+    QCOMPARE(integrity(path), u"ok"_s);
+    QCOMPARE(integrity(path + u".eventdesk"_s), u"ok"_s);
+}
+
 #include "tst_retention.moc"

@@ -145,7 +145,11 @@ void PruneDialog::start(const PruneOptions &o)
             m_preview->setText(tr("Cancelled: nothing was deleted and no archive was kept."));
             return;
         }
-        m_preview->setText(tr("Deleted %n event(s); archive: %1", nullptr, int(r->deleted)).arg(r->archivePath));
+        QString said = tr("Deleted %n event(s); archive: %1", nullptr, int(r->deleted)).arg(r->archivePath);
+        if (!r->resumedArchives.isEmpty())
+            said += u"\n"_s + tr("First finished an interrupted prune: deleted %n event(s) that %1 holds.", nullptr,
+                                 int(r->resumedDeleted)).arg(r->resumedArchives.join(u", "_s));
+        m_preview->setText(said);
         Q_EMIT pruned(r.value());
     });
 }
