@@ -3,6 +3,7 @@
 
 #include "BusSetup.h"
 #include "Cli.h"
+#include "DeskDatabase.h"
 #include "DeskPorts.h"
 #include "MainWindow.h"
 #include "ImportFile.h"
@@ -125,6 +126,26 @@ int runGui(int argc, char *argv[])
     QString busUrl = parser.value(bus);
     std::function<bool(const QString &, bool)> openDesk = [&](const QString &path, bool create) -> bool {
         auto opened = Desk::open(path, busUrl, session, create);
+        if (!opened && opened.error().field == u"desk"_s && busUrl.isEmpty()) {
+            // EventDesk's own database beside the log is damaged or newer: the
+            // log is fine, so offer to keep that file aside and begin a new one.
+            const QString deskPath =
+                DeskDatabase::pathFor(QFileInfo(path.isEmpty() ? defaultDatabasePath() : path).absoluteFilePath());
+            if (!QFileInfo::exists(deskPath)
+                || !plain::confirmAct(desk ? desk->window() : nullptr, QObject::tr("EventDesk"),
+                                      QObject::tr("%1\n\nThe event log itself is fine. EventDesk can keep this file aside "
+                                                  "(renamed, nothing deleted) and start a fresh one: the log shows at "
+                                                  "once, and challenges, display names, notes and webhooks start empty.")
+                                          .arg(opened.error().message),
+                                      QObject::tr("Move it aside and start fresh")))
+                return false;
+            const Result<QString> aside = DeskDatabase::moveAside(deskPath);
+            if (!aside) {
+                plain::critical(desk ? desk->window() : nullptr, QObject::tr("EventDesk"), aside.error().message);
+                return false;
+            }
+            opened = Desk::open(path, busUrl, session, create);
+        }
         if (!opened) {
             plain::critical(desk ? desk->window() : nullptr, QObject::tr("EventDesk"),
                             QObject::tr("Cannot open the database.\n\n%1").arg(opened.error().message));

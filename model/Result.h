@@ -23,7 +23,7 @@ enum class ErrorCode {
 
 struct Error {
     ErrorCode code = ErrorCode::Storage;
-    QString field;    // the JSON field at fault, if any
+    QString field;    // the JSON field at fault, if any; "desk" when EventDesk's own database beside the log failed
     QString message;  // one clear sentence for a person; names the field when there is one
 };
 

@@ -93,6 +93,7 @@ private Q_SLOTS:
     void playersNamesAreText();
     void producersFieldsAreText();
     void memoryStaysFlat();
+    void throttledAddressIsShown();
 };
 
 void TestInjection::playersNamesAreText()
@@ -218,6 +219,28 @@ void TestInjection::memoryStaysFlat()
     const qint64 after = residentKb();
     qInfo("resident memory: %lld kB before, %lld kB after", m_rssBefore, after);
     QVERIFY2(after - m_rssBefore < 150 * 1024, qPrintable(u"grew by %1 kB"_s.arg(after - m_rssBefore)));
+}
+
+// Wrong join codes from one address slow it down; the Connected panel says
+// so, naming the address, since every player behind it waits too.
+void TestInjection::throttledAddressIsShown()
+{
+    m_server->setListenAddress(QHostAddress::LocalHost, 0);
+    QVERIFY(m_server->listen().ok());
+    QLabel *throttled = m_window->sessionPanel()->throttledLabel();
+    QVERIFY(throttled->isHidden());
+    for (int i = 0; i < 5; ++i) {
+        QWebSocket guess;
+        QSignalSpy connected(&guess, &QWebSocket::connected);
+        guess.open(m_server->url());
+        QVERIFY(connected.wait(5000));
+        QSignalSpy closed(&guess, &QWebSocket::disconnected);
+        guess.sendTextMessage(uR"({"type":"Join","role":"player","world_id":"Ravenmoor","name":"x","join_code":"WRONG123"})"_s);
+        QVERIFY(closed.wait(10000));
+    }
+    QTRY_VERIFY(!throttled->isHidden());
+    QVERIFY2(throttled->text().contains(u"127.0.0.1"_s) && throttled->text().contains(u"5 failure"_s), qPrintable(throttled->text()));
+    m_server->close();
 }
 
 QTEST_MAIN(TestInjection)

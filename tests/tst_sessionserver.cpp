@@ -216,6 +216,7 @@ private Q_SLOTS:
     void codesAndTokens();
     void joinCodeStaysWithTheDatabase();
     void eachWorldHasItsOwnCode();
+    void lfOnlyRequestsAreAnswered();
     void recentEventsAndChallengesForThePlayerPage();
 };
 
@@ -761,6 +762,29 @@ void TestSessionServer::eachWorldHasItsOwnCode()
     QVERIFY(!hidden.contains(uuid.toUtf8()));
     QVERIFY(!hidden.contains("world="));
     QVERIFY(hidden.contains("eventdesk_events_appended_total"));
+}
+
+// A request whose lines end in a bare LF (netcat, a hand-typed request) is
+// answered, not left waiting for a CRLF that never comes.
+void TestSessionServer::lfOnlyRequestsAreAnswered()
+{
+    startServer();
+    for (const QByteArray &request : {QByteArray("GET /join HTTP/1.1\nHost: 127.0.0.1\n\n"),
+                                      QByteArray("GET /join HTTP/1.1\r\nHost: 127.0.0.1\n\r\n"),
+                                      QByteArray("GET /nowhere HTTP/1.1\nHost: 127.0.0.1\n\n")}) {
+        QTcpSocket raw;
+        raw.connectToHost(QHostAddress::LocalHost, m_server->port());
+        QVERIFY(raw.waitForConnected(5000));
+        raw.write(request);
+        QByteArray answer;
+        QVERIFY(QTest::qWaitFor([&] {
+            raw.waitForReadyRead(50);
+            answer += raw.readAll();
+            return answer.contains("\r\n\r\n");
+        }, 5000));
+        const QByteArray expected = request.contains("nowhere") ? "HTTP/1.1 404" : "HTTP/1.1 200";
+        QVERIFY2(answer.startsWith(expected), answer.left(80).constData());
+    }
 }
 
 #include "tst_sessionserver.moc"

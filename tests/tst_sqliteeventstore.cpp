@@ -123,6 +123,7 @@ private Q_SLOTS:
     void cursorsOnlyMoveForward();
     void challengesAndAudit();
     void deskFromSchema3IsMigrated();
+    void damagedDeskIsNamedAndMovedAside();
 };
 
 void TestSqliteEventStore::createsTheEngineSchema()
@@ -678,6 +679,44 @@ void TestSqliteEventStore::deskFromSchema3IsMigrated()
     const Result<bool> opened = newer.openAndWait();
     QVERIFY(!opened.ok() || !newer.desk());
     QCOMPARE(value("SELECT value FROM eventdesk_meta WHERE key = 'schema_version'"), u"99"_s);
+}
+
+// A damaged desk database is named as such (the window offers to move it
+// aside); moved aside, it is kept byte for byte and a fresh one is made.
+void TestSqliteEventStore::damagedDeskIsNamedAndMovedAside()
+{
+    const QString path = freshPath();
+    {
+        auto store = openStore(path);
+        QVERIFY(await(store->append({test::sampleEvent(EventKind::StoryEventCreated, true)})).ok());
+    }
+    const QString desk = DeskDatabase::pathFor(path);
+    const QByteArray garbage(4096, 'x');
+    {
+        QFile::remove(desk + u"-wal"_s);
+        QFile::remove(desk + u"-shm"_s);
+        QFile f(desk);
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(garbage);
+    }
+    const QByteArray engineBefore = fileBytes(path);
+    SqliteOptions o;
+    o.path = path;
+    {
+        SqliteEventStore broken(o);
+        const Result<bool> opened = broken.openAndWait();
+        QVERIFY(!opened.ok());
+        QCOMPARE(opened.error().field, u"desk"_s);
+        QVERIFY2(opened.error().message.contains(u"move that file aside"_s), qPrintable(opened.error().message));
+    }
+    QCOMPARE(fileBytes(path), engineBefore);
+    const Result<QString> aside = DeskDatabase::moveAside(desk);
+    QVERIFY(aside.ok());
+    QCOMPARE(fileBytes(aside.value()), garbage);
+    QVERIFY(!QFileInfo::exists(desk));
+    auto fresh = openStore(path);
+    QVERIFY(fresh->desk());
+    QCOMPARE(await(fresh->headId()).value(), 1);
 }
 
 void TestSqliteEventStore::challengesAndAudit()

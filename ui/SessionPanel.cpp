@@ -37,6 +37,7 @@ SessionPanel::SessionPanel(SessionServer &server, QWidget *parent)
     , m_token(new QLineEdit(this))
     , m_clients(new QTableWidget(0, 7, this))
     , m_refused(plain::label(new QLabel(this)))
+    , m_throttled(plain::label(new QLabel(this)))
     , m_kick(new QPushButton(tr("Kick"), this))
     , m_viewAs(new QPushButton(tr("View as"), this))
     , m_pageBox(new QGroupBox(tr("Player page"), this))
@@ -148,6 +149,11 @@ SessionPanel::SessionPanel(SessionServer &server, QWidget *parent)
     connectedRow->addWidget(m_refused);
     layout->addLayout(connectedRow);
     layout->addWidget(m_clients, 1);
+    m_throttled->setWordWrap(true);
+    m_throttled->setStyleSheet(u"color: #b35c00"_s);
+    m_throttled->setAccessibleName(tr("Addresses slowed down"));
+    m_throttled->hide();
+    layout->addWidget(m_throttled);
     auto *clientButtons = new QHBoxLayout;
     clientButtons->addWidget(m_viewAs);
     clientButtons->addWidget(m_kick);
@@ -269,6 +275,20 @@ void SessionPanel::refresh()
     }
     m_refused->setToolTip(lines.isEmpty() ? tr("No connection has been refused.")
                                           : tr("Latest refusals:") + u"<br>"_s + lines.join(u"<br>"_s));
+    // Failed joins slow an address down; a table behind one router shares it.
+    const QList<SessionServer::Throttled> throttled = m_server.throttledAddresses();
+    if (throttled.isEmpty()) {
+        m_throttled->hide();
+    } else {
+        const SessionServer::Throttled &worst = throttled.first();
+        QString text = tr("Slowed down after failed joins: %1 (%n failure(s); a join from it waits up to %2 s)", nullptr,
+                          worst.failures).arg(worst.address).arg((worst.delayMs + 999) / 1000);
+        if (throttled.size() > 1)
+            text += tr(" and %n other address(es)", nullptr, int(throttled.size() - 1));
+        text += tr(". Players on that network wait too; it clears an hour after the last failure.");
+        m_throttled->setText(text);
+        m_throttled->show();
+    }
 }
 
 void SessionPanel::setWorlds(const QList<std::pair<QString, QString>> &worlds)

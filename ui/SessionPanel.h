@@ -32,6 +32,7 @@ public:
     bool stopHosting();
     QTableWidget *clientTable() const { return m_clients; }
     QLabel *refusedLabel() const { return m_refused; }
+    QLabel *throttledLabel() const { return m_throttled; }
     bool kickSelected();
     // The worlds a join link can be for: (id, display name), in order.
     void setWorlds(const QList<std::pair<QString, QString>> &worlds);
@@ -56,6 +57,7 @@ private:
     QLineEdit *m_token;
     QTableWidget *m_clients;
     QLabel *m_refused;
+    QLabel *m_throttled;
     QPushButton *m_kick;
     QPushButton *m_viewAs;
     QWidget *m_pageBox;

@@ -289,7 +289,17 @@ void Connection::onReadyRead()
 
 void Connection::readRequest()
 {
-    const qsizetype end = m_in.indexOf("\r\n\r\n");
+    // The head ends at its first empty line. Lines end in CRLF, but a bare LF
+    // is taken as one too (RFC 9112 2.2 allows it; netcat and hand-typed
+    // requests send it), instead of waiting for a CRLF that never comes.
+    qsizetype end = -1, separator = 0;
+    for (const auto &[mark, length] : {std::pair<const char *, qsizetype>{"\r\n\r\n", 4}, {"\n\n", 2}, {"\n\r\n", 3}}) {
+        const qsizetype at = m_in.indexOf(mark);
+        if (at >= 0 && (end < 0 || at < end)) {
+            end = at;
+            separator = length;
+        }
+    }
     const int limit = m_transport.limits().maxRequestBytes;
     if (end < 0) {
         if (m_in.size() > limit) {
@@ -304,7 +314,7 @@ void Connection::readRequest()
         return;
     }
     const QByteArray head = m_in.left(end);
-    m_in.remove(0, end + 4);
+    m_in.remove(0, end + separator);
     const QList<QByteArray> lines = head.split('\n');
     const QList<QByteArray> requestLine = lines.first().trimmed().split(' ');
     HttpRequest request;

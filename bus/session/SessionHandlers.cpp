@@ -85,6 +85,20 @@ int SessionServer::joinDelayMs(const QString &address, bool rightSecret)
     return int(rightSecret ? std::min<qint64>(delay, m_config.rightSecretDelayMaxMs) : delay);
 }
 
+QList<SessionServer::Throttled> SessionServer::throttledAddresses() const
+{
+    QList<Throttled> out;
+    const qint64 now = nowMs();
+    for (auto it = m_joinFailures.cbegin(); it != m_joinFailures.cend(); ++it) {
+        const int over = it->count - m_config.freeJoinFailures;
+        if (over < 0 || now - it->lastMs > 3600 * 1000)
+            continue;
+        out.append({it.key(), it->count, int(std::min<qint64>(m_config.joinDelayMaxMs, 250LL << std::min(over, 20)))});
+    }
+    std::sort(out.begin(), out.end(), [](const Throttled &a, const Throttled &b) { return a.failures > b.failures; });
+    return out;
+}
+
 void SessionServer::handle(Client *c, const protocol::Join &m)
 {
     const QString expected = m.role == session::Role::Dm ? m_config.dmToken : joinCodeFor(m.worldId);

@@ -134,6 +134,15 @@ public:
     // How many connected clients would receive this event now.
     int audienceFor(const AppEvent &event) const;
 
+    // Addresses whose joins are slowed down after failed ones (a guesser, or
+    // a player who mistyped the code), worst first: everyone behind that
+    // address (one NAT at a table) waits as long.
+    struct Throttled {
+        QString address;
+        int failures = 0;
+        int delayMs = 0;  // what its next wrong join waits
+    };
+    QList<Throttled> throttledAddresses() const;
     // Joins refused and connections turned away before joining, newest last (at most 20).
     QList<Refusal> recentRefusals() const { return m_refusals; }
     // Totals since the server was made, for /metrics.

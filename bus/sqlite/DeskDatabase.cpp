@@ -5,7 +5,9 @@
 #include "Timestamp.h"
 
 #include <QCryptographicHash>
+#include <QDateTime>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -122,6 +124,21 @@ namespace {
 const int BaseSchemaVersion = 3;  // what schema() makes
 } // namespace
 
+Result<QString> DeskDatabase::moveAside(const QString &deskPath)
+{
+    const QString aside = deskPath + u".damaged-"_s + QDateTime::currentDateTime().toString(u"yyyyMMdd-HHmmss"_s);
+    if (QFileInfo::exists(aside))
+        return storageError(u"cannot move %1 aside: %2 exists"_s.arg(deskPath, aside));
+    // Its journal files go with it, under the same new name.
+    for (const QString &suffix : {u"-wal"_s, u"-shm"_s}) {
+        if (QFileInfo::exists(deskPath + suffix) && !QFile::rename(deskPath + suffix, aside + suffix))
+            return storageError(u"cannot move %1 aside"_s.arg(deskPath + suffix));
+    }
+    if (!QFile::rename(deskPath, aside))
+        return storageError(u"cannot move %1 aside to %2"_s.arg(deskPath, aside));
+    return aside;
+}
+
 QString DeskDatabase::pathFor(const QString &enginePath)
 {
     const QString beside = besidePath(enginePath);
@@ -204,8 +221,10 @@ std::optional<Error> DeskWorker::createSchema()
             current = q.next() ? q.value(0).toInt() : 0;
             q.finish();
             if (current > DeskDatabase::SchemaVersion)
-                return storageError(u"%1 was written by a newer EventDesk (schema %2, this one knows %3)"_s.arg(
-                    conn.options().path).arg(current).arg(DeskDatabase::SchemaVersion));
+                return Error{ErrorCode::Storage, u"desk"_s,
+                             u"%1 was written by a newer EventDesk (schema %2, this one knows %3): use that EventDesk, "
+                             "or move the file aside to start a fresh one"_s.arg(conn.options().path).arg(current)
+                                 .arg(DeskDatabase::SchemaVersion)};
             if (current >= BaseSchemaVersion)
                 return std::nullopt;
             // New, or from before schema 3 (tables were only ever added then).

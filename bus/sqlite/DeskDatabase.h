@@ -30,6 +30,9 @@ public:
     // Where EventDesk keeps its own database for the log at enginePath: beside
     // it ("<file>.eventdesk") when that folder can be written or the file is
     // already there, else under the user's data folder, named after the path.
+    // A damaged or newer desk database moved out of the way (kept, renamed
+    // FILE.damaged-DATE with its journal files), so a fresh one can be made.
+    static Result<QString> moveAside(const QString &deskPath);
     static QString pathFor(const QString &enginePath);
     // For reading only: the existing one of those two places, or "" (none yet).
     static QString existingPathFor(const QString &enginePath);

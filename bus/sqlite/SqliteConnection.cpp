@@ -260,7 +260,9 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::openDesk(const QStri
     std::unique_ptr<SqliteConnection> conn = std::move(opened).value();
     QString why;
     if (const int rc = conn->execRaw("SELECT count(*) FROM sqlite_master", &why); rc != SQLITE_OK)
-        return storageError(u"EventDesk's own database %1 cannot be read: %2"_s.arg(path, why));
+        return Error{ErrorCode::Storage, u"desk"_s,
+                     u"EventDesk's own database %1 cannot be read: %2. The log itself is untouched: move that file aside "
+                     "(or delete it) and EventDesk starts a fresh one; its notes, challenges and names are in it"_s.arg(path, why)};
     if (!readOnly) {
         if (auto e = conn->switchToWal())
             return *e;
