@@ -113,7 +113,7 @@ async def main():
                 websockets.connect(f"ws://127.0.0.1:{port}/") as raw:
             await dm.send(json.dumps({"type": "Join", "role": "dm", "world_id": "*", "name": "bench", "dm_token": TOKEN}))
             await raw.send(json.dumps({"type": "Join", "role": "player", "world_id": WORLD, "name": "raw",
-                                       "join_code": CODE}))
+                                       "join_code": world_code(CODE, WORLD)}))
             await dm.recv()
             await raw.recv()
             for i in range(ROUNDS * 3):
