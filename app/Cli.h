@@ -107,6 +107,7 @@ int nameCommand(const QStringList &args);
 int indexCommand(const QStringList &args);
 int pruneCommand(const QStringList &args);
 int serveCommand(const QStringList &args);
+int recordCommand(const QStringList &args);
 int replayCommand(const QStringList &args);
 int simulateCommand(const QStringList &args);
 

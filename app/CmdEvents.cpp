@@ -1,5 +1,6 @@
 // publish, tail, export, import.
 #include "Cli.h"
+#include "EngineMessages.h"
 
 #include "ImportFile.h"
 
@@ -106,8 +107,8 @@ QByteArray tableRow(const StoredEvent &row)
 {
     const QString when = row.createdAt.isValid() ? row.createdAt.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s)
                                                  : row.createdAtText;
-    const QString world = row.event ? (row.event->worldId().isEmpty() ? u"-"_s : row.event->worldId()) : u"?"_s;
-    const QString summary = row.event ? row.event->summary() : u"(undecodable: %1)"_s.arg(row.decodeError);
+    const QString world = row.event || row.isEngineMessage() ? (row.worldId().isEmpty() ? u"-"_s : row.worldId()) : u"?"_s;
+    const QString summary = engine::rowSummary(row);
     return u"%1  %2  %3  %4  %5\n"_s.arg(row.id, 7).arg(when).arg(row.eventType.left(26), -26).arg(world.left(12), -12)
         .arg(summary).toUtf8();
 }

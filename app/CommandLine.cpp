@@ -38,6 +38,7 @@ const QList<CommandInfo> &commands()
         {u"index"_s, u"build the row index the filters read, with progress (the log is only read)"_s, indexCommand},
         {u"forward"_s, u"bridge a database's app_events into a Redis stream, each row once"_s, forwardCommand},
         {u"simulate"_s, u"play a realistic game session onto the bus"_s, simulateCommand},
+        {u"record"_s, u"keep every message today's engine sends (--engine ws://…/ws --world W)"_s, recordCommand},
     };
     return all;
 }

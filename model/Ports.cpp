@@ -1,5 +1,7 @@
 #include "Ports.h"
 
+#include "EngineMessages.h"
+
 #include "EventCodec.h"
 #include "Logging.h"
 #include "Timestamp.h"
@@ -27,10 +29,25 @@ void StoredEvent::decode()
     if (r) {
         event = std::move(r).value();
         decodeError.clear();
+        engineTag.clear();
     } else {
         event.reset();
         decodeError = r.error().message;
+        // A message of today's engine this EventDesk knows (an unknown tag is
+        // known as one when the store says the row was recorded).
+        if (engine::areaOf(eventType) && payload.contains(eventType.toUtf8())) {
+            engineTag = eventType;
+            // Some say their world themselves (TimeModeChanged, a recording's gap, …).
+            if (const Result<QJsonObject> o = codec::parseObject(payload); o && o->value("world_id"_L1).isString())
+                recordedWorld = o->value("world_id"_L1).toString();
+        }
     }
+}
+
+QFuture<BatchPublishResult> EventStore::appendRecorded(const QList<RecordedRow> &)
+{
+    return QtFuture::makeReadyFuture(BatchPublishResult(
+        Error{ErrorCode::Usage, {}, QStringLiteral("this event store cannot keep recorded messages")}));
 }
 
 bool EventQuery::matches(const StoredEvent &row) const
@@ -43,7 +60,7 @@ bool EventQuery::matches(const StoredEvent &row) const
         return false;
     if (kinds.isEmpty() && !includeUndecodable && !row.event)
         return false;
-    if (!worlds.isEmpty() && !worlds.contains(row.event ? row.event->worldId() : QString()))
+    if (!worlds.isEmpty() && !worlds.contains(row.worldId()))
         return false;
     if (createdFrom || createdTo) {
         const std::optional<qint64> at = row.createdAtText.isEmpty() && row.createdAt.isValid()

@@ -36,8 +36,16 @@ struct StoredEvent {
     QDateTime processedAt;   // invalid when NULL
     std::optional<AppEvent> event;  // absent when the payload does not decode
     QString decodeError;            // why, when it does not
+    // A message today's engine sent, kept by `eventdesk record` (or EventDesk's
+    // own row about that recording): its tag, and the world it was received in.
+    // Not an AppEvent, but no undecodable row either: shown by its own summary.
+    QString engineTag;
+    QString recordedWorld;
 
     bool isDecoded() const { return event.has_value(); }
+    bool isEngineMessage() const { return !engineTag.isEmpty(); }
+    // The row's world: the event's, or the world a recorded message came from.
+    QString worldId() const { return event ? event->worldId() : recordedWorld; }
     // Decodes payload (falling back to event_type when the payload lacks "type").
     void decode();
 };
@@ -101,6 +109,17 @@ public:
     virtual QFuture<Result<bool>> saveCursor(const QString &name, qint64 lastId) = 0;
     // Where the events live, for people ("/home/dm/.local/share/…/events.db").
     virtual QString location() const = 0;
+
+    // Messages kept as they came (today's engine's, by `eventdesk record`):
+    // event_type, the payload's exact bytes, when they were received and the
+    // world they came from, appended durably in one transaction, ids in order.
+    struct RecordedRow {
+        QString eventType;
+        QByteArray payload;
+        QString receivedAt;  // created_at, as written
+        QString worldId;
+    };
+    virtual QFuture<BatchPublishResult> appendRecorded(const QList<RecordedRow> &rows);
 };
 
 // Wakes subscribers. An adapter emits eventsAvailable() once per committed

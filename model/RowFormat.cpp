@@ -1,4 +1,5 @@
 #include "RowFormat.h"
+#include "EngineMessages.h"
 
 #include "EventCodec.h"
 #include "Timestamp.h"
@@ -117,9 +118,9 @@ QByteArray toCsvRow(const StoredEvent &row)
         QString::number(row.id),
         row.createdAtText,
         row.eventType,
-        row.event ? row.event->worldId() : QString(),
+        row.worldId(),
         row.event ? row.event->sessionId() : QString(),
-        row.event ? row.event->summary() : u"(undecodable) "_s + row.decodeError,
+        engine::rowSummary(row),
         row.processed ? u"true"_s : u"false"_s,
         row.processedAt.isValid() ? timestamp::format(row.processedAt) : QString(),
         QString::fromUtf8(row.payload),

@@ -112,13 +112,16 @@ const QList<Migration> &migrations()
          {u"ALTER TABLE eventdesk_webhooks ADD COLUMN timeout_ms INTEGER NOT NULL DEFAULT 10000"_s,
           u"ALTER TABLE eventdesk_archives ADD COLUMN state TEXT NOT NULL DEFAULT 'done'"_s,
           u"CREATE INDEX IF NOT EXISTS eventdesk_outbox_rule ON eventdesk_outbox(rule_id, id)"_s}},
+        // 5: the world each recorded message came from (eventdesk record): the
+        // log's table has no place for it, and the payload is the engine's as sent.
+        {5, {u"CREATE TABLE IF NOT EXISTS eventdesk_recorded (id INTEGER PRIMARY KEY, world TEXT NOT NULL)"_s}},
     };
     return steps;
 }
 
 } // namespace
 
-const int DeskDatabase::SchemaVersion = 4;
+const int DeskDatabase::SchemaVersion = 5;
 
 namespace {
 const int BaseSchemaVersion = 3;  // what schema() makes
@@ -394,6 +397,22 @@ void DeskDatabase::setIndexedProcessed(const QList<qint64> &ids, bool processed)
 {
     if (DeskWorker *w = worker())
         QMetaObject::invokeMethod(w, [w, ids, processed] { w->setProcessed(ids, processed); }, Qt::QueuedConnection);
+}
+
+QFuture<Result<bool>> DeskDatabase::recordWorlds(const QList<std::pair<qint64, QString>> &worlds)
+{
+    DeskWorker *w = worker();
+    if (!w)
+        return QtFuture::makeReadyFuture(Result<bool>(Error{ErrorCode::Unavailable, {}, u"EventDesk's own database is not open"_s}));
+    auto promise = std::make_shared<QPromise<Result<bool>>>();
+    promise->start();
+    QFuture<Result<bool>> f = promise->future();
+    QMetaObject::invokeMethod(w, [w, worlds, promise] {
+        const std::optional<Error> e = w->recordWorlds(worlds);
+        promise->addResult(e ? Result<bool>(*e) : Result<bool>(true));
+        promise->finish();
+    }, Qt::QueuedConnection);
+    return f;
 }
 
 void DeskDatabase::forgetIndexed(const QList<qint64> &ids)

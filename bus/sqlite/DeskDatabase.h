@@ -84,6 +84,9 @@ public:
     void wakeIndex();  // any thread: rows may have been added
     void setIndexedProcessed(const QList<qint64> &ids, bool processed);
     void forgetIndexed(const QList<qint64> &ids);
+    // The worlds recorded messages came from (id → world), and the row index's
+    // rows for them; resolves once both are committed.
+    QFuture<Result<bool>> recordWorlds(const QList<std::pair<qint64, QString>> &worlds);
     // Waits until every row of the log up to now is indexed (for `index` and tests).
     QFuture<Result<qint64>> indexNow();
     qint64 indexedTo() const { return m_indexedTo.load(); }

@@ -35,6 +35,7 @@ public:
     void addWaiter(std::shared_ptr<QPromise<Result<qint64>>> promise);
     std::optional<Error> setProcessed(const QList<qint64> &ids, bool processed);
     std::optional<Error> forget(const QList<qint64> &ids);
+    std::optional<Error> recordWorlds(const QList<std::pair<qint64, QString>> &worlds);
 
 private:
     std::optional<Error> createSchema();

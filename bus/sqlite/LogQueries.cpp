@@ -53,6 +53,40 @@ StoredEvent rowFrom(const QSqlQuery &q)
     return e;
 }
 
+void placeRecorded(sqlite3 *db, QList<StoredEvent> &rows)
+{
+    QList<qsizetype> undecoded;
+    for (qsizetype i = 0; i < rows.size(); ++i)
+        if (!rows[i].event)
+            undecoded.append(i);
+    constexpr qsizetype Batch = 256;  // bound variables a statement
+    for (qsizetype from = 0; from < undecoded.size(); from += Batch) {
+        const qsizetype n = std::min(Batch, undecoded.size() - from);
+        QByteArray sql = "SELECT id, world FROM desk.eventdesk_recorded WHERE id IN (";
+        for (qsizetype i = 0; i < n; ++i)
+            sql += i ? ",?" : "?";
+        sql += ')';
+        sqlite3_stmt *q = nullptr;
+        if (sqlite3_prepare_v2(db, sql.constData(), int(sql.size()), &q, nullptr) != SQLITE_OK) {
+            sqlite3_finalize(q);
+            return;  // no desk attached, or one from before recording: nothing recorded there
+        }
+        QHash<qint64, qsizetype> at;
+        for (qsizetype i = 0; i < n; ++i) {
+            const qsizetype row = undecoded[from + i];
+            at.insert(rows[row].id, row);
+            sqlite3_bind_int64(q, int(i + 1), rows[row].id);
+        }
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            StoredEvent &row = rows[at.value(sqlite3_column_int64(q, 0))];
+            row.recordedWorld = columnText(q, 1);
+            if (row.engineTag.isEmpty())
+                row.engineTag = row.eventType;
+        }
+        sqlite3_finalize(q);
+    }
+}
+
 // A case-insensitive substring of a column, with LIKE's wildcards escaped.
 QString textCondition(const QString &text, const QString &column, QVariantList &values)
 {

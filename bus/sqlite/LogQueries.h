@@ -4,6 +4,8 @@
 // database, attached as "desk"; the newer ones by scanning the log).
 #pragma once
 
+struct sqlite3;
+
 #include "Ports.h"
 #include "SqliteConnection.h"
 
@@ -19,6 +21,11 @@ inline constexpr char SelectColumns[] = "SELECT id, event_type, payload, created
 
 StoredEvent rowFrom(sqlite3_stmt *stmt);
 StoredEvent rowFrom(const QSqlQuery &q);
+// Rows that are recorded messages of today's engine (eventdesk record) get
+// the world they came from, kept in EventDesk's own database (attached as
+// "desk"); any tag counts then, a newer engine's too. A no-op when no row
+// is undecodable or nothing is attached.
+void placeRecorded(sqlite3 *db, QList<StoredEvent> &rows);
 // A case-insensitive substring of a column, with LIKE's wildcards escaped.
 QString textCondition(const QString &text, const QString &column, QVariantList &values);
 // The query's text (or any of its textAlso) in a column.

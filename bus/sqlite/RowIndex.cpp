@@ -354,9 +354,24 @@ Result<bool> DeskWorker::indexChunk()
         if (sqlite3_prepare_v2(conn.handle(), "INSERT OR REPLACE INTO eventdesk_rows(id, world, type, at, processed) "
                                               "VALUES(?1, ?2, ?3, ?4, ?5)", -1, &insert, nullptr) != SQLITE_OK)
             return conn.errorFromCode(sqlite3_errcode(conn.handle()), u"cannot prepare the index"_s);
+        sqlite3_stmt *recorded = nullptr;  // a recorded message's world, when its payload names none
+        sqlite3_prepare_v2(conn.handle(), "SELECT world FROM eventdesk_recorded WHERE id = ?1", -1, &recorded, nullptr);
+        const auto recordedWorld = [recorded](qint64 id) -> QString {
+            if (!recorded)
+                return {};
+            sqlite3_bind_int64(recorded, 1, id);
+            QString world;
+            if (sqlite3_step(recorded) == SQLITE_ROW)
+                world = text(recorded, 0);
+            sqlite3_reset(recorded);
+            return world;
+        };
         std::optional<Error> failed;
         for (const IndexedRow &row : rows) {
-            const Result<qint64> world = row.noWorld ? Result<qint64>(qint64(0)) : keyFor(WorldKey, row.world);
+            const QString placed = row.noWorld ? recordedWorld(row.id) : QString();
+            const Result<qint64> world = !row.noWorld ? keyFor(WorldKey, row.world)
+                                         : placed.isEmpty() ? Result<qint64>(qint64(0))
+                                                            : keyFor(WorldKey, placed);
             const Result<qint64> type = keyFor(TypeKey, row.type);
             if (!world || !type) {
                 failed = world ? type.error() : world.error();
@@ -378,6 +393,7 @@ Result<bool> DeskWorker::indexChunk()
             }
         }
         sqlite3_finalize(insert);
+        sqlite3_finalize(recorded);
         if (failed)
             return failed;
         // Another EventDesk on the same log may have gone further meanwhile.
@@ -405,6 +421,27 @@ std::optional<Error> DeskWorker::setProcessed(const QList<qint64> &ids, bool pro
         for (qint64 id : ids)
             if (auto e = conn.exec(u"UPDATE eventdesk_rows SET processed = ? WHERE id = ?"_s, {processed ? 1 : 0, id}))
                 return e;
+        return std::nullopt;
+    });
+}
+
+// Recorded messages' worlds (eventdesk_recorded), and those of their rows the
+// index holds already. The indexer looks there for a row whose payload names
+// no world, so whichever of the two runs first, the row ends up in its world.
+std::optional<Error> DeskWorker::recordWorlds(const QList<std::pair<qint64, QString>> &worlds)
+{
+    if (m_desk->m_readOnly || !m_conn)
+        return Error{ErrorCode::Usage, {}, u"EventDesk's own database is open read-only"_s};
+    return transaction([&](SqliteConnection &conn) -> std::optional<Error> {
+        for (const auto &[id, world] : worlds) {
+            if (auto e = conn.exec(u"INSERT OR REPLACE INTO eventdesk_recorded(id, world) VALUES(?, ?)"_s, {id, world}))
+                return e;
+            const Result<qint64> key = world.isEmpty() ? Result<qint64>(qint64(0)) : keyFor(WorldKey, world);
+            if (!key)
+                return key.error();
+            if (auto e = conn.exec(u"UPDATE eventdesk_rows SET world = ? WHERE id = ?"_s, {key.value(), id}))
+                return e;
+        }
         return std::nullopt;
     });
 }

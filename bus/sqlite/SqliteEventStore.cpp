@@ -167,7 +167,7 @@ QFuture<BatchPublishResult> SqliteEventStore::append(const QList<AppEvent> &even
         Result<QByteArray> payload = storedPayload(e);
         if (!payload)
             return QtFuture::makeReadyFuture(BatchPublishResult(payload.error()));
-        rows.append({typeName(e), std::move(payload).value()});
+        rows.append({typeName(e), std::move(payload).value(), {}});
     }
     return appendRows(std::move(rows));
 }
@@ -182,7 +182,7 @@ QFuture<PublishResult> SqliteEventStore::appendOne(const AppEvent &event, Notifi
     if (!m_writer || !m_writer->object())
         return PendingPublish::answered(notifier, notOpen());
     WriteJob job;
-    job.rows.append({typeName(event), std::move(payload).value()});
+    job.rows.append({typeName(event), std::move(payload).value(), {}});
     QFuture<PublishResult> future = job.published.emplace(notifier).future();
     m_writer->object()->enqueue(std::move(job));
     return future;
@@ -279,8 +279,44 @@ QFuture<BatchPublishResult> SqliteEventStore::appendRaw(const QList<std::pair<QS
     WriteRows utf8;
     utf8.reserve(rows.size());
     for (const auto &[type, payload] : rows)
-        utf8.append({type.toUtf8(), payload});
+        utf8.append({type.toUtf8(), payload, {}});
     return appendRows(std::move(utf8));
+}
+
+QFuture<BatchPublishResult> SqliteEventStore::appendRecorded(const QList<RecordedRow> &rows)
+{
+    if (!m_desk || m_desk->isReadOnly())
+        return QtFuture::makeReadyFuture(BatchPublishResult(
+            Error{ErrorCode::Usage, {}, u"recording needs EventDesk's own database beside %1, and it cannot be written"_s.arg(location())}));
+    WriteRows utf8;
+    utf8.reserve(rows.size());
+    QStringList worlds;
+    worlds.reserve(rows.size());
+    for (const RecordedRow &r : rows) {
+        utf8.append({r.eventType.toUtf8(), r.payload, r.receivedAt.toUtf8()});
+        worlds.append(r.worldId);
+    }
+    // The rows first (durable), then their worlds in the desk; the desk's
+    // thread also keeps the row index, so an indexed row gets its world there
+    // whichever comes first. Announced only once both are in.
+    DeskDatabase *desk = m_desk.get();
+    RecentRows *recent = m_recent.get();
+    return appendRows(std::move(utf8)).then([desk, recent, worlds](const BatchPublishResult &ids) -> QFuture<BatchPublishResult> {
+        if (!ids)
+            return QtFuture::makeReadyFuture(ids);
+        QList<std::pair<qint64, QString>> placed;
+        placed.reserve(ids->size());
+        for (qsizetype i = 0; i < ids->size() && i < worlds.size(); ++i)
+            placed.append({ids->at(i), worlds.at(i)});
+        return desk->recordWorlds(placed).then([ids, recent](const Result<bool> &r) -> BatchPublishResult {
+            // The tail's cache holds these rows without their world: readers ask the reader instead.
+            recent->clear();
+            if (!r)
+                return Error{r.error().code, {}, u"the messages are stored (ids %1–%2) but not their world: %3"_s
+                                                     .arg(ids->first()).arg(ids->last()).arg(r.error().message)};
+            return ids;
+        });
+    }).unwrap();
 }
 
 QFuture<BatchPublishResult> SqliteEventStore::appendRows(WriteRows rows)
@@ -372,6 +408,7 @@ QFuture<Result<QList<StoredEvent>>> SqliteEventStore::fetchPage(const EventQuery
             if (auto e = readPart(indexed))
                 return *e;
         }
+        logsql::placeRecorded(conn.handle(), out);
         return out;
     });
 }

@@ -88,7 +88,15 @@ public:
     QFuture<Result<ImportSummary>> importStream(RowSource next, bool keepIds);
     // Rows of (event_type, payload) as they are stored.
     QFuture<BatchPublishResult> appendRaw(const QList<std::pair<QString, QByteArray>> &rows);
-    using WriteRows = QList<std::pair<QByteArray, QByteArray>>;  // UTF-8 type, payload
+    // Today's engine's messages as received, with the world each came from
+    // (kept in EventDesk's own database: the log's table has no place for it).
+    QFuture<BatchPublishResult> appendRecorded(const QList<RecordedRow> &rows) override;
+    struct WriteRow {
+        QByteArray type;       // UTF-8
+        QByteArray payload;
+        QByteArray createdAt;  // empty: the commit's time
+    };
+    using WriteRows = QList<WriteRow>;
     QFuture<BatchPublishResult> appendRows(WriteRows rows);
 
     // StatisticsSource: counted on the log itself.

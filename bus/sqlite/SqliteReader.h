@@ -136,6 +136,7 @@ public:
         sqlite3_reset(m_since);  // ends the read transaction: never pins the WAL
         if (rc != SQLITE_DONE)
             return m_conn->errorFromCode(rc, QStringLiteral("cannot read events"));
+        logsql::placeRecorded(m_conn->handle(), out);
         return out;
     }
 

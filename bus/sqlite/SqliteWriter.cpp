@@ -220,10 +220,11 @@ std::optional<Error> SqliteWriter::writeAppends(const std::vector<WriteJob> &job
     std::optional<Error> err;
     for (size_t j = 0; j < jobs.size() && !err; ++j) {
         ids[j].reserve(jobs[j].rows.size());
-        for (const auto &[type, payload] : jobs[j].rows) {
+        for (const auto &[type, payload, at] : jobs[j].rows) {
+            const QByteArray &when = at.isEmpty() ? createdAt : at;
             sqlite3_bind_text(m_insert, 1, type.constData(), int(type.size()), SQLITE_STATIC);
             sqlite3_bind_text(m_insert, 2, payload.constData(), int(payload.size()), SQLITE_STATIC);
-            sqlite3_bind_text(m_insert, 3, createdAt.constData(), int(createdAt.size()), SQLITE_STATIC);
+            sqlite3_bind_text(m_insert, 3, when.constData(), int(when.size()), SQLITE_STATIC);
             const int rc = sqlite3_step(m_insert);
             sqlite3_reset(m_insert);
             if (rc != SQLITE_DONE) {
@@ -248,7 +249,8 @@ std::optional<Error> SqliteWriter::writeAppends(const std::vector<WriteJob> &job
         std::vector<RecentRows::Row> committed;
         for (size_t j = 0; j < jobs.size(); ++j)
             for (qsizetype i = 0; i < jobs[j].rows.size(); ++i)
-                committed.push_back(RecentRows::Row{ids[j][i], jobs[j].rows[i].first, jobs[j].rows[i].second, createdAt});
+                committed.push_back(RecentRows::Row{ids[j][i], jobs[j].rows[i].type, jobs[j].rows[i].payload,
+                                                    jobs[j].rows[i].createdAt.isEmpty() ? createdAt : jobs[j].rows[i].createdAt});
         recent.add(committed, dataVersionLocked());
     }
     return err;
