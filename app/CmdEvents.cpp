@@ -75,8 +75,10 @@ std::optional<int> queryFrom(CommandParser &p, EventQuery &query, qint64 &toId)
                 query.kinds.append(*m);
             } else if (auto c = catalog::categoryFromName(t)) {
                 query.kinds.append(catalog::kindsInCategory(*c));
+            } else if (engine::areaOf(t)) {
+                query.tags.append(t);  // a message of today's engine, recorded (DialogueResponse, …)
             } else {
-                return usage(u"unknown event type '%1' (try ChallengeResolved, challenge, generation, …)"_s.arg(t.left(60)));
+                return usage(u"unknown event type '%1' (try ChallengeResolved, challenge, DialogueResponse, …)"_s.arg(t.left(60)));
             }
         }
     }

@@ -124,6 +124,9 @@ int recordCommand(const QStringList &args)
         QCoreApplication::quit();
     });
     QObject::connect(&recorder, &EngineRecorder::joined, &recorder, [&](const QString &name) {
+        // The engine's name for the world: the log, tail and the window say it instead of the UUID.
+        if (DeskBook *book = bus.book(); book && !book->isReadOnly() && !name.isEmpty())
+            book->setDisplayName(u"world"_s, options.worldId, name);
         printOut(u"eventdesk: recording %1%2 from %3 into %4\n"_s
                      .arg(options.worldId, name.isEmpty() ? QString() : u" (%1)"_s.arg(name), engine.toString(), bus.location())
                      .toUtf8());

@@ -54,7 +54,7 @@ QFuture<Result<bool>> Subscriber::deliver(const QList<StoredEvent> &batch)
     m_woken = false;
     m_caughtUp = false;
     for (const StoredEvent &e : batch) {
-        if (!e.isDecoded())
+        if (!e.isDecoded() && !e.isEngineMessage())  // a recorded engine message is not an AppEvent, by design
             qCWarning(lcStore).noquote() << "event" << e.id << "does not decode:" << e.decodeError;
     }
     Q_EMIT eventsReceived(batch);

@@ -56,9 +56,14 @@ bool EventQuery::matches(const StoredEvent &row) const
         return false;
     if (beforeId > 0 && row.id >= beforeId)
         return false;
-    if (!kinds.isEmpty() && (!row.event || !kinds.contains(row.event->kind())))
-        return false;
-    if (kinds.isEmpty() && !includeUndecodable && !row.event)
+    if (!kinds.isEmpty() || !tags.isEmpty()) {
+        const std::optional<EventKind> meant = row.isEngineMessage() ? engine::appEventKind(row.engineTag) : std::nullopt;
+        const bool kept = (row.event && kinds.contains(row.event->kind())) || (meant && kinds.contains(*meant))
+            || (row.isEngineMessage() && tags.contains(row.engineTag));
+        if (!kept)
+            return false;
+    }
+    if (kinds.isEmpty() && tags.isEmpty() && !includeUndecodable && !row.event)
         return false;
     if (!worlds.isEmpty() && !worlds.contains(row.worldId()))
         return false;
@@ -76,6 +81,21 @@ bool EventQuery::matches(const StoredEvent &row) const
             return false;
     }
     return true;
+}
+
+QStringList EventQuery::typeNames() const
+{
+    QStringList names;
+    for (EventKind k : kinds) {
+        names.append(catalog::name(k));
+        // The engine's message of that type, as eventdesk record keeps it.
+        if (const QString engineName = catalog::messageName(k); engineName != names.last())
+            names.append(engineName);
+    }
+    for (const QString &t : tags)
+        if (!names.contains(t))
+            names.append(t);
+    return names;
 }
 
 std::optional<Error> validate(const AppEvent &event)

@@ -56,6 +56,10 @@ struct EventQuery {
     // World ids to keep; an empty string keeps events without a world. Empty list: all.
     QStringList worlds;
     QList<EventKind> kinds;          // empty: all
+    // Recorded messages of today's engine to keep, by tag (eventdesk record);
+    // with kinds, a row matching either is kept. A kind also keeps the
+    // engine's messages that mean it (its GenerationQueued, …).
+    QStringList tags;
     bool includeUndecodable = true;  // rows whose type is unknown (only when kinds is empty)
     // created_at as an instant, nanoseconds since the epoch (timestamp::nanos).
     std::optional<qint64> createdFrom;  // inclusive; nullopt: unbounded
@@ -77,6 +81,8 @@ struct EventQuery {
     // The same filter applied to one row in memory (live rows, --follow):
     // everything but limit, order and offset.
     bool matches(const StoredEvent &row) const;
+    // The event_type values kinds and tags keep (empty: no type filter).
+    QStringList typeNames() const;
 };
 
 class Notifier;

@@ -181,3 +181,21 @@ class StandInEngine:
 
 def new_uuid():
     return str(uuid.uuid4())
+
+
+if __name__ == "__main__":
+    # For the window's test: serve one world and a file of messages, print
+    # "port N", and run until stdin closes.
+    import argparse
+    import sys
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--world", required=True)
+    parser.add_argument("--name", default="The Shattered Coast")
+    parser.add_argument("--messages", required=True)
+    args = parser.parse_args()
+    engine = StandInEngine({args.world: args.name}).start()
+    with open(args.messages, encoding="utf-8") as f:
+        engine.feed([line.rstrip("\n") for line in f if line.strip()])
+    print(f"port {engine.port}", flush=True)
+    sys.stdin.read()
+    engine.stop()

@@ -1,4 +1,5 @@
 #include "DetailPane.h"
+#include "EngineMessages.h"
 
 #include "EventCodec.h"
 #include "EventLogModel.h"
@@ -94,6 +95,37 @@ void DetailPane::show(const StoredEvent *e)
             row(it.key(), it.value().isString() ? it.value().toString()
                                                 : QString::fromUtf8(QJsonDocument(QJsonArray{it.value()}).toJson(QJsonDocument::Compact)),
                 true);
+        html += u"</table>"_s;
+    } else if (e->isEngineMessage()) {
+        // A message of today's engine, as recorded: its fields in a table, then the text as it came.
+        const QColor color = EventLogModel::engineColor(*e);
+        const QString area = engine::areaOf(e->engineTag) ? engine::areaName(*engine::areaOf(e->engineTag))
+                                                           : tr("a newer engine's message");
+        m_title->setText(u"<span style='color:%1;font-size:large'>○</span> <b>%2</b> · #%3 · %4<br>%5"_s.arg(
+            color.name(), e->eventType.toHtmlEscaped()).arg(e->id).arg(area.toHtmlEscaped(),
+            (m_model ? m_model->rowSummary(*e) : engine::rowSummary(*e)).toHtmlEscaped()));
+        html += u"<table cellspacing='0' cellpadding='3'>"_s;
+        const auto row = [&](const QString &k, const QString &v) {
+            html += u"<tr><td style='color:#666'>%1</td><td><b>%2</b></td></tr>"_s.arg(k.toHtmlEscaped(), v.toHtmlEscaped());
+        };
+        row(tr("received"), e->createdAt.isValid() ? e->createdAt.toLocalTime().toString(Qt::ISODateWithMs) : e->createdAtText);
+        row(tr("world"), m_model ? m_model->displayName(e->worldId()) : e->worldId());
+        const QJsonObject fields = doc.object();
+        for (auto it = fields.begin(); it != fields.end(); ++it) {
+            if (it.key() == u"type"_s)
+                continue;
+            const QJsonValue v = it.value();
+            QString text = v.isNull() ? u"—"_s
+                : v.isBool() ? (v.toBool() ? u"true"_s : u"false"_s)
+                : v.isDouble() ? QString::number(v.toDouble())
+                : v.isString() ? v.toString()
+                : QString::fromUtf8(QJsonDocument(QJsonArray{v}).toJson(QJsonDocument::Compact)).mid(1).chopped(1);
+            if (text.size() > 400)
+                text = text.left(399) + u'…';
+            // An id the DM named reads as the name, the id beside it.
+            const QString name = m_model && it.key().endsWith(u"_id"_s) ? m_model->displayName(text) : text;
+            row(it.key(), name != text ? u"%1 (%2)"_s.arg(name, text) : text);
+        }
         html += u"</table>"_s;
     } else {
         m_title->setText(u"<span style='color:#c0392b;font-size:large'>⚠</span> <b>%1</b> · #%2<br>%3"_s.arg(

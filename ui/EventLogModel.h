@@ -77,6 +77,13 @@ public:
 
     static QColor categoryColor(Category category);
     static QIcon categoryIcon(Category category);
+    // A recorded message of today's engine: its AppEvent category's colour
+    // when it means one, orange for a gap in the recording, else grey; drawn
+    // as a ring (the engine's) where EventDesk's own events are discs.
+    static QColor engineColor(const StoredEvent &row);
+    static QIcon engineIcon(const StoredEvent &row);
+    // Any row's line: summary with names, a recorded message's, or why it does not decode.
+    QString rowSummary(const StoredEvent &row) const;
 
 Q_SIGNALS:
     // The log went back in time (a reset Redis, a replaced file); the model has reloaded.

@@ -3,6 +3,7 @@
 #include "EventLogModel.h"
 #include "PlainText.h"
 
+#include "EngineMessages.h"
 #include "EventCodec.h"
 
 #include <QColor>
@@ -30,6 +31,39 @@ QIcon EventLogModel::categoryIcon(Category c)
         cache.insert(int(c), QIcon(pm));
     }
     return cache.value(int(c));
+}
+
+QColor EventLogModel::engineColor(const StoredEvent &row)
+{
+    if (const auto kind = engine::appEventKind(row.engineTag))
+        return categoryColor(catalog::category(*kind));
+    if (row.engineTag == engine::GapTag)
+        return QColor(0xd3, 0x54, 0x00);
+    return QColor(0x7f, 0x8c, 0x8d);
+}
+
+QIcon EventLogModel::engineIcon(const StoredEvent &row)
+{
+    static QHash<QRgb, QIcon> cache;
+    const QColor color = engineColor(row);
+    if (!cache.contains(color.rgb())) {
+        QPixmap pm(12, 12);
+        pm.fill(Qt::transparent);
+        QPainter p(&pm);
+        p.setRenderHint(QPainter::Antialiasing);
+        p.setBrush(Qt::NoBrush);
+        p.setPen(QPen(color, 2.5));
+        p.drawEllipse(QRectF(2, 2, 8, 8));
+        cache.insert(color.rgb(), QIcon(pm));
+    }
+    return cache.value(color.rgb());
+}
+
+QString EventLogModel::rowSummary(const StoredEvent &row) const
+{
+    if (row.event)
+        return displaySummary(*row.event);
+    return engine::rowSummary(row, &m_names);
 }
 
 void EventLogModel::setDisplayNames(QHash<QString, QString> names)
@@ -128,15 +162,20 @@ QVariant EventLogModel::data(const QModelIndex &index, int role) const
     const int col = index.column();
     if (role == EventIdRole)
         return e->id;
-    if (role == CategoryRole)
-        return e->event ? QVariant(int(e->event->category())) : QVariant();
+    if (role == CategoryRole) {
+        if (e->event)
+            return int(e->event->category());
+        if (const auto kind = engine::appEventKind(e->engineTag))
+            return int(catalog::category(*kind));
+        return {};
+    }
     if (role == RawValueRole) {
         switch (col) {
         case IdColumn: return e->id;
         case TimeColumn: return e->createdAt;
         case TypeColumn: return e->eventType;
-        case WorldColumn: return e->event ? e->event->worldId() : QString();
-        case SummaryColumn: return e->event ? e->event->summary() : e->decodeError;
+        case WorldColumn: return e->worldId();
+        case SummaryColumn: return e->event ? e->event->summary() : engine::rowSummary(*e);
         case ProcessedColumn: return e->processed;
         }
     }
@@ -149,10 +188,16 @@ QVariant EventLogModel::data(const QModelIndex &index, int role) const
     if (role == Qt::DisplayRole)
         return cellText(*e, col, role);
     if (role == Qt::DecorationRole && col == TypeColumn)
-        return e->event ? categoryIcon(e->event->category()) : QIcon::fromTheme(u"dialog-warning"_s);
+        return e->event ? categoryIcon(e->event->category())
+             : e->isEngineMessage() ? engineIcon(*e)
+                                    : QIcon::fromTheme(u"dialog-warning"_s);
     if (role == Qt::ForegroundRole) {
-        if (!e->event)
+        if (e->engineTag == engine::GapTag)
+            return QColor(0xd3, 0x54, 0x00);
+        if (!e->event && !e->isEngineMessage())
             return QColor(0xc0, 0x39, 0x2b);
+        if (!e->event)
+            return {};
         if (col == SummaryColumn && e->event->kind() == EventKind::GenerationBatchFailed)
             return QColor(0xc0, 0x39, 0x2b);
         if (col == SummaryColumn && e->event->kind() == EventKind::SuggestionFailed)
@@ -187,15 +232,15 @@ QVariant EventLogModel::cellText(const StoredEvent &row, int col, int role) cons
         }
     case TypeColumn: return e->eventType;
     case WorldColumn:
-        if (!e->event)
+        if (!e->event && !e->isEngineMessage())
             return u"?"_s;
-        if (e->event->worldId().isEmpty())
+        if (e->worldId().isEmpty())
             return u"—"_s;
-        if (role == Qt::ToolTipRole && m_names.contains(e->event->worldId()))
-            return u"%1 (%2)"_s.arg(displayName(e->event->worldId()), e->event->worldId());
-        return displayName(e->event->worldId());
+        if (role == Qt::ToolTipRole && m_names.contains(e->worldId()))
+            return u"%1 (%2)"_s.arg(displayName(e->worldId()), e->worldId());
+        return displayName(e->worldId());
     case SummaryColumn: {
-        QString summary = e->event ? displaySummary(*e->event) : u"Undecodable: %1"_s.arg(e->decodeError);
+        QString summary = e->event || e->isEngineMessage() ? rowSummary(*e) : u"Undecodable: %1"_s.arg(e->decodeError);
         // The text filter matched where the summary does not show it: show where.
         const QString &needle = m_query.text;
         if (!needle.isEmpty() && role == Qt::DisplayRole && !summary.contains(needle, Qt::CaseInsensitive)) {

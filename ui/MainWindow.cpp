@@ -1,4 +1,5 @@
 #include "MainWindow.h"
+#include "EngineMessages.h"
 #include "PlainText.h"
 
 #include "ChallengesDialog.h"
@@ -83,6 +84,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_indexTask(new TaskProgress(this))
     , m_statusRate(new QLabel(this))
     , m_statusServer(plain::label(new QLabel(this)))
+    , m_statusRecord(plain::label(new QLabel(this)))
     , m_viewAsBanner(new Banner(Banner::Tone::Notice, tr("Exit"), this))
     , m_filterBanner(new Banner(Banner::Tone::Neutral, tr("Clear filters"), this))
     , m_empty(new EmptyState(this))
@@ -244,6 +246,9 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
         });
     }
     statusBar()->addPermanentWidget(m_statusServer);
+    statusBar()->addPermanentWidget(m_statusRecord);
+    m_statusRecord->setAccessibleName(tr("Recording"));
+    m_statusRecord->hide();
     m_statusDb->setText(readOnly ? tr("Database: %1 — read-only").arg(deps.location) : tr("Database: %1").arg(deps.location));
     statusBar()->addPermanentWidget(m_statusIndex);
     statusBar()->addPermanentWidget(m_task);
@@ -317,7 +322,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
         // A world the filter does not list yet (a new campaign, a demo): list it,
         // with its name, without waiting for the next reload.
         for (const StoredEvent &e : events) {
-            if (e.event && !e.event->worldId().isEmpty() && m_world->findData(e.event->worldId()) < 0) {
+            if (!e.worldId().isEmpty() && m_world->findData(e.worldId()) < 0) {
                 if (!std::exchange(m_worldsSoon, true)) {
                     // One look at a time, however fast the rows come.
                     QTimer::singleShot(300, this, [this] {
@@ -402,10 +407,14 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     m_text->setText(settings.value(filterKey(u"text")).toString());
     m_hideProgress->setChecked(settings.value(filterKey(u"hideProgress")).toBool());
     QList<EventKind> kinds;
-    for (const QString &name : settings.value(filterKey(u"types")).toStringList())
+    QStringList tags;
+    for (const QString &name : settings.value(filterKey(u"types")).toStringList()) {
         if (const auto kind = catalog::kindFromName(name))
             kinds.append(*kind);
-    m_type->setKinds(kinds);
+        else if (engine::areaOf(name))
+            tags.append(name);
+    }
+    m_type->setTypes(kinds, tags);
     // The world list arrives later; the remembered world filters from the first page.
     m_world->addItem(tr("All worlds"), QString());
     m_world->addItem(tr("(no world)"), QString::fromLatin1(NoWorld));

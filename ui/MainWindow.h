@@ -4,6 +4,7 @@
 #pragma once
 
 #include "DeskPorts.h"
+#include "EngineRecorder.h"
 #include "Ports.h"
 
 #include <QMainWindow>
@@ -95,6 +96,11 @@ public:
     void openNotifications();
     QStringList knownWorlds() const;
     void openPrune();
+    // File → Record an engine…: today's engine's messages into this log.
+    void openRecord();
+    EngineRecorder *startRecording(const EngineRecorder::Options &options);
+    const std::vector<std::unique_ptr<EngineRecorder>> &recorders() const { return m_recorders; }
+    QLabel *recordStatus() const { return m_statusRecord; }
     bool isFollowing() const;
     void setFollowing(bool follow);
     void showMessage(const QString &text);
@@ -165,6 +171,10 @@ private:
     bool m_importing = false;  // an import past its check
     QLabel *m_statusRate;
     QLabel *m_statusServer;
+    QLabel *m_statusRecord;
+    std::vector<std::unique_ptr<EngineRecorder>> m_recorders;
+    QAction *m_stopRecording = nullptr;
+    void updateRecordStatus();
     Banner *m_viewAsBanner;
     Banner *m_filterBanner;
     EmptyState *m_empty;

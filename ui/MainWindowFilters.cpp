@@ -2,6 +2,7 @@
 // database), the world list, "view as" a client, and the banners and empty
 // states that say what is shown.
 #include "MainWindow.h"
+#include "EngineMessages.h"
 #include "PlainText.h"
 
 #include "ChallengesDialog.h"
@@ -141,11 +142,17 @@ void MainWindow::applyFilters()
     else if (!world.isEmpty())
         q.worlds = {world};
     q.kinds = m_type->kinds();
+    q.tags = m_type->tags();
     if (m_hideProgress->isChecked()) {
         QList<EventKind> kinds = q.kinds;
-        if (kinds.isEmpty())
+        if (kinds.isEmpty() && q.tags.isEmpty()) {
             for (const VariantSpec &v : catalog::variants())
                 kinds.append(v.kind);
+            // Today's engine's messages stay in view (its progress goes with the kinds').
+            for (const QString &t : engine::knownTags())
+                if (!engine::appEventKind(t))
+                    q.tags.append(t);
+        }
         kinds.removeIf([](EventKind k) { return catalog::name(k).endsWith(u"Progress"_s); });
         q.kinds = kinds;
     }
@@ -169,6 +176,7 @@ void MainWindow::applyFilters()
     QStringList types;
     for (EventKind k : m_type->kinds())
         types.append(catalog::name(k));
+    types.append(m_type->tags());  // the engine's tags, by name as well
     settings.setValue(filterKey(u"types"), types);
     settings.setValue(filterKey(u"hideProgress"), m_hideProgress->isChecked());
     settings.setValue(filterKey(u"text"), q.text);

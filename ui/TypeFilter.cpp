@@ -1,5 +1,6 @@
 #include "TypeFilter.h"
 
+#include "EngineMessages.h"
 #include "EventCatalog.h"
 #include "EventLogModel.h"
 
@@ -18,6 +19,7 @@ namespace eventdesk {
 namespace {
 
 constexpr int KindRole = Qt::UserRole;
+constexpr int TagRole = Qt::UserRole + 1;  // a recorded message of today's engine, by tag
 
 QString titled(Category c)
 {
@@ -54,7 +56,30 @@ TypeFilter::TypeFilter(QWidget *parent)
             item->setCheckState(0, Qt::Checked);
         }
     }
-    m_tree->expandAll();
+    // Today's engine's own messages (eventdesk record), by area; those that
+    // mean an AppEvent go with that type above. Folded: the DM opens an area.
+    for (int a = 0; a < engine::AreaCount; ++a) {
+        QStringList tags = engine::tagsIn(engine::Area(a));
+        tags.removeIf([](const QString &t) {
+            return engine::appEventKind(t) || t == u"Pong"_s || t == u"Response"_s || t == u"WorldJoined"_s
+                || t == u"WorldJoinFailed"_s;  // never kept
+        });
+        if (tags.isEmpty())
+            continue;
+        QString name = engine::areaName(engine::Area(a));
+        name[0] = name[0].toUpper();
+        auto *top = new QTreeWidgetItem(m_tree, {tr("Engine: %1").arg(name)});
+        top->setFlags(Qt::ItemIsEnabled | Qt::ItemIsUserCheckable | Qt::ItemIsAutoTristate);
+        top->setCheckState(0, Qt::Checked);
+        for (const QString &t : tags) {
+            auto *item = new QTreeWidgetItem(top, {t});
+            item->setData(0, TagRole, t);
+            item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsUserCheckable);
+            item->setCheckState(0, Qt::Checked);
+        }
+    }
+    for (int c = 0; c < CategoryCount; ++c)
+        m_tree->topLevelItem(c)->setExpanded(true);
     // Every type in view without scrolling: the longest name, and a row each.
     int widest = 0;
     for (const VariantSpec &v : catalog::variants())
@@ -96,29 +121,56 @@ TypeFilter::TypeFilter(QWidget *parent)
     updateText();
 }
 
+bool TypeFilter::everything() const
+{
+    for (int c = 0; c < m_tree->topLevelItemCount(); ++c)
+        if (m_tree->topLevelItem(c)->checkState(0) != Qt::Checked)
+            return false;
+    return true;
+}
+
 QList<EventKind> TypeFilter::kinds() const
 {
     QList<EventKind> out;
-    int all = 0;
+    if (everything())
+        return out;
     for (int c = 0; c < m_tree->topLevelItemCount(); ++c) {
         const QTreeWidgetItem *top = m_tree->topLevelItem(c);
-        for (int i = 0; i < top->childCount(); ++i, ++all)
-            if (top->child(i)->checkState(0) == Qt::Checked)
+        for (int i = 0; i < top->childCount(); ++i)
+            if (top->child(i)->checkState(0) == Qt::Checked && top->child(i)->data(0, KindRole).isValid())
                 out.append(EventKind(top->child(i)->data(0, KindRole).toInt()));
     }
-    return out.size() == all ? QList<EventKind>{} : out;
+    return out;
 }
 
-void TypeFilter::setKinds(const QList<EventKind> &kinds)
+QStringList TypeFilter::tags() const
+{
+    QStringList out;
+    if (everything())
+        return out;
+    for (int c = 0; c < m_tree->topLevelItemCount(); ++c) {
+        const QTreeWidgetItem *top = m_tree->topLevelItem(c);
+        for (int i = 0; i < top->childCount(); ++i)
+            if (top->child(i)->checkState(0) == Qt::Checked && top->child(i)->data(0, TagRole).isValid())
+                out.append(top->child(i)->data(0, TagRole).toString());
+    }
+    return out;
+}
+
+void TypeFilter::setTypes(const QList<EventKind> &kinds, const QStringList &tags)
 {
     {
         const QSignalBlocker block(m_tree);
+        const bool all = kinds.isEmpty() && tags.isEmpty();
         for (int c = 0; c < m_tree->topLevelItemCount(); ++c) {
             QTreeWidgetItem *top = m_tree->topLevelItem(c);
             int checked = 0;
             for (int i = 0; i < top->childCount(); ++i) {
-                const bool on = kinds.isEmpty() || kinds.contains(EventKind(top->child(i)->data(0, KindRole).toInt()));
-                top->child(i)->setCheckState(0, on ? Qt::Checked : Qt::Unchecked);
+                QTreeWidgetItem *item = top->child(i);
+                const bool on = all
+                    || (item->data(0, KindRole).isValid() && kinds.contains(EventKind(item->data(0, KindRole).toInt())))
+                    || (item->data(0, TagRole).isValid() && tags.contains(item->data(0, TagRole).toString()));
+                item->setCheckState(0, on ? Qt::Checked : Qt::Unchecked);
                 checked += on;
             }
             top->setCheckState(0, checked == 0 ? Qt::Unchecked : checked == top->childCount() ? Qt::Checked : Qt::PartiallyChecked);
@@ -126,6 +178,11 @@ void TypeFilter::setKinds(const QList<EventKind> &kinds)
     }
     m_tree->viewport()->update();
     updateText();
+}
+
+void TypeFilter::setKinds(const QList<EventKind> &kinds)
+{
+    setTypes(kinds, {});
 }
 
 void TypeFilter::setAll(bool checked)
@@ -137,8 +194,13 @@ void TypeFilter::setAll(bool checked)
 QString TypeFilter::describe() const
 {
     const QList<EventKind> picked = kinds();
-    if (picked.isEmpty())
+    const QStringList pickedTags = tags();
+    if (picked.isEmpty() && pickedTags.isEmpty())
         return tr("All types");
+    if (picked.isEmpty())
+        return pickedTags.size() == 1 ? pickedTags.first() : tr("%n engine types", nullptr, int(pickedTags.size()));
+    if (!pickedTags.isEmpty())
+        return tr("%n types", nullptr, int(picked.size() + pickedTags.size()));
     for (int c = 0; c < CategoryCount; ++c) {
         QList<EventKind> inCategory = catalog::kindsInCategory(Category(c));
         if (std::is_permutation(inCategory.cbegin(), inCategory.cend(), picked.cbegin(), picked.cend()))

@@ -21,6 +21,10 @@ public:
     // The types picked; empty when every type is (or none is).
     QList<EventKind> kinds() const;
     void setKinds(const QList<EventKind> &kinds);  // empty: every type
+    // Today's engine's messages picked, by tag (eventdesk record); empty with
+    // kinds() when every type is.
+    QStringList tags() const;
+    void setTypes(const QList<EventKind> &kinds, const QStringList &tags);  // both empty: every type
     // In words: "All types", "Challenge", "StoryEventCreated", "3 types".
     QString describe() const;
     QTreeWidget *tree() const { return m_tree; }
@@ -30,6 +34,7 @@ Q_SIGNALS:
 
 private:
     void setAll(bool checked);
+    bool everything() const;
     void updateText();
 
     QTreeWidget *m_tree;

@@ -213,7 +213,7 @@ StoredEvent toStoredEvent(const RedisReply &entry, const RedisReply *processedAt
 
 bool isFilterFree(const EventQuery &q)
 {
-    return q.worlds.isEmpty() && q.kinds.isEmpty() && q.includeUndecodable && !q.createdFrom
+    return q.worlds.isEmpty() && q.kinds.isEmpty() && q.tags.isEmpty() && q.includeUndecodable && !q.createdFrom
         && !q.createdTo && q.text.isEmpty();
 }
 

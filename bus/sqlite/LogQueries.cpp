@@ -55,10 +55,14 @@ StoredEvent rowFrom(const QSqlQuery &q)
 
 void placeRecorded(sqlite3 *db, QList<StoredEvent> &rows)
 {
+    // Undecodable rows, and the two engine messages whose shape happens to
+    // read as an AppEvent without a world (SuggestionQueued, SuggestionProgress).
     QList<qsizetype> undecoded;
-    for (qsizetype i = 0; i < rows.size(); ++i)
-        if (!rows[i].event)
+    for (qsizetype i = 0; i < rows.size(); ++i) {
+        const std::optional<AppEvent> &e = rows[i].event;
+        if (!e || ((e->kind() == EventKind::SuggestionQueued || e->kind() == EventKind::SuggestionProgress) && e->worldId().isEmpty()))
             undecoded.append(i);
+    }
     constexpr qsizetype Batch = 256;  // bound variables a statement
     for (qsizetype from = 0; from < undecoded.size(); from += Batch) {
         const qsizetype n = std::min(Batch, undecoded.size() - from);
@@ -80,8 +84,11 @@ void placeRecorded(sqlite3 *db, QList<StoredEvent> &rows)
         while (sqlite3_step(q) == SQLITE_ROW) {
             StoredEvent &row = rows[at.value(sqlite3_column_int64(q, 0))];
             row.recordedWorld = columnText(q, 1);
-            if (row.engineTag.isEmpty())
-                row.engineTag = row.eventType;
+            row.engineTag = row.eventType;
+            if (row.event) {  // the engine's, not EventDesk's: never an AppEvent to forward
+                row.event.reset();
+                row.decodeError = u"a message of today's engine, recorded"_s;
+            }
         }
         sqlite3_finalize(q);
     }
@@ -238,11 +245,11 @@ std::pair<QString, QVariantList> whereFor(const EventQuery &query)
             parts.append(world + u" IS NULL"_s);
         conds.append(u'(' + parts.join(u" OR "_s) + u')');
     }
-    if (!query.kinds.isEmpty()) {
+    if (!query.kinds.isEmpty() || !query.tags.isEmpty()) {
         QStringList marks;
-        for (EventKind k : query.kinds) {
+        for (const QString &name : query.typeNames()) {
             marks.append(u"?"_s);
-            values.append(catalog::name(k));
+            values.append(name);
         }
         conds.append(u"event_type IN ("_s + marks.join(u',') + u')');
     } else if (!query.includeUndecodable) {

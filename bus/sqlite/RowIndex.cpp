@@ -113,9 +113,8 @@ QString conditions(const EventQuery &query, QVariantList &values)
         sql += u" AND ("_s + parts.join(u" OR "_s) + u')';
     }
     QStringList types;
-    if (!query.kinds.isEmpty()) {
-        for (EventKind k : query.kinds)
-            types.append(catalog::name(k));
+    if (!query.kinds.isEmpty() || !query.tags.isEmpty()) {
+        types = query.typeNames();
     } else if (!query.includeUndecodable) {
         for (const VariantSpec &v : catalog::variants())
             types.append(v.name);
