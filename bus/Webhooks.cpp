@@ -1,6 +1,7 @@
 #include "Webhooks.h"
 
 #include "DeskDatabase.h"
+#include "EngineMessages.h"
 #include "EventCatalog.h"
 #include "EventCodec.h"
 #include "Logging.h"
@@ -51,7 +52,16 @@ std::optional<QString> checkUrl(const QString &url)
 
 bool matches(const WebhookRule &rule, const StoredEvent &row)
 {
-    if (!rule.enabled || !row.event)
+    if (!rule.enabled)
+        return false;
+    if (row.isEngineMessage()) {
+        // A recorded message of today's engine: by its tag, or the type it means.
+        const auto meant = engine::appEventKind(row.engineTag);
+        if (!rule.types.isEmpty() && !rule.types.contains(row.engineTag) && !(meant && rule.types.contains(catalog::name(*meant))))
+            return false;
+        return rule.worlds.isEmpty() || rule.worlds.contains(row.worldId());
+    }
+    if (!row.event)
         return false;
     if (!rule.types.isEmpty() && !rule.types.contains(catalog::name(row.event->kind())))
         return false;
@@ -69,24 +79,30 @@ QString defaultTemplate(EventKind kind)
 
 QString render(const QString &messageTemplate, const StoredEvent &row, const QHash<QString, QString> &names)
 {
+    if (messageTemplate.isEmpty() && row.isEngineMessage())
+        return engine::rowSummary(row, &names).left(2000);
     const QString text = messageTemplate.isEmpty() && row.event ? defaultTemplate(row.event->kind()) : messageTemplate;
+    // A recorded engine message's own fields fill the template (its ChallengeResolved
+    // has character_name, roll, total, modifier, outcome as the session's does).
     const QJsonObject message = row.event ? session::eventMessage(*row.event, {row.id, row.createdAtText, false, &names})
-                                          : QJsonObject();
+                                : row.isEngineMessage() ? QJsonDocument::fromJson(row.payload).object()
+                                                        : QJsonObject();
     const auto field = [&message](const char *name) {
         const QJsonValue v = message.value(QLatin1StringView(name));
         return v.isDouble() ? QString::number(v.toInteger()) : v.toString();
     };
-    const QString world = row.event ? row.event->worldId() : QString();
+    const QString world = row.worldId();
     const QHash<QString, QString> values = {
         {u"character"_s, field("character_name")},
         {u"challenge"_s, field("challenge_name")},
         {u"roll"_s, field("roll")},
         {u"total"_s, field("total")},
         {u"modifier"_s, field("modifier")},
-        {u"succeeded|failed"_s, message.value(u"success"_s).toBool() ? u"succeeded"_s : u"failed"_s},
+        {u"succeeded|failed"_s, message.value(u"success"_s).toBool() || message.value(u"outcome"_s).toString().contains(u"success"_s)
+                                    ? u"succeeded"_s : u"failed"_s},
         {u"world"_s, names.value(world, world)},
         {u"type"_s, row.eventType},
-        {u"summary"_s, row.event ? row.event->summary() : row.decodeError},
+        {u"summary"_s, engine::rowSummary(row, &names)},
         {u"event_name"_s, field("event_name")},
         {u"outcome"_s, field("outcome_name")},
         {u"id"_s, QString::number(row.id)},
@@ -188,7 +204,7 @@ std::optional<Error> checkRule(const WebhookRule &rule)
     if (!webhook::Formats.contains(rule.format))
         return Error{ErrorCode::Usage, u"format"_s, u"the format must be json, discord or slack"_s};
     for (const QString &t : rule.types)
-        if (!catalog::kindFromName(t))
+        if (!catalog::kindFromName(t) && !engine::areaOf(t))  // an AppEvent type, or one of today's engine's tags
             return Error{ErrorCode::Usage, u"types"_s, u"no event type \"%1\""_s.arg(t.left(60))};
     if (rule.messageTemplate.size() > 1000)
         return Error{ErrorCode::Usage, u"template"_s, u"the template is longer than 1000 characters"_s};

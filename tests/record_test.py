@@ -212,9 +212,53 @@ def flood_and_kill(tmp):
     check(kept == more[:len(kept)], "what was kept is the start of what was sent, in order")
 
 
+def webhooks_on_recorded(tmp):
+    """A webhook rule picks an engine tag; serve delivers what record keeps."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    posts = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            posts.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0")))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    db = os.path.join(tmp, "hooked.db")
+    run("publish", "--db", db, "--create", "--json", json.dumps(
+        {"type": "StoryEventCreated", "story_event_id": "s0", "world_id": WORLD, "event_type": "dialogue"}))
+    added = run("notify", "add", "--db", db, "--url", f"http://127.0.0.1:{receiver.server_address[1]}/hook",
+                "--type", "DialogueResponse", ok=False)
+    check(added.returncode == 0, f"a webhook rule can pick an engine tag ({added.stderr.strip()})")
+    serve = subprocess.Popen([EVENTDESK, "serve", "--db", db, "--listen", "127.0.0.1:0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    serve.stdout.readline()
+    engine = StandInEngine({WORLD: "The Shattered Coast"}).start()
+    engine.feed(fixtures())
+    rec = Recorder(db, engine, "--world", WORLD)
+    try:
+        got = wait_for(lambda: len(posts) >= 2, 30)
+        texts = sorted(p.get("text", "") for p in posts)
+        check(got and len(posts) == 2 and all(p["event_type"] == "DialogueResponse" for p in posts)
+              and texts[0].startswith("Mara Quell: "), f"serve delivers the recorded DialogueResponses, in words ({texts})")
+    finally:
+        rec.stop()
+        engine.stop()
+        serve.terminate()
+        serve.wait(15)
+        receiver.shutdown()
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         the_evening(tmp)
+        webhooks_on_recorded(tmp)
         refusals(tmp)
         flood_and_kill(tmp)
     return check.totals()

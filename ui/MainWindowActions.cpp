@@ -99,7 +99,12 @@ void MainWindow::buildActions()
     }
     if (!isReadOnly()) {
         file->addSeparator();
-        file->addAction(tr("&Record an engine…"), this, &MainWindow::openRecord)->setObjectName(u"recordEngine"_s);
+        QAction *record = file->addAction(tr("&Record an engine…"), this, &MainWindow::openRecord);
+        record->setObjectName(u"recordEngine"_s);
+        if (!m_deps.importer) {  // a Redis stream, or no writable log
+            record->setEnabled(false);
+            record->setToolTip(tr("Recording keeps its messages in an SQLite log"));
+        }
         m_stopRecording = file->addAction(tr("Stop recording"), this, [this] {
             for (const auto &r : m_recorders)
                 r->stop();
