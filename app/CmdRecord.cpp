@@ -156,14 +156,19 @@ int recordCommand(const QStringList &args)
     note(u"joining world %1 at %2 as %3 %4"_s.arg(options.worldId, engine.toString(),
                                                    options.role == EngineRecorder::Role::Dm ? u"the DM"_s : u"a spectator"_s,
                                                    recorder.userId()));
+    bool stopped = false;
+    QObject::connect(&recorder, &EngineRecorder::stopped, &recorder, [&stopped] { stopped = true; });
     recorder.start();
     QCoreApplication::exec();
     // Stopping: what was received is made durable first.
-    QEventLoop drain;
-    QObject::connect(&recorder, &EngineRecorder::stopped, &drain, &QEventLoop::quit);
-    QTimer::singleShot(15000, &drain, &QEventLoop::quit);
-    recorder.stop();
-    drain.exec();
+    if (!stopped) {
+        QEventLoop drain;
+        QObject::connect(&recorder, &EngineRecorder::stopped, &drain, &QEventLoop::quit);
+        QTimer::singleShot(15000, &drain, &QEventLoop::quit);
+        recorder.stop();
+        if (!stopped)
+            drain.exec();
+    }
     sayStored(true);
     return rc;
 }

@@ -75,7 +75,9 @@ Result<Check> check(LineReader &in, const CheckOptions &options)
             continue;
         } else if (Result<rows::ImportedRow> row = rows::rowFromImportLine(*line); !row) {
             problem = row.error().message;
-        } else if (auto invalid = validate(row->event)) {
+        } else if (row->recorded && options.hold) {
+            problem = u"a recorded message of today's engine imports into SQLite only"_s;
+        } else if (auto invalid = row->recorded ? std::nullopt : validate(row->event)) {
             problem = invalid->message;
         } else if (options.keepIds && row->id == 0) {
             problem = u"--keep-ids needs the export form, with an id"_s;

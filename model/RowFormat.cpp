@@ -33,6 +33,11 @@ QByteArray toJsonLine(const StoredEvent &row)
         codec::appendString(out, QString::fromUtf8(row.payload));
         out += ",\"error\":";
         codec::appendString(out, row.decodeError);
+        if (row.isEngineMessage()) {
+            out += ",\"recorded\":{\"world_id\":";
+            codec::appendString(out, row.worldId());
+            out += '}';
+        }
     }
     out += '}';
     return out;
@@ -73,12 +78,24 @@ std::optional<Error> optionalTime(const QJsonObject &o, QLatin1StringView key, Q
 
 Result<ImportedRow> rowFromImportLine(QByteArrayView line)
 {
-    Result<AppEvent> event = eventFromImportLine(line);
-    if (!event)
-        return event.error();
     ImportedRow row;
-    row.event = std::move(event).value();
-    const QJsonObject o = codec::parseObject(line).value();
+    const Result<QJsonObject> parsed = codec::parseObject(line);
+    if (parsed && parsed->value("recorded"_L1).isObject() && parsed->value("event"_L1).isNull()) {
+        // A recorded message of today's engine, exported: its text as it came.
+        const QJsonObject &o = *parsed;
+        const QJsonValue raw = o.value("raw"_L1), type = o.value("event_type"_L1);
+        const QJsonValue world = o.value("recorded"_L1).toObject().value("world_id"_L1);
+        if (!raw.isString() || !type.isString() || type.toString().isEmpty() || !world.isString())
+            return Error{ErrorCode::InvalidEvent, u"recorded"_s,
+                         u"a recorded message needs \"event_type\", \"raw\" and \"recorded\":{\"world_id\"}"_s};
+        row.recorded = EventStore::RecordedRow{type.toString(), raw.toString().toUtf8(), {}, world.toString()};
+    } else {
+        Result<AppEvent> event = eventFromImportLine(line);
+        if (!event)
+            return event.error();
+        row.event = std::move(event).value();
+    }
+    const QJsonObject o = parsed.value();
     if (!(o.contains("event"_L1) && o.contains("id"_L1)))
         return row;
     const QJsonValue id = o.value("id"_L1);

@@ -9,7 +9,9 @@
 namespace eventdesk::rows {
 
 // {"id":N,"event_type":"…","created_at":"…","processed":false,"processed_at":null,"event":{…}}
-// or, for a row that does not decode, "event":null,"raw":"…","error":"…".
+// or, for a row that does not decode, "event":null,"raw":"…","error":"…"; a
+// recorded message of today's engine adds "recorded":{"world_id":"…"}, and
+// import brings it back as it was (its raw text, byte for byte, and its world).
 QByteArray toJsonLine(const StoredEvent &row);
 
 // One line of import: that row form (its "event" is used; ids are not kept) or
@@ -21,6 +23,9 @@ Result<AppEvent> eventFromImportLine(QByteArrayView line);
 // has none of them (id 0, empty times, not processed).
 struct ImportedRow {
     AppEvent event;
+    // A recorded engine message instead of an AppEvent (event is then empty):
+    // its tag, its text as it came, and the world it came from.
+    std::optional<EventStore::RecordedRow> recorded;
     qint64 id = 0;
     QString createdAt;
     bool processed = false;

@@ -238,10 +238,11 @@ QFuture<Result<SqliteEventStore::ImportSummary>> SqliteEventStore::importStream(
                    if (!got.value())
                        return std::nullopt;
                    const rows::ImportedRow &row = *got.value();
-                   Result<QByteArray> payload = storedPayload(row.event);
+                   // A recorded engine message goes back as it came; its world after the commit.
+                   Result<QByteArray> payload = row.recorded ? Result<QByteArray>(row.recorded->payload) : storedPayload(row.event);
                    if (!payload)
                        return payload.error();
-                   const QByteArray type = row.event.typeName().toUtf8();
+                   const QByteArray type = (row.recorded ? row.recorded->eventType : row.event.typeName()).toUtf8();
                    const QByteArray createdAt = row.createdAt.isEmpty() ? now : row.createdAt.toUtf8();
                    const QByteArray processedAt = row.processedAt.toUtf8();
                    if (keepIds)
@@ -265,13 +266,23 @@ QFuture<Result<SqliteEventStore::ImportSummary>> SqliteEventStore::importStream(
                    if (summary->count++ == 0)
                        summary->firstId = id;
                    summary->lastId = id;
+                   if (row.recorded)
+                       summary->recorded.append({id, row.recorded->worldId});
                }
            })
-        .then([summary](const Result<bool> &r) -> Result<ImportSummary> {
+        .then([summary, desk = m_desk.get()](const Result<bool> &r) -> QFuture<Result<ImportSummary>> {
             if (!r)
-                return r.error();
-            return *summary;
-        });
+                return QtFuture::makeReadyFuture(Result<ImportSummary>(r.error()));
+            if (summary->recorded.isEmpty() || !desk)
+                return QtFuture::makeReadyFuture(Result<ImportSummary>(*summary));
+            return desk->recordWorlds(summary->recorded).then([summary](const Result<bool> &placed) -> Result<ImportSummary> {
+                if (!placed)
+                    return Error{placed.error().code, {}, u"imported, but the recorded messages' worlds were not kept: %1"_s
+                                                              .arg(placed.error().message)};
+                return *summary;
+            });
+        })
+        .unwrap();
 }
 
 QFuture<BatchPublishResult> SqliteEventStore::appendRaw(const QList<std::pair<QString, QByteArray>> &rows)

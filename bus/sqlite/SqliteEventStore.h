@@ -83,6 +83,7 @@ public:
         qint64 count = 0;
         qint64 firstId = 0;
         qint64 lastId = 0;
+        QList<std::pair<qint64, QString>> recorded;  // recorded engine messages: id, world
     };
     using RowSource = std::function<Result<std::optional<rows::ImportedRow>>()>;
     QFuture<Result<ImportSummary>> importStream(RowSource next, bool keepIds);
