@@ -217,6 +217,18 @@ qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
 constexpr qint64 IdleRecheckMs = 5000;
 
+// The rule ids a query of one column lists.
+Result<QList<qint64>> ruleIds(SqliteConnection &conn, const QString &sql)
+{
+    QSqlQuery q(conn.database());
+    if (!conn.prepareAndExec(q, sql))
+        return conn.lastError(q, u"cannot read the webhooks"_s);
+    QList<qint64> ids;
+    while (q.next())
+        ids.append(q.value(0).toLongLong());
+    return ids;
+}
+
 // Text for a NOT NULL column: a null QString binds as NULL.
 QString text(const QString &s) { return s.isNull() ? u""_s : s; }
 
@@ -317,20 +329,16 @@ QFuture<Result<qint64>> WebhookBook::sweep(int keepPerRule, int keepDays)
 {
     const QString before = timestamp::format(QDateTime::currentDateTimeUtc().addDays(-std::max(0, keepDays)));
     return m_desk.writeValue<qint64>([keepPerRule, before](SqliteConnection &conn) -> Result<qint64> {
-        QSqlQuery rules(conn.database());
-        if (!conn.prepareAndExec(rules, u"SELECT DISTINCT rule_id FROM eventdesk_outbox"_s))
-            return conn.lastError(rules, u"cannot sweep the outbox"_s);
-        QList<qint64> ids;
-        while (rules.next())
-            ids.append(rules.value(0).toLongLong());
-        rules.finish();
+        const Result<QList<qint64>> ids = ruleIds(conn, u"SELECT DISTINCT rule_id FROM eventdesk_outbox"_s);
+        if (!ids)
+            return ids.error();
         QSqlQuery q(conn.database());
         // Deliveries of a rule that is gone (removed while another EventDesk still queued for it).
         if (!conn.prepareAndExec(q, u"DELETE FROM eventdesk_outbox WHERE rule_id NOT IN (SELECT id FROM eventdesk_webhooks)"_s))
             return conn.lastError(q, u"cannot sweep the outbox"_s);
         qint64 removed = q.numRowsAffected();
         q.finish();
-        for (qint64 rule : ids) {
+        for (qint64 rule : ids.value()) {
             // The newest keepPerRule settled rows of the rule stay (and none settled before the cutoff).
             if (!conn.prepareAndExec(q, u"DELETE FROM eventdesk_outbox WHERE rule_id = ? AND state != 'pending' AND "
                                         "(updated_at < ? OR id < coalesce((SELECT id FROM eventdesk_outbox WHERE rule_id = ? "
@@ -496,12 +504,10 @@ void WebhookDispatcher::deliverDue()
     m_desk.writeValue<Claimed>([room, busy, perRule](SqliteConnection &conn) -> Result<Claimed> {
         QSqlQuery q(conn.database());
         const qint64 now = nowMs();
-        if (!conn.prepareAndExec(q, u"SELECT id FROM eventdesk_webhooks ORDER BY id"_s))
-            return conn.lastError(q, u"cannot read the webhooks"_s);
-        QList<qint64> rules;
-        while (q.next())
-            rules.append(q.value(0).toLongLong());
-        q.finish();
+        const Result<QList<qint64>> ruleList = ruleIds(conn, u"SELECT id FROM eventdesk_webhooks ORDER BY id"_s);
+        if (!ruleList)
+            return ruleList.error();
+        const QList<qint64> &rules = ruleList.value();
         QList<Due> out;
         int left = room;
         for (const qint64 rule : rules) {

@@ -3,6 +3,7 @@ Qt Test's style, check.totals(), the closing line and the exit status, and
 eventdesk(), running a command of the binary under test."""
 
 import subprocess
+import time
 
 
 class Checks:
@@ -45,3 +46,13 @@ def world_code(secret, world):
     alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
     mac = hmac.new(secret.encode(), b"eventdesk-join:" + world.encode(), hashlib.sha256).digest()
     return "".join(alphabet[b % len(alphabet)] for b in mac[:8])
+
+
+def wait_for(condition, seconds):
+    """Looks at condition every 50 ms until it holds or the time is up; its last answer."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()

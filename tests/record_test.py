@@ -17,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, eventdesk  # noqa: E402
+from checks import check, eventdesk, wait_for  # noqa: E402
 from standin_engine import StandInEngine, new_uuid  # noqa: E402
 
 EVENTDESK = sys.argv[1]
@@ -28,15 +28,6 @@ KAEL = new_uuid()
 
 def run(*args, ok=True):
     return eventdesk(EVENTDESK, *args, ok=ok)
-
-
-def wait_for(condition, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def rows(db):

@@ -24,7 +24,7 @@ import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from checks import check, eventdesk
+from checks import check, eventdesk, wait_for
 
 EVENTDESK = sys.argv[1]
 SECRET = "s3cr3t-t0ken-in-the-path"
@@ -107,15 +107,6 @@ def start_serve(db, log):
     if "listening on" not in p.stdout.readline():
         raise RuntimeError("serve did not start")
     return p
-
-
-def wait_for(condition, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def discord_body_ok(body):

@@ -129,31 +129,34 @@ bool TypeFilter::everything() const
     return true;
 }
 
-QList<EventKind> TypeFilter::kinds() const
+// The data (under role) of every ticked type that has it; nothing when every type is ticked.
+QVariantList TypeFilter::ticked(int role) const
 {
-    QList<EventKind> out;
+    QVariantList out;
     if (everything())
         return out;
     for (int c = 0; c < m_tree->topLevelItemCount(); ++c) {
         const QTreeWidgetItem *top = m_tree->topLevelItem(c);
         for (int i = 0; i < top->childCount(); ++i)
-            if (top->child(i)->checkState(0) == Qt::Checked && top->child(i)->data(0, KindRole).isValid())
-                out.append(EventKind(top->child(i)->data(0, KindRole).toInt()));
+            if (top->child(i)->checkState(0) == Qt::Checked && top->child(i)->data(0, role).isValid())
+                out.append(top->child(i)->data(0, role));
     }
+    return out;
+}
+
+QList<EventKind> TypeFilter::kinds() const
+{
+    QList<EventKind> out;
+    for (const QVariant &k : ticked(KindRole))
+        out.append(EventKind(k.toInt()));
     return out;
 }
 
 QStringList TypeFilter::tags() const
 {
     QStringList out;
-    if (everything())
-        return out;
-    for (int c = 0; c < m_tree->topLevelItemCount(); ++c) {
-        const QTreeWidgetItem *top = m_tree->topLevelItem(c);
-        for (int i = 0; i < top->childCount(); ++i)
-            if (top->child(i)->checkState(0) == Qt::Checked && top->child(i)->data(0, TagRole).isValid())
-                out.append(top->child(i)->data(0, TagRole).toString());
-    }
+    for (const QVariant &t : ticked(TagRole))
+        out.append(t.toString());
     return out;
 }
 

@@ -35,6 +35,7 @@ Q_SIGNALS:
 private:
     void setAll(bool checked);
     bool everything() const;
+    QVariantList ticked(int role) const;
     void updateText();
 
     QTreeWidget *m_tree;
