@@ -299,35 +299,38 @@ QFuture<BatchPublishResult> SqliteEventStore::appendRecorded(const QList<Recorde
     if (!m_desk || m_desk->isReadOnly())
         return QtFuture::makeReadyFuture(BatchPublishResult(
             Error{ErrorCode::Usage, {}, u"recording needs EventDesk's own database beside %1, and it cannot be written"_s.arg(location())}));
-    WriteRows utf8;
-    utf8.reserve(rows.size());
+    if (!m_writer || !m_writer->object())
+        return QtFuture::makeReadyFuture(BatchPublishResult(notOpen()));
+    if (rows.isEmpty())
+        return QtFuture::makeReadyFuture(BatchPublishResult(QList<qint64>{}));
+    WriteJob job;
     QStringList worlds;
     worlds.reserve(rows.size());
     for (const RecordedRow &r : rows) {
-        utf8.append({r.eventType.toUtf8(), r.payload, r.receivedAt.toUtf8()});
+        job.rows.append({r.eventType.toUtf8(), r.payload, r.receivedAt.toUtf8()});
         worlds.append(r.worldId);
     }
-    // The rows first (durable), then their worlds in the desk; the desk's
-    // thread also keeps the row index, so an indexed row gets its world there
-    // whichever comes first. Announced only once both are in.
+    // Their worlds go into the desk (which also keeps the row index) inside
+    // the rows' transaction, before COMMIT: no reader, in this process or
+    // another, ever sees a recorded message without its world. (Should the
+    // COMMIT fail, the next rows to take those ids overwrite the mapping.)
     DeskDatabase *desk = m_desk.get();
-    RecentRows *recent = m_recent.get();
-    return appendRows(std::move(utf8)).then([desk, recent, worlds](const BatchPublishResult &ids) -> QFuture<BatchPublishResult> {
-        if (!ids)
-            return QtFuture::makeReadyFuture(ids);
+    job.beforeCommit = [desk, worlds](const QList<qint64> &ids) -> std::optional<Error> {
         QList<std::pair<qint64, QString>> placed;
-        placed.reserve(ids->size());
-        for (qsizetype i = 0; i < ids->size() && i < worlds.size(); ++i)
-            placed.append({ids->at(i), worlds.at(i)});
-        return desk->recordWorlds(placed).then([ids, recent](const Result<bool> &r) -> BatchPublishResult {
-            // The tail's cache holds these rows without their world: readers ask the reader instead.
-            recent->clear();
-            if (!r)
-                return Error{r.error().code, {}, u"the messages are stored (ids %1–%2) but not their world: %3"_s
-                                                     .arg(ids->first()).arg(ids->last()).arg(r.error().message)};
-            return ids;
-        });
-    }).unwrap();
+        placed.reserve(ids.size());
+        for (qsizetype i = 0; i < ids.size() && i < worlds.size(); ++i)
+            placed.append({ids.at(i), worlds.at(i)});
+        QFuture<Result<bool>> done = desk->recordWorlds(placed);
+        done.waitForFinished();  // the desk's thread never waits on this one
+        if (!done.result())
+            return Error{done.result().error().code, {}, u"cannot keep the recorded messages' world: %1"_s.arg(done.result().error().message)};
+        return std::nullopt;
+    };
+    job.appendPromise = std::make_shared<QPromise<BatchPublishResult>>();
+    job.appendPromise->start();
+    QFuture<BatchPublishResult> future = job.appendPromise->future();
+    m_writer->object()->enqueue(std::move(job));
+    return future;
 }
 
 QFuture<BatchPublishResult> SqliteEventStore::appendRows(WriteRows rows)

@@ -235,6 +235,9 @@ std::optional<Error> SqliteWriter::writeAppends(const std::vector<WriteJob> &job
         }
     }
     sqlite3_clear_bindings(m_insert);
+    for (size_t j = 0; j < jobs.size() && !err; ++j)
+        if (jobs[j].beforeCommit)
+            err = jobs[j].beforeCommit(ids[j]);
     if (!err) {
         if (const int rc = m_conn->execRaw("COMMIT"); rc != SQLITE_OK)
             err = m_conn->errorFromCode(rc, u"cannot commit the events"_s);
@@ -245,7 +248,10 @@ std::optional<Error> SqliteWriter::writeAppends(const std::vector<WriteJob> &job
     }
     if (!ids.empty() && !ids.back().isEmpty())
         m_knownHead->store(ids.back().last());
-    if (RecentRows &recent = *m_store->m_recent; recent.wanted()) {
+    const bool recorded = std::any_of(jobs.begin(), jobs.end(), [](const WriteJob &j) { return bool(j.beforeCommit); });
+    if (recorded) {
+        m_store->m_recent->clear();  // recorded rows: the reader gives them their world
+    } else if (RecentRows &recent = *m_store->m_recent; recent.wanted()) {
         std::vector<RecentRows::Row> committed;
         for (size_t j = 0; j < jobs.size(); ++j)
             for (qsizetype i = 0; i < jobs[j].rows.size(); ++i)

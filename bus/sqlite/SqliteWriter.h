@@ -13,6 +13,8 @@
 #include <optional>
 #include <vector>
 
+#include <functional>
+
 struct sqlite3;
 struct sqlite3_stmt;
 
@@ -24,6 +26,10 @@ struct WriteJob {
     std::shared_ptr<QPromise<BatchPublishResult>> appendPromise;
     // … or, for one event's publish, with its id, after the notifier heard of it.
     std::optional<PendingPublish> published;
+    // Called with the append's ids inside its transaction, before COMMIT: what
+    // must be in place before any reader can see the rows (a recorded
+    // message's world). An error rolls the transaction back.
+    std::function<std::optional<Error>(const QList<qint64> &)> beforeCommit;
     // Any other write: fn in its own transaction.
     SqliteEventStore::WriteFn fn;
     std::shared_ptr<QPromise<Result<bool>>> writePromise;
