@@ -125,10 +125,26 @@ QString generic(QStringView tag, const QJsonObject &o)
         if (const QJsonValue v = o.value(key); v.isString() && !v.toString().isEmpty() && parts.size() < 3)
             parts.append(u"%1 %2"_s.arg(key, quoted(v.toString())));
     for (auto it = o.constBegin(); it != o.constEnd() && parts.size() < 3; ++it) {
-        if (it.key() == "type"_L1 || it.key().endsWith("_id"_L1) || it.key() == "id"_L1)
+        const QString &key = it.key();
+        if (key == "type"_L1 || key.endsWith("_id"_L1) || key == "id"_L1)
             continue;
-        if (it->isDouble() || it->isBool())
-            parts.append(u"%1 %2"_s.arg(it.key(), it->isBool() ? (it->toBool() ? u"yes"_s : u"no"_s) : num(o, QLatin1StringView(it.key().toLatin1()))));
+        if (std::any_of(std::begin(telling), std::end(telling), [&key](QLatin1StringView t) { return key == t; }))
+            continue;  // said above
+        if (it->isDouble() || it->isBool()) {
+            parts.append(u"%1 %2"_s.arg(key, it->isBool() ? (it->toBool() ? u"yes"_s : u"no"_s) : QString::number(it->toDouble())));
+        } else if (it->isString() && !it->toString().isEmpty() && it->toString().size() <= 60) {
+            parts.append(u"%1 %2"_s.arg(key, it->toString()));
+        } else if (it->isObject()) {
+            // A nested thing by its name ("goal Revenge", "want Keep the inn safe").
+            const QJsonObject inner = it->toObject();
+            for (const char *n : {"name", "title", "description"})
+                if (const QString v = inner.value(QLatin1StringView(n)).toString(); !v.isEmpty()) {
+                    parts.append(u"%1 %2"_s.arg(key, quoted(v)));
+                    break;
+                }
+        } else if (it->isArray() && !it->toArray().isEmpty()) {
+            parts.append(u"%1 ×%2"_s.arg(key).arg(it->toArray().size()));
+        }
     }
     return parts.isEmpty() ? tag.toString() : u"%1: %2"_s.arg(tag, parts.join(u", "_s));
 }
