@@ -218,6 +218,11 @@ void TestInjection::memoryStaysFlat()
 {
     const qint64 after = residentKb();
     qInfo("resident memory: %lld kB before, %lld kB after", m_rssBefore, after);
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer keeps freed memory in quarantine: the process's RSS says
+    // nothing here. Reading /dev/zero would still have aborted it long before.
+    QSKIP("RSS is not the window's memory under AddressSanitizer");
+#endif
     QVERIFY2(after - m_rssBefore < 150 * 1024, qPrintable(u"grew by %1 kB"_s.arg(after - m_rssBefore)));
 }
 
