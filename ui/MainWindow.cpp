@@ -26,6 +26,7 @@
 #include "TypeFilter.h"
 
 #include <QCloseEvent>
+#include <QEventLoop>
 #include <QComboBox>
 #include <QCryptographicHash>
 #include <QDateTime>
@@ -550,6 +551,22 @@ void MainWindow::closeEvent(QCloseEvent *event)
     settings.setValue(u"window/state"_s, saveState());
     settings.setValue(filterKey(u"layout"), saveState());
     settings.setValue(filterKey(u"columns"), m_view->horizontalHeader()->saveState());
+    // Recordings end with what they received made durable (a few milliseconds;
+    // at most 3 s, should the disk be stuck).
+    if (!m_recorders.empty()) {
+        QEventLoop drain;
+        int left = int(m_recorders.size());
+        for (const auto &r : m_recorders) {
+            connect(r.get(), &EngineRecorder::stopped, &drain, [&drain, &left] {
+                if (--left == 0)
+                    drain.quit();
+            });
+            r->stop();
+        }
+        QTimer::singleShot(3000, &drain, &QEventLoop::quit);
+        if (left > 0)
+            drain.exec();
+    }
     QMainWindow::closeEvent(event);
 }
 
