@@ -1,4 +1,5 @@
 #include "Retention.h"
+#include "RetentionDetail.h"
 
 #include "Logging.h"
 #include "StoreScans.h"
@@ -23,56 +24,15 @@ using namespace Qt::StringLiterals;
 
 namespace eventdesk {
 
-namespace {
+using namespace retention_detail;
 
-// A prune runs in two phases. First every row that goes is written to the
-// archive, under a temporary name; a cancel (or a failure) here deletes that
-// file and has touched nothing. Then the archive is synced and renamed to its
-// name, and only then are the archived rows deleted, a page per transaction;
-// this phase runs to its end.
-//
-// A prune can be killed anywhere, so each archive has a record in the desk's
-// eventdesk_archives before its file exists: 'writing' (the .part is being
-// written), 'sealed' (the archive is whole; its rows are being deleted),
-// 'done'. The next prune first finishes what the records say was left: a
-// 'writing' one whose file never got its name loses its .part (nothing of it
-// was deleted); a sealed one — or a 'writing' one whose rename happened just
-// before the kill — has the rows its archive holds deleted, never archived
-// again. A live prune holds an flock on its archive, so another run waits
-// for it instead of taking its work away.
-struct PruneState {
-    PruneOptions options;
-    PruneReport report;
-    qint64 afterId = 0;
-    QList<qint64> archived;      // ids written to the archive, in order (8 bytes a row: 80 MB for ten million)
-    QList<qint64> pageEnds;      // the last id of each archived page (a stream is trimmed page by page)
-    QList<qint64> pageCounts;    // and how many rows it held
-    qsizetype deletedUpTo = 0;   // into archived (or pageEnds, for a stream)
-    QList<qint64> lastPageIds;   // deleted by the last page: the row index forgets them
-    gzFile archive = nullptr;
-    int fd = -1;
-    int lockFd = -1;             // holds an flock on the archive while this prune runs
-    QString partPath;            // the archive while it is written
-    qint64 record = 0;           // its row in eventdesk_archives (0: none, no desk)
-    QPromise<Result<PruneReport>> promise;
-
-    ~PruneState()
-    {
-        if (archive) {
-            gzclose(archive);
-            QFile::remove(partPath);  // never finished: no half archive stays behind
-        }
-        if (lockFd >= 0)
-            ::close(lockFd);
-    }
-    bool cancelled() const { return options.cancel && options.cancel->load(); }
-    void progress()
-    {
-        promise.setProgressValue(int(std::min<qint64>(INT_MAX, archived.size() + report.deleted)));
-    }
-};
+namespace retention_detail {
 
 QString cutoffText(const PruneOptions &o) { return timestamp::format(o.cutoff); }
+
+} // namespace retention_detail
+
+namespace {
 
 // Older than the cutoff as an instant (never as text); values get its bound values.
 QString olderWhere(const PruneOptions &o, QVariantList &values)
@@ -108,6 +68,10 @@ std::optional<Error> openArchive(PruneState &s)
     return std::nullopt;
 }
 
+} // namespace
+
+namespace retention_detail {
+
 std::optional<Error> appendToArchive(PruneState &s, const QByteArray &lines)
 {
     if (!s.archive) {
@@ -118,6 +82,7 @@ std::optional<Error> appendToArchive(PruneState &s, const QByteArray &lines)
         return Error{ErrorCode::Storage, {}, u"cannot write the archive %1"_s.arg(s.partPath)};
     return std::nullopt;
 }
+
 
 // The archive whole: flushed, synced, closed, renamed to its name (and the
 // folder synced), before any row is deleted.
@@ -139,6 +104,10 @@ std::optional<Error> sealArchive(PruneState &s)
     }
     return std::nullopt;
 }
+
+} // namespace retention_detail
+
+namespace {
 
 // Stopped while archiving: the half-written archive goes; nothing was deleted.
 void dropArchive(PruneState &s)
@@ -217,12 +186,17 @@ std::optional<Error> deletePage(SqliteConnection &conn, PruneState &s, bool *don
     return std::nullopt;
 }
 
+} // namespace
+
+namespace retention_detail {
+
 void finish(const std::shared_ptr<PruneState> &s, Result<PruneReport> result)
 {
     dropArchive(*s);  // a finished archive was closed and renamed already
     s->promise.addResult(std::move(result));
     s->promise.finish();
 }
+
 
 // The shared start of both prunes: the state, and the checks that refuse at once.
 std::shared_ptr<PruneState> startPrune(const PruneOptions &options)
@@ -235,6 +209,7 @@ std::shared_ptr<PruneState> startPrune(const PruneOptions &options)
     return s;
 }
 
+
 void finishCancelled(const std::shared_ptr<PruneState> &s)
 {
     PruneReport r = s->report;
@@ -243,6 +218,10 @@ void finishCancelled(const std::shared_ptr<PruneState> &s)
     r.archivePath.clear();
     finish(s, r);
 }
+
+} // namespace retention_detail
+
+namespace {
 
 // The archive's record in the desk (no desk: no record, nothing to resume).
 QFuture<Result<bool>> setRecord(DeskDatabase *desk, qint64 record, const QString &state, const PruneReport &r, qint64 rows)
@@ -553,152 +532,6 @@ QFuture<Result<PruneReport>> prune(SqliteEventStore &store, const PruneOptions &
                 return;
             }
             resumeInterrupted(store, s, left.value(), start);
-        });
-    return future;
-}
-
-namespace {
-
-// A stream prune's second phase: trimmed up to each archived page's end in turn.
-void nextStreamTrim(RedisEventStore &store, const std::shared_ptr<PruneState> &s, DeskBook *book)
-{
-    if (s->deletedUpTo >= s->pageEnds.size()) {
-        if (book && s->report.deleted > 0)
-            book->audit(s->options.actor, u"prune"_s,
-                        u"deleted %1 events (ids %2–%3) created before %4 from %5; archive %6"_s.arg(s->report.deleted)
-                            .arg(s->report.firstId).arg(s->report.lastId)
-                            .arg(cutoffText(s->options), store.location(), s->report.archivePath));
-        finish(s, s->report);
-        return;
-    }
-    const qint64 upTo = s->pageEnds.at(s->deletedUpTo);
-    store.trimUpTo(upTo).then([&store, s, book, upTo](const Result<qint64> &trimmed) {
-        if (!trimmed) {
-            Error e = trimmed.error();
-            e.message += u" (the archive %1 holds every row that was to go; those up to id %2 were deleted)"_s
-                             .arg(s->report.archivePath).arg(s->report.lastId);
-            finish(s, e);
-            return;
-        }
-        const qint64 count = s->pageCounts.at(s->deletedUpTo);
-        if (!s->report.firstId)
-            s->report.firstId = s->archived.first();
-        s->report.lastId = upTo;
-        s->report.deleted += count;
-        ++s->report.transactions;
-        ++s->deletedUpTo;
-        s->progress();
-        nextStreamTrim(store, s, book);
-    });
-}
-
-// A stream prune's first phase: the deletable prefix, a page at a time, into the archive.
-void nextStreamPage(RedisEventStore &store, const std::shared_ptr<PruneState> &s, qint64 upTo, DeskBook *book)
-{
-    if (s->cancelled()) {
-        finishCancelled(s);
-        return;
-    }
-    const int pageSize = qBound(1, s->options.pageSize, 1000);
-    store.fetchSince(s->afterId, pageSize).then([&store, s, upTo, book](const Result<QList<StoredEvent>> &page) {
-        if (!page) {
-            finish(s, page.error());
-            return;
-        }
-        QByteArray lines;
-        qint64 last = 0;
-        qint64 count = 0;
-        for (const StoredEvent &row : page.value()) {
-            if (row.id > upTo)
-                break;
-            lines += rows::toJsonLine(row) + '\n';
-            s->archived.append(row.id);
-            last = row.id;
-            ++count;
-        }
-        if (last == 0) {
-            if (s->archived.isEmpty()) {
-                s->report.archivePath.clear();
-                finish(s, s->report);
-                return;
-            }
-            if (s->cancelled()) {
-                finishCancelled(s);
-                return;
-            }
-            if (auto e = sealArchive(*s)) {
-                finish(s, *e);
-                return;
-            }
-            nextStreamTrim(store, s, book);
-            return;
-        }
-        if (auto e = appendToArchive(*s, lines)) {
-            finish(s, *e);
-            return;
-        }
-        s->pageEnds.append(last);
-        s->pageCounts.append(count);
-        s->afterId = last;
-        s->progress();
-        nextStreamPage(store, s, upTo, book);
-    });
-}
-
-} // namespace
-
-QFuture<Result<PruneReport>> pruneStream(RedisEventStore &store, const PruneOptions &options, const QString &archiveDir,
-                                         DeskBook *book)
-{
-    auto s = startPrune(options);
-    QFuture<Result<PruneReport>> future = s->promise.future();
-    if (future.isFinished())
-        return future;  // refused before starting
-    s->report.archivePath = options.archivePath;
-    if (s->report.archivePath.isEmpty())
-        s->report.archivePath = QDir(archiveDir).filePath(u"%1-archive-%2.jsonl.gz"_s.arg(
-            QString(store.endpoint().stream).replace(u'/', u'_').replace(u':', u'_'),
-            QDateTime::currentDateTimeUtc().toString(u"yyyyMMdd-HHmmss-zzz"_s)));
-    // First the walk: how many are older than the cutoff, and how far the
-    // deletable prefix reaches.
-    struct Walk {
-        qint64 matched = 0;
-        qint64 prefixEnd = 0;
-        qint64 prefixCount = 0;
-        bool prefixOpen = true;
-    };
-    auto walk = std::make_shared<Walk>();
-    forEachPage(
-        store, 0, 1000,
-        [s, walk](const QList<StoredEvent> &page) {
-            for (const StoredEvent &row : page) {
-                const std::optional<qint64> at = timestamp::parseNanos(row.createdAtText);
-                if (!at || *at >= timestamp::nanos(s->options.cutoff))
-                    return false;
-                ++walk->matched;
-                if (walk->prefixOpen && (row.processed || s->options.includeUnprocessed)) {
-                    walk->prefixEnd = row.id;
-                    ++walk->prefixCount;
-                } else {
-                    walk->prefixOpen = false;
-                }
-            }
-            return true;
-        },
-        [&store, s, walk, book](std::optional<Error> error) {
-            if (error) {
-                finish(s, *error);
-                return;
-            }
-            s->report.matched = walk->matched;
-            s->report.keptUnprocessed = walk->matched - walk->prefixCount;
-            if (s->options.dryRun || walk->prefixCount == 0) {
-                s->report.archivePath.clear();
-                finish(s, s->report);
-                return;
-            }
-            s->promise.setProgressRange(0, int(std::min<qint64>(INT_MAX / 2, walk->prefixCount) * 2));
-            nextStreamPage(store, s, walk->prefixEnd, book);
         });
     return future;
 }
