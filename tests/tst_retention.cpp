@@ -8,6 +8,7 @@
 #include "TestSupport.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -287,16 +288,20 @@ void TestRetention::killedAnywhereLosesNothing()
                 return !files(u"*.part"_s).isEmpty();
             return files(u"*.jsonl.gz"_s).size() > before.size();
         };
-        while (p.state() != QProcess::NotRunning && !phaseReached())
-            QTest::qWait(1);
-        if (p.state() != QProcess::NotRunning) {
-            QTest::qWait(QRandomGenerator::global()->bounded(inDeletes ? 40 : 25));
-            if (p.state() != QProcess::NotRunning) {
+        const auto running = [&p] { return p.state() != QProcess::NotRunning; };
+        (void)QTest::qWaitFor([&] { return !running() || phaseReached(); }, 30000);
+        if (running()) {
+            // Then a random moment into that phase (or the end, should it come first).
+            QElapsedTimer into;
+            into.start();
+            const qint64 at = QRandomGenerator::global()->bounded(inDeletes ? 15 : 10);  // each look may come 10 ms late
+            (void)QTest::qWaitFor([&] { return !running() || into.elapsed() >= at; }, 1000);
+            if (running()) {
                 ::kill(pid_t(p.processId()), SIGKILL);
                 ++(inDeletes ? killedDeleting : killedArchiving);
             }
         }
-        QVERIFY(p.waitForFinished(30000));
+        QVERIFY(!running() || p.waitForFinished(30000));
         QProcess again;
         again.start(QStringLiteral(EVENTDESK_BINARY), prune);
         QVERIFY(again.waitForFinished(60000));

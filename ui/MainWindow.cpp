@@ -266,8 +266,8 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
             m_indexTask->finish();
             m_statusIndex->setVisible(true);
             m_statusIndex->setText(tr("Index paused"));
-            m_statusIndex->setToolTip(tr("The filters work without their index, more slowly. The index build "
-                                         "resumes the next time this database is opened."));
+            m_statusIndex->setToolTip(plain::toolTip(tr("The filters work without their index, more slowly. The index build "
+                                                         "resumes the next time this database is opened.")));
             showMessage(tr("Index build paused: the filters are slower until it resumes, at the next open"));
         });
         connect(deps.watch, &LogWatch::indexProgress, this, [this](qint64 done, qint64 head) {
@@ -285,8 +285,8 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
             m_statusIndex->setVisible(building && !m_indexTask->isRunning());
             if (building) {
                 m_statusIndex->setText(tr("Indexing %1 %").arg(int(done * 100 / head)));
-                m_statusIndex->setToolTip(tr("Building the index the filters use: %L1 of %L2 events. Filters work "
-                                             "meanwhile, more slowly.").arg(done).arg(head));
+                m_statusIndex->setToolTip(plain::toolTip(tr("Building the index the filters use: %L1 of %L2 events. Filters work "
+                                                             "meanwhile, more slowly.").arg(done).arg(head)));
             } else if (m_indexing) {
                 refreshWorlds();  // the whole log's worlds are known now
             }

@@ -326,11 +326,7 @@ QFuture<BatchPublishResult> SqliteEventStore::appendRecorded(const QList<Recorde
             return Error{done.result().error().code, {}, u"cannot keep the recorded messages' world: %1"_s.arg(done.result().error().message)};
         return std::nullopt;
     };
-    job.appendPromise = std::make_shared<QPromise<BatchPublishResult>>();
-    job.appendPromise->start();
-    QFuture<BatchPublishResult> future = job.appendPromise->future();
-    m_writer->object()->enqueue(std::move(job));
-    return future;
+    return enqueueAppend(std::move(job));
 }
 
 QFuture<BatchPublishResult> SqliteEventStore::appendRows(WriteRows rows)
@@ -341,6 +337,12 @@ QFuture<BatchPublishResult> SqliteEventStore::appendRows(WriteRows rows)
         return QtFuture::makeReadyFuture(BatchPublishResult(QList<qint64>{}));
     WriteJob job;
     job.rows = std::move(rows);
+    return enqueueAppend(std::move(job));
+}
+
+// An append job to the writer, answered with its ids once committed.
+QFuture<BatchPublishResult> SqliteEventStore::enqueueAppend(WriteJob job)
+{
     job.appendPromise = std::make_shared<QPromise<BatchPublishResult>>();
     job.appendPromise->start();
     QFuture<BatchPublishResult> future = job.appendPromise->future();

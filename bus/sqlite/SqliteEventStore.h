@@ -125,6 +125,7 @@ Q_SIGNALS:
 
 private:
     friend class SqliteWriter;
+    QFuture<BatchPublishResult> enqueueAppend(struct WriteJob job);
     void requestCheckpoint();  // any thread
     QObject *readerContext(Lane lane) const;
     SqliteConnection *readerConnection(Lane lane) const;
