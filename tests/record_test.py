@@ -181,6 +181,20 @@ def refusals(tmp):
         check(r.returncode == 2 and "ws://" in r.stderr, "an engine URL that is not ws:// is bad usage")
         check(all(j["role"] == "Spectator" for j in engine.joins if j not in engine.joins[1:2]),
               "without --as-dm every join is a spectator's")
+        redis = os.environ.get("EVENTDESK_TEST_REDIS")  # the test command's throw-away redis-server
+        if redis:
+            bus = f"redis://{redis}/0?stream=record-test-{new_uuid()}"
+            r = subprocess.run([EVENTDESK, "record", "--bus", bus, "--engine", engine.url, "--world", WORLD],
+                               capture_output=True, text=True, timeout=60)
+            check(r.returncode == 1 and "SQLite" in r.stderr, f"record on a Redis bus says it keeps SQLite only ({r.stderr.strip()})")
+            line = json.dumps({"id": 1, "event_type": "DialogueResponse", "created_at": "2026-12-07T20:00:00.000Z",
+                               "processed": False, "processed_at": None, "event": None,
+                               "raw": '{"type":"DialogueResponse","speaker_name":"Mara","text":"Hm."}', "error": "",
+                               "recorded": {"world_id": WORLD}})
+            r = subprocess.run([EVENTDESK, "import", "--bus", bus, "-"], input=line + "\n", capture_output=True,
+                               text=True, timeout=60)
+            check(r.returncode != 0 and "line 1" in r.stderr and "SQLite only" in r.stderr,
+                  f"a recorded message imported into Redis is refused, naming the line ({r.stderr.strip()})")
     finally:
         engine.stop()
 
