@@ -467,7 +467,7 @@ int importCommand(const QStringList &args)
         return fail(refusal);  // one line, the first problem named
     const qint64 rowsSeen = checked->rows;
     qint64 kept = checked->kept;
-    QList<AppEvent> held = std::move(checked.value().held);
+    const QList<rows::ImportedRow> held = std::move(checked.value().held);
     if (rowsSeen == 0)
         return fail(u"nothing to import"_s);
 
@@ -479,9 +479,11 @@ int importCommand(const QStringList &args)
     if (bus.redis()) {
         if (keepIds)
             return usage(u"--keep-ids works on an SQLite database, not on a Redis stream"_s);
-        const BatchPublishResult r = wait(bus.bus().publishBatch(held));
+        const BatchPublishResult r = wait(bus.redis()->appendImported(held));
         if (!r)
             return fail(u"nothing imported: %1"_s.arg(r.error().message));
+        if (!r->isEmpty())
+            bus.notifier().notifyAppended(r->last());
         count = r->size();
         firstId = r->first();
         lastId = r->last();

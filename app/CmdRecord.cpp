@@ -116,9 +116,6 @@ int recordCommand(const QStringList &args)
     if (!opened)
         return failWith(opened.error());
     LocalBus &bus = *opened.value();
-    if (bus.redis())
-        return fail(u"recording keeps its messages in SQLite (the default, or --db): a Redis stream has no place yet for "
-                    "the world each one came from"_s);
     EngineRecorder recorder(bus.store(), bus.notifier(), options);
     int rc = ExitOk;
     QObject::connect(&recorder, &EngineRecorder::refused, &recorder, [&rc](const QString &why) {

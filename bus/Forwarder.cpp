@@ -41,7 +41,7 @@ QFuture<Result<bool>> Forwarder::forward(const QList<StoredEvent> &rows)
     QList<RedisRow> out;
     out.reserve(rows.size());
     for (const StoredEvent &e : rows)
-        out.append(RedisRow{e.eventType, e.payload, e.createdAtText, e.event ? e.event->worldId() : QString(), e.id});
+        out.append(RedisRow{e.eventType, e.payload, e.createdAtText, e.worldId(), e.id, e.isEngineMessage()});
     return m_target.appendForwarded(m_options.sourceName, out).then(this, [this](const BatchPublishResult &ids) -> Result<bool> {
         if (!ids)
             return ids.error();

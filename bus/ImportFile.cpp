@@ -75,8 +75,6 @@ Result<Check> check(LineReader &in, const CheckOptions &options)
             continue;
         } else if (Result<rows::ImportedRow> row = rows::rowFromImportLine(*line); !row) {
             problem = row.error().message;
-        } else if (row->recorded && options.hold) {
-            problem = u"a recorded message of today's engine imports into SQLite only"_s;
         } else if (auto invalid = row->recorded ? std::nullopt : validate(row->event)) {
             problem = invalid->message;
         } else if (options.keepIds && row->id == 0) {
@@ -85,7 +83,7 @@ Result<Check> check(LineReader &in, const CheckOptions &options)
             ++c.rows;
             c.kept += row->createdAt.isEmpty() ? 0 : 1;
             if (options.hold)
-                c.held.append(std::move(row).value().event);
+                c.held.append(std::move(row).value());
         }
         if (!problem.isEmpty() && c.problems++ == 0)
             c.firstProblem = u"line %1: %2"_s.arg(c.lines).arg(problem);

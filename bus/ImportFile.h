@@ -6,6 +6,7 @@
 // the second rolls the transaction back, so nothing is half imported.
 #pragma once
 
+#include "RowFormat.h"
 #include "SqliteEventStore.h"
 
 #include <QFile>
@@ -47,7 +48,7 @@ struct Check {
     qint64 lines = 0;
     qint64 problems = 0;  // bad lines
     QString firstProblem;  // "line N: why"
-    QList<AppEvent> held;
+    QList<rows::ImportedRow> held;  // with hold: the rows, in order
     // "nothing imported: line 3: … (and 2 more bad lines of 10)", or "" when all are good.
     QString refusal() const;
 };

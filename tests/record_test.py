@@ -181,22 +181,61 @@ def refusals(tmp):
         check(r.returncode == 2 and "ws://" in r.stderr, "an engine URL that is not ws:// is bad usage")
         check(all(j["role"] == "Spectator" for j in engine.joins if j not in engine.joins[1:2]),
               "without --as-dm every join is a spectator's")
-        redis = os.environ.get("EVENTDESK_TEST_REDIS")  # the test command's throw-away redis-server
-        if redis:
-            bus = f"redis://{redis}/0?stream=record-test-{new_uuid()}"
-            r = subprocess.run([EVENTDESK, "record", "--bus", bus, "--engine", engine.url, "--world", WORLD],
-                               capture_output=True, text=True, timeout=60)
-            check(r.returncode == 1 and "SQLite" in r.stderr, f"record on a Redis bus says it keeps SQLite only ({r.stderr.strip()})")
-            line = json.dumps({"id": 1, "event_type": "DialogueResponse", "created_at": "2026-12-07T20:00:00.000Z",
-                               "processed": False, "processed_at": None, "event": None,
-                               "raw": '{"type":"DialogueResponse","speaker_name":"Mara","text":"Hm."}', "error": "",
-                               "recorded": {"world_id": WORLD}})
-            r = subprocess.run([EVENTDESK, "import", "--bus", bus, "-"], input=line + "\n", capture_output=True,
-                               text=True, timeout=60)
-            check(r.returncode != 0 and "line 1" in r.stderr and "SQLite only" in r.stderr,
-                  f"a recorded message imported into Redis is refused, naming the line ({r.stderr.strip()})")
     finally:
         engine.stop()
+
+
+def into_redis(tmp):
+    """On the test command's Redis: record keeps every message in a stream,
+    with its world; tail filters them by tag and world; an export of them
+    imports into another stream and into SQLite, byte for byte."""
+    redis = os.environ.get("EVENTDESK_TEST_REDIS")  # the test command's throw-away redis-server
+    if not redis:
+        print("SKIP into_redis: no EVENTDESK_TEST_REDIS")
+        return
+    bus = f"redis://{redis}/0?stream=record-test-{new_uuid()}"
+    engine = StandInEngine({WORLD: "The Shattered Coast"}, pcs={WORLD: [(KAEL, "Kael Thorn")]}).start()
+    script = fixtures()
+    engine.feed(script[:40])
+    engine.drop_after = 25
+    proc = subprocess.Popen([EVENTDESK, "record", "--bus", bus, "--engine", engine.url, "--world", WORLD,
+                             "--as-spectator", "Kael Thorn"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        check(wait_for(lambda: engine.next == 40, 30), "the stand-in sent 40, over a connection dropped after 25")
+        listed = lambda: run("tail", "--bus", bus, "--format", "jsonl", "--limit", "1000").stdout.splitlines()
+        check(wait_for(lambda: len(listed()) >= 41, 30), "and all of them, with a gap row, are in the stream")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = None
+        engine.stop()
+    check(code == 0, f"record on a Redis bus stops cleanly ({code}: {proc.stderr.read().strip()[-300:]})")
+    got = [json.loads(l) for l in listed()]
+    engine_rows = [r for r in got if r["event_type"] != "RecordingGap"]
+    check([r["raw"] for r in engine_rows] == script[:40], "every message is in the stream byte for byte, in order, once")
+    check(all(r["recorded"]["world_id"] == WORLD for r in got), "each entry keeps the world it came from")
+    check(sum(r["event_type"] == "RecordingGap" for r in got) == 1, "the drop is a gap row")
+    tagged = run("tail", "--bus", bus, "--format", "jsonl", "--type", "DialogueResponse", "--world", WORLD).stdout.splitlines()
+    want = [t for t in script[:40] if json.loads(t)["type"] == "DialogueResponse"]
+    check([json.loads(l)["raw"] for l in tagged] == want and want, f"tail --type DialogueResponse --world W reads them ({len(tagged)})")
+    other = run("tail", "--bus", bus, "--format", "jsonl", "--world", new_uuid()).stdout.strip()
+    check(other == "", "another world's filter keeps none of them")
+
+    exported = os.path.join(tmp, "redis-export.jsonl")
+    run("export", "--bus", bus, "--format", "jsonl", "--output", exported)
+    again = f"redis://{redis}/0?stream=record-test-{new_uuid()}"
+    imported = run("import", "--bus", again, exported, ok=False)
+    check(imported.returncode == 0, f"the export imports into another stream ({imported.stderr.strip()})")
+    back = [json.loads(l) for l in run("tail", "--bus", again, "--format", "jsonl", "--limit", "1000").stdout.splitlines()]
+    check([(r["event_type"], r["raw"], r["recorded"]["world_id"]) for r in back]
+          == [(r["event_type"], r["raw"], r["recorded"]["world_id"]) for r in got], "and back: same tags, bytes and worlds")
+    db = os.path.join(tmp, "from-redis.db")
+    run("import", "--db", db, "--create", exported)
+    check([r[2].decode() for r in rows(db) if r[1] != "RecordingGap"] == script[:40], "and into SQLite, byte for byte")
+    check(set(recorded_worlds(db).values()) == {WORLD}, "with their world")
 
 
 def flood_and_kill(tmp):
@@ -277,6 +316,7 @@ def main():
         the_evening(tmp)
         webhooks_on_recorded(tmp)
         refusals(tmp)
+        into_redis(tmp)
         flood_and_kill(tmp)
     return check.totals()
 

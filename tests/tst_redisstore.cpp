@@ -477,6 +477,70 @@ private Q_SLOTS:
         QCOMPARE(await(redis->distinctWorlds()).value(), (QStringList{u"w0"_s, u"w1"_s}));
     }
 
+    // Messages of today's engine kept by `eventdesk record`: each entry keeps
+    // its world in a field of its own, so filters, worlds and forwarding treat
+    // them as on SQLite; a recorded message is never an AppEvent, whatever its tag.
+    void recordedMessagesKeepTheirWorld_data()
+    {
+        QTest::addColumn<QString>("extra");
+        QTest::newRow("plain") << QString();
+        QTest::newRow("with maxlen") << u"&maxlen=1000"_s;
+    }
+    void recordedMessagesKeepTheirWorld()
+    {
+        QFETCH(QString, extra);
+        auto store = open(uniqueStream("recorded"), extra);
+        const QByteArray dialogue = R"({"type":"DialogueResponse","speaker_name":"Mara","text":"Hm.","choices":[]})";
+        // Its tag is an AppEvent's, but the engine's shape: kept as the engine's.
+        const QByteArray resolved = R"({"type":"ChallengeResolved","challenge_id":"c1","challenge_name":"Climb","character_name":"Aria","roll":12,"modifier":2,"total":14,"outcome":"success","outcome_description":"Up."})";
+        QVERIFY(await(store->append({story(u"w0"_s, u"before"_s)})).ok());
+        const BatchPublishResult added = await(store->appendRecorded({
+            {u"DialogueResponse"_s, dialogue, u"2026-12-07T20:00:00.000Z"_s, u"w1"_s},
+            {u"ChallengeResolved"_s, resolved, {}, u"w1"_s},
+            {u"SomethingNewer"_s, QByteArray(R"({"type":"SomethingNewer"})"), {}, u"w2"_s},
+        }));
+        QVERIFY2(added.ok(), why(added));
+        QCOMPARE(added.value(), (QList<qint64>{2, 3, 4}));
+        const auto rows = await(store->fetchSince(1, 10)).value();
+        QCOMPARE(rows.size(), 3);
+        QCOMPARE(rows[0].payload, dialogue);
+        QCOMPARE(rows[0].createdAtText, u"2026-12-07T20:00:00.000Z"_s);
+        QCOMPARE(rows[1].payload, resolved);
+        for (const StoredEvent &r : rows) {
+            QVERIFY(r.isEngineMessage());
+            QVERIFY(!r.isDecoded());
+            QCOMPARE(r.engineTag, r.eventType);
+        }
+        QCOMPARE(rows[0].worldId(), u"w1"_s);
+        QCOMPARE(rows[2].worldId(), u"w2"_s);
+
+        EventQuery w1;
+        w1.worlds = {u"w1"_s};
+        QCOMPARE(ids(await(store->fetchPage(w1)).value()), (QList<qint64>{2, 3}));
+        EventQuery tag;
+        tag.tags = {u"DialogueResponse"_s};
+        QCOMPARE(ids(await(store->fetchPage(tag)).value()), QList<qint64>{2});
+        EventQuery meant;  // a kind keeps the engine's messages that mean it
+        meant.kinds = {EventKind::ChallengeResolved};
+        QCOMPARE(ids(await(store->fetchPage(meant)).value()), QList<qint64>{3});
+        QCOMPARE(await(store->distinctWorlds()).value(), (QStringList{u"w0"_s, u"w1"_s, u"w2"_s}));
+
+        // Forwarded from SQLite (where the desk keeps the world), they stay recorded.
+        QTemporaryDir dir;
+        SqliteEventStore sqlite(SqliteOptions{dir.filePath(u"rec.db"_s)});
+        QVERIFY(sqlite.openAndWait().ok());
+        QVERIFY(await(sqlite.appendRecorded({{u"DialogueResponse"_s, dialogue, {}, u"w3"_s}})).ok());
+        auto target = open(uniqueStream("recorded-forward"), extra);
+        BusNotifier notifier(30000);
+        Forwarder forwarder(sqlite, notifier, *target, Forwarder::Options{u"rec"_s});
+        forwarder.start();
+        QTRY_COMPARE(await(target->count({})).value(), 1);
+        const StoredEvent forwarded = await(target->fetchSince(0, 1)).value().at(0);
+        QVERIFY(forwarded.isEngineMessage());
+        QCOMPARE(forwarded.worldId(), u"w3"_s);
+        QCOMPARE(forwarded.payload, dialogue);
+    }
+
     void forwardCommandSurvivesKills()
     {
         // `eventdesk forward` killed over and over while the engine writes: each row once.

@@ -65,11 +65,12 @@ inline AppendCall appendCall(const RedisEndpoint &endpoint, const QList<RedisRow
     call.worlds = worlds;
     call.keys = {endpoint.streamKey(), endpoint.key("seq"), endpoint.key("worlds"), endpoint.key("forward")};
     call.args = {QByteArray::number(endpoint.maxLength), source.toUtf8(), QByteArray::number(worlds.size())};
-    call.args.reserve(3 + worlds.size() + 4 * rows.size());
+    call.args.reserve(3 + worlds.size() + 5 * rows.size());
     call.args << worlds;
     const QByteArray now = timestamp::nowUtf8();
     for (const RedisRow &r : rows)
-        call.args << r.eventType.toUtf8() << r.payload << (r.createdAt.isEmpty() ? now : r.createdAt.toUtf8()) << QByteArray::number(r.sourceId);
+        call.args << r.eventType.toUtf8() << r.payload << (r.createdAt.isEmpty() ? now : r.createdAt.toUtf8()) << QByteArray::number(r.sourceId)
+                  << (r.recorded ? r.worldId.toUtf8() : QByteArray());
     return call;
 }
 
@@ -83,11 +84,13 @@ inline bool tookIdReply(const RedisReply &reply, qint64 id)
 inline QByteArrayList xaddCall(const RedisEndpoint &endpoint, const RedisRow &row, qint64 id, const QByteArray &now)
 {
     QByteArrayList xadd{"XADD", endpoint.streamKey()};
-    xadd.reserve(11);
+    xadd.reserve(13);
     if (endpoint.maxLength > 0)
         xadd << "MAXLEN" << "~" << QByteArray::number(endpoint.maxLength);
     xadd << QByteArray::number(id) + "-0" << "type" << row.eventType.toUtf8() << "payload" << row.payload << "created_at"
          << (row.createdAt.isEmpty() ? now : row.createdAt.toUtf8());
+    if (row.recorded)
+        xadd << redisstream::RecordedWorldField << row.worldId.toUtf8();
     return xadd;
 }
 

@@ -102,6 +102,35 @@ QFuture<PublishResult> RedisEventStore::appendOne(const AppEvent &event, Notifie
     return future;
 }
 
+// Recorded messages (eventdesk record), each entry with its world in a field
+// of its own: appended as one group, like any other.
+QFuture<BatchPublishResult> RedisEventStore::appendRecorded(const QList<RecordedRow> &rows)
+{
+    QList<RedisRow> out;
+    out.reserve(rows.size());
+    for (const RecordedRow &r : rows)
+        out.append(RedisRow{r.eventType, r.payload, r.receivedAt, r.worldId, 0, true});
+    return appendRows(out);
+}
+
+// Recorded messages keep their text and world; a stream entry's time is its own.
+QFuture<BatchPublishResult> RedisEventStore::appendImported(const QList<rows::ImportedRow> &rows)
+{
+    QList<RedisRow> out;
+    out.reserve(rows.size());
+    for (const rows::ImportedRow &r : rows) {
+        if (r.recorded) {
+            out.append(RedisRow{r.recorded->eventType, r.recorded->payload, {}, r.recorded->worldId, 0, true});
+            continue;
+        }
+        Result<QByteArray> payload = storedPayload(r.event);
+        if (!payload)
+            return QtFuture::makeReadyFuture(BatchPublishResult(payload.error()));
+        out.append(RedisRow{r.event.typeName(), std::move(payload).value(), {}, r.event.worldId(), 0});
+    }
+    return appendRows(out);
+}
+
 QFuture<BatchPublishResult> RedisEventStore::appendRows(const QList<RedisRow> &rows)
 {
     if (std::optional<BatchPublishResult> done = appendDirect(rows))

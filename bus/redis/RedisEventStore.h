@@ -8,7 +8,9 @@
 // writer between, forwarded rows).
 //
 // Keys (all derived from the stream name S):
-//   S              the stream: fields type, payload, created_at
+//   S              the stream: fields type, payload, created_at (and
+//                  recorded_world, for a message of today's engine that
+//                  eventdesk record kept)
 //   S:seq          the last id handed out (the script moves it past the
 //                  stream's last entry when it is behind; a transaction
 //                  goes on from the higher of the two)
@@ -26,6 +28,7 @@
 #pragma once
 
 #include "Ports.h"
+#include "RowFormat.h"
 #include "RedisUrl.h"
 
 #include <QObject>
@@ -51,6 +54,9 @@ struct RedisRow {
     QString createdAt;   // empty: now
     QString worldId;     // for the set of worlds
     qint64 sourceId = 0; // forward: the row's id in the source
+    // A recorded message of today's engine (eventdesk record): the entry
+    // keeps worldId in a field of its own (redisstream::RecordedWorldField).
+    bool recorded = false;
 };
 
 class RedisEventStore final : public QObject, public EventStore
@@ -82,8 +88,12 @@ public:
     QFuture<Result<bool>> saveCursor(const QString &name, qint64 lastId) override;
     QString location() const override { return m_endpoint.display(); }
 
+    QFuture<BatchPublishResult> appendRecorded(const QList<RecordedRow> &rows) override;
+
     // Rows as given (import). All or nothing; returns the new ids.
     QFuture<BatchPublishResult> appendRows(const QList<RedisRow> &rows);
+    // An import's rows, AppEvents and recorded messages alike, in one group.
+    QFuture<BatchPublishResult> appendImported(const QList<rows::ImportedRow> &rows);
     // Forwarding from another store: rows whose sourceId is not past the
     // source's cursor are skipped, and the cursor moves in the same script as
     // the entries are added, so each source row lands exactly once.

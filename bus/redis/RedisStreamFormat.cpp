@@ -17,7 +17,9 @@ namespace {
 // Appends rows atomically. KEYS: stream, seq, worlds, forward cursors.
 // ARGV: maxlen ('0': none), forward source ('': none), the number of worlds
 // (those the caller has not added to the set yet), the worlds, then per row:
-// type, payload, created_at, source id. Returns the new ids.
+// type, payload, created_at, source id, and the world a recorded message of
+// today's engine came from ('' for an AppEvent: the entry has no such field).
+// Returns the new ids.
 // The ids come from INCRBY on the counter (one call for the whole group). If
 // the stream is ahead of the counter (entries someone else added with
 // automatic ids, or a counter that was deleted), the first XADD is refused;
@@ -33,7 +35,7 @@ if source ~= '' then
   moved = cursor
 end
 local rows = {}
-for o = 4 + nworlds, #ARGV, 4 do
+for o = 4 + nworlds, #ARGV, 5 do
   local src = tonumber(ARGV[o + 3])
   if source == '' or src > moved then
     rows[#rows + 1] = o
@@ -41,11 +43,24 @@ for o = 4 + nworlds, #ARGV, 4 do
   end
 end
 local function xadd(o, n)
-  local id = string.format('%d-0', n)
+  local call = {'XADD', stream}
   if maxlen ~= '0' then
-    return redis.pcall('XADD', stream, 'MAXLEN', '~', maxlen, id, 'type', ARGV[o], 'payload', ARGV[o + 1], 'created_at', ARGV[o + 2])
+    call[#call + 1] = 'MAXLEN'
+    call[#call + 1] = '~'
+    call[#call + 1] = maxlen
   end
-  return redis.pcall('XADD', stream, id, 'type', ARGV[o], 'payload', ARGV[o + 1], 'created_at', ARGV[o + 2])
+  call[#call + 1] = string.format('%d-0', n)
+  call[#call + 1] = 'type'
+  call[#call + 1] = ARGV[o]
+  call[#call + 1] = 'payload'
+  call[#call + 1] = ARGV[o + 1]
+  call[#call + 1] = 'created_at'
+  call[#call + 1] = ARGV[o + 2]
+  if ARGV[o + 4] ~= '' then
+    call[#call + 1] = 'recorded_world'
+    call[#call + 1] = ARGV[o + 4]
+  end
+  return redis.pcall(unpack(call))
 end
 local function failed(r) return type(r) == 'table' and r.err ~= nil end
 local ids = {}
@@ -186,6 +201,8 @@ StoredEvent toStoredEvent(const RedisReply &entry, const RedisReply *processedAt
     e.id = entryNumber(entry.elements[0].text);
     const QList<RedisReply> &fields = entry.elements[1].elements;
     bool hasPayload = false;
+    bool recorded = false;
+    QString recordedWorld;
     for (qsizetype i = 0; i + 1 < fields.size(); i += 2) {
         const QByteArray &name = fields[i].text;
         const QByteArray &value = fields[i + 1].text;
@@ -196,6 +213,9 @@ StoredEvent toStoredEvent(const RedisReply &entry, const RedisReply *processedAt
             e.eventType = QString::fromUtf8(value);
         } else if (name == "created_at") {
             e.createdAtText = QString::fromUtf8(value);
+        } else if (name == RecordedWorldField) {
+            recordedWorld = QString::fromUtf8(value);
+            recorded = true;
         }
     }
     e.createdAt = timestamp::parse(e.createdAtText);
@@ -207,6 +227,16 @@ StoredEvent toStoredEvent(const RedisReply &entry, const RedisReply *processedAt
         e.decode();
     } else {
         e.decodeError = u"the stream entry has no payload field"_s;
+    }
+    if (recorded) {
+        // The engine's message, not EventDesk's: never an AppEvent to forward
+        // to players, whatever its tag (as SQLite's eventdesk_recorded says).
+        e.engineTag = e.eventType;
+        e.recordedWorld = recordedWorld;
+        if (e.event) {
+            e.event.reset();
+            e.decodeError = u"a message of today's engine, recorded"_s;
+        }
     }
     return e;
 }

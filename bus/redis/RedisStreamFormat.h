@@ -18,6 +18,10 @@ struct Script {
     QByteArray sha;
 };
 
+// The field of an entry that holds a recorded message's world (eventdesk
+// record): entries without it are AppEvents (or rows someone else added).
+inline constexpr char RecordedWorldField[] = "recorded_world";
+
 const Script &appendScript();
 const Script &rangeScript();
 const Script &headScript();
