@@ -13,6 +13,7 @@
 
 #include <QCoreApplication>
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QSaveFile>
@@ -105,13 +106,16 @@ std::optional<int> queryFrom(CommandParser &p, EventQuery &query, qint64 &toId)
     return std::nullopt;
 }
 
-QByteArray tableRow(const StoredEvent &row)
+// names: display names (id → name) of worlds and characters, from EventDesk's
+// own database: a world shows by its name, a summary names its characters.
+QByteArray tableRow(const StoredEvent &row, const QHash<QString, QString> &names)
 {
     const QString when = row.createdAt.isValid() ? row.createdAt.toLocalTime().toString(u"yyyy-MM-dd HH:mm:ss"_s)
                                                  : row.createdAtText;
-    const QString world = row.event || row.isEngineMessage() ? (row.worldId().isEmpty() ? u"-"_s : row.worldId()) : u"?"_s;
-    const QString summary = engine::rowSummary(row);
-    return u"%1  %2  %3  %4  %5\n"_s.arg(row.id, 7).arg(when).arg(row.eventType.left(26), -26).arg(world.left(12), -12)
+    const QString id = row.worldId();
+    const QString world = row.event || row.isEngineMessage() ? (id.isEmpty() ? u"-"_s : names.value(id, id)) : u"?"_s;
+    const QString summary = engine::rowSummary(row, &names);
+    return u"%1  %2  %3  %4  %5\n"_s.arg(row.id, 7).arg(when).arg(row.eventType.left(26), -26).arg(world.left(16), -16)
         .arg(summary).toUtf8();
 }
 
@@ -253,8 +257,22 @@ int tailCommand(const QStringList &args)
     LocalBus &bus = *opened.value();
     const bool jsonl = format == u"jsonl"_s;
     qint64 printed = 0;
+    // The table names worlds and characters as the window does; a world not
+    // named yet (a recording just joined it) looks the names up again, at
+    // most every 5 s.
+    QHash<QString, QString> names;
+    QElapsedTimer namesRead;
+    const auto readNames = [&] {
+        if (DeskBook *book = bus.book(); book && !jsonl)
+            if (const auto got = wait(book->displayNames()))
+                names = got.value();
+        namesRead.start();
+    };
+    readNames();
     const auto print = [&](const StoredEvent &row) {
-        printOut(jsonl ? rows::toJsonLine(row) + '\n' : tableRow(row));
+        if (!jsonl && !row.worldId().isEmpty() && !names.contains(row.worldId()) && namesRead.elapsed() > 5000)
+            readNames();
+        printOut(jsonl ? rows::toJsonLine(row) + '\n' : tableRow(row, names));
         return *limit == 0 || ++printed < *limit;
     };
 

@@ -141,6 +141,7 @@ def the_evening(tmp):
     check("Mara Quell: “Another storm's coming, love.”" in table, "tail says what the engine said, in words")
     check("Kael Thorn — Read Mara: success (14 + 2 = 16)" in table, "a recorded roll reads as one")
     check("HarbourBellRang" in table and "Not connected" in table, "a newer engine's tag and the gaps are shown")
+    check("The Shattered Co" in table and WORLD[:12] not in table, "the world shows by the engine's name for it, not its id")
     # Export and import round-trip them: the same bytes, the same world.
     exported = os.path.join(tmp, "evening.jsonl")
     run("export", "--db", db, "--format", "jsonl", "-o", exported)

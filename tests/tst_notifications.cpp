@@ -117,14 +117,24 @@ void TestNotifications::webhookThroughTheDialogs()
     QTRY_VERIFY_WITH_TIMEOUT(dialog->deliveriesTable()->rowCount() == 1
                                  && dialog->deliveriesTable()->item(0, 2)->text() == u"delivered"_s, 5000);
 
-    // Edit…: off; Remove asks first.
+    // Edit…: off, and a message of today's engine (a recording's) picked too; Remove asks first.
     dialog->rulesTable()->selectRow(0);
-    whenModal<WebhookRuleDialog>(this, [](WebhookRuleDialog *form) {
+    QString engineLabel;
+    whenModal<WebhookRuleDialog>(this, [&engineLabel](WebhookRuleDialog *form) {
         form->findChild<QCheckBox *>()->setChecked(false);
+        for (int i = 0; i < form->typeList()->count(); ++i) {
+            QListWidgetItem *item = form->typeList()->item(i);
+            if (item->data(Qt::UserRole).toString() == u"DialogueResponse"_s) {
+                engineLabel = item->text();
+                item->setCheckState(Qt::Checked);
+            }
+        }
         form->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Save)->click();
     });
     button(dialog, u"Edit…"_s)->click();
     QTRY_COMPARE(dialog->rulesTable()->item(0, 0)->text(), u"no"_s);
+    QCOMPARE(engineLabel, u"DialogueResponse (engine: conversation)"_s);
+    QCOMPARE(dialog->rulesTable()->item(0, 3)->text(), u"ChallengeResolved, DialogueResponse"_s);
     whenModal<QMessageBox>(this, [](QMessageBox *box) { box->button(QMessageBox::Cancel)->click(); });
     dialog->removeSelected();
     QCOMPARE(dialog->rulesTable()->rowCount(), 1);

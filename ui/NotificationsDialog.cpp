@@ -1,7 +1,10 @@
 #include "NotificationsDialog.h"
 
 #include "PlainText.h"
+#include "EngineMessages.h"
 #include "EventCatalog.h"
+
+#include <QCoreApplication>
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -26,16 +29,26 @@ namespace eventdesk {
 
 namespace {
 
-QListWidget *checkList(const QStringList &items, const QStringList &checked, QWidget *parent)
+// Items as (value, what a person reads); the value is what a rule keeps.
+QListWidget *checkList(const QList<std::pair<QString, QString>> &items, const QStringList &checked, QWidget *parent)
 {
     auto *list = new QListWidget(parent);
-    for (const QString &item : items) {
-        auto *i = new QListWidgetItem(item, list);
+    for (const auto &[value, label] : items) {
+        auto *i = new QListWidgetItem(label, list);
+        i->setData(Qt::UserRole, value);
         i->setFlags(Qt::ItemIsEnabled | Qt::ItemIsUserCheckable);
-        i->setCheckState(checked.contains(item) ? Qt::Checked : Qt::Unchecked);
+        i->setCheckState(checked.contains(value) ? Qt::Checked : Qt::Unchecked);
     }
     list->setMaximumHeight(140);
     return list;
+}
+
+QList<std::pair<QString, QString>> plainItems(const QStringList &values)
+{
+    QList<std::pair<QString, QString>> items;
+    for (const QString &v : values)
+        items.append({v, v});
+    return items;
 }
 
 QStringList checkedIn(const QListWidget *list)
@@ -43,8 +56,35 @@ QStringList checkedIn(const QListWidget *list)
     QStringList out;
     for (int i = 0; i < list->count(); ++i)
         if (list->item(i)->checkState() == Qt::Checked)
-            out.append(list->item(i)->text());
+            out.append(list->item(i)->data(Qt::UserRole).toString());
     return out;
+}
+
+// The 11 AppEvents, then every message of today's engine that `eventdesk
+// record` keeps (those that mean an AppEvent are matched by its name
+// already), by area; a tag a rule names that this EventDesk does not know
+// (a newer engine's) stays listed, ticked.
+QList<std::pair<QString, QString>> typeItems(const QStringList &ruleTypes)
+{
+    QList<std::pair<QString, QString>> items;
+    QStringList listed;
+    for (const VariantSpec &v : catalog::variants()) {
+        items.append({v.name, v.name});
+        listed.append(v.name);
+    }
+    for (const QString &tag : engine::knownTags()) {
+        if (listed.contains(tag))
+            continue;
+        const auto area = engine::areaOf(tag);
+        items.append({tag, area ? QCoreApplication::translate("eventdesk::WebhookRuleDialog", "%1 (engine: %2)")
+                                      .arg(tag, engine::areaName(*area))
+                                : tag});
+        listed.append(tag);
+    }
+    for (const QString &t : ruleTypes)
+        if (!listed.contains(t))
+            items.append({t, t});
+    return items;
 }
 
 QTableWidget *table(const QStringList &headers, QWidget *parent)
@@ -78,15 +118,15 @@ WebhookRuleDialog::WebhookRuleDialog(const WebhookRule &rule, const QStringList 
     m_format->addItem(tr("Discord"), u"discord"_s);
     m_format->addItem(tr("Slack"), u"slack"_s);
     m_format->setCurrentIndex(std::max(0, m_format->findData(rule.format)));
-    QStringList types;
-    for (const VariantSpec &v : catalog::variants())
-        types.append(v.name);
-    m_types = checkList(types, rule.types, this);
+    m_types = checkList(typeItems(rule.types), rule.types, this);
+    m_types->setAccessibleName(tr("Types"));
+    m_types->setToolTip(tr("EventDesk's 11 event types, then the messages of today's engine that a recording keeps"));
     QStringList allWorlds = worlds;
     for (const QString &w : rule.worlds)
         if (!allWorlds.contains(w))
             allWorlds.append(w);
-    m_worlds = checkList(allWorlds, rule.worlds, this);
+    m_worlds = checkList(plainItems(allWorlds), rule.worlds, this);
+    m_worlds->setAccessibleName(tr("Worlds"));
     m_template->setPlaceholderText(tr("{character} {succeeded|failed} at {challenge} ({roll} → {total})"));
     m_template->setToolTip(tr("Fills {character} {challenge} {roll} {total} {modifier} {succeeded|failed} {world} "
                               "{type} {summary} {event_name} {outcome} {id}. Empty: a sentence for each type."));
