@@ -6,6 +6,7 @@
 #include "DeskDatabase.h"
 #include "DeskPorts.h"
 #include "MainWindow.h"
+#include "Settings.h"
 #include "ImportFile.h"
 #include "Metrics.h"
 #include "Projector.h"
@@ -19,7 +20,6 @@
 #include <QLoggingCategory>
 #include <QMessageBox>
 #include <QProcessEnvironment>
-#include <QSettings>
 
 using namespace Qt::StringLiterals;
 
@@ -152,14 +152,7 @@ int runGui(int argc, char *argv[])
             return false;
         }
         desk = std::move(opened).value();  // the previous one closes
-        {
-            QSettings settings;
-            const QString opened = QFileInfo(path.isEmpty() ? defaultDatabasePath() : path).absoluteFilePath();
-            QStringList recent = settings.value(u"recentDatabases"_s).toStringList();
-            recent.removeAll(opened);
-            recent.prepend(opened);
-            settings.setValue(u"recentDatabases"_s, recent.mid(0, 8));
-        }
+        Settings().addRecentDatabase(QFileInfo(path.isEmpty() ? defaultDatabasePath() : path).absoluteFilePath());
         QObject::connect(desk->window(), &MainWindow::openDatabaseRequested, desk->window(), [&](const QString &next) {
             // Rebuild after this event: the window that asked is replaced. A
             // database file chosen in the window is inspected on its own.

@@ -2,13 +2,13 @@
 // duplicate and edit), the quick actions and the roll, naming, a new database,
 // challenges, and prune with its preview.
 #include "DeskTestBase.h"
+#include "Settings.h"
 
 #include <QClipboard>
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QProcess>
 #include <QProgressBar>
-#include <QSettings>
 #include <QSpinBox>
 #include <QTcpServer>
 #include <QToolButton>
@@ -495,7 +495,7 @@ void TestDeskForms::metricsWhileHosting()
     const QUrl url(u"http://127.0.0.1:%1/metrics"_s.arg(freePort));
     QCOMPARE(get(url).first, 404);
     serve->setChecked(true);
-    QVERIFY(QSettings().value(u"session/metrics"_s).toBool());
+    QVERIFY(Settings().serveMetrics());
     QTRY_VERIFY(m_metrics->isCounting());
     const auto [status, body] = get(url);
     QCOMPARE(status, 200);

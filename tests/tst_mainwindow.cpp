@@ -4,6 +4,7 @@
 // forms and dialogs: tst_deskforms.)
 #include "DeskTestBase.h"
 
+#include "Settings.h"
 #include "TaskProgress.h"
 #include "SampleEvents.h"
 
@@ -269,7 +270,7 @@ void TestMainWindow::notificationsTheDmPicks()
 {
     QCOMPARE(m_window->notifyKinds(), (QList<EventKind>{EventKind::GenerationBatchFailed, EventKind::SuggestionFailed}));
     m_window->setNotifyKinds({EventKind::ChallengeResolved});
-    QCOMPARE(QSettings().value(u"notify/kinds"_s).toStringList(), QStringList{u"ChallengeResolved"_s});
+    QCOMPARE(Settings().notifyKinds(), QList<EventKind>{EventKind::ChallengeResolved});
     // A live row of a picked type reaches the desktop, in words; other types do
     // not. Whatever the filter shows: here, another world only.
     m_window->worldFilter()->setCurrentIndex(m_window->worldFilter()->findData(u"Sunken Isles"_s));

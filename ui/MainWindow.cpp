@@ -1,4 +1,6 @@
 #include "MainWindow.h"
+#include "LogFilter.h"
+#include "Settings.h"
 #include "EngineMessages.h"
 #include "PlainText.h"
 
@@ -47,7 +49,6 @@
 #include <QSaveFile>
 #include <QScrollBar>
 #include <QScreen>
-#include <QSettings>
 #include <QPushButton>
 #include <QShortcut>
 #include <QStackedWidget>
@@ -69,6 +70,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_view(new QTableView(this))
     , m_detail(new DetailPane(this))
     , m_audit(new QListWidget(this))
+    , m_filter(new LogFilter(this))
     , m_world(new QComboBox(this))
     , m_type(new TypeFilter(this))
     , m_hideProgress(new QToolButton(this))
@@ -225,11 +227,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     }
     // Desktop notifications for what the DM must not miss (failed jobs by default).
     {
-        const QStringList names = QSettings().value(u"notify/kinds"_s, QStringList{u"GenerationBatchFailed"_s, u"SuggestionFailed"_s})
-                                      .toStringList();
-        for (const QString &n : names)
-            if (auto k = catalog::kindFromName(n))
-                m_notifyKinds.append(*k);
+        m_notifyKinds = Settings().notifyKinds();
     }
     m_desktop = m_deps.desktop ? m_deps.desktop : makeTrayNotifier(windowIcon(), this);
 
@@ -389,14 +387,14 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     connect(tick, &QTimer::timeout, this, &MainWindow::refreshAudit);  // the server audits kicks and replays too
     tick->start(2000);
 
-    QSettings settings;
-    restoreGeometry(settings.value(u"window/geometry"_s).toByteArray());
+    const Settings settings(m_deps.location);
+    restoreGeometry(settings.windowGeometry());
     // Docks, bars and column widths are kept per database, like the filters;
     // a database opened for the first time starts from the last layout used.
-    restoreState(settings.value(filterKey(u"layout"), settings.value(u"window/state"_s)).toByteArray());
-    if (const QByteArray columns = settings.value(filterKey(u"columns")).toByteArray(); !columns.isEmpty())
+    restoreState(settings.layout());
+    if (const QByteArray columns = settings.columns(); !columns.isEmpty())
         m_view->horizontalHeader()->restoreState(columns);
-    if (!settings.contains(u"window/geometry"_s)) {
+    if (!settings.hasWindowGeometry()) {
         // First start: a comfortable size that fits the screen it opens on (a 1024×700 laptop too).
         const QSize available = screen() ? screen()->availableSize() : QSize(1280, 780);
         resize(QSize(1280, 780).boundedTo(available));
@@ -404,32 +402,15 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
             setWindowState(windowState() | Qt::WindowMaximized);
     }
     // Filters are remembered per database: a world of one campaign means
-    // nothing in another's log.
-    m_text->setText(settings.value(filterKey(u"text")).toString());
-    m_hideProgress->setChecked(settings.value(filterKey(u"hideProgress")).toBool());
-    QList<EventKind> kinds;
-    QStringList tags;
-    for (const QString &name : settings.value(filterKey(u"types")).toStringList()) {
-        if (const auto kind = catalog::kindFromName(name))
-            kinds.append(*kind);
-        else if (engine::areaOf(name))
-            tags.append(name);
-    }
-    m_type->setTypes(kinds, tags);
-    // The world list arrives later; the remembered world filters from the first page.
+    // nothing in another's log. The world list arrives later; the remembered
+    // world filters from the first page.
     m_world->addItem(tr("All worlds"), QString());
-    m_world->addItem(tr("(no world)"), QString::fromLatin1(NoWorld));
-    if (const QString world = settings.value(filterKey(u"world")).toString(); !world.isEmpty()) {
-        if (world != QLatin1StringView(NoWorld))
-            m_world->addItem(m_model->displayName(world), world);
-        m_world->setCurrentIndex(m_world->findData(world));
-    }
-    const int since = m_since->findData(settings.value(filterKey(u"since")));
-    if (since >= 0)
-        m_since->setCurrentIndex(since);
+    m_world->addItem(tr("(no world)"), QString::fromLatin1(NoWorldFilter));
+    connect(m_filter, &LogFilter::changed, this, &MainWindow::onFilterChanged);
+    m_filter->restore(m_deps.location);
+    showFilterState();
     refreshWorlds();
     refreshAudit();
-    applyFilters();
     updateStatus();
 }
 
@@ -470,6 +451,7 @@ void MainWindow::refreshNames()
         if (!r || r.value() == m_names)
             return;
         m_names = r.value();
+        m_filter->setNames(m_names);
         m_model->setDisplayNames(m_names);
         if (m_deps.server)
             m_deps.server->setDisplayNames(m_names);
@@ -546,11 +528,11 @@ void MainWindow::closeEvent(QCloseEvent *event)
         event->ignore();
         return;
     }
-    QSettings settings;
-    settings.setValue(u"window/geometry"_s, saveGeometry());
-    settings.setValue(u"window/state"_s, saveState());
-    settings.setValue(filterKey(u"layout"), saveState());
-    settings.setValue(filterKey(u"columns"), m_view->horizontalHeader()->saveState());
+    Settings settings(m_deps.location);
+    settings.setWindowGeometry(saveGeometry());
+    settings.setWindowState(saveState());
+    settings.setLayout(saveState());
+    settings.setColumns(m_view->horizontalHeader()->saveState());
     // Recordings end with what they received made durable (a few milliseconds;
     // at most 3 s, should the disk be stuck).
     if (!m_recorders.empty()) {

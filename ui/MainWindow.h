@@ -23,6 +23,7 @@ class QStackedWidget;
 namespace eventdesk {
 
 class DesktopNotifier;
+class LogFilter;
 class TypeFilter;
 
 class Banner;
@@ -38,9 +39,6 @@ class SessionServer;
 class TaskProgress;
 class Metrics;
 class WebhookDispatcher;
-
-// The world filter's "(no world)" entry, as its item data.
-inline constexpr char NoWorld[] = "\x01none";
 
 struct MainWindowDeps {
     EventStore &store;
@@ -73,6 +71,7 @@ public:
     Banner *filterBanner() const { return m_filterBanner; }
     EmptyState *emptyState() const { return m_empty; }
     QuickActions *quickActions() const { return m_quick; }
+    LogFilter *logFilter() const { return m_filter; }
     QComboBox *worldFilter() const { return m_world; }
     TypeFilter *typeFilter() const { return m_type; }
     QToolButton *hideProgressButton() const { return m_hideProgress; }
@@ -118,13 +117,18 @@ protected:
 private:
     void buildFilterBar();
     void buildActions();
+    // The filter's query, applied now (a filter changed, or "view as" ended).
     void applyFilters();
+    void onFilterChanged(const EventQuery &query);
+    // The filter bar shows the filter's state (restored, cleared).
+    void showFilterState();
+    // The world the filter shows, or empty (all worlds, or rows without one).
+    QString currentWorld() const;
     void refreshWorlds();
     void newDatabase();
     // Asks first when players are connected (act: what would end the session); true: go on.
     bool mayEndSession(const QString &act);
     void toggleDemo();
-    QString filterKey(QStringView name) const;
     void refreshNames();
     void refreshJobLabels();
     void nameSomething();  // display names of worlds and characters, from EventDesk's own tables
@@ -150,6 +154,7 @@ private:
     SessionPanel *m_session = nullptr;
     QuickActions *m_quick = nullptr;
     QListWidget *m_audit;
+    LogFilter *m_filter;
     QComboBox *m_world;
     TypeFilter *m_type;
     QToolButton *m_hideProgress;

@@ -17,6 +17,7 @@
 #include "QuickActions.h"
 #include "RowFormat.h"
 #include "SessionPanel.h"
+#include "Settings.h"
 #include "SessionServer.h"
 #include "TaskProgress.h"
 #include "Timestamp.h"
@@ -43,7 +44,6 @@
 #include <QMessageBox>
 #include <QSaveFile>
 #include <QScrollBar>
-#include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTableView>
@@ -66,7 +66,7 @@ void MainWindow::buildActions()
     QMenu *recent = file->addMenu(tr("Open &recent"));
     connect(recent, &QMenu::aboutToShow, this, [this, recent] {
         recent->clear();
-        const QStringList paths = QSettings().value(u"recentDatabases"_s).toStringList();
+        const QStringList paths = Settings().recentDatabases();
         for (const QString &path : paths) {
             QAction *a = recent->addAction(path, this, [this, path] {
                 if (mayEndSession(tr("Open another database")))
@@ -100,9 +100,9 @@ void MainWindow::buildActions()
         file->addSeparator();
         QAction *record = file->addAction(tr("&Record an engine…"), this, &MainWindow::openRecord);
         record->setObjectName(u"recordEngine"_s);
-        if (!m_deps.importer) {  // a Redis stream, or no writable log
+        if (isReadOnly()) {
             record->setEnabled(false);
-            record->setToolTip(tr("Recording keeps its messages in an SQLite log"));
+            record->setToolTip(tr("This log cannot be written here"));
         }
         m_stopRecording = file->addAction(tr("Stop recording"), this, [this] {
             for (const auto &r : m_recorders)
@@ -118,10 +118,7 @@ void MainWindow::buildActions()
 
     auto *events = menuBar()->addMenu(tr("&Events"));
     QAction *trigger = events->addAction(tr("&Trigger an event…"), QKeySequence(u"Ctrl+T"_s), this, [this] {
-        QString world = m_world->currentData().toString();
-        if (world.startsWith(QLatin1Char(NoWorld[0])))
-            world.clear();
-        auto *dialog = new TriggerDialog(m_deps.bus, world, this);
+        auto *dialog = new TriggerDialog(m_deps.bus, currentWorld(), this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);
         // One event selected: the form opens on it, to duplicate and edit.
         if (const QList<const StoredEvent *> selected = selectedEvents(); selected.size() == 1 && selected.first()->event)
@@ -145,15 +142,12 @@ void MainWindow::buildActions()
         });
         dialog->open();
     });
-    m_quick = new QuickActions(m_deps.bus, m_deps.book, [this] {
-        const QString world = m_world->currentData().toString();
-        return world == QLatin1StringView(NoWorld) ? QString() : world;
-    }, this);
+    m_quick = new QuickActions(m_deps.bus, m_deps.book, [this] { return currentWorld(); }, this);
     m_quick->setKnownWorlds([this] {
         QList<std::pair<QString, QString>> worlds;
         for (int i = 0; i < m_world->count(); ++i) {
             const QString id = m_world->itemData(i).toString();
-            if (!id.isEmpty() && id != QLatin1StringView(NoWorld))
+            if (!id.isEmpty() && id != QLatin1StringView(NoWorldFilter))
                 worlds.append({id, m_world->itemText(i)});
         }
         return worlds;
@@ -201,7 +195,7 @@ void MainWindow::buildActions()
         metrics->setCheckable(true);
         metrics->setToolTip(tr("Prometheus can scrape http://ADDRESS:PORT/metrics of the session while you host"));
         connect(metrics, &QAction::toggled, this, [this](bool on) {
-            QSettings().setValue(u"session/metrics"_s, on);
+            Settings().setServeMetrics(on);
             if (on && !m_deps.metrics->isCounting())
                 m_deps.metrics->start();
             Metrics *m = m_deps.metrics;
@@ -213,7 +207,7 @@ void MainWindow::buildActions()
                 showMessage(on ? tr("Metrics at %1/metrics").arg(m_deps.server->joinLink(QString()).adjusted(QUrl::RemovePath | QUrl::RemoveQuery).toString())
                                : tr("Metrics are no longer served"));
         });
-        metrics->setChecked(QSettings().value(u"session/metrics"_s, false).toBool());
+        metrics->setChecked(Settings().serveMetrics());
     }
     connect(notify, &QMenu::aboutToShow, this, [this, notify] {
         for (QAction *a : notify->actions()) {
@@ -261,10 +255,7 @@ void MainWindow::buildActions()
 void MainWindow::setNotifyKinds(const QList<EventKind> &kinds)
 {
     m_notifyKinds = kinds;
-    QStringList names;
-    for (EventKind k : kinds)
-        names.append(catalog::name(k));
-    QSettings().setValue(u"notify/kinds"_s, names);
+    Settings().setNotifyKinds(kinds);
 }
 
 void MainWindow::exportFiltered(const QString &path)
@@ -432,10 +423,7 @@ void MainWindow::openChallenges()
     if (!m_deps.book)
         return;
     const QStringList worlds = knownWorlds();
-    QString world = m_world->currentData().toString();
-    if (world == QLatin1StringView(NoWorld))
-        world.clear();
-    auto *dialog = new ChallengesDialog(*m_deps.book, worlds, world, this);
+    auto *dialog = new ChallengesDialog(*m_deps.book, worlds, currentWorld(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &ChallengesDialog::changed, this, [this] { QTimer::singleShot(300, this, &MainWindow::refreshAudit); });
     dialog->open();
@@ -447,7 +435,7 @@ QStringList MainWindow::knownWorlds() const
     QStringList worlds;
     for (int i = 0; i < m_world->count(); ++i) {
         const QString w = m_world->itemData(i).toString();
-        if (!w.isEmpty() && w != QLatin1StringView(NoWorld))
+        if (!w.isEmpty() && w != QLatin1StringView(NoWorldFilter))
             worlds.append(w);
     }
     return worlds;

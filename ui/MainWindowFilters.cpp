@@ -2,6 +2,7 @@
 // database), the world list, "view as" a client, and the banners and empty
 // states that say what is shown.
 #include "MainWindow.h"
+#include "LogFilter.h"
 #include "EngineMessages.h"
 #include "PlainText.h"
 
@@ -25,7 +26,6 @@
 
 #include <QCloseEvent>
 #include <QComboBox>
-#include <QCryptographicHash>
 #include <QDateTime>
 #include <QDialog>
 #include <QDialogButtonBox>
@@ -44,7 +44,6 @@
 #include <QSaveFile>
 #include <QScrollBar>
 #include <QScreen>
-#include <QSettings>
 #include <QPushButton>
 #include <QShortcut>
 #include <QStackedWidget>
@@ -58,13 +57,6 @@
 using namespace Qt::StringLiterals;
 
 namespace eventdesk {
-
-QString MainWindow::filterKey(QStringView name) const
-{
-    const QByteArray where = m_deps.location.toUtf8();
-    const QByteArray id = QCryptographicHash::hash(where, QCryptographicHash::Sha1).toHex().left(16);
-    return u"filters/%1/%2"_s.arg(QString::fromLatin1(id), name);
-}
 
 void MainWindow::buildFilterBar()
 {
@@ -107,13 +99,37 @@ void MainWindow::buildFilterBar()
     m_text->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
     bar->addWidget(m_text);
 
+    // The bar sets the filter; the filter says what changed (LogFilter::changed → onFilterChanged).
     m_filterDelay->setSingleShot(true);
     m_filterDelay->setInterval(250);
-    connect(m_filterDelay, &QTimer::timeout, this, &MainWindow::applyFilters);
-    connect(m_world, &QComboBox::activated, this, &MainWindow::applyFilters);
-    connect(m_type, &TypeFilter::changed, this, &MainWindow::applyFilters);
-    connect(m_hideProgress, &QToolButton::clicked, this, &MainWindow::applyFilters);
-    connect(m_since, &QComboBox::activated, this, &MainWindow::applyFilters);
+    // Touching a filter while viewing as a client ends that view, even when
+    // the filter stays as it was.
+    const auto touched = [this] {
+        if (m_viewingAsClient)
+            applyFilters();
+    };
+    connect(m_filterDelay, &QTimer::timeout, this, [this, touched] {
+        m_filter->setText(m_text->text());
+        touched();
+    });
+    // The world list is rebuilt with its signals blocked: a change here is the DM's (or a test's) choice.
+    connect(m_world, &QComboBox::currentIndexChanged, this, [this, touched] {
+        m_filter->setWorld(m_world->currentData().toString());
+        touched();
+    });
+    connect(m_world, &QComboBox::activated, this, touched);
+    connect(m_type, &TypeFilter::changed, this, [this, touched] {
+        m_filter->setTypes(m_type->kinds(), m_type->tags());
+        touched();
+    });
+    connect(m_hideProgress, &QToolButton::clicked, this, [this, touched](bool on) {
+        m_filter->setHideProgress(on);
+        touched();
+    });
+    connect(m_since, &QComboBox::activated, this, [this, touched] {
+        m_filter->setSince(m_since->currentData().toInt());
+        touched();
+    });
     connect(m_text, &QLineEdit::textChanged, m_filterDelay, qOverload<>(&QTimer::start));
     connect(m_jump, &QLineEdit::returnPressed, this, [this] {
         if (!m_jump->text().isEmpty())
@@ -130,57 +146,53 @@ void MainWindow::buildFilterBar()
 
 void MainWindow::applyFilters()
 {
+    onFilterChanged(m_filter->query());
+}
+
+void MainWindow::onFilterChanged(const EventQuery &q)
+{
     if (m_viewingAsClient) {
         // A filter changed while viewing as a client: that view ends, and says so.
         m_viewingAsClient = false;
         showMessage(tr("Left “view as”: a filter changed"));
     }
-    EventQuery q;
-    const QString world = m_world->currentData().toString();
-    if (world == QLatin1StringView(NoWorld))
-        q.worlds = {QString()};
-    else if (!world.isEmpty())
-        q.worlds = {world};
-    q.kinds = m_type->kinds();
-    q.tags = m_type->tags();
-    if (m_hideProgress->isChecked()) {
-        QList<EventKind> kinds = q.kinds;
-        if (kinds.isEmpty() && q.tags.isEmpty()) {
-            for (const VariantSpec &v : catalog::variants())
-                kinds.append(v.kind);
-            // Today's engine's messages stay in view (its progress goes with the kinds').
-            for (const QString &t : engine::knownTags())
-                if (!engine::appEventKind(t))
-                    q.tags.append(t);
-        }
-        kinds.removeIf([](EventKind k) { return catalog::name(k).endsWith(u"Progress"_s); });
-        q.kinds = kinds;
-    }
-    q.text = m_text->text().trimmed();
-    // "Aria" finds Aria's events: payloads hold her UUID, not her name.
-    if (!q.text.isEmpty())
-        for (auto it = m_names.cbegin(); it != m_names.cend() && q.textAlso.size() < 64; ++it)
-            if (it.value().contains(q.text, Qt::CaseInsensitive))
-                q.textAlso.append(it.key());
-    if (const int secs = m_since->currentData().toInt(); secs > 0)
-        q.createdFrom = timestamp::nanos(QDateTime::currentDateTimeUtc().addSecs(-secs));
-    if (q == m_model->query() && m_model->rowCount() > 0 && !q.createdFrom)
+    if (q == m_model->query() && m_model->rowCount() > 0 && !q.createdFrom) {
+        updateBanners();
         return;
+    }
     m_count->setText(tr("counting…"));
     m_matches->setNeedle(q.text);
     m_detail->setHighlight(q.text);
     m_model->setQuery(q);
     updateBanners();
-    QSettings settings;
-    settings.setValue(filterKey(u"world"), world);
-    QStringList types;
-    for (EventKind k : m_type->kinds())
-        types.append(catalog::name(k));
-    types.append(m_type->tags());  // the engine's tags, by name as well
-    settings.setValue(filterKey(u"types"), types);
-    settings.setValue(filterKey(u"hideProgress"), m_hideProgress->isChecked());
-    settings.setValue(filterKey(u"text"), q.text);
-    settings.setValue(filterKey(u"since"), m_since->currentData());
+}
+
+void MainWindow::showFilterState()
+{
+    const FilterState &f = m_filter->state();
+    const QSignalBlocker blockText(m_text);  // one reload, not one after the text delay as well
+    m_text->setText(f.text);
+    m_filterDelay->stop();
+    m_hideProgress->setChecked(f.hideProgress);
+    {
+        const QSignalBlocker blockType(m_type);
+        m_type->setTypes(f.kinds, f.tags);
+    }
+    const QSignalBlocker blockWorld(m_world);
+    int world = m_world->findData(f.world);
+    if (world < 0 && !f.world.isEmpty()) {
+        m_world->addItem(m_model->displayName(f.world), f.world);
+        m_world->setItemData(m_world->count() - 1, plain::toolTip(f.world), Qt::ToolTipRole);
+        world = m_world->count() - 1;
+    }
+    m_world->setCurrentIndex(std::max(0, world));
+    m_since->setCurrentIndex(std::max(0, m_since->findData(f.sinceSeconds)));
+}
+
+QString MainWindow::currentWorld() const
+{
+    const QString world = m_filter->state().world;
+    return world == QLatin1StringView(NoWorldFilter) ? QString() : world;
 }
 
 void MainWindow::refreshWorlds()
@@ -189,9 +201,10 @@ void MainWindow::refreshWorlds()
         if (!r)
             return;
         const QString current = m_world->currentData().toString();
+        const QSignalBlocker block(m_world);  // the list changes, not the DM's choice
         m_world->clear();
         m_world->addItem(tr("All worlds"), QString());
-        m_world->addItem(tr("(no world)"), QString::fromLatin1(NoWorld));
+        m_world->addItem(tr("(no world)"), QString::fromLatin1(NoWorldFilter));
         for (const QString &w : r.value()) {
             m_world->addItem(m_model->displayName(w), w);
             m_world->setItemData(m_world->count() - 1, plain::toolTip(w), Qt::ToolTipRole);
@@ -250,14 +263,11 @@ void MainWindow::endViewAs(const QString &why)
 
 void MainWindow::clearFilters()
 {
-    m_world->setCurrentIndex(0);
-    m_type->setKinds({});
-    m_hideProgress->setChecked(false);
-    m_since->setCurrentIndex(0);
-    const QSignalBlocker block(m_text);  // one reload, not one after the text delay as well
-    m_text->clear();
-    endViewAs();
-    applyFilters();
+    const bool wasViewingAs = std::exchange(m_viewingAsClient, false);
+    m_filter->clear();
+    showFilterState();
+    if (wasViewingAs)
+        applyFilters();
 }
 
 // The strips above the log and the empty state, from what is shown now.
@@ -267,16 +277,18 @@ void MainWindow::updateBanners()
     const EventQuery &q = m_model->query();
     QStringList parts;
     if (!m_viewingAsClient) {
-        if (!m_world->currentData().toString().isEmpty())
-            parts << tr("world <b>%1</b>").arg(m_world->currentText().toHtmlEscaped());
-        if (!m_type->kinds().isEmpty())
+        const FilterState &f = m_filter->state();
+        if (!f.world.isEmpty())
+            parts << tr("world <b>%1</b>").arg(f.world == QLatin1StringView(NoWorldFilter) ? tr("(no world)").toHtmlEscaped()
+                                                                                          : m_model->displayName(f.world).toHtmlEscaped());
+        if (!f.kinds.isEmpty() || !f.tags.isEmpty())
             parts << tr("type <b>%1</b>").arg(m_type->describe().toHtmlEscaped());
-        if (m_hideProgress->isChecked())
+        if (f.hideProgress)
             parts << tr("no progress rows");
-        if (!m_text->text().trimmed().isEmpty())
-            parts << tr("text <b>“%1”</b>").arg(m_text->text().trimmed().toHtmlEscaped());
-        if (m_since->currentIndex() > 0)
-            parts << m_since->currentText().toLower().toHtmlEscaped();
+        if (!f.text.isEmpty())
+            parts << tr("text <b>“%1”</b>").arg(f.text.toHtmlEscaped());
+        if (f.sinceSeconds > 0)
+            parts << m_since->itemText(std::max(0, m_since->findData(f.sinceSeconds))).toLower().toHtmlEscaped();
     }
     m_filterBanner->setText(tr("Filtered: %1").arg(parts.join(u" · "_s)));
     m_filterBanner->setVisible(!parts.isEmpty());

@@ -1,4 +1,5 @@
 #include "RecordDialog.h"
+#include "Settings.h"
 
 #include "Ids.h"
 #include "PlainText.h"
@@ -15,7 +16,6 @@
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QPushButton>
-#include <QSettings>
 #include <QVBoxLayout>
 
 using namespace Qt::StringLiterals;
@@ -24,7 +24,7 @@ namespace eventdesk {
 
 RecordDialog::RecordDialog(QWidget *parent)
     : QDialog(parent)
-    , m_engine(new QLineEdit(QSettings().value(u"record/engine"_s, u"ws://127.0.0.1:3000/ws"_s).toString(), this))
+    , m_engine(new QLineEdit(Settings().recordEngine(), this))
     , m_world(new QComboBox(this))
     , m_spectate(new QLineEdit(this))
     , m_asDm(new QCheckBox(tr("Join as the DM"), this))
@@ -119,7 +119,7 @@ void RecordDialog::accept()
         m_world->setFocus();
         return;
     }
-    QSettings().setValue(u"record/engine"_s, m_engine->text().trimmed());
+    Settings().setRecordEngine(m_engine->text().trimmed());
     QDialog::accept();
 }
 
