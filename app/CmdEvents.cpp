@@ -8,6 +8,7 @@
 
 #include "EventCodec.h"
 #include "RowFormat.h"
+#include "StoreScans.h"
 #include "Subscriber.h"
 #include "Timestamp.h"
 
@@ -293,23 +294,26 @@ int tailCommand(const QStringList &args)
                 return ExitOk;
     } else {
         // Page through what is there.
-        while (true) {
-            EventQuery page = query;
-            page.afterId = cursor;
-            page.limit = 1000;
-            if (toId > 0)
-                page.beforeId = toId + 1;
-            auto rows = wait(bus.store().fetchPage(page));
-            if (!rows)
-                return fail(rows.error().message);
-            for (const StoredEvent &row : rows.value()) {
+        EventQuery pages = query;
+        pages.afterId = cursor;
+        pages.limit = 1000;
+        if (toId > 0)
+            pages.beforeId = toId + 1;
+        bool stopped = false;
+        const std::optional<Error> error = forEachPageAndWait(bus.store(), pages, [&](const QList<StoredEvent> &rows) {
+            for (const StoredEvent &row : rows) {
                 cursor = row.id;
-                if (!print(row))
-                    return ExitOk;
+                if (!print(row)) {
+                    stopped = true;
+                    return false;
+                }
             }
-            if (rows->size() < page.limit)
-                break;
-        }
+            return true;
+        });
+        if (error)
+            return fail(error->message);
+        if (stopped)
+            return ExitOk;
     }
     if (!follow)
         return ExitOk;
@@ -409,27 +413,21 @@ int exportCommand(const QStringList &args)
             progress.setTotal(n.value());
     }
     qint64 exported = 0;
-    qint64 cursor = query.afterId;
-    while (true) {
-        EventQuery page = query;
-        page.afterId = cursor;
-        page.limit = 2000;
-        if (toId > 0)
-            page.beforeId = toId + 1;
-        auto rows = wait(bus.store().fetchPage(page));
-        if (!rows) {
-            if (file)
-                file->cancelWriting();
-            return fail(rows.error().message);
-        }
-        for (const StoredEvent &row : rows.value()) {
+    EventQuery pages = query;
+    pages.limit = 2000;
+    if (toId > 0)
+        pages.beforeId = toId + 1;
+    const std::optional<Error> error = forEachPageAndWait(bus.store(), pages, [&](const QList<StoredEvent> &rows) {
+        for (const StoredEvent &row : rows)
             write(csv ? rows::toCsvRow(row) : rows::toJsonLine(row) + '\n');
-            cursor = row.id;
-        }
-        exported += rows->size();
+        exported += rows.size();
         progress.update(exported);
-        if (rows->size() < page.limit)
-            break;
+        return true;
+    });
+    if (error) {
+        if (file)
+            file->cancelWriting();
+        return fail(error->message);
     }
     progress.finish();
     if (file && !file->commit())

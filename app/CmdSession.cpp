@@ -3,10 +3,9 @@
 
 #include "DeskDatabase.h"
 #include "LogFormat.h"
+#include "HostedDesk.h"
 #include "Metrics.h"
-#include "Projector.h"
 #include "SessionServer.h"
-#include "Webhooks.h"
 
 #include <QCoreApplication>
 #include <QJsonDocument>
@@ -114,32 +113,24 @@ int serveCommand(const QStringList &args)
 
     BusConfig busConfig = p.busConfig();
     busConfig.index = true;  // the row index follows the log while serving
-    auto opened = LocalBus::open(busConfig);
-    if (!opened)
-        return failWith(opened.error());
-    LocalBus &bus = *opened.value();
-    Projector projector(bus.store(), bus.notifier(), *bus.desk());
-    projector.start();
-    // Metrics, when asked for: publishes through the session are timed, the log's
-    // events counted, the projector's lag watched.
-    Metrics metrics(bus.store(), bus.notifier());
-    MeasuredBus measured(bus.bus(), metrics);
-    // The join secret stays the database's, so the links players were given
-    // keep working from one run to the next (--join-code names another).
-    const SessionConfig stored = SessionServer::withStoredJoinCode(config, bus.book());
-    SessionServer server(bus.store(), metricsWanted ? static_cast<EventBus &>(measured) : bus.bus(), bus.notifier(),
-                         bus.book(), stored);
+    // Metrics, when asked for: publishes through the session are timed, the
+    // log's events counted, the projector's lag watched. Display names
+    // (character_name in ChallengeResolved) and webhook rules are read again
+    // every 10 s, as the DM names things and adds rules.
+    auto hosted = HostedDesk::open(busConfig, config, HostedDeskOptions{metricsWanted, 10000});
+    if (!hosted)
+        return failWith(hosted.error());
+    HostedDesk &desk = *hosted.value();
+    LocalBus &bus = desk.bus();
+    SessionServer &server = desk.server();
+    Metrics &metrics = desk.metrics();
     for (const QString &world : p.parser().values(worldOption))
         server.openWorld(world);
     session::Transport metricsTransport(session::TransportLimits{});
     if (metricsWanted) {
-        metrics.setSession(&server);
-        metrics.watchSubscriber(u"projector"_s, [&projector] { return projector.cursor(); });
-        metrics.watchSubscriber(u"session"_s, [&server] { return server.liveCursor(); });
         metrics.start();
-        // The session port is the players' too: its metrics name no world.
         if (p.parser().isSet(metricsOption))
-            server.setMetricsHandler([&metrics](const session::HttpRequest &r) { return metrics.answer(r, Metrics::WorldLabels::Hidden); });
+            metrics.serveOnSessionPort(server, true);
         if (!metricsListen.isEmpty()) {
             metricsTransport.setHttpHandler([&metrics](const session::HttpRequest &r) { return metrics.answer(r); });
             metricsTransport.setOriginCheck([](const QString &, const QString &) { return false; });  // no WebSocket here
@@ -149,35 +140,11 @@ int serveCommand(const QStringList &args)
     }
     if (Result<bool> listening = server.listen(); !listening)
         return fail(listening.error().message);
-    // The DM's webhooks (eventdesk notify add …), delivered from the outbox.
-    std::unique_ptr<WebhookDispatcher> webhooks;
-    if (DeskDatabase *desk = bus.desk()) {
-        webhooks = std::make_unique<WebhookDispatcher>(bus.store(), bus.notifier(), *desk, WebhookDispatcher::Options{});
-        webhooks->start();
-        if (metricsWanted)
-            metrics.setWebhooks(webhooks.get());
-    }
-    // Display names (character_name in ChallengeResolved), kept current as the DM names things.
-    QTimer names;
-    const auto loadNames = [&] {
-        bus.book()->displayNames().then(&server, [&server, &webhooks](const Result<QHash<QString, QString>> &r) {
-            if (!r)
-                return;
-            server.setDisplayNames(r.value());
-            if (webhooks) {
-                webhooks->setDisplayNames(r.value());
-                webhooks->reloadRules();  // rules added with `notify add` while serving
-            }
-        });
-    };
-    QObject::connect(&names, &QTimer::timeout, &server, loadNames);
     if (SqliteEventStore *file = bus.redis() ? nullptr : bus.sqlite())
         QObject::connect(file, &SqliteEventStore::fileReplaced, &server, [file] {
             note(u"the database file %1 was replaced by another file; this session still serves the old one: "
                  "restart serve to follow the new one"_s.arg(file->location()), "warning");
         });
-    names.start(10000);
-    loadNames();
     quitOnSignals();
     // Secrets given on the command line or in the environment are never echoed.
     // One serve made up is shown to the person at the terminal (there is no other

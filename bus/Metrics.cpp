@@ -79,6 +79,15 @@ Metrics::Metrics(EventStore &store, Notifier &notifier, QObject *parent)
 
 Metrics::~Metrics() = default;
 
+void Metrics::serveOnSessionPort(SessionServer &server, bool on)
+{
+    if (on && !m_counting)
+        start();
+    server.setMetricsHandler(on ? session::Transport::HttpHandler([this](const session::HttpRequest &r) {
+        return answer(r, WorldLabels::Hidden);
+    }) : session::Transport::HttpHandler());
+}
+
 void Metrics::start()
 {
     m_store.headId().then(this, [this](const Result<qint64> &head) {

@@ -58,6 +58,9 @@ public:
     QByteArray render(WorldLabels worlds = WorldLabels::Shown) const;
     // GET /metrics; anything else 404.
     session::HttpResponse answer(const session::HttpRequest &request, WorldLabels worlds = WorldLabels::Shown) const;
+    // /metrics on the session port (on: counting starts if it has not), or no
+    // longer. The session port is the players' too: its metrics name no world.
+    void serveOnSessionPort(SessionServer &server, bool on);
 
 private:
     void count(const QList<StoredEvent> &events);

@@ -175,14 +175,14 @@ QFuture<Result<QList<MinuteCount>>> Projector::eventsPerMinute(const QDateTime &
     });
 }
 
-QFuture<Result<QList<ChallengeStat>>> Projector::challengeStats()
+QFuture<Result<QList<ChallengeRate>>> Projector::challengeStats()
 {
-    return m_target.read<QList<ChallengeStat>>([](SqliteConnection &conn) -> Result<QList<ChallengeStat>> {
+    return m_target.read<QList<ChallengeRate>>([](SqliteConnection &conn) -> Result<QList<ChallengeRate>> {
         QSqlQuery q(conn.database());
         if (!conn.prepareAndExec(q, u"SELECT world_id, character_id, attempts, successes FROM eventdesk_challenge_stats "
                                     "ORDER BY world_id, character_id"_s))
             return conn.lastError(q, u"cannot read challenge statistics"_s);
-        QList<ChallengeStat> out;
+        QList<ChallengeRate> out;
         while (q.next())
             out.append({q.value(0).toString(), q.value(1).toString(), q.value(2).toLongLong(), q.value(3).toLongLong()});
         q.finish();

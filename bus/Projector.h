@@ -6,6 +6,7 @@
 // so every event is counted exactly once, across restarts too.
 #pragma once
 
+#include "DeskPorts.h"
 #include "Ports.h"
 #include "CursorPump.h"
 #include "DeskDatabase.h"
@@ -19,13 +20,6 @@ struct MinuteCount {
     QString eventType;
     QString worldId;    // "" for events without a world
     qint64 count = 0;
-};
-
-struct ChallengeStat {
-    QString worldId;
-    QString characterId;
-    qint64 attempts = 0;
-    qint64 successes = 0;
 };
 
 struct JobState {
@@ -66,7 +60,7 @@ public:
 
     // Reads of the projections (on the target's reader thread).
     QFuture<Result<QList<MinuteCount>>> eventsPerMinute(const QDateTime &since);
-    QFuture<Result<QList<ChallengeStat>>> challengeStats();
+    QFuture<Result<QList<ChallengeRate>>> challengeStats();
     // Jobs, most recent first; stuckAfterMs > 0 keeps only open jobs idle that long.
     QFuture<Result<QList<JobState>>> jobs(int limit, qint64 stuckAfterMs = 0);
     QFuture<Result<QList<TimelineEntry>>> timeline(const QString &worldId, int limit);

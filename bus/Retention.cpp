@@ -1,4 +1,6 @@
 #include "Retention.h"
+
+#include "LogQueries.h"
 #include "RetentionDetail.h"
 
 #include "Logging.h"
@@ -133,24 +135,18 @@ std::optional<Error> archivePage(SqliteConnection &conn, PruneState &s, bool *do
                                 "WHERE id > ? AND "_s + where + u" ORDER BY id LIMIT ?"_s,
                              values))
         return conn.lastError(q, u"cannot read events to prune"_s);
+    QList<StoredEvent> page;
+    while (q.next())
+        page.append(logsql::rowFrom(q));
+    q.finish();
+    // A recorded message of today's engine is archived with its world, as export writes it.
+    logsql::placeRecorded(conn.handle(), page);
     QByteArray lines;
-    qsizetype count = 0;
-    while (q.next()) {
-        StoredEvent row;
-        row.id = q.value(0).toLongLong();
-        row.eventType = q.value(1).toString();
-        row.payload = q.value(2).toString().toUtf8();
-        row.createdAtText = q.value(3).toString();
-        row.createdAt = timestamp::parse(row.createdAtText);
-        row.processed = q.value(4).toInt() != 0;
-        if (!q.value(5).isNull())
-            row.processedAt = timestamp::parse(q.value(5).toString());
-        row.decode();
+    const qsizetype count = page.size();
+    for (const StoredEvent &row : page) {
         lines += rows::toJsonLine(row) + '\n';
         s.archived.append(row.id);
-        ++count;
     }
-    q.finish();
     *done = count < qBound(1, s.options.pageSize, 1000);
     if (count == 0)
         return std::nullopt;

@@ -1,6 +1,8 @@
 #include "StoreScans.h"
 
+#include <QEventLoop>
 #include <QHash>
+#include <QPointer>
 #include <QPromise>
 
 #include <map>
@@ -9,21 +11,84 @@ using namespace Qt::StringLiterals;
 
 namespace eventdesk {
 
-void forEachPage(EventStore &store, qint64 afterId, int pageSize, std::function<bool(const QList<StoredEvent> &)> visit,
-                 std::function<void(std::optional<Error>)> done)
+namespace {
+
+// No filter at all: fetchSince reads it (on Redis, the stream directly).
+bool readsEverything(const EventQuery &q)
 {
-    store.fetchSince(afterId, pageSize).then([&store, pageSize, visit = std::move(visit), done = std::move(done)](
-                                                 const Result<QList<StoredEvent>> &page) mutable {
-        if (!page) {
-            done(page.error());
+    EventQuery plain;
+    plain.afterId = q.afterId;
+    plain.limit = q.limit;
+    return q == plain;
+}
+
+struct PageWalk {
+    EventStore &store;
+    EventQuery query;
+    QPointer<QObject> context;
+    bool hasContext = false;
+    PageVisit visit;
+    PagesDone done;
+};
+
+void step(const std::shared_ptr<PageWalk> &walk)
+{
+    EventQuery &q = walk->query;
+    QFuture<Result<QList<StoredEvent>>> page =
+        readsEverything(q) ? walk->store.fetchSince(q.afterId, q.limit) : walk->store.fetchPage(q);
+    const auto next = [walk](const Result<QList<StoredEvent>> &rows) {
+        if (walk->hasContext && !walk->context)
+            return;  // its owner is gone: nobody to tell
+        if (!rows) {
+            walk->done(rows.error());
             return;
         }
-        if (page->isEmpty() || !visit(page.value()) || page->size() < pageSize) {
-            done(std::nullopt);
+        if (rows->isEmpty() || !walk->visit(rows.value()) || rows->size() < walk->query.limit) {
+            walk->done(std::nullopt);
             return;
         }
-        forEachPage(store, page->last().id, pageSize, std::move(visit), std::move(done));
+        walk->query.afterId = rows->last().id;
+        step(walk);
+    };
+    if (walk->hasContext && walk->context)
+        page.then(walk->context.data(), next);
+    else if (!walk->hasContext)
+        page.then(next);
+}
+
+} // namespace
+
+void forEachPage(EventStore &store, EventQuery query, QObject *context, PageVisit visit, PagesDone done)
+{
+    query.newestFirst = false;
+    query.offset = 0;
+    query.limit = std::max(1, query.limit);
+    auto walk = std::make_shared<PageWalk>(PageWalk{store, std::move(query), context, context != nullptr,
+                                                    std::move(visit), std::move(done)});
+    step(walk);
+}
+
+void forEachPage(EventStore &store, qint64 afterId, int pageSize, PageVisit visit, PagesDone done)
+{
+    EventQuery q;
+    q.afterId = afterId;
+    q.limit = pageSize;
+    forEachPage(store, q, nullptr, std::move(visit), std::move(done));
+}
+
+std::optional<Error> forEachPageAndWait(EventStore &store, const EventQuery &query, PageVisit visit)
+{
+    QEventLoop loop;
+    std::optional<Error> error;
+    bool finished = false;
+    forEachPage(store, query, &loop, std::move(visit), [&](std::optional<Error> e) {
+        error = std::move(e);
+        finished = true;
+        loop.quit();
     });
+    if (!finished)
+        loop.exec();
+    return error;
 }
 
 QFuture<Result<BusStatistics>> collectStatistics(EventStore &store)

@@ -7,15 +7,29 @@
 #include "Ports.h"
 #include "DeskPorts.h"
 
+#include <QObject>
+
 #include <functional>
+#include <optional>
 
 namespace eventdesk {
 
-// visit(page) for each page after afterId until it returns false or the log
-// ends; then done(error or nullopt). Runs on whatever thread answers the store.
-void forEachPage(EventStore &store, qint64 afterId, int pageSize,
-                 std::function<bool(const QList<StoredEvent> &)> visit,
-                 std::function<void(std::optional<Error>)> done);
+using PageVisit = std::function<bool(const QList<StoredEvent> &)>;
+using PagesDone = std::function<void(std::optional<Error>)>;
+
+// The one way to read a log through, page by page, oldest first: tail,
+// export (the command's and the window's), retention and statistics.
+// visit(page) for each page of the rows `query` matches after query.afterId
+// (query.limit rows a page; newestFirst and offset are not used) until visit
+// returns false or the rows end; then done(error or nullopt), once. Each step
+// runs on context's thread (a window, a command's event loop), or, with no
+// context, on whatever thread answers the store.
+void forEachPage(EventStore &store, EventQuery query, QObject *context, PageVisit visit, PagesDone done);
+// Every row after afterId, pageSize at a time (no filter).
+void forEachPage(EventStore &store, qint64 afterId, int pageSize, PageVisit visit, PagesDone done);
+// The same for a command line: waits (in an event loop of its own) until the
+// rows end, visit runs on the caller's thread; the error, if any.
+std::optional<Error> forEachPageAndWait(EventStore &store, const EventQuery &query, PageVisit visit);
 
 // The same figures as SqliteEventStore::statistics(), counted by reading every event.
 QFuture<Result<BusStatistics>> collectStatistics(EventStore &store);

@@ -34,16 +34,19 @@ struct Challenge {
     int difficulty = 10;
 };
 
+// A character's rolls in a world: how many, how many succeeded (statistics,
+// and the projector's Challenges tab).
+struct ChallengeRate {
+    QString worldId;
+    QString characterId;
+    qint64 attempts = 0;
+    qint64 successes = 0;
+};
+
 struct BusStatistics {
     struct Count {
         QString key;   // a type, or a world ("" for events without one)
         qint64 count = 0;
-    };
-    struct ChallengeRate {
-        QString worldId;
-        QString characterId;
-        qint64 attempts = 0;
-        qint64 successes = 0;
     };
     qint64 total = 0;
     qint64 headId = 0;

@@ -203,12 +203,12 @@ void InsightPanel::drawRates(const QList<MinuteCount> &minutes, const QDateTime 
 
 void InsightPanel::refreshChallenges()
 {
-    m_projector.challengeStats().then(this, [this](const Result<QList<ChallengeStat>> &r) {
+    m_projector.challengeStats().then(this, [this](const Result<QList<ChallengeRate>> &r) {
         if (!r)
             return;
         m_challenges->setRowCount(int(r->size()));
         for (int i = 0; i < r->size(); ++i) {
-            const ChallengeStat &s = r->at(i);
+            const ChallengeRate &s = r->at(i);
             const double rate = s.attempts ? 100.0 * double(s.successes) / double(s.attempts) : 0;
             setRow(m_challenges, i, {s.worldId, s.characterId, QString::number(s.attempts),
                                      u"%1 (%2%)"_s.arg(s.successes).arg(rate, 0, 'f', 0)});

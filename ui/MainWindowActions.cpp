@@ -19,6 +19,7 @@
 #include "SessionPanel.h"
 #include "Settings.h"
 #include "SessionServer.h"
+#include "StoreScans.h"
 #include "TaskProgress.h"
 #include "Timestamp.h"
 #include "TriggerDialog.h"
@@ -196,13 +197,7 @@ void MainWindow::buildActions()
         metrics->setToolTip(tr("Prometheus can scrape http://ADDRESS:PORT/metrics of the session while you host"));
         connect(metrics, &QAction::toggled, this, [this](bool on) {
             Settings().setServeMetrics(on);
-            if (on && !m_deps.metrics->isCounting())
-                m_deps.metrics->start();
-            Metrics *m = m_deps.metrics;
-            // The session port is the players' too: its metrics name no world.
-            m_deps.server->setMetricsHandler(on ? session::Transport::HttpHandler([m](const session::HttpRequest &r) {
-                return m->answer(r, Metrics::WorldLabels::Hidden);
-            }) : session::Transport::HttpHandler());
+            m_deps.metrics->serveOnSessionPort(*m_deps.server, on);
             if (m_deps.server->isListening())
                 showMessage(on ? tr("Metrics at %1/metrics").arg(m_deps.server->joinLink(QString()).adjusted(QUrl::RemovePath | QUrl::RemoveQuery).toString())
                                : tr("Metrics are no longer served"));
@@ -273,51 +268,48 @@ void MainWindow::exportFiltered(const QString &path)
     if (csv)
         file->write(rows::csvHeader());
     EventQuery q = m_model->query();
-    q.newestFirst = false;
     q.limit = 2000;
     auto written = std::make_shared<qint64>(0);
     // The file appears whole when the last page is written (QSaveFile): a
     // cancel or an error leaves no file, and an existing one as it was.
     m_task->begin(tr("Exporting"), m_model->isCounted() ? m_model->rowCount() : 0);
     // Page by page, oldest first, so the window stays responsive on a big log.
-    auto step = std::make_shared<std::function<void(qint64)>>();
-    *step = [this, file, q, csv, written, path, weakStep = std::weak_ptr(step)](qint64 afterId) mutable {
-        EventQuery page = q;
-        page.afterId = std::max(q.afterId, afterId);
-        // The pending page holds the function alive; when the chain ends, it goes.
-        m_deps.store.fetchPage(page).then(this, [this, file, csv, written, path, self = weakStep.lock(), limit = q.limit](const Result<QList<StoredEvent>> &r) {
-            const auto stop = [this, file](const QString &why) {
-                file->cancelWriting();
-                m_task->finish();
-                showMessage(why);
-            };
-            if (m_task->isCancelled())
-                return stop(tr("Export cancelled: nothing was written"));
-            if (!r)
-                return stop(tr("Export stopped: %1").arg(r.error().message));
-            QByteArray chunk;
-            for (const StoredEvent &e : r.value())
-                chunk += csv ? rows::toCsvRow(e) : rows::toJsonLine(e) + '\n';
-            if (file->write(chunk) != chunk.size())
-                return stop(tr("Export stopped: cannot write %1: %2").arg(path, file->errorString()));
-            *written += r->size();
-            m_task->update(*written);
-            if (r->size() == limit) {
-                (*self)(r->last().id);
-                return;
-            }
-            m_task->finish();
-            if (!file->commit()) {
-                showMessage(tr("Export failed: %1").arg(file->errorString()));
-                return;
-            }
-            showMessage(tr("Exported %n event(s) to %1", nullptr, int(*written)).arg(path));
-            Q_EMIT exported(*written, path);
-        });
+    auto failed = std::make_shared<QString>();
+    const auto visit = [this, file, csv, written, path, failed](const QList<StoredEvent> &rows) {
+        if (m_task->isCancelled()) {
+            *failed = tr("Export cancelled: nothing was written");
+            return false;
+        }
+        QByteArray chunk;
+        for (const StoredEvent &e : rows)
+            chunk += csv ? rows::toCsvRow(e) : rows::toJsonLine(e) + '\n';
+        if (file->write(chunk) != chunk.size()) {
+            *failed = tr("Export stopped: cannot write %1: %2").arg(path, file->errorString());
+            return false;
+        }
+        *written += rows.size();
+        m_task->update(*written);
+        return true;
+    };
+    const auto done = [this, file, written, path, failed](std::optional<Error> error) {
+        const bool cancelled = m_task->isCancelled();
+        m_task->finish();
+        if (error || !failed->isEmpty() || cancelled) {
+            file->cancelWriting();
+            showMessage(error ? tr("Export stopped: %1").arg(error->message)
+                              : failed->isEmpty() ? tr("Export cancelled: nothing was written") : *failed);
+            return;
+        }
+        if (!file->commit()) {
+            showMessage(tr("Export failed: %1").arg(file->errorString()));
+            return;
+        }
+        showMessage(tr("Exported %n event(s) to %1", nullptr, int(*written)).arg(path));
+        Q_EMIT exported(*written, path);
     };
     // From the event loop, never inside this call: a page read before its
     // continuation is attached would otherwise run (and finish) right here.
-    QTimer::singleShot(0, this, [step] { (*step)(0); });
+    QTimer::singleShot(0, this, [this, q, visit, done] { forEachPage(m_deps.store, q, this, visit, done); });
 }
 
 // JSON lines into the log, all or nothing (LogImport): progress and Cancel in

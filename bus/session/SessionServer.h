@@ -180,14 +180,11 @@ private:
     struct Client;
     void onOpened(session::Connection *connection);
     void onText(Client *c, const QByteArray &text);
-    void handle(Client *c, const protocol::Join &m);
+    // The handler of one client message type (SessionHandlers.h registers them).
+    template <class Message>
+    void handle(Client *c, const Message &m);
     void decideJoin(const QString &clientId, const protocol::Join &m);
     void admit(Client *c, const protocol::Join &m);
-    void handle(Client *c, const protocol::Ping &m);
-    void handle(Client *c, const protocol::ChallengeRoll &m);
-    void handle(Client *c, const protocol::Publish &m);
-    void handle(Client *c, const protocol::Replay &m);
-    void handle(Client *c, const protocol::ListChallenges &m);
     void sendRecent(Client *c, int count);
     void sendError(Client *c, protocol::ErrorCode code, const QString &message);
     bool send(Client *c, const QByteArray &frame, int messages = 1);
