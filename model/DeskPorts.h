@@ -80,6 +80,9 @@ public:
     virtual QFuture<Result<bool>> setSetting(const QString &key, const QString &value) = 0;
     // Nothing can be written (a read-only database): the window disables writing actions.
     virtual bool isReadOnly() const = 0;
+    // Why it is read-only though it was opened to be written (a file of a
+    // newer EventDesk, left as it is); empty otherwise.
+    virtual QString readOnlyReason() const { return {}; }
 };
 
 // Counts per type and world, recent rates, challenge success by world and character.

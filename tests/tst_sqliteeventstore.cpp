@@ -123,6 +123,7 @@ private Q_SLOTS:
     void cursorsOnlyMoveForward();
     void challengesAndAudit();
     void deskFromSchema3IsMigrated();
+    void failedUpgradeLeavesTheDeskAsItWas();
     void damagedDeskIsNamedAndMovedAside();
 };
 
@@ -670,15 +671,92 @@ void TestSqliteEventStore::deskFromSchema3IsMigrated()
     QCOMPARE(value("SELECT value FROM eventdesk_meta WHERE key = 'schema_version'"), QString::number(DeskDatabase::SchemaVersion));
     QCOMPARE(value("SELECT state FROM eventdesk_archives"), u"done"_s);
     QCOMPARE(value("SELECT count(*) FROM sqlite_master WHERE name = 'eventdesk_outbox_rule'"), u"1"_s);
-    // A newer EventDesk's file is refused, and left as it was.
+    // A newer EventDesk's file is shown read-only, says why, and is left as it was, byte for byte.
     store.reset();
-    sqlExec(desk, "UPDATE eventdesk_meta SET value = '99' WHERE key = 'schema_version'");
+    sqlExec(desk, "UPDATE eventdesk_meta SET value = '99' WHERE key = 'schema_version'; PRAGMA wal_checkpoint(TRUNCATE);");
+    const auto bytes = [&desk] {
+        QFile f(desk);
+        return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+    };
+    const QByteArray before = bytes();
+    {
+        SqliteOptions o;
+        o.path = path;
+        SqliteEventStore newer(o);
+        const Result<bool> opened = newer.openAndWait();
+        QVERIFY2(opened.ok(), qPrintable(opened.ok() ? QString() : opened.error().message));
+        QVERIFY(newer.desk() && newer.desk()->isReadOnly());
+        QVERIFY2(newer.desk()->readOnlyReason().contains(u"newer EventDesk (schema 99"_s), qPrintable(newer.desk()->readOnlyReason()));
+        QCOMPARE(await(newer.desk()->displayNames())->size(), 0);  // it is read
+        const Result<bool> named = await(newer.desk()->setDisplayName(u"world"_s, u"w1"_s, u"Ravenmoor"_s));
+        QVERIFY(!named.ok() && named.error().message.contains(u"newer EventDesk"_s));
+        QVERIFY(await(newer.append({test::sampleEvent(EventKind::StoryEventCreated, true)})).ok());  // the log is still the DM's
+    }
+    QCOMPARE(value("SELECT value FROM eventdesk_meta WHERE key = 'schema_version'"), u"99"_s);
+    QVERIFY2(bytes() == before, "a newer EventDesk's file is never rewritten");
+}
+
+// An upgrade that fails half-way (step 4 done, step 5 refused: something
+// already has the name its table takes) puts the file back as it was, from
+// the copy made first, and says so; the copy is not left behind.
+void TestSqliteEventStore::failedUpgradeLeavesTheDeskAsItWas()
+{
+    const QString path = freshPath();
+    {
+        auto store = openStore(path);
+        QVERIFY(await(store->desk()->setDisplayName(u"world"_s, u"w1"_s, u"Ravenmoor"_s)).ok());
+        QVERIFY(await(store->desk()->addChallenge(u"w1"_s, u"Climb the cliff"_s, 12)).ok());
+    }
+    const QString desk = DeskDatabase::pathFor(path);
+    sqlExec(desk, "ALTER TABLE eventdesk_webhooks DROP COLUMN timeout_ms;"
+                  "ALTER TABLE eventdesk_archives DROP COLUMN state;"
+                  "DROP INDEX eventdesk_outbox_rule;"
+                  "DROP TABLE eventdesk_recorded;"
+                  "CREATE INDEX eventdesk_recorded ON eventdesk_names(name);"
+                  "UPDATE eventdesk_meta SET value = '3' WHERE key = 'schema_version';"
+                  "PRAGMA wal_checkpoint(TRUNCATE);");
+    const auto dump = [&desk] {
+        sqlite3 *db = nullptr;
+        sqlite3_open_v2(desk.toUtf8().constData(), &db, SQLITE_OPEN_READONLY, nullptr);
+        QStringList out;
+        sqlite3_stmt *tables = nullptr;
+        sqlite3_prepare_v2(db, "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name", -1, &tables, nullptr);
+        QStringList names;
+        while (sqlite3_step(tables) == SQLITE_ROW) {
+            out.append(QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(tables, 1))));
+            if (out.last().startsWith(u"CREATE TABLE"_s))
+                names.append(QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(tables, 0))));
+        }
+        sqlite3_finalize(tables);
+        for (const QString &t : names) {
+            sqlite3_stmt *rows = nullptr;
+            sqlite3_prepare_v2(db, u"SELECT * FROM %1 ORDER BY rowid"_s.arg(t).toUtf8().constData(), -1, &rows, nullptr);
+            while (sqlite3_step(rows) == SQLITE_ROW) {
+                QStringList row{t};
+                for (int i = 0; i < sqlite3_column_count(rows); ++i)
+                    row.append(QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(rows, i))));
+                out.append(row.join(u'|'));
+            }
+            sqlite3_finalize(rows);
+        }
+        sqlite3_close(db);
+        return out;
+    };
+    const QStringList before = dump();
+    QVERIFY(before.join(u'\n').contains(u"Ravenmoor"_s) && before.join(u'\n').contains(u"Climb the cliff"_s));
     SqliteOptions o;
     o.path = path;
-    SqliteEventStore newer(o);
-    const Result<bool> opened = newer.openAndWait();
-    QVERIFY(!opened.ok() || !newer.desk());
-    QCOMPARE(value("SELECT value FROM eventdesk_meta WHERE key = 'schema_version'"), u"99"_s);
+    o.deskWritable = true;
+    {
+        SqliteEventStore store(o);
+        const Result<bool> opened = store.openAndWait();
+        QVERIFY(!opened.ok());
+        QCOMPARE(opened.error().field, u"desk"_s);
+        QVERIFY2(opened.error().message.contains(u"schema 5"_s) && opened.error().message.contains(u"as it was before (schema 3)"_s),
+                 qPrintable(opened.error().message));
+    }
+    QCOMPARE(dump(), before);
+    QVERIFY(!QFileInfo::exists(desk + u".before-schema-%1"_s.arg(DeskDatabase::SchemaVersion)));
 }
 
 // A damaged desk database is named as such (the window offers to move it

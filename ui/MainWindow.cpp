@@ -145,6 +145,12 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
         if (link == u"#reopen"_s && mayEndSession(tr("Reopen the database")))
             Q_EMIT openDatabaseRequested(m_deps.location);
     });
+    if (m_deps.book && !m_deps.book->readOnlyReason().isEmpty()) {
+        // EventDesk's own database is a newer EventDesk's: shown, never rewritten.
+        m_logReset->setText(tr("<b>Challenges, names and webhooks are read-only here.</b> %1 <a href=\"#dismiss\">Dismiss</a>")
+                                .arg(plain::html(m_deps.book->readOnlyReason())));
+        m_logReset->setVisible(true);
+    }
     if (m_deps.watch) {
         connect(m_deps.watch, &LogWatch::fileReplaced, this, [this] {
             m_logReset->setText(tr("<b>The database file was replaced on disk</b> by another program. What you see "

@@ -27,6 +27,29 @@ namespace {
 
 Error storageError(const QString &message) { return Error{ErrorCode::Storage, {}, message}; }
 
+// The schema version a desk file says it has, read without writing anything
+// (no WAL switch, no lock held): 0 for a new or empty file, -1 when it cannot be read.
+int storedSchemaVersion(const QString &path)
+{
+    if (!QFileInfo::exists(path))
+        return 0;
+    sqlite3 *db = nullptr;
+    int version = -1;
+    if (sqlite3_open_v2(QFile::encodeName(path).constData(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 2000);
+        sqlite3_stmt *q = nullptr;
+        if (sqlite3_prepare_v2(db, "SELECT value FROM eventdesk_meta WHERE key = 'schema_version'", -1, &q, nullptr) == SQLITE_OK) {
+            version = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+        } else if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &q, nullptr) == SQLITE_OK
+                   && sqlite3_step(q) == SQLITE_ROW) {
+            version = 0;  // readable, with no version yet
+        }
+        sqlite3_finalize(q);
+    }
+    sqlite3_close(db);
+    return version;
+}
+
 // The tables an older EventDesk kept in the engine's file, moved out on first open.
 const QStringList OldTables = {u"eventdesk_cursors"_s,       u"eventdesk_audit"_s, u"eventdesk_challenges"_s,
                                u"eventdesk_stats_minute"_s,  u"eventdesk_challenge_stats"_s,
@@ -95,6 +118,19 @@ SqliteConnection *deskConnection(DeskWorker *worker) { return worker ? worker->c
 
 Result<bool> DeskWorker::open()
 {
+    // A file a newer EventDesk wrote is shown, never rewritten: not upgraded,
+    // not switched to WAL, not written at all.
+    if (!m_desk->m_readOnly) {
+        if (const int stored = storedSchemaVersion(m_desk->m_path); stored > DeskDatabase::SchemaVersion) {
+            m_desk->m_readOnlyReason =
+                u"%1 was written by a newer EventDesk (schema %2; this one knows up to %3): it is shown read-only and "
+                "left as it is. Use that EventDesk to change challenges, names, notes or webhooks"_s.arg(m_desk->m_path)
+                    .arg(stored)
+                    .arg(DeskDatabase::SchemaVersion);
+            m_desk->m_readOnly = true;
+            qCWarning(lcStore).noquote() << m_desk->m_readOnlyReason;
+        }
+    }
     auto conn = SqliteConnection::openDesk(m_desk->m_path, m_desk->m_readOnly, u"desk"_s);
     if (!conn)
         return conn.error();
@@ -114,7 +150,8 @@ std::optional<Error> DeskWorker::transaction(const DeskDatabase::WriteFn &fn)
     if (!m_conn)
         return Error{ErrorCode::Unavailable, {}, u"EventDesk's own database is not open"_s};
     if (m_desk->m_readOnly)
-        return Error{ErrorCode::Usage, {}, u"EventDesk's own database is open read-only"_s};
+        return Error{ErrorCode::Usage, {},
+                     m_desk->m_readOnlyReason.isEmpty() ? u"EventDesk's own database is open read-only"_s : m_desk->m_readOnlyReason};
     QString why;
     int rc = SQLITE_BUSY;
     // Only another EventDesk on the same log shares this file, briefly.
@@ -138,7 +175,8 @@ std::optional<Error> DeskWorker::transaction(const DeskDatabase::WriteFn &fn)
 std::optional<Error> DeskWorker::createSchema()
 {
     int current = 0;
-    if (auto e = transaction([&current](SqliteConnection &conn) -> std::optional<Error> {
+    bool made = false;  // a new file: nothing in it to keep a copy of
+    if (auto e = transaction([&current, &made](SqliteConnection &conn) -> std::optional<Error> {
             if (auto e = conn.exec(u"CREATE TABLE IF NOT EXISTS eventdesk_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"_s))
                 return e;
             QSqlQuery q(conn.database());
@@ -146,7 +184,7 @@ std::optional<Error> DeskWorker::createSchema()
                 return conn.lastError(q, u"cannot read the schema version"_s);
             current = q.next() ? q.value(0).toInt() : 0;
             q.finish();
-            if (current > DeskDatabase::SchemaVersion)
+            if (current > DeskDatabase::SchemaVersion)  // a newer EventDesk wrote it since open() looked
                 return Error{ErrorCode::Storage, u"desk"_s,
                              u"%1 was written by a newer EventDesk (schema %2, this one knows %3): use that EventDesk, "
                              "or move the file aside to start a fresh one"_s.arg(conn.options().path).arg(current)
@@ -154,6 +192,7 @@ std::optional<Error> DeskWorker::createSchema()
             if (current >= deskschema::BaseVersion)
                 return std::nullopt;
             // New, or from before schema 3 (tables were only ever added then).
+            made = current == 0;
             for (const QString &sql : deskschema::baseTables())
                 if (auto e = conn.exec(sql))
                     return e;
@@ -162,21 +201,65 @@ std::optional<Error> DeskWorker::createSchema()
                              {QString::number(current)});
         }))
         return e;
-    for (const deskschema::Migration &step : deskschema::migrations()) {
-        if (step.version <= current)
-            continue;
-        if (auto e = transaction([&step](SqliteConnection &conn) -> std::optional<Error> {
-                for (const QString &sql : step.statements)
-                    if (auto e = conn.exec(sql))
-                        return e;
-                return conn.exec(u"INSERT OR REPLACE INTO eventdesk_meta(key, value) VALUES('schema_version', ?)"_s,
-                                 {QString::number(step.version)});
-            })) {
-            e->message = u"cannot bring %1 to schema %2: %3"_s.arg(m_desk->m_path).arg(step.version).arg(e->message);
-            return e;
-        }
-        current = step.version;
+    if (current >= DeskDatabase::SchemaVersion)
+        return std::nullopt;
+    if (made) {  // a new file goes through every step, with nothing to lose
+        for (const deskschema::Migration &step : deskschema::migrations())
+            if (auto e = transaction([&step](SqliteConnection &conn) { return deskschema::apply(conn, step); }))
+                return e;
+        return std::nullopt;
     }
+    return migrate(current);
+}
+
+std::optional<Error> DeskWorker::migrate(int from)
+{
+    // A copy first, consistent, of the file as it is (VACUUM INTO never
+    // touches the file it reads).
+    const QString copy = u"%1.before-schema-%2"_s.arg(m_desk->m_path).arg(DeskDatabase::SchemaVersion);
+    QFile::remove(copy);
+    {
+        sqlite3_stmt *q = nullptr;
+        int rc = sqlite3_prepare_v2(m_conn->handle(), "VACUUM INTO ?1", -1, &q, nullptr);
+        const QByteArray target = copy.toUtf8();
+        if (rc == SQLITE_OK)
+            sqlite3_bind_text(q, 1, target.constData(), int(target.size()), SQLITE_TRANSIENT);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(q);
+        sqlite3_finalize(q);
+        if (rc != SQLITE_DONE)
+            return m_conn->errorFromCode(rc, u"cannot keep a copy of %1 before upgrading it (nothing was changed)"_s.arg(m_desk->m_path));
+    }
+    qCInfo(lcStore).noquote() << "upgrading" << m_desk->m_path << "from schema" << from << "to" << DeskDatabase::SchemaVersion;
+    for (const deskschema::Migration &step : deskschema::migrations()) {
+        if (step.version <= from)
+            continue;
+        std::optional<Error> e = transaction([&step](SqliteConnection &conn) { return deskschema::apply(conn, step); });
+        if (!e)
+            continue;
+        // Put the file back from the copy, whole, through SQLite's backup (the
+        // connection stays open; readers see the old file or the restored one).
+        sqlite3 *src = nullptr;
+        int rc = sqlite3_open_v2(QFile::encodeName(copy).constData(), &src, SQLITE_OPEN_READONLY, nullptr);
+        if (rc == SQLITE_OK) {
+            sqlite3_backup *b = sqlite3_backup_init(m_conn->handle(), "main", src, "main");
+            rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(m_conn->handle());
+            if (b)
+                sqlite3_backup_finish(b);
+        }
+        sqlite3_close(src);
+        const bool restored = rc == SQLITE_DONE;
+        if (restored)
+            QFile::remove(copy);
+        e->field = u"desk"_s;
+        e->message = restored
+            ? u"cannot bring %1 to schema %2: %3. It is as it was before (schema %4)"_s.arg(m_desk->m_path).arg(step.version)
+                  .arg(e->message).arg(from)
+            : u"cannot bring %1 to schema %2: %3. A copy of it as it was is %4"_s.arg(m_desk->m_path).arg(step.version)
+                  .arg(e->message, copy);
+        return e;
+    }
+    QFile::remove(copy);
     return std::nullopt;
 }
 

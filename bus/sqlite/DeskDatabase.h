@@ -60,6 +60,9 @@ public:
     QFuture<Result<QString>> setting(const QString &key) override;
     QFuture<Result<bool>> setSetting(const QString &key, const QString &value) override;
     bool isReadOnly() const override { return m_readOnly; }
+    // Why the desk is read-only though it was opened to be written (a file
+    // from a newer EventDesk, never rewritten); empty otherwise. Known once open() resolved.
+    QString readOnlyReason() const override { return m_readOnlyReason; }
 
     QFuture<Result<qint64>> loadCursor(const QString &name);
     QFuture<Result<bool>> saveCursor(const QString &name, qint64 lastId);
@@ -104,7 +107,8 @@ private:
 
     QString m_path;
     SqliteOptions m_engine;
-    bool m_readOnly;
+    std::atomic<bool> m_readOnly;
+    QString m_readOnlyReason;  // written by the worker before open() resolves
     std::atomic<qint64> m_indexedTo{0};
     std::atomic<qint64> m_indexHead{0};
     std::atomic<bool> m_following{false};    // the worker indexes new rows as they come

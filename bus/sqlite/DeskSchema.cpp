@@ -1,5 +1,7 @@
 #include "DeskSchema.h"
 
+#include "SqliteConnection.h"
+
 using namespace Qt::StringLiterals;
 
 namespace eventdesk::deskschema {
@@ -71,6 +73,15 @@ const QList<Migration> &migrations()
         {5, {u"CREATE TABLE IF NOT EXISTS eventdesk_recorded (id INTEGER PRIMARY KEY, world TEXT NOT NULL)"_s}},
     };
     return steps;
+}
+
+std::optional<Error> apply(SqliteConnection &conn, const Migration &step)
+{
+    for (const QString &sql : step.statements)
+        if (auto e = conn.exec(sql))
+            return e;
+    return conn.exec(u"INSERT OR REPLACE INTO eventdesk_meta(key, value) VALUES('schema_version', ?)"_s,
+                     {QString::number(step.version)});
 }
 
 } // namespace eventdesk::deskschema

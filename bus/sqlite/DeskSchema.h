@@ -3,8 +3,16 @@
 // them, each once, in a transaction of its own). Private to bus/sqlite.
 #pragma once
 
+#include "Result.h"
+
 #include <QList>
 #include <QStringList>
+
+#include <optional>
+
+namespace eventdesk {
+class SqliteConnection;
+}
 
 namespace eventdesk::deskschema {
 
@@ -17,5 +25,8 @@ struct Migration {
     QStringList statements;
 };
 const QList<Migration> &migrations();
+
+// One step's statements and its version stamp, inside the caller's transaction.
+std::optional<Error> apply(SqliteConnection &conn, const Migration &step);
 
 } // namespace eventdesk::deskschema

@@ -39,6 +39,10 @@ public:
 
 private:
     std::optional<Error> createSchema();
+    // The numbered steps from `from` to the newest, each in its own
+    // transaction, after a copy of the file; should one fail, the file is
+    // put back as it was from that copy.
+    std::optional<Error> migrate(int from);
     std::optional<Error> moveOldTables();
     // Index: one chunk of rows past the indexed id; false when caught up.
     Result<bool> indexChunk();
