@@ -1,5 +1,7 @@
 #include "BusSetup.h"
 
+#include "StoreScans.h"
+
 #include <QDir>
 #include <QFileInfo>
 #include <QStandardPaths>
@@ -13,7 +15,7 @@ QString defaultDatabasePath()
     return QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)).filePath(u"events.db"_s);
 }
 
-Result<std::unique_ptr<LocalBus>> LocalBus::open(const BusConfig &config)
+Result<std::unique_ptr<BusHandle>> BusHandle::open(const BusConfig &config)
 {
     const bool onRedis = config.busUrl.startsWith("redis"_L1, Qt::CaseInsensitive);
     if (!config.busUrl.isEmpty() && !onRedis && config.busUrl != "sqlite"_L1 && !config.busUrl.startsWith("sqlite:"_L1))
@@ -43,7 +45,7 @@ Result<std::unique_ptr<LocalBus>> LocalBus::open(const BusConfig &config)
     options.createInExisting = config.createInExisting;
     options.dataVersionPollMs = config.dataVersionPollMs;
 
-    std::unique_ptr<LocalBus> bus(new LocalBus);
+    std::unique_ptr<BusHandle> bus(new BusHandle);
     bus->m_notifier = std::make_unique<BusNotifier>(config.fallbackPollMs);
     bus->m_sqlite = std::make_unique<SqliteEventStore>(options);
     if (Result<bool> opened = bus->m_sqlite->openAndWait(); !opened)
@@ -67,6 +69,11 @@ Result<std::unique_ptr<LocalBus>> LocalBus::open(const BusConfig &config)
     }
     bus->m_bus = std::make_unique<StoreEventBus>(*bus->m_store, *bus->m_notifier);
     return bus;
+}
+
+QFuture<Result<BusStatistics>> BusHandle::statistics()
+{
+    return m_redis ? collectStatistics(*m_redis) : m_sqlite->statistics();
 }
 
 } // namespace eventdesk::app

@@ -37,10 +37,13 @@ struct BusConfig {
 // Where EventDesk keeps its own database when no --db is given.
 QString defaultDatabasePath();
 
-class LocalBus
+// An open bus: the event log's store and notifier, the publishing port, and
+// EventDesk's own database beside it. Commands and the window use its ports;
+// what differs between SQLite and Redis is decided here.
+class BusHandle
 {
 public:
-    static Result<std::unique_ptr<LocalBus>> open(const BusConfig &config);
+    static Result<std::unique_ptr<BusHandle>> open(const BusConfig &config);
 
     EventStore &store() { return *m_store; }
     // The local database (on SQLite, the events too).
@@ -53,12 +56,18 @@ public:
     Retention &retention() { return *m_retention; }
     // The Redis stream when the bus is on Redis, else null.
     RedisEventStore *redis() { return m_redis.get(); }
+    // The log's file, watched (replaced on disk, locked, read-only, the row
+    // index's progress); null on Redis, whose stream has no file.
+    LogWatch *logFile() { return m_redis ? nullptr : m_sqlite.get(); }
+    // Counts per type and world, rates, challenge success: by SQL on SQLite,
+    // by reading every entry on Redis.
+    QFuture<Result<BusStatistics>> statistics();
     Notifier &notifier() { return *m_notifier; }
     EventBus &bus() { return *m_bus; }
     QString location() const { return m_store->location(); }
 
 private:
-    LocalBus() = default;
+    BusHandle() = default;
     // Declared so that the stores go first: their queued writes finish and
     // notify while the notifier still exists.
     std::unique_ptr<BusNotifier> m_notifier;

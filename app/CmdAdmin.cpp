@@ -25,11 +25,11 @@ int statsCommand(const QStringList &args)
     const QString format = p.parser().value(formatOption);
     if (format != u"table"_s && format != u"json"_s)
         return usage(u"--format must be table or json, not '%1'"_s.arg(format.left(20)));
-    auto opened = LocalBus::open(p.busConfig(true));
+    auto opened = BusHandle::open(p.busConfig(true));
     if (!opened)
         return failWith(opened.error());
-    LocalBus &bus = *opened.value();
-    const Result<BusStatistics> r = wait(bus.redis() ? collectStatistics(*bus.redis()) : bus.sqlite()->statistics());
+    BusHandle &bus = *opened.value();
+    const Result<BusStatistics> r = wait(bus.statistics());
     if (!r)
         return fail(r.error().message);
     const BusStatistics &st = r.value();
@@ -106,7 +106,7 @@ int challengeCommand(const QStringList &args)
         const auto difficulty = p.integer(u"difficulty"_s, 10, 1, 40, &status);
         if (!difficulty)
             return status;
-        auto opened = LocalBus::open(p.busConfig());
+        auto opened = BusHandle::open(p.busConfig());
         if (!opened)
             return failWith(opened.error());
         const Result<Challenge> r = wait(opened.value()->book()->addChallenge(world, name, int(*difficulty)));
@@ -119,7 +119,7 @@ int challengeCommand(const QStringList &args)
     const QString format = p.parser().value(formatOption);
     if (format != u"table"_s && format != u"jsonl"_s)
         return usage(u"--format must be table or jsonl, not '%1'"_s.arg(format.left(20)));
-    auto opened = LocalBus::open(p.busConfig(true));
+    auto opened = BusHandle::open(p.busConfig(true));
     if (!opened)
         return failWith(opened.error());
     DeskBook *book = opened.value()->book();  // none yet: no challenges either
@@ -176,10 +176,10 @@ int pruneCommand(const QStringList &args)
     if (!options.archivePath.isEmpty() && QFileInfo::exists(options.archivePath))
         return fail(u"the archive %1 exists already; choose another file"_s.arg(options.archivePath));
 
-    auto opened = LocalBus::open(p.busConfig(options.dryRun));  // a dry run only reads
+    auto opened = BusHandle::open(p.busConfig(options.dryRun));  // a dry run only reads
     if (!opened)
         return failWith(opened.error());
-    LocalBus &bus = *opened.value();
+    BusHandle &bus = *opened.value();
     Progress progress(u"pruning"_s, u"rows"_s, parser.isSet(quietOption) || options.dryRun);
     QFuture<Result<PruneReport>> pruning = bus.retention().prune(options);
     // The future counts each row twice (archived, then deleted): rows half-way.
@@ -238,7 +238,7 @@ int nameCommand(const QStringList &args)
         const QString id = positional.at(1).trimmed();
         if (id.isEmpty() || id.size() > 200)
             return usage(u"name set needs an id of 1 to 200 characters"_s);
-        auto opened = LocalBus::open(p.busConfig());
+        auto opened = BusHandle::open(p.busConfig());
         if (!opened)
             return failWith(opened.error());
         const Result<bool> r = wait(opened.value()->book()->setDisplayName(kind, id, positional.at(2)));
@@ -248,7 +248,7 @@ int nameCommand(const QStringList &args)
     }
     if (positional.size() != 1)
         return usage(u"name list takes no arguments"_s);
-    auto opened = LocalBus::open(p.busConfig(true));
+    auto opened = BusHandle::open(p.busConfig(true));
     if (!opened)
         return failWith(opened.error());
     DeskBook *book = opened.value()->book();

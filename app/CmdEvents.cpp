@@ -139,10 +139,10 @@ int publishCommand(const QStringList &args)
     if (p.parser().isSet(jsonOption) && !p.parser().positionalArguments().isEmpty())
         return usage(u"publish takes --json or a file, not both"_s);
 
-    auto opened = LocalBus::open(p.busConfig());
+    auto opened = BusHandle::open(p.busConfig());
     if (!opened)
         return failWith(opened.error());
-    LocalBus &bus = *opened.value();
+    BusHandle &bus = *opened.value();
 
     int bad = 0;
     const bool strictIds = p.parser().isSet(strictIdsOption);
@@ -252,10 +252,10 @@ int tailCommand(const QStringList &args)
         return status;
     const bool follow = p.parser().isSet(followOption);
 
-    auto opened = LocalBus::open(p.busConfig(!follow));
+    auto opened = BusHandle::open(p.busConfig(!follow));
     if (!opened)
         return failWith(opened.error());
-    LocalBus &bus = *opened.value();
+    BusHandle &bus = *opened.value();
     const bool jsonl = format == u"jsonl"_s;
     qint64 printed = 0;
     // The table names worlds and characters as the window does; a world not
@@ -323,8 +323,8 @@ int tailCommand(const QStringList &args)
     if (!head)
         return fail(head.error().message);
     qint64 startAfter = std::max(cursor, head.value());
-    LocalBus *current = &bus;
-    std::unique_ptr<LocalBus> reopened;
+    BusHandle *current = &bus;
+    std::unique_ptr<BusHandle> reopened;
     EventQuery live = query;
     live.afterId = 0;
     live.beforeId = toId > 0 ? toId + 1 : 0;
@@ -345,8 +345,8 @@ int tailCommand(const QStringList &args)
             fail(u"the event log went back in time: its newest id is %1, but %2 had been read; it was reset or "
                  "replaced. Following it again from its start."_s.arg(newest).arg(was));
         });
-        if (SqliteEventStore *file = current->redis() ? nullptr : current->sqlite())
-            QObject::connect(file, &SqliteEventStore::fileReplaced, &sub, [] { QCoreApplication::exit(FileReplaced); });
+        if (LogWatch *file = current->logFile())
+            QObject::connect(file, &LogWatch::fileReplaced, &sub, [] { QCoreApplication::exit(FileReplaced); });
         // Started from inside the loop: a first batch that is already there is
         // printed (and --limit may end the command) while exec() runs, not before.
         QMetaObject::invokeMethod(&sub, &Subscriber::start, Qt::QueuedConnection);
@@ -354,7 +354,7 @@ int tailCommand(const QStringList &args)
         if (rc != FileReplaced)
             return rc;
         fail(u"the database file %1 was replaced by another file; following the new one from its start"_s.arg(current->location()));
-        auto next = LocalBus::open(p.busConfig(false));
+        auto next = BusHandle::open(p.busConfig(false));
         if (!next)
             return failWith(next.error());
         reopened = std::move(next).value();
@@ -383,10 +383,10 @@ int exportCommand(const QStringList &args)
     if (format != u"jsonl"_s && format != u"csv"_s)
         return usage(u"--format must be jsonl or csv, not '%1'"_s.arg(format.left(20)));
 
-    auto opened = LocalBus::open(p.busConfig(true));
+    auto opened = BusHandle::open(p.busConfig(true));
     if (!opened)
         return failWith(opened.error());
-    LocalBus &bus = *opened.value();
+    BusHandle &bus = *opened.value();
 
     // A file appears whole or not at all.
     std::unique_ptr<QSaveFile> file;
@@ -487,10 +487,10 @@ int importCommand(const QStringList &args)
     if (rowsSeen == 0)
         return fail(u"nothing to import"_s);
 
-    auto opened = LocalBus::open(p.busConfig());
+    auto opened = BusHandle::open(p.busConfig());
     if (!opened)
         return failWith(opened.error());
-    LocalBus &bus = *opened.value();
+    BusHandle &bus = *opened.value();
     qint64 count = 0, firstId = 0, lastId = 0;
     if (bus.redis()) {
         if (keepIds)

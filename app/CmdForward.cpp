@@ -37,7 +37,7 @@ int forwardCommand(const QStringList &args)
         return usage(u"--name must have 1–1000 characters"_s);
 
     config.busUrl.clear();  // the source is the database itself
-    auto source = LocalBus::open(config);
+    auto source = BusHandle::open(config);
     if (!source)
         return failWith(source.error());
     RedisEventStore target(endpoint.value());

@@ -30,10 +30,10 @@ int indexCommand(const QStringList &args)
     config.deskEvenIfReadOnly = true;
     if (config.busUrl.startsWith("redis"_L1))
         return usage(u"index works on an SQLite log (--db), not on a Redis stream"_s);
-    auto opened = LocalBus::open(config);
+    auto opened = BusHandle::open(config);
     if (!opened)
         return failWith(opened.error());
-    LocalBus &bus = *opened.value();
+    BusHandle &bus = *opened.value();
     DeskDatabase *desk = bus.desk();
     if (!desk)
         return fail(u"EventDesk's own database cannot be made for %1"_s.arg(bus.location()));

@@ -88,7 +88,7 @@ int notifyCommand(const QStringList &args)
         return usage(u"notify needs add, list, remove, log or test"_s);
 
     const bool reads = action == u"list"_s || action == u"log"_s;
-    auto opened = LocalBus::open(p.busConfig(reads));
+    auto opened = BusHandle::open(p.busConfig(reads));
     if (!opened)
         return failWith(opened.error());
     DeskDatabase *desk = opened.value()->desk();

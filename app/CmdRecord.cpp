@@ -112,10 +112,10 @@ int recordCommand(const QStringList &args)
         options.worldId = found;
     }
 
-    auto opened = LocalBus::open(p.busConfig());
+    auto opened = BusHandle::open(p.busConfig());
     if (!opened)
         return failWith(opened.error());
-    LocalBus &bus = *opened.value();
+    BusHandle &bus = *opened.value();
     EngineRecorder recorder(bus.store(), bus.notifier(), options);
     int rc = ExitOk;
     QObject::connect(&recorder, &EngineRecorder::refused, &recorder, [&rc](const QString &why) {

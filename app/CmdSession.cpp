@@ -121,7 +121,7 @@ int serveCommand(const QStringList &args)
     if (!hosted)
         return failWith(hosted.error());
     HostedDesk &desk = *hosted.value();
-    LocalBus &bus = desk.bus();
+    BusHandle &bus = desk.bus();
     SessionServer &server = desk.server();
     Metrics &metrics = desk.metrics();
     for (const QString &world : p.parser().values(worldOption))
@@ -140,10 +140,10 @@ int serveCommand(const QStringList &args)
     }
     if (Result<bool> listening = server.listen(); !listening)
         return fail(listening.error().message);
-    if (SqliteEventStore *file = bus.redis() ? nullptr : bus.sqlite())
-        QObject::connect(file, &SqliteEventStore::fileReplaced, &server, [file] {
+    if (LogWatch *file = bus.logFile())
+        QObject::connect(file, &LogWatch::fileReplaced, &server, [&bus] {
             note(u"the database file %1 was replaced by another file; this session still serves the old one: "
-                 "restart serve to follow the new one"_s.arg(file->location()), "warning");
+                 "restart serve to follow the new one"_s.arg(bus.location()), "warning");
         });
     quitOnSignals();
     // Secrets given on the command line or in the environment are never echoed.

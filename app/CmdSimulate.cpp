@@ -48,10 +48,10 @@ int simulateCommand(const QStringList &args)
     if (worldNames.isEmpty())
         worldNames = {u"Ravenmoor"_s};
 
-    auto opened = LocalBus::open(p.busConfig());
+    auto opened = BusHandle::open(p.busConfig());
     if (!opened)
         return failWith(opened.error());
-    LocalBus &bus = *opened.value();
+    BusHandle &bus = *opened.value();
     DemoOptions options;
     options.worlds = worldNames;
     options.players = int(*players);

@@ -43,7 +43,7 @@ public:
         std::unique_ptr<Desk> d(new Desk);
         d->m_hosted = std::move(hosted).value();
         HostedDesk &h = *d->m_hosted;
-        LocalBus &bus = h.bus();
+        BusHandle &bus = h.bus();
         d->m_window = std::make_unique<MainWindow>(MainWindowDeps{bus.store(), bus.bus(), bus.notifier(), bus.book(), bus.watch(),
                                                                   &bus.retention(), &h.server(), bus.location(), &h.projector(),
                                                                   nullptr, &h.metrics(), h.webhooks(), h.importer()});

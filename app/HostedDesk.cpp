@@ -7,12 +7,12 @@ namespace eventdesk::app {
 Result<std::unique_ptr<HostedDesk>> HostedDesk::open(const BusConfig &busConfig, const SessionConfig &session,
                                                      HostedDeskOptions options)
 {
-    auto bus = LocalBus::open(busConfig);
+    auto bus = BusHandle::open(busConfig);
     if (!bus)
         return bus.error();
     std::unique_ptr<HostedDesk> d(new HostedDesk);
     d->m_bus = std::move(bus).value();
-    LocalBus &b = *d->m_bus;
+    BusHandle &b = *d->m_bus;
     d->m_projector = std::make_unique<Projector>(b.store(), b.notifier(), *b.desk());
     d->m_projector->start();
     d->m_metrics = std::make_unique<Metrics>(b.store(), b.notifier());

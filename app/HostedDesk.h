@@ -35,7 +35,7 @@ public:
                                                     HostedDeskOptions options = {});
     ~HostedDesk();
 
-    LocalBus &bus() { return *m_bus; }
+    BusHandle &bus() { return *m_bus; }
     Projector &projector() { return *m_projector; }
     Metrics &metrics() { return *m_metrics; }
     SessionServer &server() { return *m_server; }
@@ -51,7 +51,7 @@ private:
     void reloadNames();
 
     // Torn down in reverse: the server, webhooks and projections first, the bus last.
-    std::unique_ptr<LocalBus> m_bus;
+    std::unique_ptr<BusHandle> m_bus;
     std::unique_ptr<Projector> m_projector;
     std::unique_ptr<Metrics> m_metrics;
     std::unique_ptr<MeasuredBus> m_measured;

@@ -1,6 +1,6 @@
 #include "CursorPump.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 
 namespace eventdesk {
 

@@ -2,7 +2,7 @@
 
 #include "EngineMessages.h"
 #include "Ids.h"
-#include "Logging.h"
+#include "BusLog.h"
 #include "Timestamp.h"
 
 #include <QJsonArray>

@@ -1,6 +1,6 @@
 #include "Forwarder.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 
 using namespace Qt::StringLiterals;
 

@@ -3,7 +3,7 @@
 #include "Webhooks.h"
 
 #include "EventCatalog.h"
-#include "Logging.h"
+#include "BusLog.h"
 #include "SessionServer.h"
 #include "Subscriber.h"
 

@@ -1,6 +1,6 @@
 #include "Projector.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 #include "Timestamp.h"
 
 #include <QSqlQuery>

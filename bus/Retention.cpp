@@ -3,7 +3,7 @@
 #include "LogQueries.h"
 #include "RetentionDetail.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 #include "StoreScans.h"
 #include "RowFormat.h"
 #include "Timestamp.h"

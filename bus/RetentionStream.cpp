@@ -2,7 +2,7 @@
 #include "Retention.h"
 #include "RetentionDetail.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 #include "RowFormat.h"
 #include "StoreScans.h"
 #include "Timestamp.h"

@@ -3,7 +3,7 @@
 #include "DeskDatabase.h"
 #include "EngineMessages.h"
 #include "EventCatalog.h"
-#include "Logging.h"
+#include "BusLog.h"
 #include "SqliteConnection.h"
 #include "Subscriber.h"
 #include "Timestamp.h"

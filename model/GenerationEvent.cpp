@@ -1,6 +1,6 @@
 #include "GenerationEvent.h"
 
-#include "Logging.h"
+#include "ModelLog.h"
 
 namespace eventdesk {
 

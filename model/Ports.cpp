@@ -3,7 +3,7 @@
 #include "EngineMessages.h"
 
 #include "EventCodec.h"
-#include "Logging.h"
+#include "ModelLog.h"
 #include "Timestamp.h"
 
 #include <QJsonDocument>

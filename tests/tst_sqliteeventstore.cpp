@@ -124,6 +124,8 @@ private Q_SLOTS:
     void challengesAndAudit();
     void deskFromSchema3IsMigrated();
     void failedUpgradeLeavesTheDeskAsItWas();
+    void upgradesFromEarlierReleases_data();
+    void upgradesFromEarlierReleases();
     void damagedDeskIsNamedAndMovedAside();
 };
 
@@ -756,6 +758,119 @@ void TestSqliteEventStore::failedUpgradeLeavesTheDeskAsItWas()
                  qPrintable(opened.error().message));
     }
     QCOMPARE(dump(), before);
+    QVERIFY(!QFileInfo::exists(desk + u".before-schema-%1"_s.arg(DeskDatabase::SchemaVersion)));
+}
+
+// EventDesk's own database as each earlier release left it (tests/fixtures/
+// desk/schemaN, made by that release's binary with make.sh there): opened by
+// this one, it is brought to the newest schema, and every row of every table
+// it had is still there, column for column; the DM's names, challenges,
+// webhook rule and archive read back through the ports; the row index still
+// answers the filters.
+void TestSqliteEventStore::upgradesFromEarlierReleases_data()
+{
+    QTest::addColumn<QString>("fixture");
+    QTest::addColumn<int>("version");
+    QTest::newRow("schema 3") << u"schema3"_s << 3;
+}
+
+void TestSqliteEventStore::upgradesFromEarlierReleases()
+{
+    QFETCH(QString, fixture);
+    QFETCH(int, version);
+    const QString from = QStringLiteral(EVENTDESK_TEST_FIXTURES) + u"/desk/"_s + fixture;
+    const QString path = m_dir.filePath(fixture + u".db"_s);
+    const QString desk = DeskDatabase::pathFor(path);
+    QVERIFY(QFile::copy(from + u"/events.db"_s, path));
+    QVERIFY(QFile::copy(from + u"/events.db.eventdesk"_s, desk));
+    QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner);
+    QFile::setPermissions(desk, QFile::ReadOwner | QFile::WriteOwner);
+
+    // Every table's rows, by the columns it had.
+    const auto rowsOf = [&desk](const QStringList &tables, const QHash<QString, QStringList> &columns) {
+        sqlite3 *db = nullptr;
+        sqlite3_open_v2(desk.toUtf8().constData(), &db, SQLITE_OPEN_READONLY, nullptr);
+        QHash<QString, QStringList> out;
+        for (const QString &t : tables) {
+            sqlite3_stmt *q = nullptr;
+            const QString sql = u"SELECT %1 FROM %2 ORDER BY rowid"_s.arg(columns.value(t).join(u','), t);
+            sqlite3_prepare_v2(db, sql.toUtf8().constData(), -1, &q, nullptr);
+            while (sqlite3_step(q) == SQLITE_ROW) {
+                QStringList row;
+                for (int i = 0; i < sqlite3_column_count(q); ++i)
+                    row.append(sqlite3_column_type(q, i) == SQLITE_NULL
+                                   ? u"NULL"_s
+                                   : QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(q, i))));
+                out[t].append(row.join(u'|'));
+            }
+            sqlite3_finalize(q);
+        }
+        sqlite3_close(db);
+        return out;
+    };
+    QStringList tables;
+    QHash<QString, QStringList> columns;
+    {
+        sqlite3 *db = nullptr;
+        sqlite3_open_v2(desk.toUtf8().constData(), &db, SQLITE_OPEN_READONLY, nullptr);
+        sqlite3_stmt *q = nullptr;
+        sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'eventdesk%' ORDER BY name", -1, &q, nullptr);
+        while (sqlite3_step(q) == SQLITE_ROW)
+            tables.append(QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(q, 0))));
+        sqlite3_finalize(q);
+        for (const QString &t : tables) {
+            sqlite3_prepare_v2(db, u"PRAGMA table_info(%1)"_s.arg(t).toUtf8().constData(), -1, &q, nullptr);
+            while (sqlite3_step(q) == SQLITE_ROW)
+                columns[t].append(QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(q, 1))));
+            sqlite3_finalize(q);
+        }
+        sqlite3_close(db);
+    }
+    QHash<QString, QStringList> before = rowsOf(tables, columns);
+    QCOMPARE(before.value(u"eventdesk_meta"_s).filter(u"schema_version|"_s), QStringList{u"schema_version|%1"_s.arg(version)});
+    QVERIFY(before.value(u"eventdesk_rows"_s).size() > 100);
+
+    SqliteOptions o;
+    o.path = path;
+    o.deskWritable = true;
+    {
+        SqliteEventStore store(o);
+        const Result<bool> opened = store.openAndWait();
+        QVERIFY2(opened.ok(), qPrintable(opened.ok() ? QString() : opened.error().message));
+        DeskDatabase *d = store.desk();
+        QVERIFY(d && !d->isReadOnly());
+        const auto names = await(d->displayNames());
+        QVERIFY(names->values().contains(u"Ravenmoor of old"_s));
+        const auto challenges = await(d->challenges());
+        QCOMPARE(challenges->size(), 1);
+        QCOMPARE(challenges->first().name, u"Climb the sea wall"_s);
+        QCOMPARE(challenges->first().difficulty, 14);
+        const auto rules = await(WebhookBook(*d).rules());
+        QCOMPARE(rules->size(), 1);
+        QCOMPARE(rules->first().timeoutMs, 10000);  // the column step 4 added, its default
+        QVERIFY(!await(d->auditLog(10))->isEmpty());
+        // The row index answers a world's filter as a scan of the log does.
+        const QString world = names->key(u"Ravenmoor of old"_s);
+        EventQuery q;
+        q.worlds = {world};
+        q.limit = 1000;
+        const auto indexed = await(store.fetchPage(q));
+        QVERIFY(indexed.ok() && !indexed->isEmpty());
+        for (const StoredEvent &e : indexed.value())
+            QCOMPARE(e.worldId(), world);
+        QCOMPARE(await(store.count(q)).value(), qint64(indexed->size()));
+    }
+    // Brought to the newest schema, nothing lost: the old columns of every old row as they were.
+    QHash<QString, QStringList> after = rowsOf(tables, columns);
+    const QString newest = u"schema_version|%1"_s.arg(DeskDatabase::SchemaVersion);
+    QCOMPARE(after.value(u"eventdesk_meta"_s).filter(u"schema_version|"_s), QStringList{newest});
+    before[u"eventdesk_meta"_s].removeIf([](const QString &r) { return r.startsWith(u"schema_version|"_s) || r.startsWith(u"index_"_s); });
+    after[u"eventdesk_meta"_s].removeIf([](const QString &r) { return r.startsWith(u"schema_version|"_s) || r.startsWith(u"index_"_s); });
+    for (const QString &t : tables) {
+        if (t == u"eventdesk_cursors"_s || t == u"sqlite_sequence"_s)
+            continue;  // the index's own progress and AUTOINCREMENT's counters move on by themselves
+        QCOMPARE(after.value(t), before.value(t));
+    }
     QVERIFY(!QFileInfo::exists(desk + u".before-schema-%1"_s.arg(DeskDatabase::SchemaVersion)));
 }
 

@@ -14,7 +14,7 @@
 #include "Ids.h"
 #include "InsightPanel.h"
 #include "MatchDelegate.h"
-#include "Logging.h"
+#include "UiLog.h"
 #include "Projector.h"
 #include "PruneDialog.h"
 #include "QuickActions.h"

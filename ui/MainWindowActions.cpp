@@ -10,7 +10,7 @@
 #include "EventLogModel.h"
 #include "Ids.h"
 #include "InsightPanel.h"
-#include "Logging.h"
+#include "UiLog.h"
 #include "Metrics.h"
 #include "NotificationsDialog.h"
 #include "PruneDialog.h"

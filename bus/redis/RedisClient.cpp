@@ -1,6 +1,6 @@
 #include "RedisClient.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 
 #include <hiredis/adapters/qt.h>
 #include <hiredis/async.h>

@@ -1,6 +1,6 @@
 #include "RedisDirect.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 
 #include <hiredis/hiredis.h>
 

@@ -9,7 +9,7 @@
 #include "RedisCalls.h"
 #include "RedisEventStore.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 #include "RedisClient.h"
 #include "RedisStreamFormat.h"
 

@@ -2,7 +2,7 @@
 // upgrade (RFC 6455) or a plain answer, and the frames both ways.
 #include "Transport.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 
 #include <QDateTime>
 #include <QCryptographicHash>

@@ -3,7 +3,7 @@
 #include "SessionHandlers.h"
 
 #include "Ids.h"
-#include "Logging.h"
+#include "BusLog.h"
 #include "DeskPorts.h"
 
 using namespace Qt::StringLiterals;

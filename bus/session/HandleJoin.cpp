@@ -2,7 +2,7 @@
 // to its world, and what it missed or the latest events sent first.
 #include "SessionHandlers.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 #include "DeskPorts.h"
 #include "Subscriber.h"
 

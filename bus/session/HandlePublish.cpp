@@ -1,7 +1,7 @@
 // Publish and Replay: the DM's, through the bus and the fan-out.
 #include "SessionHandlers.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 
 using namespace Qt::StringLiterals;
 

@@ -4,7 +4,7 @@
 #include "SessionClient.h"
 
 #include "Ids.h"
-#include "Logging.h"
+#include "BusLog.h"
 #include "DeskPorts.h"
 #include "Subscriber.h"
 

@@ -2,7 +2,7 @@
 #include "SessionClient.h"
 
 #include "Ids.h"
-#include "Logging.h"
+#include "BusLog.h"
 #include "PlayerPage.h"
 #include "DeskPorts.h"
 #include "Subscriber.h"

@@ -1,6 +1,6 @@
 #include "Transport.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 
 #include <QCryptographicHash>
 #include <QDateTime>

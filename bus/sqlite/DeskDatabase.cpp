@@ -2,7 +2,7 @@
 
 #include "DeskSchema.h"
 #include "DeskWorker.h"
-#include "Logging.h"
+#include "BusLog.h"
 #include "Timestamp.h"
 
 #include <QCryptographicHash>

@@ -1,6 +1,6 @@
 #include "FileWatch.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 
 #include <QSocketNotifier>
 

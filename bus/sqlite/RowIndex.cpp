@@ -5,7 +5,7 @@
 
 #include "DeskWorker.h"
 #include "EventCatalog.h"
-#include "Logging.h"
+#include "BusLog.h"
 
 #include <QSqlQuery>
 

@@ -1,6 +1,6 @@
 #include "SqliteConnection.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 #include "Timestamp.h"
 
 #include <QAtomicInt>

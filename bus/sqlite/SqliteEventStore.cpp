@@ -7,7 +7,7 @@
 #include "SqliteWriter.h"
 
 #include "EventCodec.h"
-#include "Logging.h"
+#include "BusLog.h"
 #include "StoredPayload.h"
 #include "Timestamp.h"
 

@@ -8,7 +8,7 @@
 #include "LogQueries.h"
 #include "SqliteEventStore.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 
 #include <QFile>
 #include <QTimer>

@@ -2,7 +2,7 @@
 
 #include "RecentRows.h"
 
-#include "Logging.h"
+#include "BusLog.h"
 #include "Timestamp.h"
 
 #include <QCoreApplication>

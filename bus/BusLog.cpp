@@ -1,4 +1,4 @@
-#include "Logging.h"
+#include "BusLog.h"
 
 Q_LOGGING_CATEGORY(lcStore, "eventdesk.store", QtInfoMsg)
 Q_LOGGING_CATEGORY(lcNotify, "eventdesk.notify", QtInfoMsg)

@@ -1,3 +1,3 @@
-#include "Logging.h"
+#include "ModelLog.h"
 
 Q_LOGGING_CATEGORY(lcModel, "eventdesk.model", QtInfoMsg)

@@ -1,3 +1,3 @@
-#include "Logging.h"
+#include "UiLog.h"
 
 Q_LOGGING_CATEGORY(lcUi, "eventdesk.ui", QtInfoMsg)
