@@ -1,5 +1,6 @@
 #include "MainWindow.h"
 #include "LogFilter.h"
+#include "LogTransfer.h"
 #include "Settings.h"
 #include "EngineMessages.h"
 #include "PlainText.h"
@@ -95,6 +96,10 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_logReset(new QLabel(this))
     , m_filterDelay(new QTimer(this))
 {
+    m_transfer = new LogTransfer(deps.store, deps.importer, m_task, this);
+    connect(m_transfer, &LogTransfer::message, this, &MainWindow::showMessage);
+    connect(m_transfer, &LogTransfer::exported, this, &MainWindow::exported);
+    connect(m_transfer, &LogTransfer::imported, this, &MainWindow::imported);
     const bool readOnly = deps.watch && deps.watch->isReadOnly();
     setWindowTitle(readOnly ? tr("EventDesk — %1 (read-only)").arg(QFileInfo(deps.location).fileName())
                             : tr("EventDesk — %1").arg(QFileInfo(deps.location).fileName()));

@@ -24,6 +24,7 @@ namespace eventdesk {
 
 class DesktopNotifier;
 class LogFilter;
+class LogTransfer;
 class TypeFilter;
 
 class Banner;
@@ -173,7 +174,7 @@ private:
     TaskProgress *m_task;
     TaskProgress *m_indexTask;  // the first build of a big log's row index
     bool m_indexPaused = false;
-    bool m_importing = false;  // an import past its check
+    LogTransfer *m_transfer;
     QLabel *m_statusRate;
     QLabel *m_statusServer;
     QLabel *m_statusRecord;
