@@ -1,4 +1,5 @@
 #include "MainWindow.h"
+#include "FilterBar.h"
 #include "LogFilter.h"
 #include "LogTransfer.h"
 #include "Settings.h"
@@ -72,12 +73,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_detail(new DetailPane(this))
     , m_audit(new QListWidget(this))
     , m_filter(new LogFilter(this))
-    , m_world(new QComboBox(this))
-    , m_type(new TypeFilter(this))
-    , m_hideProgress(new QToolButton(this))
-    , m_text(new QLineEdit(this))
     , m_jump(new QLineEdit(this))
-    , m_since(new QComboBox(this))
     , m_statusLock(plain::label(new QLabel(this)))
     , m_statusTotal(new QLabel(this))
     , m_follow(new QToolButton(this))
@@ -94,7 +90,6 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_empty(new EmptyState(this))
     , m_logStack(new QStackedWidget(this))
     , m_logReset(new QLabel(this))
-    , m_filterDelay(new QTimer(this))
 {
     m_transfer = new LogTransfer(deps.store, deps.importer, m_task, this);
     connect(m_transfer, &LogTransfer::message, this, &MainWindow::showMessage);
@@ -332,7 +327,7 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
         // A world the filter does not list yet (a new campaign, a demo): list it,
         // with its name, without waiting for the next reload.
         for (const StoredEvent &e : events) {
-            if (!e.worldId().isEmpty() && m_world->findData(e.worldId()) < 0) {
+            if (!e.worldId().isEmpty() && !m_filterBar->listsWorld(e.worldId())) {
                 if (!std::exchange(m_worldsSoon, true)) {
                     // One look at a time, however fast the rows come.
                     QTimer::singleShot(300, this, [this] {
@@ -415,11 +410,9 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     // Filters are remembered per database: a world of one campaign means
     // nothing in another's log. The world list arrives later; the remembered
     // world filters from the first page.
-    m_world->addItem(tr("All worlds"), QString());
-    m_world->addItem(tr("(no world)"), QString::fromLatin1(NoWorldFilter));
     connect(m_filter, &LogFilter::changed, this, &MainWindow::onFilterChanged);
     m_filter->restore(m_deps.location);
-    showFilterState();
+    m_filterBar->showState();
     refreshWorlds();
     refreshAudit();
     updateStatus();

@@ -23,6 +23,7 @@ class QStackedWidget;
 namespace eventdesk {
 
 class DesktopNotifier;
+class FilterBar;
 class LogFilter;
 class LogTransfer;
 class TypeFilter;
@@ -73,11 +74,12 @@ public:
     EmptyState *emptyState() const { return m_empty; }
     QuickActions *quickActions() const { return m_quick; }
     LogFilter *logFilter() const { return m_filter; }
-    QComboBox *worldFilter() const { return m_world; }
-    TypeFilter *typeFilter() const { return m_type; }
-    QToolButton *hideProgressButton() const { return m_hideProgress; }
-    QLineEdit *textFilter() const { return m_text; }
-    QComboBox *timeFilter() const { return m_since; }
+    FilterBar *filterBar() const { return m_filterBar; }
+    QComboBox *worldFilter() const;
+    TypeFilter *typeFilter() const;
+    QToolButton *hideProgressButton() const;
+    QLineEdit *textFilter() const;
+    QComboBox *timeFilter() const;
     QLabel *writesWaitingLabel() const { return m_statusLock; }
     QLabel *indexLabel() const { return m_statusIndex; }
     TaskProgress *taskProgress() const { return m_task; }
@@ -121,8 +123,6 @@ private:
     // The filter's query, applied now (a filter changed, or "view as" ended).
     void applyFilters();
     void onFilterChanged(const EventQuery &query);
-    // The filter bar shows the filter's state (restored, cleared).
-    void showFilterState();
     // The world the filter shows, or empty (all worlds, or rows without one).
     QString currentWorld() const;
     void refreshWorlds();
@@ -156,12 +156,8 @@ private:
     QuickActions *m_quick = nullptr;
     QListWidget *m_audit;
     LogFilter *m_filter;
-    QComboBox *m_world;
-    TypeFilter *m_type;
-    QToolButton *m_hideProgress;
-    QLineEdit *m_text;
+    FilterBar *m_filterBar = nullptr;
     QLineEdit *m_jump;
-    QComboBox *m_since;
     QLabel *m_statusLock;
     QLabel *m_statusTotal;
     bool m_counting = false;
@@ -191,7 +187,6 @@ private:
     QLabel *m_logReset;               // "the log went back in time" until dismissed
     QHash<QString, QString> m_names;  // display names by id (worlds, characters)
     QList<qint64> m_recentArrivals;  // ms timestamps of live rows, for events per minute
-    QTimer *m_filterDelay;
     DesktopNotifier *m_desktop = nullptr;
     QList<EventKind> m_notifyKinds;   // desktop notifications for these
     void notifyAbout(const QList<StoredEvent> &events);

@@ -8,6 +8,7 @@
 #include "DetailPane.h"
 #include "EventCodec.h"
 #include "EventLogModel.h"
+#include "FilterBar.h"
 #include "Ids.h"
 #include "InsightPanel.h"
 #include "UiLog.h"
@@ -145,15 +146,7 @@ void MainWindow::buildActions()
         dialog->open();
     });
     m_quick = new QuickActions(m_deps.bus, m_deps.book, [this] { return currentWorld(); }, this);
-    m_quick->setKnownWorlds([this] {
-        QList<std::pair<QString, QString>> worlds;
-        for (int i = 0; i < m_world->count(); ++i) {
-            const QString id = m_world->itemData(i).toString();
-            if (!id.isEmpty() && id != QLatin1StringView(NoWorldFilter))
-                worlds.append({id, m_world->itemText(i)});
-        }
-        return worlds;
-    });
+    m_quick->setKnownWorlds([this] { return m_filterBar->worlds(); });
     connect(m_quick, &QuickActions::done, this, &MainWindow::showMessage);
     connect(m_quick, &QuickActions::failed, this, &MainWindow::showMessage);
     menuBar()->addMenu(m_quick->menu());
@@ -167,7 +160,10 @@ void MainWindow::buildActions()
     m_demoAction = events->addAction(tr("Play a &demo session…"), this, &MainWindow::toggleDemo);
     m_demoAction->setEnabled(!isReadOnly());
     events->addSeparator();
-    events->addAction(tr("&Filter"), QKeySequence::Find, this, [this] { m_text->setFocus(); m_text->selectAll(); });
+    events->addAction(tr("&Filter"), QKeySequence::Find, this, [this] {
+        m_filterBar->text()->setFocus();
+        m_filterBar->text()->selectAll();
+    });
     events->addAction(tr("F&ollow"), QKeySequence(u"Ctrl+L"_s), this, [this] { setFollowing(!isFollowing()); });
 
     auto *settingsMenu = menuBar()->addMenu(tr("&Settings"));
@@ -332,11 +328,8 @@ void MainWindow::openChallenges()
 QStringList MainWindow::knownWorlds() const
 {
     QStringList worlds;
-    for (int i = 0; i < m_world->count(); ++i) {
-        const QString w = m_world->itemData(i).toString();
-        if (!w.isEmpty() && w != QLatin1StringView(NoWorldFilter))
-            worlds.append(w);
-    }
+    for (const auto &[id, name] : m_filterBar->worlds())
+        worlds.append(id);
     return worlds;
 }
 

@@ -2,6 +2,7 @@
 // database), the world list, "view as" a client, and the banners and empty
 // states that say what is shown.
 #include "MainWindow.h"
+#include "FilterBar.h"
 #include "LogFilter.h"
 #include "EngineMessages.h"
 #include "PlainText.h"
@@ -58,15 +59,22 @@ using namespace Qt::StringLiterals;
 
 namespace eventdesk {
 
+QComboBox *MainWindow::worldFilter() const { return m_filterBar->world(); }
+TypeFilter *MainWindow::typeFilter() const { return m_filterBar->type(); }
+QToolButton *MainWindow::hideProgressButton() const { return m_filterBar->hideProgress(); }
+QLineEdit *MainWindow::textFilter() const { return m_filterBar->text(); }
+QComboBox *MainWindow::timeFilter() const { return m_filterBar->since(); }
+
 void MainWindow::buildFilterBar()
 {
-    auto *bar = addToolBar(tr("Filter"));
-    bar->setObjectName(u"filterBar"_s);
-    bar->setMovable(false);
-    m_world->setMinimumContentsLength(14);
-    m_world->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-    m_text->setPlaceholderText(tr("Search the payloads…"));
-    m_text->setClearButtonEnabled(true);
+    m_filterBar = new FilterBar(*m_filter, [this](const QString &id) { return m_model->displayName(id); }, this);
+    addToolBar(m_filterBar);
+    // Touching a filter while viewing as a client ends that view, even when
+    // the filter stays as it was.
+    connect(m_filterBar, &FilterBar::touched, this, [this] {
+        if (m_viewingAsClient)
+            applyFilters();
+    });
     m_jump->setPlaceholderText(tr("Go to id"));
     m_jump->setMaximumWidth(100);
     m_jump->setValidator(new QIntValidator(1, INT_MAX, m_jump));
@@ -74,63 +82,6 @@ void MainWindow::buildFilterBar()
     m_follow->setCheckable(true);
     m_follow->setChecked(true);
     m_follow->setToolTip(tr("Keep the newest event in view (Ctrl+L)"));
-
-    bar->addWidget(new QLabel(tr(" World "), this));
-    bar->addWidget(m_world);
-    bar->addWidget(new QLabel(tr("  Type "), this));
-    bar->addWidget(m_type);
-    // One click hides the many *Progress rows of generation and suggestion jobs.
-    m_hideProgress->setText(tr("Hide progress"));
-    m_hideProgress->setCheckable(true);
-    m_hideProgress->setToolTip(tr("Leave out GenerationBatchProgress and SuggestionProgress"));
-    bar->addWidget(m_hideProgress);
-    m_since->setObjectName(u"sinceFilter"_s);
-    m_since->addItem(tr("Any time"), 0);
-    m_since->addItem(tr("Last 15 minutes"), 15 * 60);
-    m_since->addItem(tr("Last hour"), 3600);
-    m_since->addItem(tr("Last 4 hours"), 4 * 3600);
-    m_since->addItem(tr("Last 24 hours"), 24 * 3600);
-    m_since->addItem(tr("Last 7 days"), 7 * 24 * 3600);
-    m_since->setToolTip(tr("Only events created in this time"));
-    bar->addWidget(new QLabel(u"  "_s, this));
-    bar->addWidget(m_since);
-    bar->addWidget(new QLabel(u"  "_s, this));
-    m_text->setMinimumWidth(160);
-    m_text->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
-    bar->addWidget(m_text);
-
-    // The bar sets the filter; the filter says what changed (LogFilter::changed → onFilterChanged).
-    m_filterDelay->setSingleShot(true);
-    m_filterDelay->setInterval(250);
-    // Touching a filter while viewing as a client ends that view, even when
-    // the filter stays as it was.
-    const auto touched = [this] {
-        if (m_viewingAsClient)
-            applyFilters();
-    };
-    connect(m_filterDelay, &QTimer::timeout, this, [this, touched] {
-        m_filter->setText(m_text->text());
-        touched();
-    });
-    // The world list is rebuilt with its signals blocked: a change here is the DM's (or a test's) choice.
-    connect(m_world, &QComboBox::currentIndexChanged, this, [this, touched] {
-        m_filter->setWorld(m_world->currentData().toString());
-        touched();
-    });
-    connect(m_world, &QComboBox::activated, this, touched);
-    connect(m_type, &TypeFilter::changed, this, [this, touched] {
-        m_filter->setTypes(m_type->kinds(), m_type->tags());
-        touched();
-    });
-    connect(m_hideProgress, &QToolButton::clicked, this, [this, touched](bool on) {
-        m_filter->setHideProgress(on);
-        touched();
-    });
-    connect(m_since, &QComboBox::activated, this, [this, touched] {
-        m_filter->setSince(m_since->currentData().toInt());
-        touched();
-    });
-    connect(m_text, &QLineEdit::textChanged, m_filterDelay, qOverload<>(&QTimer::start));
     connect(m_jump, &QLineEdit::returnPressed, this, [this] {
         if (!m_jump->text().isEmpty())
             m_model->jumpTo(m_jump->text().toLongLong());
@@ -167,28 +118,6 @@ void MainWindow::onFilterChanged(const EventQuery &q)
     updateBanners();
 }
 
-void MainWindow::showFilterState()
-{
-    const FilterState &f = m_filter->state();
-    const QSignalBlocker blockText(m_text);  // one reload, not one after the text delay as well
-    m_text->setText(f.text);
-    m_filterDelay->stop();
-    m_hideProgress->setChecked(f.hideProgress);
-    {
-        const QSignalBlocker blockType(m_type);
-        m_type->setTypes(f.kinds, f.tags);
-    }
-    const QSignalBlocker blockWorld(m_world);
-    int world = m_world->findData(f.world);
-    if (world < 0 && !f.world.isEmpty()) {
-        m_world->addItem(m_model->displayName(f.world), f.world);
-        m_world->setItemData(m_world->count() - 1, plain::toolTip(f.world), Qt::ToolTipRole);
-        world = m_world->count() - 1;
-    }
-    m_world->setCurrentIndex(std::max(0, world));
-    m_since->setCurrentIndex(std::max(0, m_since->findData(f.sinceSeconds)));
-}
-
 QString MainWindow::currentWorld() const
 {
     const QString world = m_filter->state().world;
@@ -200,24 +129,7 @@ void MainWindow::refreshWorlds()
     m_deps.store.distinctWorlds().then(this, [this](const Result<QStringList> &r) {
         if (!r)
             return;
-        const QString current = m_world->currentData().toString();
-        const QSignalBlocker block(m_world);  // the list changes, not the DM's choice
-        m_world->clear();
-        m_world->addItem(tr("All worlds"), QString());
-        m_world->addItem(tr("(no world)"), QString::fromLatin1(NoWorldFilter));
-        for (const QString &w : r.value()) {
-            m_world->addItem(m_model->displayName(w), w);
-            m_world->setItemData(m_world->count() - 1, plain::toolTip(w), Qt::ToolTipRole);
-        }
-        int i = m_world->findData(current);
-        if (i < 0 && !current.isEmpty()) {
-            // The chosen world stays chosen though the list does not (yet)
-            // name it: the list comes from the index and the newest rows.
-            m_world->addItem(m_model->displayName(current), current);
-            m_world->setItemData(m_world->count() - 1, plain::toolTip(current), Qt::ToolTipRole);
-            i = m_world->count() - 1;
-        }
-        m_world->setCurrentIndex(i);
+        m_filterBar->setWorlds(r.value());
         if (m_session) {
             QList<std::pair<QString, QString>> worlds;
             for (const QString &w : r.value())
@@ -265,7 +177,7 @@ void MainWindow::clearFilters()
 {
     const bool wasViewingAs = std::exchange(m_viewingAsClient, false);
     m_filter->clear();
-    showFilterState();
+    m_filterBar->showState();
     if (wasViewingAs)
         applyFilters();
 }
@@ -282,13 +194,13 @@ void MainWindow::updateBanners()
             parts << tr("world <b>%1</b>").arg(f.world == QLatin1StringView(NoWorldFilter) ? tr("(no world)").toHtmlEscaped()
                                                                                           : m_model->displayName(f.world).toHtmlEscaped());
         if (!f.kinds.isEmpty() || !f.tags.isEmpty())
-            parts << tr("type <b>%1</b>").arg(m_type->describe().toHtmlEscaped());
+            parts << tr("type <b>%1</b>").arg(m_filterBar->type()->describe().toHtmlEscaped());
         if (f.hideProgress)
             parts << tr("no progress rows");
         if (!f.text.isEmpty())
             parts << tr("text <b>“%1”</b>").arg(f.text.toHtmlEscaped());
         if (f.sinceSeconds > 0)
-            parts << m_since->itemText(std::max(0, m_since->findData(f.sinceSeconds))).toLower().toHtmlEscaped();
+            parts << m_filterBar->sinceText().toLower().toHtmlEscaped();
     }
     m_filterBanner->setText(tr("Filtered: %1").arg(parts.join(u" · "_s)));
     m_filterBanner->setVisible(!parts.isEmpty());
