@@ -772,6 +772,7 @@ void TestSqliteEventStore::upgradesFromEarlierReleases_data()
     QTest::addColumn<QString>("fixture");
     QTest::addColumn<int>("version");
     QTest::newRow("schema 3") << u"schema3"_s << 3;
+    QTest::newRow("schema 4") << u"schema4"_s << 4;
 }
 
 void TestSqliteEventStore::upgradesFromEarlierReleases()

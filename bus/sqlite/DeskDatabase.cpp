@@ -70,7 +70,8 @@ QString dataFolderPath(const QString &enginePath)
 
 } // namespace
 
-const int DeskDatabase::SchemaVersion = 5;
+// The newest numbered step's (a new step raises it by itself).
+const int DeskDatabase::SchemaVersion = deskschema::migrations().constLast().version;
 
 
 Result<QString> DeskDatabase::moveAside(const QString &deskPath)
