@@ -9,7 +9,7 @@ build=${EVENTDESK_SANITIZE_BUILD_DIR:-$root/build-sanitize}
 suites=(tst_eventcodec tst_eventcatalog tst_sessionmessage tst_generationevent
         tst_sqliteeventstore tst_projector tst_retention tst_sessionserver
         tst_eventlogmodel tst_mainwindow tst_deskforms tst_notifications tst_monkey
-        tst_redisappend tst_redisfaults tst_injection tst_enginemessages)
+        tst_redisappend tst_redisfaults tst_injection tst_enginemessages tst_logfilter)
 
 generator=()
 if command -v ninja >/dev/null 2>&1 && [ ! -f "$build/Makefile" ]; then generator=(-G Ninja); fi

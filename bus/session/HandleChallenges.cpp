@@ -12,7 +12,6 @@ namespace eventdesk {
 
 using PErr = protocol::ErrorCode;
 using session::textFrame;
-using namespace session_detail;
 
 template <>
 void SessionServer::handle<protocol::ListChallenges>(Client *c, const protocol::ListChallenges &)

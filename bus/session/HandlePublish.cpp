@@ -9,7 +9,6 @@ namespace eventdesk {
 
 using PErr = protocol::ErrorCode;
 using session::textFrame;
-using namespace session_detail;
 
 template <>
 void SessionServer::handle<protocol::Publish>(Client *c, const protocol::Publish &m)
