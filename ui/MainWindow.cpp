@@ -2,6 +2,7 @@
 #include "FilterBar.h"
 #include "LogFilter.h"
 #include "LogTransfer.h"
+#include "Recordings.h"
 #include "Settings.h"
 #include "EngineMessages.h"
 #include "PlainText.h"
@@ -91,6 +92,13 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     , m_logStack(new QStackedWidget(this))
     , m_logReset(new QLabel(this))
 {
+    m_recordings = new Recordings(deps.store, deps.notifier, m_statusRecord, this);
+    connect(m_recordings, &Recordings::message, this, &MainWindow::showMessage);
+    connect(m_recordings, &Recordings::worldNamed, this, [this](const QString &id, const QString &name) {
+        // The engine's name for the world, so the log says it instead of its UUID.
+        if (m_deps.book && !m_deps.book->isReadOnly() && m_names.value(id) != name)
+            m_deps.book->setDisplayName(u"world"_s, id, name).then(this, [this](const Result<bool> &) { refreshNames(); });
+    });
     m_transfer = new LogTransfer(deps.store, deps.importer, m_task, this);
     connect(m_transfer, &LogTransfer::message, this, &MainWindow::showMessage);
     connect(m_transfer, &LogTransfer::exported, this, &MainWindow::exported);
@@ -252,8 +260,6 @@ MainWindow::MainWindow(MainWindowDeps deps, QWidget *parent)
     }
     statusBar()->addPermanentWidget(m_statusServer);
     statusBar()->addPermanentWidget(m_statusRecord);
-    m_statusRecord->setAccessibleName(tr("Recording"));
-    m_statusRecord->hide();
     m_statusDb->setText(readOnly ? tr("Database: %1 — read-only").arg(deps.location) : tr("Database: %1").arg(deps.location));
     statusBar()->addPermanentWidget(m_statusIndex);
     statusBar()->addPermanentWidget(m_task);
@@ -539,20 +545,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
     settings.setColumns(m_view->horizontalHeader()->saveState());
     // Recordings end with what they received made durable (a few milliseconds;
     // at most 3 s, should the disk be stuck).
-    if (!m_recorders.empty()) {
-        QEventLoop drain;
-        int left = int(m_recorders.size());
-        for (const auto &r : m_recorders) {
-            connect(r.get(), &EngineRecorder::stopped, &drain, [&drain, &left] {
-                if (--left == 0)
-                    drain.quit();
-            });
-            r->stop();
-        }
-        QTimer::singleShot(3000, &drain, &QEventLoop::quit);
-        if (left > 0)
-            drain.exec();
-    }
+    m_recordings->finish(3000);
     QMainWindow::closeEvent(event);
 }
 

@@ -26,6 +26,7 @@ class DesktopNotifier;
 class FilterBar;
 class LogFilter;
 class LogTransfer;
+class Recordings;
 class TypeFilter;
 
 class Banner;
@@ -101,7 +102,7 @@ public:
     // File → Record an engine…: today's engine's messages into this log.
     void openRecord();
     EngineRecorder *startRecording(const EngineRecorder::Options &options);
-    const std::vector<std::unique_ptr<EngineRecorder>> &recorders() const { return m_recorders; }
+    const std::vector<std::unique_ptr<EngineRecorder>> &recorders() const;
     QLabel *recordStatus() const { return m_statusRecord; }
     bool isFollowing() const;
     void setFollowing(bool follow);
@@ -174,9 +175,7 @@ private:
     QLabel *m_statusRate;
     QLabel *m_statusServer;
     QLabel *m_statusRecord;
-    std::vector<std::unique_ptr<EngineRecorder>> m_recorders;
-    QAction *m_stopRecording = nullptr;
-    void updateRecordStatus();
+    Recordings *m_recordings;
     Banner *m_viewAsBanner;
     Banner *m_filterBanner;
     EmptyState *m_empty;

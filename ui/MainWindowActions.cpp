@@ -18,6 +18,7 @@
 #include "QuickActions.h"
 #include "RowFormat.h"
 #include "LogTransfer.h"
+#include "Recordings.h"
 #include "SessionPanel.h"
 #include "Settings.h"
 #include "SessionServer.h"
@@ -107,11 +108,7 @@ void MainWindow::buildActions()
             record->setEnabled(false);
             record->setToolTip(tr("This log cannot be written here"));
         }
-        m_stopRecording = file->addAction(tr("Stop recording"), this, [this] {
-            for (const auto &r : m_recorders)
-                r->stop();
-        });
-        m_stopRecording->setEnabled(false);
+        m_recordings->setStopAction(file->addAction(tr("Stop recording")));
         file->addSeparator();
     }
     if (m_deps.retention && !isReadOnly())
