@@ -178,9 +178,7 @@ int serveCommand(const QStringList &args)
     for (const QString &world : worlds)
         printJoin(world);
     QObject::connect(&server, &SessionServer::worldAdded, &server, printJoin);
-    const int rc = QCoreApplication::exec();
-    server.close();
-    return rc;
+    return QCoreApplication::exec();  // the hosted desk closes the session as it goes
 }
 
 int replayCommand(const QStringList &args)

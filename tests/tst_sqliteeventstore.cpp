@@ -758,7 +758,19 @@ void TestSqliteEventStore::failedUpgradeLeavesTheDeskAsItWas()
                  qPrintable(opened.error().message));
     }
     QCOMPARE(dump(), before);
-    QVERIFY(!QFileInfo::exists(desk + u".before-schema-%1"_s.arg(DeskDatabase::SchemaVersion)));
+    const QString copy = desk + u".before-schema-%1"_s.arg(DeskDatabase::SchemaVersion);
+    QVERIFY(!QFileInfo::exists(copy));
+
+    // No copy can be made (a folder stands where it goes): nothing is upgraded, nothing changes.
+    QVERIFY(QDir().mkpath(copy + u"/in-the-way"_s));
+    {
+        SqliteEventStore store(o);
+        const Result<bool> opened = store.openAndWait();
+        QVERIFY(!opened.ok());
+        QVERIFY2(opened.error().message.contains(u"cannot keep a copy"_s) && opened.error().message.contains(u"nothing was changed"_s),
+                 qPrintable(opened.error().message));
+    }
+    QCOMPARE(dump(), before);
 }
 
 // EventDesk's own database as each earlier release left it (tests/fixtures/

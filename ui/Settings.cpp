@@ -83,7 +83,8 @@ void Settings::setRecordEngine(const QString &url) { QSettings().setValue(Record
 QByteArray Settings::layout() const
 {
     QSettings s;
-    return s.value(m_group + Layout, s.value(WindowState)).toByteArray();
+    const QVariant last = s.value(WindowState);
+    return m_group.isEmpty() ? last.toByteArray() : s.value(m_group + Layout, last).toByteArray();
 }
 
 void Settings::setLayout(const QByteArray &state)

@@ -89,7 +89,7 @@ inline QByteArrayList xaddCall(const RedisEndpoint &endpoint, const RedisRow &ro
         xadd << "MAXLEN" << "~" << QByteArray::number(endpoint.maxLength);
     xadd << QByteArray::number(id) + "-0" << "type" << row.eventType.toUtf8() << "payload" << row.payload << "created_at"
          << (row.createdAt.isEmpty() ? now : row.createdAt.toUtf8());
-    if (row.recorded)
+    if (row.recorded && !row.worldId.isEmpty())  // as the append script: no world, no field
         xadd << redisstream::RecordedWorldField << row.worldId.toUtf8();
     return xadd;
 }
